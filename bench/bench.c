@@ -1,0 +1,150 @@
+/* bench - AU-stage throughput on one thread, landmarks given, decode excluded.
+ *
+ *   faceau_bench [VIDEO LANDMARKS_CSV [REPEATS]]
+ *
+ * Decodes the whole video into memory first (timed separately: decode-only FPS of the same
+ * file, in the same run), then runs the AU stage over every frame REPEATS times and prints
+ * frames/s, ms per sub-stage, model load ms and peak RSS. Quote ratios, not absolutes: these
+ * machines are shared. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "internal.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+typedef struct clip {
+    int n, w, h, stride;
+    unsigned char *pixels; /* n frames */
+    float *lm;             /* n x 136 */
+    int *success;
+} clip;
+
+static int load_clip(const char *video, const char *csv, clip *c, double *decode_ms)
+{
+    char err[1024];
+    faceau_source *src;
+    if (faceau_source_open(video, &src, err, sizeof err)) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 0;
+    }
+    size_t cap = 0;
+    faceau_frame f;
+    int got;
+    double t0 = now_ms();
+    memset(c, 0, sizeof *c);
+    while (faceau_source_read(src, &f, &got) == FACEAU_OK && got) {
+        size_t fsz = (size_t)f.stride * (size_t)f.height;
+        if ((size_t)c->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            unsigned char *p = realloc(c->pixels, cap * fsz);
+            if (!p) {
+                fprintf(stderr, "bench: out of memory\n");
+                faceau_source_close(src);
+                return 0;
+            }
+            c->pixels = p;
+        }
+        memcpy(c->pixels + (size_t)c->n * fsz, f.bgr, fsz);
+        c->w = f.width;
+        c->h = f.height;
+        c->stride = f.stride;
+        c->n++;
+    }
+    *decode_ms = now_ms() - t0;
+    faceau_source_close(src);
+    fa_err e;
+    fa_csv_reader *r;
+    if (fa_csv_reader_open(csv, &r, &e)) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 0;
+    }
+    c->lm = malloc((size_t)c->n * 136 * sizeof *c->lm);
+    c->success = malloc((size_t)c->n * sizeof *c->success);
+    fa_csv_row *row = malloc(sizeof *row);
+    if (!c->lm || !c->success || !row) {
+        fprintf(stderr, "bench: out of memory\n");
+        return 0;
+    }
+    for (int i = 0; i < c->n; i++) {
+        if (fa_csv_reader_next(r, row, &got, &e) || !got) {
+            fprintf(stderr, "bench: %s has fewer rows than the video\n", csv);
+            return 0;
+        }
+        for (int k = 0; k < 136; k++)
+            c->lm[(size_t)i * 136 + (size_t)k] = (float)row->lmk2d[k];
+        c->success[i] = row->success;
+    }
+    free(row);
+    fa_csv_reader_close(r);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *shared = getenv("FACEAU_SHARED") ? getenv("FACEAU_SHARED") : "../shared";
+    char vbuf[4096], cbuf[4096];
+    snprintf(vbuf, sizeof vbuf, "%s/data/videos/2015-10-15-15-14.avi", shared);
+    snprintf(cbuf, sizeof cbuf, "%s/reference/fullprec/2015-10-15-15-14.csv", shared);
+    const char *video = argc > 2 ? argv[1] : vbuf;
+    const char *csv = argc > 2 ? argv[2] : cbuf;
+    int repeats = argc > 3 ? atoi(argv[3]) : 3;
+    if (repeats < 1)
+        repeats = 1;
+
+    char err[4096];
+    faceau_ctx *ctx;
+    faceau_config cfg = faceau_default_config();
+    if (faceau_open(&cfg, &ctx, err, sizeof err)) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 1;
+    }
+    clip c;
+    double decode_ms;
+    if (!load_clip(video, csv, &c, &decode_ms))
+        return 1;
+    double total = 0, stages[FA_N_STAGES] = {0};
+    faceau_au_result res;
+    for (int rep = 0; rep < repeats; rep++) {
+        faceau_au_reset(ctx);
+        double t0 = now_ms();
+        for (int i = 0; i < c.n; i++) {
+            faceau_frame f = {c.w, c.h, c.stride, c.pixels + (size_t)i * (size_t)c.stride * (size_t)c.h, 0, i};
+            if (faceau_au_add_frame(ctx, &f, c.lm + (size_t)i * 136, c.success[i], &res)) {
+                fprintf(stderr, "bench: %s\n", faceau_last_error(ctx));
+                return 1;
+            }
+        }
+        total += now_ms() - t0;
+        double ms[FA_N_STAGES];
+        fa_ctx_stage_ms(ctx, ms);
+        for (int s = 0; s < FA_N_STAGES; s++)
+            stages[s] += ms[s];
+    }
+    double frames = (double)c.n * repeats;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    static const char *names[FA_N_STAGES] = {"calc_params", "align", "hog+geom", "median", "predict"};
+    printf("video            %s (%dx%d, %d frames)\n", video, c.w, c.h, c.n);
+    printf("model load       %.1f ms\n", faceau_model_load_ms(ctx));
+    printf("decode only      %.1f frames/s\n", c.n / (decode_ms / 1e3));
+    printf("AU stage         %.1f frames/s (1 thread, %d passes)\n", frames / (total / 1e3), repeats);
+    printf("ratio AU/decode  %.2f\n", (frames / (total / 1e3)) / (c.n / (decode_ms / 1e3)));
+    for (int s = 0; s < FA_N_STAGES; s++)
+        printf("  %-14s %.4f ms/frame\n", names[s], stages[s] / frames);
+    printf("peak RSS         %.1f MB (frames held in memory: %.1f MB)\n", ru.ru_maxrss / 1024.0,
+           (double)c.n * c.stride * c.h / 1048576.0);
+    free(c.pixels);
+    free(c.lm);
+    free(c.success);
+    faceau_close(ctx);
+    return 0;
+}

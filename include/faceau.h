@@ -1,0 +1,222 @@
+/* faceau.h - facial Action Units, head pose, gaze and landmarks, reproducing OpenFace 2.2.
+ *
+ * OVERVIEW
+ *
+ *   faceau is a C11 library that computes what OpenFace 2.2's FeatureExtraction computes, number
+ *   for number: per frame, the PDM parameters of the face, a 112x112 similarity-aligned face, its
+ *   FHOG descriptor, person-specific running medians, 17 AU intensities and 18 AU presences, and
+ *   after the last frame OpenFace's offline post-processing of the whole video.
+ *
+ *   Stages available now: the AU stage from given 68-point landmarks (OpenFace's own landmarks,
+ *   read from an OpenFace CSV), frame input (video through FFmpeg, images, image directories)
+ *   decoded to the same BGR pixels OpenCV gives OpenFace, and OpenFace's CSV format.
+ *
+ *   The library needs OpenFace's model files (see faceau_models_locate): they are OpenFace's,
+ *   under OpenFace's licence, and are never bundled.
+ *
+ * OBJECTS
+ *
+ *   faceau_ctx     the AU models and the per-video (per-person) state: running medians and the
+ *                  per-frame history needed by the offline post-processing. One per video.
+ *   faceau_source  a video file, an image, or a directory of images, frame by frame.
+ *
+ *   Both are opaque; create them with *_open and free them with *_close. Buffers passed in are
+ *   the caller's and are never kept; buffers handed out (faceau_frame.bgr) belong to the object
+ *   that handed them out and stay valid until its next call.
+ *
+ * ERRORS
+ *
+ *   Every fallible call returns a faceau_status. On failure, the object's *_last_error() (or the
+ *   errbuf passed to *_open) holds one line naming the file and the problem.
+ *
+ * EXAMPLE (AU stage, landmarks from elsewhere)
+ *
+ *   faceau_config cfg = faceau_default_config();
+ *   cfg.model_dir = NULL;                       // search FACEAU_MODELS, user data dir, prefix
+ *   char err[512];
+ *   faceau_ctx *ctx;
+ *   if (faceau_open(&cfg, &ctx, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); exit(1); }
+ *
+ *   faceau_source *src;
+ *   if (faceau_source_open("video.avi", &src, err, sizeof err) != FACEAU_OK) { ... }
+ *   faceau_frame frame;
+ *   int got;
+ *   while (faceau_source_read(src, &frame, &got) == FACEAU_OK && got) {
+ *       float lm[136];                          // x0..x67, y0..y67 from your landmark detector
+ *       faceau_au_result r;
+ *       faceau_au_add_frame(ctx, &frame, lm, 1, &r);
+ *       printf("AU12 %.2f\n", r.au_intensity[8]);
+ *   }
+ *   size_t n = faceau_au_frame_count(ctx);
+ *   double *I = malloc(n * FACEAU_N_AU_INTENSITY * sizeof *I), *P = malloc(n * FACEAU_N_AU_PRESENCE * sizeof *P);
+ *   faceau_au_finish(ctx, I, P, n);            // OpenFace's offline post-processing
+ *   faceau_source_close(src);
+ *   faceau_close(ctx);
+ *
+ * The whole FeatureExtraction-style run (video + landmarks CSV -> OpenFace CSV) is faceau_run().
+ */
+#ifndef FACEAU_H
+#define FACEAU_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define FACEAU_API __declspec(dllexport)
+#else
+#define FACEAU_API __attribute__((visibility("default")))
+#endif
+
+/* ---- status ----------------------------------------------------------------------------- */
+/* Values only grow at the end; existing values never change. */
+typedef enum faceau_status {
+    FACEAU_OK = 0,
+    FACEAU_ERR_INVALID_ARG,     /* a NULL pointer, a size out of range, a bad option */
+    FACEAU_ERR_NOMEM,           /* an allocation failed */
+    FACEAU_ERR_IO,              /* a file could not be opened, read or written */
+    FACEAU_ERR_MODEL_NOT_FOUND, /* no model directory found in any searched place */
+    FACEAU_ERR_MODEL_CORRUPT,   /* a model file is truncated or malformed */
+    FACEAU_ERR_VIDEO,           /* not a video, or no decodable video stream */
+    FACEAU_ERR_IMAGE,           /* not an image, or a corrupt or truncated one */
+    FACEAU_ERR_CSV,             /* a landmarks CSV lacks columns or rows */
+    FACEAU_ERR_NO_INPUT,        /* an empty image directory, or no input given */
+    FACEAU_ERR_TRUNCATED,       /* input ended early; what came before it is valid */
+    FACEAU_ERR_STATE            /* a call out of order (e.g. a frame after faceau_au_finish) */
+} faceau_status;
+
+FACEAU_API const char *faceau_status_string(faceau_status status);
+FACEAU_API const char *faceau_version(void);
+
+/* ---- constants -------------------------------------------------------------------------- */
+enum {
+    FACEAU_N_LANDMARKS = 68,
+    FACEAU_N_PARAMS_LOCAL = 34,
+    FACEAU_N_AU_INTENSITY = 17, /* AU01 AU02 AU04 AU05 AU06 AU07 AU09 AU10 AU12 AU14 AU15 AU17 AU20 AU23 AU25 AU26 AU45 */
+    FACEAU_N_AU_PRESENCE = 18,  /* the same and AU28, in name order */
+    FACEAU_ALIGNED_SIZE = 112,
+    FACEAU_HOG_SIZE = 4464      /* 12 x 12 cells x 31 channels */
+};
+
+/* "AU01" ... in the order of faceau_au_result's arrays (OpenFace's sorted name order). */
+FACEAU_API const char *faceau_au_intensity_name(int i);
+FACEAU_API const char *faceau_au_presence_name(int i);
+
+/* ---- models ----------------------------------------------------------------------------- */
+/* Finds OpenFace's model directory. Order: hint (-mloc: a directory, or a file such as
+ * main_clnf_general.txt whose directory is used), $FACEAU_MODELS, $XDG_DATA_HOME/faceau/models
+ * (default ~/.local/share/faceau/models), <install prefix>/share/faceau/models. A directory
+ * qualifies when it holds AU_predictors/main_dynamic_svms.txt. On failure errbuf names every
+ * place tried and how to install the models. */
+FACEAU_API faceau_status faceau_models_locate(const char *hint, char *dir, size_t dir_size,
+                                              char *errbuf, size_t errbuf_size);
+
+/* ---- context ---------------------------------------------------------------------------- */
+typedef struct faceau_ctx faceau_ctx;
+
+typedef enum faceau_au_mode {
+    FACEAU_AU_DYNAMIC = 0, /* FeatureExtraction on a video: person-specific medians + post-processing */
+    FACEAU_AU_STATIC = 1   /* still images (FaceLandmarkImg): static models, clamped, no medians */
+} faceau_au_mode;
+
+typedef struct faceau_config {
+    const char *model_dir; /* -mloc; NULL searches the default places */
+    faceau_au_mode au_mode;
+    int online;            /* 1: OpenFace's live per-frame correction, no offline post-processing */
+} faceau_config;
+
+FACEAU_API faceau_config faceau_default_config(void);
+
+/* Loads the AU-stage models. errbuf (may be NULL) receives the reason on failure. */
+FACEAU_API faceau_status faceau_open(const faceau_config *cfg, faceau_ctx **out, char *errbuf,
+                                     size_t errbuf_size);
+FACEAU_API void faceau_close(faceau_ctx *ctx);
+/* The last failure's message for this context ("" if none). */
+FACEAU_API const char *faceau_last_error(const faceau_ctx *ctx);
+/* Milliseconds spent loading the models in faceau_open. */
+FACEAU_API double faceau_model_load_ms(const faceau_ctx *ctx);
+
+/* ---- frames ----------------------------------------------------------------------------- */
+typedef struct faceau_frame {
+    int width, height;
+    int stride;                 /* bytes per row */
+    const unsigned char *bgr;   /* 8-bit B,G,R per pixel, OpenCV's order */
+    double timestamp;           /* seconds, as OpenFace derives it */
+    long index;                 /* 0-based frame number in the source */
+} faceau_frame;
+
+typedef struct faceau_source faceau_source;
+
+/* A video file, a single image (.jpg .jpeg .png .bmp), or a directory of images (name order). */
+FACEAU_API faceau_status faceau_source_open(const char *path, faceau_source **out, char *errbuf,
+                                            size_t errbuf_size);
+/* Reads the next frame into *frame (its pixels belong to src until the next call). *got is 0 at
+ * the end. FACEAU_ERR_TRUNCATED: the input broke off; the frames read before it are valid. */
+FACEAU_API faceau_status faceau_source_read(faceau_source *src, faceau_frame *frame, int *got);
+FACEAU_API const char *faceau_source_last_error(const faceau_source *src);
+FACEAU_API void faceau_source_close(faceau_source *src);
+/* Frames per second as OpenFace uses it (30 when the file does not say); 0 for images. */
+FACEAU_API double faceau_source_fps(const faceau_source *src);
+/* Default camera intrinsics OpenFace derives from the frame size (fx, fy, cx, cy). */
+FACEAU_API void faceau_default_intrinsics(int width, int height, float out_fx_fy_cx_cy[4]);
+
+/* ---- AU stage --------------------------------------------------------------------------- */
+typedef struct faceau_au_result {
+    int success;
+    float params_global[6];                    /* scale, rx, ry, rz, tx, ty (PDM CalcParams) */
+    float params_local[FACEAU_N_PARAMS_LOCAL]; /* p_0 .. p_33 */
+    double au_intensity[FACEAU_N_AU_INTENSITY];
+    double au_presence[FACEAU_N_AU_PRESENCE];  /* 0 or 1 */
+} faceau_au_result;
+
+/* Runs the AU stage on one frame: landmarks are x0..x67 then y0..y67 in frame pixels; success
+ * is the landmark tracker's verdict (0: the frame counts as failed, AUs are 0). */
+FACEAU_API faceau_status faceau_au_add_frame(faceau_ctx *ctx, const faceau_frame *frame,
+                                             const float landmarks[2 * FACEAU_N_LANDMARKS],
+                                             int success, faceau_au_result *out);
+/* The last frame's aligned face (112*112*3 BGR bytes, row-major) and HOG (4464 floats, cell
+ * row, cell column, channel), copied into caller buffers. Either pointer may be NULL. */
+FACEAU_API faceau_status faceau_au_last_features(const faceau_ctx *ctx, unsigned char *aligned_bgr,
+                                                 float *hog);
+FACEAU_API size_t faceau_au_frame_count(const faceau_ctx *ctx);
+/* OpenFace's end-of-video post-processing over every frame added since open/reset: writes
+ * n x 17 intensities and n x 18 presences (row = frame), n == faceau_au_frame_count(). In
+ * online or static mode it returns the per-frame values unchanged. */
+FACEAU_API faceau_status faceau_au_finish(faceau_ctx *ctx, double *intensity, double *presence,
+                                          size_t n);
+/* Forgets the person: medians and history start again (next video). */
+FACEAU_API void faceau_au_reset(faceau_ctx *ctx);
+
+/* ---- whole runs (what the CLI does) ----------------------------------------------------- */
+enum {
+    FACEAU_OUT_GAZE = 1 << 0,
+    FACEAU_OUT_POSE = 1 << 1,
+    FACEAU_OUT_2DFP = 1 << 2,
+    FACEAU_OUT_3DFP = 1 << 3,
+    FACEAU_OUT_PDM = 1 << 4,
+    FACEAU_OUT_AUS = 1 << 5,
+    FACEAU_OUT_ALL = 0x3f
+};
+
+typedef struct faceau_run_options {
+    const char *input;          /* video file, image, or (input_is_dir) directory of images */
+    int input_is_dir;
+    const char *landmarks_csv;  /* OpenFace-format CSV giving each frame's landmarks and success */
+    const char *out_dir;        /* created if missing */
+    const char *out_name;       /* -of: output base name; NULL = input's base name */
+    unsigned outputs;           /* FACEAU_OUT_* mask; 0 = all */
+    int hogalign;               /* write <name>.hog */
+    int simalign;               /* write <name>_aligned/frame_det_00_NNNNNN.bmp */
+    int quiet;                  /* no progress on stderr */
+} faceau_run_options;
+
+/* Runs the AU stage over one input and writes out_dir/<name>.csv (through a temporary file,
+ * renamed at the end). Warnings (e.g. a truncated video) go to stderr unless quiet. */
+FACEAU_API faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FACEAU_H */

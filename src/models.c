@@ -1,0 +1,213 @@
+/* models.c - finding OpenFace's model directory and reading its matrix formats. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+#ifndef FACEAU_INSTALL_DATADIR
+#define FACEAU_INSTALL_DATADIR "/usr/local/share"
+#endif
+
+/* A directory holding this file is an OpenFace model directory usable by the AU stage. */
+#define FA_MODEL_MARKER "AU_predictors/main_dynamic_svms.txt"
+
+void fa_skip_comments(FILE *f)
+{
+    for (;;) {
+        int c = getc(f);
+        if (c == EOF)
+            return;
+        if (c != '#' && c != '\n' && c != ' ' && c != '\r') {
+            ungetc(c, f);
+            return;
+        }
+        if (c != '\n') {
+            while ((c = getc(f)) != EOF && c != '\n')
+                ;
+        }
+    }
+}
+
+void fa_mat_free(fa_mat *m)
+{
+    if (m) {
+        free(m->data);
+        m->data = NULL;
+        m->rows = m->cols = 0;
+    }
+}
+
+static int type_known(int t)
+{
+    return t == FA_CV_8U || t == FA_CV_32S || t == FA_CV_32F || t == FA_CV_64F;
+}
+
+/* Bounds a matrix so a corrupt header cannot ask for an absurd allocation. */
+static faceau_status check_dims(const char *path, int rows, int cols, int type, fa_err *err)
+{
+    if (rows < 0 || cols < 0 || (int64_t)rows * cols > (int64_t)1 << 28 || !type_known(type))
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                       "%s: bad matrix header (rows %d, cols %d, type %d)", path, rows, cols, type);
+    return FACEAU_OK;
+}
+
+faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
+{
+    m->data = NULL;
+    if (fscanf(f, "%d %d %d", &m->rows, &m->cols, &m->type) != 3)
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: expected a matrix header", path);
+    faceau_status st = check_dims(path, m->rows, m->cols, m->type, err);
+    if (st)
+        return st;
+    size_t n = (size_t)m->rows * (size_t)m->cols;
+    m->data = fa_malloc(n * sizeof *m->data, err, path);
+    if (!m->data)
+        return FACEAU_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (fscanf(f, "%lf", &m->data[i]) != 1) {
+            fa_mat_free(m);
+            return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                           "%s: matrix ends after %zu of %zu values (truncated?)", path, i, n);
+        }
+    }
+    return FACEAU_OK;
+}
+
+static int read_i32(FILE *f, int32_t *v)
+{
+    unsigned char b[4];
+    if (fread(b, 1, 4, f) != 4)
+        return 0;
+    *v = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
+    return 1;
+}
+
+faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
+{
+    int32_t r, c, t;
+    m->data = NULL;
+    if (!read_i32(f, &r) || !read_i32(f, &c) || !read_i32(f, &t))
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated matrix header", path);
+    faceau_status st = check_dims(path, r, c, t, err);
+    if (st)
+        return st;
+    m->rows = r;
+    m->cols = c;
+    m->type = t;
+    size_t n = (size_t)r * (size_t)c;
+    size_t esz = t == FA_CV_8U ? 1 : t == FA_CV_64F ? 8 : 4;
+    unsigned char *raw = fa_malloc(n * esz, err, path);
+    m->data = fa_malloc(n * sizeof *m->data, err, path);
+    if (!raw || !m->data) {
+        free(raw);
+        fa_mat_free(m);
+        return FACEAU_ERR_NOMEM;
+    }
+    if (fread(raw, esz, n, f) != n) {
+        free(raw);
+        fa_mat_free(m);
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: matrix data truncated (%d x %d)", path, r, c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = raw + i * esz;
+        if (t == FA_CV_8U) {
+            m->data[i] = p[0];
+        } else if (t == FA_CV_64F) {
+            double d;
+            memcpy(&d, p, 8);
+            m->data[i] = d;
+        } else if (t == FA_CV_32F) {
+            float x;
+            memcpy(&x, p, 4);
+            m->data[i] = x;
+        } else {
+            int32_t x;
+            memcpy(&x, p, 4);
+            m->data[i] = x;
+        }
+    }
+    free(raw);
+    return FACEAU_OK;
+}
+
+/* ---- locating the model directory ------------------------------------------------------- */
+
+static int has_marker(const char *dir)
+{
+    char p[4096];
+    struct stat st;
+    if (snprintf(p, sizeof p, "%s/%s", dir, FA_MODEL_MARKER) >= (int)sizeof p)
+        return 0;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Appends one searched place to the message listing them. */
+static void note_tried(char *tried, size_t n, const char *what, const char *dir)
+{
+    size_t len = strlen(tried);
+    if (len < n)
+        snprintf(tried + len, n - len, "\n  %s: %s", what, dir);
+}
+
+static faceau_status try_dir(const char *what, const char *dir, char *out, size_t out_size,
+                             char *tried, size_t tried_size)
+{
+    if (dir && *dir && has_marker(dir)) {
+        if (strlen(dir) >= out_size)
+            return FACEAU_ERR_INVALID_ARG;
+        strcpy(out, dir);
+        return FACEAU_OK;
+    }
+    note_tried(tried, tried_size, what, dir && *dir ? dir : "(not set)");
+    return FACEAU_ERR_MODEL_NOT_FOUND;
+}
+
+faceau_status faceau_models_locate(const char *hint, char *dir, size_t dir_size, char *errbuf,
+                                   size_t errbuf_size)
+{
+    char tried[3072] = "";
+    char buf[4096];
+    if (!dir || dir_size == 0)
+        return FACEAU_ERR_INVALID_ARG;
+    if (hint && *hint) {
+        /* -mloc may name OpenFace's main_clnf_general.txt: its directory holds the models. */
+        struct stat st;
+        snprintf(buf, sizeof buf, "%s", hint);
+        if (stat(buf, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            char *slash = strrchr(buf, '/');
+            if (slash)
+                *slash = '\0';
+            else
+                strcpy(buf, ".");
+        }
+        if (try_dir("-mloc", buf, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
+            return FACEAU_OK;
+    }
+    if (try_dir("$FACEAU_MODELS", getenv("FACEAU_MODELS"), dir, dir_size, tried, sizeof tried) ==
+        FACEAU_OK)
+        return FACEAU_OK;
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/faceau/models", xdg);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.local/share/faceau/models", home);
+    else
+        buf[0] = '\0';
+    if (try_dir("user data dir", buf, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
+        return FACEAU_OK;
+    snprintf(buf, sizeof buf, "%s/faceau/models", FACEAU_INSTALL_DATADIR);
+    if (try_dir("install prefix", buf, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
+        return FACEAU_OK;
+    if (errbuf && errbuf_size)
+        snprintf(errbuf, errbuf_size,
+                 "OpenFace model files not found (looked for %s in each place):%s\n"
+                 "Install them with 'scripts/get-models.sh --from OPENFACE_MODEL_DIR' (or without "
+                 "arguments to download them), or point -mloc or FACEAU_MODELS at OpenFace's model "
+                 "directory.",
+                 FA_MODEL_MARKER, tried);
+    return FACEAU_ERR_MODEL_NOT_FOUND;
+}

@@ -1,0 +1,366 @@
+/* run.c - faceau_run: one input, its landmarks CSV, and OpenFace's outputs (CSV, .hog,
+ * aligned faces), as FeatureExtraction writes them. Every file is written under a temporary
+ * name and renamed when complete, so a failed run leaves no partial output behind. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+typedef struct run_state {
+    faceau_ctx *ctx;
+    const faceau_run_options *opt;
+    fa_err err;
+    char name[1024];
+    char csv_path[4096], csv_tmp[4200], csv_tmp2[4200];
+    char hog_path[4096], hog_tmp[4200];
+    char aligned_dir[4096];
+    faceau_source *src;
+    fa_csv_reader *lm;
+    fa_csv_writer *csv;
+    FILE *hog;
+    long frames;
+    int truncated;
+} run_state;
+
+static void base_name(const char *path, int strip_ext, char *out, size_t n)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    size_t end = len;
+    if (strip_ext) {
+        for (size_t i = len; i > start; i--) {
+            if (path[i - 1] == '.') {
+                end = i - 1;
+                break;
+            }
+        }
+    }
+    if (end <= start)
+        end = len;
+    snprintf(out, n, "%.*s", (int)(end - start), path + start);
+}
+
+static faceau_status make_dirs(const char *dir, fa_err *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return fa_fail(err, FACEAU_ERR_IO, "%s: cannot create directory: %s", buf,
+                               strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fa_fail(err, FACEAU_ERR_IO, "%s: not a directory", dir);
+    if (access(dir, W_OK) != 0)
+        return fa_fail(err, FACEAU_ERR_IO, "%s: output directory is not writable", dir);
+    return FACEAU_OK;
+}
+
+static faceau_status set_paths(run_state *r)
+{
+    const faceau_run_options *o = r->opt;
+    if (o->out_name && *o->out_name)
+        base_name(o->out_name, 1, r->name, sizeof r->name);
+    else
+        base_name(o->input, !o->input_is_dir, r->name, sizeof r->name);
+    long pid = (long)getpid();
+    if (snprintf(r->csv_path, sizeof r->csv_path, "%s/%s.csv", o->out_dir, r->name) >=
+            (int)sizeof r->csv_path ||
+        snprintf(r->hog_path, sizeof r->hog_path, "%s/%s.hog", o->out_dir, r->name) >=
+            (int)sizeof r->hog_path ||
+        snprintf(r->aligned_dir, sizeof r->aligned_dir, "%s/%s_aligned", o->out_dir, r->name) >=
+            (int)sizeof r->aligned_dir)
+        return fa_fail(&r->err, FACEAU_ERR_INVALID_ARG, "%s: output path too long", o->out_dir);
+    snprintf(r->csv_tmp, sizeof r->csv_tmp, "%s.%ld.tmp", r->csv_path, pid);
+    snprintf(r->csv_tmp2, sizeof r->csv_tmp2, "%s.%ld.post.tmp", r->csv_path, pid);
+    snprintf(r->hog_tmp, sizeof r->hog_tmp, "%s.%ld.tmp", r->hog_path, pid);
+    return FACEAU_OK;
+}
+
+/* The landmarks row for frame number `frame` (1-based); rows of other faces are skipped. */
+static faceau_status next_landmarks(run_state *r, long frame, fa_csv_row *row)
+{
+    for (;;) {
+        int got = 0;
+        faceau_status st = fa_csv_reader_next(r->lm, row, &got, &r->err);
+        if (st)
+            return st;
+        if (!got)
+            return fa_fail(&r->err, FACEAU_ERR_CSV,
+                           "%s: has no row for frame %ld of %s (fewer rows than the video)",
+                           r->opt->landmarks_csv, frame, r->opt->input);
+        if (row->face_id != 0)
+            continue;
+        if (row->frame != 0 && row->frame != frame) /* 0: the CSV has no frame column */
+            return fa_fail(&r->err, FACEAU_ERR_CSV, "%s: row for frame %ld where frame %ld was expected",
+                           r->opt->landmarks_csv, row->frame, frame);
+        return FACEAU_OK;
+    }
+}
+
+static faceau_status write_hog(run_state *r, int success, const float *hog)
+{
+    int32_t head[3] = {FA_HOG_CELLS, FA_HOG_CELLS, FA_HOG_CHANNELS};
+    float valid = success ? 1.0f : -1.0f;
+    if (fwrite(head, 4, 3, r->hog) != 3 || fwrite(&valid, 4, 1, r->hog) != 1 ||
+        fwrite(hog, 4, FA_HOG_DIM, r->hog) != FA_HOG_DIM)
+        return fa_fail(&r->err, FACEAU_ERR_IO, "%s: write failed: %s", r->hog_path, strerror(errno));
+    return FACEAU_OK;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+/* A 24-bit bottom-up BMP, as OpenCV's imwrite writes the aligned faces. */
+static faceau_status write_bmp(const char *path, const uint8_t *bgr, int w, int h, fa_err *err)
+{
+    unsigned char hd[54] = {'B', 'M'};
+    uint32_t row = ((uint32_t)w * 3 + 3) & ~3u;
+    put_le32(hd + 2, 54 + row * (uint32_t)h);
+    put_le32(hd + 10, 54);
+    put_le32(hd + 14, 40);
+    put_le32(hd + 18, (uint32_t)w);
+    put_le32(hd + 22, (uint32_t)h);
+    hd[26] = 1;
+    hd[28] = 24;
+    put_le32(hd + 34, row * (uint32_t)h);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return fa_fail(err, FACEAU_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    unsigned char pad[4] = {0};
+    int ok = fwrite(hd, 1, 54, f) == 54;
+    for (int y = h - 1; ok && y >= 0; y--)
+        ok = fwrite(bgr + (size_t)y * (size_t)w * 3, 1, (size_t)w * 3, f) == (size_t)w * 3 &&
+             fwrite(pad, 1, row - (uint32_t)w * 3, f) == row - (uint32_t)w * 3;
+    if (fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        return fa_fail(err, FACEAU_ERR_IO, "%s: write failed", path);
+    return FACEAU_OK;
+}
+
+static faceau_status write_aligned(run_state *r, long frame_number)
+{
+    uint8_t face[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
+    char path[4200];
+    faceau_au_last_features(r->ctx, face, NULL);
+    snprintf(path, sizeof path, "%s/frame_det_00_%06ld.bmp", r->aligned_dir, frame_number);
+    return write_bmp(path, face, FA_ALIGN_SIZE, FA_ALIGN_SIZE, &r->err);
+}
+
+static void progress(run_state *r, int force)
+{
+    if (r->opt->quiet)
+        return;
+    if (force || r->frames % 100 == 0)
+        fprintf(stderr, "\r%s: %ld frames", r->name, r->frames);
+    if (force)
+        fputc('\n', stderr);
+}
+
+static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_csv_row *row)
+{
+    long number = frame->index + 1;
+    faceau_status st = next_landmarks(r, number, row);
+    if (st)
+        return st;
+    float lm[2 * FA_N_LANDMARKS];
+    for (int i = 0; i < 2 * FA_N_LANDMARKS; i++)
+        lm[i] = (float)row->lmk2d[i];
+    faceau_au_result res;
+    if ((st = faceau_au_add_frame(r->ctx, frame, lm, row->success, &res)))
+        return fa_fail(&r->err, st, "%s frame %ld: %s", r->opt->input, number,
+                       faceau_last_error(r->ctx));
+    row->frame = number;
+    row->face_id = 0;
+    row->timestamp = frame->timestamp;
+    /* OpenFace's p_* columns are the landmark tracker's parameters: keep the given ones; only a
+     * landmarks file without them gets the AU stage's own CalcParams fit. */
+    if (res.success && !(fa_csv_reader_groups(r->lm) & FA_CSV_HAS_PDM)) {
+        for (int i = 0; i < 6; i++)
+            row->params[i] = res.params_global[i];
+        for (int i = 0; i < FA_N_MODES; i++)
+            row->params[6 + i] = res.params_local[i];
+    }
+    memcpy(row->au_r, res.au_intensity, sizeof row->au_r);
+    memcpy(row->au_c, res.au_presence, sizeof row->au_c);
+    if ((st = fa_csv_write_row(r->csv, row, &r->err)))
+        return st;
+    if (r->hog) {
+        float hog[FA_HOG_DIM];
+        faceau_au_last_features(r->ctx, NULL, hog);
+        if ((st = write_hog(r, res.success, hog)))
+            return st;
+    }
+    if (r->opt->simalign && res.success && (st = write_aligned(r, number)))
+        return st;
+    r->frames++;
+    progress(r, 0);
+    return FACEAU_OK;
+}
+
+static faceau_status open_all(run_state *r)
+{
+    const faceau_run_options *o = r->opt;
+    faceau_status st;
+    char errbuf[1024];
+    if ((st = set_paths(r)) || (st = make_dirs(o->out_dir, &r->err)))
+        return st;
+    if ((st = faceau_source_open(o->input, &r->src, errbuf, sizeof errbuf)))
+        return fa_fail(&r->err, st, "%s", errbuf);
+    if (!o->landmarks_csv)
+        return fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
+                       "%s: no landmarks given (-landmarks CSV); landmark tracking is not built yet",
+                       o->input);
+    if ((st = fa_csv_reader_open(o->landmarks_csv, &r->lm, &r->err)))
+        return st;
+    if ((st = fa_csv_writer_open(r->csv_tmp, o->outputs, 0, &r->csv, &r->err)))
+        return st;
+    if (o->hogalign) {
+        r->hog = fopen(r->hog_tmp, "wb");
+        if (!r->hog)
+            return fa_fail(&r->err, FACEAU_ERR_IO, "%s: cannot create: %s", r->hog_tmp,
+                           strerror(errno));
+    }
+    if (o->simalign && (st = make_dirs(r->aligned_dir, &r->err)))
+        return st;
+    return FACEAU_OK;
+}
+
+static faceau_status read_all(run_state *r)
+{
+    fa_csv_row *row = fa_malloc(sizeof *row, &r->err, "a CSV row");
+    if (!row)
+        return FACEAU_ERR_NOMEM;
+    faceau_status st;
+    for (;;) {
+        faceau_frame frame;
+        int got = 0;
+        st = faceau_source_read(r->src, &frame, &got);
+        if (st == FACEAU_ERR_TRUNCATED && r->frames > 0) {
+            r->truncated = 1;
+            st = FACEAU_OK;
+            break;
+        }
+        if (st) {
+            fa_fail(&r->err, st, "%s", faceau_source_last_error(r->src));
+            break;
+        }
+        if (!got)
+            break;
+        if ((st = process_frame(r, &frame, row)))
+            break;
+    }
+    free(row);
+    if (!st && r->frames == 0)
+        st = fa_fail(&r->err, FACEAU_ERR_NO_INPUT, "%s: no frames", r->opt->input);
+    return st;
+}
+
+/* Applies OpenFace's end-of-video AU post-processing to the written CSV. */
+static faceau_status postprocess(run_state *r, const char **final_tmp)
+{
+    const faceau_run_options *o = r->opt;
+    *final_tmp = r->csv_tmp;
+    size_t n = faceau_au_frame_count(r->ctx);
+    if ((o->outputs && !(o->outputs & FACEAU_OUT_AUS)) || n == 0)
+        return FACEAU_OK;
+    double *I = fa_malloc(n * FA_N_AU_R * sizeof *I, &r->err, "AU post-processing");
+    double *P = fa_malloc(n * FA_N_AU_C * sizeof *P, &r->err, "AU post-processing");
+    faceau_status st = (!I || !P) ? FACEAU_ERR_NOMEM : faceau_au_finish(r->ctx, I, P, n);
+    if (st && st != FACEAU_ERR_NOMEM)
+        fa_fail(&r->err, st, "%s", faceau_last_error(r->ctx));
+    if (!st && !fa_ctx_online(r->ctx)) {
+        st = fa_csv_rewrite_aus(r->csv_tmp, r->csv_tmp2, I, P, n, &r->err);
+        *final_tmp = r->csv_tmp2;
+    }
+    free(I);
+    free(P);
+    return st;
+}
+
+static faceau_status finish_files(run_state *r)
+{
+    faceau_status st = fa_csv_writer_close(r->csv, &r->err);
+    r->csv = NULL;
+    if (r->hog) {
+        int bad = fclose(r->hog) != 0;
+        r->hog = NULL;
+        if (!st && bad)
+            st = fa_fail(&r->err, FACEAU_ERR_IO, "%s: write failed", r->hog_path);
+    }
+    const char *final_tmp = r->csv_tmp;
+    if (!st)
+        st = postprocess(r, &final_tmp);
+    if (!st && rename(final_tmp, r->csv_path) != 0)
+        st = fa_fail(&r->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", r->csv_path,
+                     strerror(errno));
+    if (!st && r->opt->hogalign && rename(r->hog_tmp, r->hog_path) != 0)
+        st = fa_fail(&r->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", r->hog_path,
+                     strerror(errno));
+    return st;
+}
+
+static void cleanup(run_state *r)
+{
+    if (r->csv) {
+        fa_err ignore;
+        fa_csv_writer_close(r->csv, &ignore);
+    }
+    if (r->hog)
+        fclose(r->hog);
+    unlink(r->csv_tmp);
+    unlink(r->csv_tmp2);
+    unlink(r->hog_tmp);
+    fa_csv_reader_close(r->lm);
+    faceau_source_close(r->src);
+}
+
+faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt)
+{
+    if (!ctx || !opt || !opt->input || !opt->out_dir)
+        return FACEAU_ERR_INVALID_ARG;
+    run_state *r = calloc(1, sizeof *r);
+    if (!r)
+        return FACEAU_ERR_NOMEM;
+    r->ctx = ctx;
+    r->opt = opt;
+    faceau_au_reset(ctx);
+    faceau_status st = open_all(r);
+    if (!st)
+        st = read_all(r);
+    if (!st)
+        st = finish_files(r);
+    if (!st)
+        progress(r, 1);
+    if (!st && r->truncated)
+        st = fa_fail(&r->err, FACEAU_ERR_TRUNCATED, "%s; wrote the %ld frames before it",
+                     faceau_source_last_error(r->src), r->frames);
+    if (st)
+        fa_ctx_set_error(ctx, st, r->err.msg);
+    cleanup(r);
+    free(r);
+    return st;
+}

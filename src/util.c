@@ -1,0 +1,88 @@
+/* util.c - errors, checked allocation, images. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+faceau_status fa_fail(fa_err *err, faceau_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = status;
+    }
+    return status;
+}
+
+void fa_err_clear(fa_err *err)
+{
+    if (err) {
+        err->status = FACEAU_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+void *fa_malloc(size_t n, fa_err *err, const char *what)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        fa_fail(err, FACEAU_ERR_NOMEM, "out of memory allocating %zu bytes for %s", n, what);
+    return p;
+}
+
+void *fa_calloc(size_t count, size_t size, fa_err *err, const char *what)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p)
+        fa_fail(err, FACEAU_ERR_NOMEM, "out of memory allocating %zu x %zu bytes for %s", count, size,
+                what);
+    return p;
+}
+
+faceau_status fa_image_alloc(fa_image *img, int width, int height, fa_err *err)
+{
+    img->width = img->height = img->stride = 0;
+    img->bgr = NULL;
+    if (width <= 0 || height <= 0 || width > 65535 || height > 65535)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "image size %dx%d is out of range", width, height);
+    size_t stride = (size_t)width * 3;
+    uint8_t *p = fa_malloc(stride * (size_t)height, err, "an image");
+    if (!p)
+        return FACEAU_ERR_NOMEM;
+    img->width = width;
+    img->height = height;
+    img->stride = (int)stride;
+    img->bgr = p;
+    return FACEAU_OK;
+}
+
+void fa_image_free(fa_image *img)
+{
+    if (img) {
+        free(img->bgr);
+        img->bgr = NULL;
+        img->width = img->height = img->stride = 0;
+    }
+}
+
+faceau_status fa_fopen_read(const char *path, FILE **out, fa_err *err)
+{
+    *out = fopen(path, "rb");
+    if (!*out)
+        return fa_fail(err, FACEAU_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    return FACEAU_OK;
+}
+
+faceau_status fa_path_join(char *out, size_t n, const char *dir, const char *rel, fa_err *err)
+{
+    /* like boost's root / location: an absolute rel stands alone */
+    int k = (dir && *dir && rel[0] != '/') ? snprintf(out, n, "%s/%s", dir, rel)
+                                           : snprintf(out, n, "%s", rel);
+    if (k < 0 || (size_t)k >= n)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "path too long: %s/%s", dir ? dir : "", rel);
+    return FACEAU_OK;
+}

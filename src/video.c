@@ -1,0 +1,364 @@
+/* video.c - video frames through FFmpeg, converted to the BGR24 pixels OpenCV 4.6's FFmpeg
+ * backend (cv::VideoCapture, cap_ffmpeg_impl.hpp) hands OpenFace.
+ *
+ * What is reproduced from OpenCV 4.6: the first video stream; its grab loop (packets of other
+ * streams and failed receives count as errors, 512 in a row end the stream; a failed send ends
+ * it; at EOF the decoder is drained; never more than nb_frames + 1 frames); the conversion with
+ * sws_getCachedContext(coded_width x coded_height, same size, BGR24, SWS_BICUBIC) into a
+ * 32-byte-aligned av_frame_get_buffer() frame, cropped to the stream's width x height; the
+ * display-matrix auto-rotation (multiples of 90 degrees); CAP_PROP_FPS = avg_frame_rate, else
+ * 1 / time_base. Where OpenCV silently ends a damaged stream, fa_video_read reports
+ * FACEAU_ERR_TRUNCATED instead (see next_frame). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "internal.h"
+
+/* OpenCV's max_number_of_attempts in CvCapture_FFMPEG::grabFrame. */
+#define FA_MAX_DECODE_ATTEMPTS (1 << 9)
+/* OpenCV uses one decoder thread per online CPU; FFmpeg advises against more than 16. The
+ * decoded pixels do not depend on the thread count. */
+#define FA_MAX_THREADS 16
+
+struct fa_video {
+    char *path;
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    int stream;
+    AVPacket *pkt;
+    AVFrame *picture;      /* the decoder's output */
+    struct SwsContext *sws;
+    AVFrame *bgr;          /* BGR24 at coded size, as OpenCV's rgb_picture */
+    int conv_w, conv_h, conv_fmt; /* what sws/bgr were made for */
+    uint8_t *rotated;      /* only when the stream asks for a 90/180/270 degree rotation */
+    int rotation;
+    int width, height;     /* the stream's size before rotation (OpenCV's frame.width/height) */
+    fa_image out;          /* a view of bgr or rotated */
+    int64_t nb_frames;     /* from the container, 0 if unknown */
+    int64_t delivered;
+    int ended;
+    const char *damage;    /* why the stream is being drained early, or NULL */
+    double fps;
+};
+
+static faceau_status av_failure(fa_err *err, faceau_status st, const char *path, const char *what,
+                                int code)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE] = "";
+    av_strerror(code, buf, sizeof buf);
+    return fa_fail(err, st, "%s: %s: %s", path, what, buf);
+}
+
+static int cpu_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > FA_MAX_THREADS ? FA_MAX_THREADS : (int)n;
+}
+
+/* cvRound(-av_display_rotation_get()) mapped into [0, 360); only multiples of 90 are applied. */
+static int stream_rotation(const AVStream *st)
+{
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!m)
+        return 0;
+    double deg = av_display_rotation_get((const int32_t *)(const void *)m);
+    if (!isfinite(deg) || fabs(deg) > 1e6)
+        return 0;
+    int angle = -(int)lrint(deg);
+    angle %= 360;
+    if (angle < 0)
+        angle += 360;
+    return angle % 90 == 0 ? angle : 0;
+}
+
+static double stream_fps(const AVStream *st)
+{
+    const double eps_zero = 0.000025; /* OpenCV's */
+    AVRational r = st->avg_frame_rate;
+    double fps = (r.num == 0 || r.den == 0) ? 0.0 : (double)r.num / r.den;
+    if (fps < eps_zero && st->time_base.num != 0 && st->time_base.den != 0)
+        fps = (double)st->time_base.den / st->time_base.num;
+    return (fps > 0.0 && isfinite(fps)) ? fps : 30.0;
+}
+
+static faceau_status open_input(fa_video *v, fa_err *err)
+{
+    int ret = avformat_open_input(&v->fmt, v->path, NULL, NULL);
+    if (ret < 0) {
+        v->fmt = NULL;
+        if (ret == AVERROR(ENOENT) || ret == AVERROR(EACCES))
+            return av_failure(err, FACEAU_ERR_IO, v->path, "cannot open", ret);
+        return av_failure(err, FACEAU_ERR_VIDEO, v->path, "not a readable video", ret);
+    }
+    ret = avformat_find_stream_info(v->fmt, NULL);
+    if (ret < 0)
+        return av_failure(err, FACEAU_ERR_VIDEO, v->path, "cannot read the stream parameters", ret);
+    for (unsigned i = 0; i < v->fmt->nb_streams; i++) {
+        if (v->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
+            v->stream = (int)i;
+            return FACEAU_OK;
+        }
+    }
+    return fa_fail(err, FACEAU_ERR_VIDEO, "%s: no video stream", v->path);
+}
+
+static faceau_status open_decoder(fa_video *v, fa_err *err)
+{
+    const AVCodecParameters *par = v->fmt->streams[v->stream]->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec)
+        return fa_fail(err, FACEAU_ERR_VIDEO, "%s: no decoder for the video codec '%s'", v->path,
+                       avcodec_get_name(par->codec_id));
+    v->dec = avcodec_alloc_context3(codec);
+    if (!v->dec)
+        return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for the decoder", v->path);
+    v->dec->thread_count = cpu_threads();
+    int ret = avcodec_parameters_to_context(v->dec, par);
+    if (ret >= 0)
+        ret = avcodec_open2(v->dec, codec, NULL);
+    if (ret < 0)
+        return av_failure(err, FACEAU_ERR_VIDEO, v->path, "cannot open the video decoder", ret);
+    /* OpenCV keeps the container's size when the decoder changed it (e.g. vp6f). */
+    if (par->width)
+        v->dec->width = par->width;
+    if (par->height)
+        v->dec->height = par->height;
+    v->width = v->dec->width;
+    v->height = v->dec->height;
+    if (v->width <= 0 || v->height <= 0 || v->width > 65535 || v->height > 65535)
+        return fa_fail(err, FACEAU_ERR_VIDEO, "%s: bad video size %dx%d", v->path, v->width,
+                       v->height);
+    return FACEAU_OK;
+}
+
+static faceau_status alloc_state(fa_video *v, fa_err *err)
+{
+    v->pkt = av_packet_alloc();
+    v->picture = av_frame_alloc();
+    v->bgr = av_frame_alloc();
+    if (!v->pkt || !v->picture || !v->bgr)
+        return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for video frames", v->path);
+    const AVStream *st = v->fmt->streams[v->stream];
+    v->rotation = stream_rotation(st);
+    if (v->rotation) {
+        v->rotated = fa_malloc((size_t)v->width * (size_t)v->height * 3, err, "a rotated frame");
+        if (!v->rotated)
+            return FACEAU_ERR_NOMEM;
+    }
+    v->nb_frames = st->nb_frames > 0 ? st->nb_frames : 0;
+    v->fps = stream_fps(st);
+    return FACEAU_OK;
+}
+
+faceau_status fa_video_open(const char *path, fa_video **out, fa_err *err)
+{
+    *out = NULL;
+    if (!path)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "video path is NULL");
+    fa_video *v = fa_calloc(1, sizeof *v, err, "a video reader");
+    if (!v)
+        return FACEAU_ERR_NOMEM;
+    v->stream = -1;
+    v->path = fa_malloc(strlen(path) + 1, err, "a video path");
+    faceau_status st = v->path ? FACEAU_OK : FACEAU_ERR_NOMEM;
+    if (v->path)
+        memcpy(v->path, path, strlen(path) + 1);
+    if (st == FACEAU_OK)
+        st = open_input(v, err);
+    if (st == FACEAU_OK)
+        st = open_decoder(v, err);
+    if (st == FACEAU_OK)
+        st = alloc_state(v, err);
+    if (st != FACEAU_OK) {
+        fa_video_close(v);
+        return st;
+    }
+    *out = v;
+    return FACEAU_OK;
+}
+
+void fa_video_close(fa_video *v)
+{
+    if (!v)
+        return;
+    sws_freeContext(v->sws);
+    av_frame_free(&v->bgr);
+    av_frame_free(&v->picture);
+    av_packet_free(&v->pkt);
+    avcodec_free_context(&v->dec);
+    avformat_close_input(&v->fmt);
+    free(v->rotated);
+    free(v->path);
+    free(v);
+}
+
+double fa_video_fps(const fa_video *v)
+{
+    return v ? v->fps : 30.0;
+}
+
+static faceau_status truncated(fa_video *v, fa_err *err, const char *what)
+{
+    v->ended = 1;
+    if (v->delivered == 0)
+        return fa_fail(err, FACEAU_ERR_VIDEO, "%s: %s before the first frame", v->path, what);
+    return fa_fail(err, FACEAU_ERR_TRUNCATED, "%s: %s after frame %lld (the last good frame)",
+                   v->path, what, (long long)v->delivered);
+}
+
+/* A frame the decoder had to conceal or that came from a short read is damaged; OpenCV would
+ * pass it on, we stop before it. */
+static int frame_damaged(const AVFrame *f)
+{
+    return f->decode_error_flags != 0 || (f->flags & AV_FRAME_FLAG_CORRUPT) != 0;
+}
+
+/* Feeds the decoder one packet (NULL drains it). A short-read packet is not decoded: the
+ * decoder is drained instead so that the good frames still inside it come out first. */
+static int send_packet(fa_video *v, int at_eof)
+{
+    if (!at_eof && (v->pkt->flags & AV_PKT_FLAG_CORRUPT)) {
+        v->damage = "damaged or incomplete video data";
+        at_eof = 1;
+    }
+    return avcodec_send_packet(v->dec, at_eof ? NULL : v->pkt);
+}
+
+/* Reads packets into the decoder until it yields a frame (1), the stream ends (0), or it is
+ * found damaged (error). Mirrors OpenCV's grabFrame loop. */
+static faceau_status next_frame(fa_video *v, int *got, fa_err *err)
+{
+    int errs = 0;
+    *got = 0;
+    if (v->ended || (v->nb_frames > 0 && v->delivered > v->nb_frames))
+        return FACEAU_OK;
+    int ret = avcodec_receive_frame(v->dec, v->picture);
+    while (ret < 0) {
+        av_packet_unref(v->pkt);
+        int rd = v->damage ? AVERROR_EOF : av_read_frame(v->fmt, v->pkt);
+        if (rd == AVERROR(EAGAIN))
+            continue;
+        if (rd < 0 && rd != AVERROR_EOF)
+            return truncated(v, err, "read error");
+        if (rd >= 0 && v->pkt->stream_index != v->stream) {
+            if (++errs > FA_MAX_DECODE_ATTEMPTS)
+                break;
+            continue;
+        }
+        int sent = send_packet(v, rd == AVERROR_EOF);
+        if (sent == AVERROR_EOF)
+            break; /* drained: the end */
+        if (sent < 0)
+            return truncated(v, err, "video decoding error");
+        ret = avcodec_receive_frame(v->dec, v->picture);
+        if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF && ++errs > FA_MAX_DECODE_ATTEMPTS)
+            return truncated(v, err, "repeated video decoding errors");
+    }
+    if (ret < 0) {
+        v->ended = 1;
+        return v->damage ? truncated(v, err, v->damage) : FACEAU_OK;
+    }
+    if (frame_damaged(v->picture))
+        return truncated(v, err, "damaged video frame");
+    *got = 1;
+    return FACEAU_OK;
+}
+
+static faceau_status prepare_conversion(fa_video *v, fa_err *err)
+{
+    int w = v->dec->coded_width, h = v->dec->coded_height, fmt = v->picture->format;
+    if (w <= 0 || h <= 0) { /* some decoders leave coded_* unset; OpenCV would fail here */
+        w = v->picture->width;
+        h = v->picture->height;
+    }
+    if (v->sws && w == v->conv_w && h == v->conv_h && fmt == v->conv_fmt)
+        return FACEAU_OK;
+    v->sws = sws_getCachedContext(v->sws, w, h, (enum AVPixelFormat)fmt, w, h, AV_PIX_FMT_BGR24,
+                                  SWS_BICUBIC, NULL, NULL, NULL);
+    if (!v->sws) {
+        const char *name = av_get_pix_fmt_name((enum AVPixelFormat)fmt);
+        return fa_fail(err, FACEAU_ERR_VIDEO, "%s: cannot convert pixel format '%s' to BGR",
+                       v->path, name ? name : "unknown");
+    }
+    av_frame_unref(v->bgr);
+    v->bgr->format = AV_PIX_FMT_BGR24;
+    v->bgr->width = w;
+    v->bgr->height = h;
+    if (av_frame_get_buffer(v->bgr, 32) < 0)
+        return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for a %dx%d frame", v->path, w, h);
+    v->conv_w = w;
+    v->conv_h = h;
+    v->conv_fmt = fmt;
+    return FACEAU_OK;
+}
+
+/* OpenCV's rotateFrame: 90 = cv::ROTATE_90_COUNTERCLOCKWISE, 270 = ROTATE_90_CLOCKWISE
+ * (verified against cv2 on clips with rotate=90/180/270 display matrices). */
+static void rotate_into(const uint8_t *src, int stride, int w, int h, int angle, uint8_t *dst)
+{
+    int dw = angle == 180 ? w : h, dh = angle == 180 ? h : w;
+    for (int r = 0; r < dh; r++) {
+        uint8_t *d = dst + (size_t)r * (size_t)dw * 3;
+        for (int c = 0; c < dw; c++) {
+            int sr = angle == 270 ? h - 1 - c : angle == 180 ? h - 1 - r : c;
+            int sc = angle == 270 ? r : angle == 180 ? w - 1 - c : w - 1 - r;
+            memcpy(d + 3 * c, src + (size_t)sr * (size_t)stride + 3 * (size_t)sc, 3);
+        }
+    }
+}
+
+static faceau_status convert(fa_video *v, fa_err *err)
+{
+    faceau_status st = prepare_conversion(v, err);
+    if (st != FACEAU_OK)
+        return st;
+    int w = v->width < v->conv_w ? v->width : v->conv_w;
+    int h = v->height < v->conv_h ? v->height : v->conv_h;
+    sws_scale(v->sws, (const uint8_t *const *)v->picture->data, v->picture->linesize, 0,
+              v->picture->height, v->bgr->data, v->bgr->linesize);
+    if (v->rotation) {
+        rotate_into(v->bgr->data[0], v->bgr->linesize[0], w, h, v->rotation, v->rotated);
+        v->out.width = v->rotation == 180 ? w : h;
+        v->out.height = v->rotation == 180 ? h : w;
+        v->out.stride = 3 * v->out.width;
+        v->out.bgr = v->rotated;
+    } else {
+        v->out.width = w;
+        v->out.height = h;
+        v->out.stride = v->bgr->linesize[0];
+        v->out.bgr = v->bgr->data[0];
+    }
+    return FACEAU_OK;
+}
+
+faceau_status fa_video_read(fa_video *v, const fa_image **frame, int *got, fa_err *err)
+{
+    *got = 0;
+    *frame = NULL;
+    if (!v)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "video reader is NULL");
+    faceau_status st = next_frame(v, got, err);
+    if (st != FACEAU_OK || !*got)
+        return st;
+    *got = 0;
+    st = convert(v, err);
+    av_frame_unref(v->picture);
+    if (st != FACEAU_OK)
+        return st;
+    v->delivered++;
+    *frame = &v->out;
+    *got = 1;
+    return FACEAU_OK;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The CLI on bad input: one clear line naming the file and the problem, a non-zero exit, no
+# crash, no output file left behind. Also --help, --version and the models lookup.
+set -uo pipefail
+S="${FACEAU_SHARED:?}"
+BIN="${FACEAU_BIN:?}"
+T="${FACEAU_TMP:-/tmp/faceau-test}/cli"
+rm -rf "$T" && mkdir -p "$T"
+pass=0 fail=0
+V="$S/data/videos/1878_01_002_vladimir_putin.avi"
+L="$S/reference/fullprec/1878_01_002_vladimir_putin.csv"
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+# expect EXIT PATTERN -- command...: exit code and a stderr line matching PATTERN
+expect() {
+    local code="$1" pat="$2"; shift 3
+    "$@" > "$T/stdout" 2> "$T/stderr"
+    local got=$?
+    if [ "$got" != "$code" ]; then bad "exit $got (want $code): $*"; cat "$T/stderr"; return; fi
+    if ! grep -qE -- "$pat" "$T/stderr"; then bad "stderr lacks '$pat': $*"; cat "$T/stderr"; return; fi
+    if grep -qiE "sanitizer|runtime error|segmentation" "$T/stderr"; then bad "crash: $*"; return; fi
+    ok
+}
+no_csv() { # no output CSV (or temporary) left in dir
+    if ls "$1" 2>/dev/null | grep -q '\.csv'; then bad "output left behind in $1: $(ls "$1")"; else ok; fi
+}
+
+"$BIN" --help | grep -q -- "-landmarks" && ok || bad "--help"
+"$BIN" --version | grep -qE "^faceau [0-9]" && ok || bad "--version"
+expect 2 "unknown option '-bogus'" -- "$BIN" -bogus
+expect 2 "no input" -- "$BIN" -q
+expect 2 "landmarks" -- "$BIN" -f "$V"
+
+# no models anywhere: every place tried is named
+expect 1 "FACEAU_MODELS.*" -- env -u FACEAU_MODELS HOME="$T/home" XDG_DATA_HOME= "$BIN" -f "$V" -landmarks "$L" -out_dir "$T/o0"
+grep -q "user data dir: $T/home/.local/share/faceau/models" "$T/stderr" && grep -q "install prefix" "$T/stderr" && grep -q "get-models.sh" "$T/stderr" && ok || bad "lookup message: $(cat "$T/stderr")"
+# -mloc given as OpenFace's main_clnf_general.txt path works
+env -u FACEAU_MODELS "$BIN" -mloc "$S/models/main_clnf_general.txt" -f "$V" -landmarks "$L" -out_dir "$T/o1" -q && [ -f "$T/o1/1878_01_002_vladimir_putin.csv" ] && ok || bad "-mloc file"
+
+# truncated and missing model files
+mkdir -p "$T/models" && cp -r "$S/models/AU_predictors" "$T/models/"
+head -c 30000 "$S/models/AU_predictors/svr_combined/AU_12_static_intensity_comb.dat" > "$T/models/AU_predictors/svr_combined/AU_12_static_intensity_comb.dat"
+expect 1 "AU_12_static_intensity_comb.dat: .*truncated" -- "$BIN" -mloc "$T/models" -f "$V" -landmarks "$L" -out_dir "$T/o2"
+no_csv "$T/o2"
+rm "$T/models/AU_predictors/svr_combined/AU_12_static_intensity_comb.dat"
+expect 1 "AU_12_static_intensity_comb.dat.*missing" -- "$BIN" -mloc "$T/models" -f "$V" -landmarks "$L" -out_dir "$T/o2"
+head -c 5000 "$S/models/AU_predictors/In-the-wild_aligned_PDM_68.txt" > "$T/models/AU_predictors/In-the-wild_aligned_PDM_68.txt"
+cp "$S/models/AU_predictors/svr_combined/AU_12_static_intensity_comb.dat" "$T/models/AU_predictors/svr_combined/"
+expect 1 "In-the-wild_aligned_PDM_68.txt" -- "$BIN" -mloc "$T/models" -f "$V" -landmarks "$L" -out_dir "$T/o2"
+
+# landmarks CSV: missing columns, fewer rows than the video
+cut -d, -f1-300 "$L" > "$T/cut.csv"
+expect 1 "cut.csv.*x_" -- "$BIN" -f "$V" -landmarks "$T/cut.csv" -out_dir "$T/o3"
+no_csv "$T/o3"
+head -50 "$L" > "$T/short.csv"
+expect 1 "short.csv.*frame 50" -- "$BIN" -f "$V" -landmarks "$T/short.csv" -out_dir "$T/o3"
+no_csv "$T/o3"
+
+# not a video; a video cut short
+echo "hello" > "$T/notavideo.avi"
+expect 1 "notavideo.avi" -- "$BIN" -f "$T/notavideo.avi" -landmarks "$L" -out_dir "$T/o4"
+no_csv "$T/o4"
+expect 1 "nosuchfile.avi" -- "$BIN" -f "$T/nosuchfile.avi" -landmarks "$L" -out_dir "$T/o4"
+size=$(stat -c %s "$V")
+head -c $((size / 2)) "$V" > "$T/half.avi"
+expect 3 "warning: .*half.avi.*frame" -- "$BIN" -f "$T/half.avi" -landmarks "$L" -out_dir "$T/o5"
+rows=$(($(wc -l < "$T/o5/half.csv") - 1))
+[ "$rows" -gt 20 ] && [ "$rows" -lt 182 ] && ok || bad "truncated video wrote $rows rows"
+
+# image directories: empty, and a truncated image
+mkdir -p "$T/empty"
+expect 1 "empty: no .*images" -- "$BIN" -fdir "$T/empty" -landmarks "$S/reference/fullprec/sequence.csv" -out_dir "$T/o6"
+mkdir -p "$T/seq" && cp "$S"/data/images/sequence/*.jpg "$T/seq/"
+f=$(ls "$T/seq" | sed -n 5p)
+head -c 3000 "$S/data/images/sequence/$f" > "$T/seq/$f"
+expect 1 "$f" -- "$BIN" -fdir "$T/seq" -landmarks "$S/reference/fullprec/sequence.csv" -out_dir "$T/o6"
+no_csv "$T/o6"
+
+# an output directory that cannot be created
+touch "$T/afile"
+expect 1 "afile" -- "$BIN" -f "$V" -landmarks "$L" -out_dir "$T/afile/sub"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

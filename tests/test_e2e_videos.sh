@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End to end on every shared video with a reference, and the image sequence: faceau fed
+# OpenFace's 6-decimal landmarks must reproduce OpenFace's AU columns (r >= 0.999, mean abs
+# diff <= 0.01, presence agreement >= 99.5%, and at least 99.5% of AU cells identical to the
+# character), with the tracking columns carried over at OpenFace's decimals.
+set -uo pipefail
+S="${FACEAU_SHARED:?}"
+BIN="${FACEAU_BIN:?}"
+OUT="${FACEAU_TMP:-/tmp/faceau-test}/e2e"
+PY=/usr/bin/python3
+rm -rf "$OUT" && mkdir -p "$OUT"
+fail=0 pass=0
+
+check() { # name, input flag, input, reference name
+    local name="$1" flag="$2" input="$3"
+    if ! "$BIN" "$flag" "$input" -landmarks "$S/reference/fullprec/$name.csv" -out_dir "$OUT" -q; then
+        echo "FAIL $name: faceau exited non-zero"; fail=$((fail + 1)); return
+    fi
+    if $PY "$S/tools/compare_csv.py" "$S/reference/$name.csv" "$OUT/$name.csv" \
+          --min-r 0.999 --max-mad 0.01 --min-c-agree 0.995 --min-rows-frac 1 > "$OUT/$name.aus.txt"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL $name AUs:"; cat "$OUT/$name.aus.txt"; fail=$((fail + 1))
+    fi
+    # the tracking columns (incl. p_*, which OpenFace's CLNF produces) are the given ones
+    if $PY "$S/tools/compare_csv.py" "$S/reference/fullprec/$name.csv" "$OUT/$name.csv" \
+          --max-lm-px 0.05 --max-rot-deg 0.05 --max-gaze-deg 0.05 --max-param-frac 0.02 > "$OUT/$name.track.txt"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL $name tracking columns:"; cat "$OUT/$name.track.txt"; fail=$((fail + 1))
+    fi
+    # AU columns identical to the character in >= 99.5% of cells
+    local same total
+    read -r same total < <(paste -d'|' <(cut -d, -f 680- "$OUT/$name.csv") <(cut -d, -f 680- "$S/reference/$name.csv") |
+        awk -F'|' '{n = split($1, a, ","); split($2, b, ","); for (i = 1; i <= n; i++) { t++; if (a[i] == b[i]) s++ } } END { print s, t }')
+    echo "$name: $same of $total AU cells identical to OpenFace's"
+    if [ "$total" -gt 0 ] && [ $((same * 1000)) -ge $((total * 995)) ]; then pass=$((pass + 1)); else echo "FAIL $name: AU cells"; fail=$((fail + 1)); fi
+    # the CSV has OpenFace's exact header
+    if [ "$(head -1 "$OUT/$name.csv")" = "$(head -1 "$S/reference/$name.csv")" ]; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL $name: header differs from OpenFace's"; fail=$((fail + 1))
+    fi
+}
+
+for v in "$S"/data/videos/*; do
+    name=$(basename "${v%.*}")
+    [ -f "$S/reference/$name.csv" ] || continue
+    check "$name" -f "$v"
+done
+check sequence -fdir "$S/data/images/sequence"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,59 @@
+/* test_median.c - OpenFace's running median on hand-derived sequences. */
+#include <math.h>
+
+#include "testutil.h"
+
+static void test_small_histogram(void)
+{
+    fa_median h;
+    /* 10 bins on [0, 10): bin j holds [j, j+1), its centre is j + 0.5 */
+    CHECK(fa_median_init(&h, 2, 10, 0.0, 10.0, NULL) == FACEAU_OK, "init");
+    double a[2] = {3.2, 9.9};
+    fa_median_update(&h, a, 1);
+    /* one sample: the median is the sample itself, unbinned */
+    CHECK(h.count == 1 && h.median[0] == 3.2 && h.median[1] == 9.9, "count 1: %g %g", h.median[0],
+          h.median[1]);
+    double b[2] = {7.7, -4.0}; /* -4 clamps into bin 0 */
+    fa_median_update(&h, b, 1);
+    /* count 2: cutoff (2+1)/2 = 1, the first bin reaching 1 sample: dim0 bin 3, dim1 bin 0 */
+    CHECK(h.median[0] == 3.5 && h.median[1] == 0.5, "count 2: %g %g", h.median[0], h.median[1]);
+    double c[2] = {5.0, 12.0}; /* 12 clamps into bin 9 */
+    fa_median_update(&h, c, 1);
+    /* count 3: cutoff 2: dim0 bins 3,5,7 -> bin 5; dim1 bins 0,9,9 -> bin 9 */
+    CHECK(h.median[0] == 5.5 && h.median[1] == 9.5, "count 3: %g %g", h.median[0], h.median[1]);
+    double d[2] = {1.0, 1.0};
+    fa_median_update(&h, d, 0); /* not added: the median stays */
+    CHECK(h.count == 3 && h.median[0] == 5.5, "no update: count %d", h.count);
+    fa_median_reset(&h);
+    /* no sample yet: cutoff 0 is reached at bin 0, whose centre is the median */
+    fa_median_update(&h, d, 0);
+    CHECK(h.count == 0 && h.median[0] == 0.5 && h.median[1] == 0.5, "count 0: %g", h.median[0]);
+    fa_median_free(&h);
+}
+
+static void test_hog_histogram_edges(void)
+{
+    fa_median h;
+    /* OpenFace's HOG histogram: 1000 bins on [-0.005, 1] */
+    CHECK(fa_median_init(&h, 1, 1000, -0.005, 1.0, NULL) == FACEAU_OK, "init");
+    double v[1];
+    const double x[5] = {0.0, 0.2, 0.2, 0.9, 2.0};
+    for (int i = 0; i < 5; i++) {
+        v[0] = x[i];
+        fa_median_update(&h, v, 1);
+    }
+    /* 0.2 -> (0.205)*1000/1.005 = 203.98 -> bin 203; median of 5 = 3rd sample = bin 203;
+     * centre = -0.005 + 203*0.001004975 + 0.0005024876 */
+    double want = -0.005 + 203.0 * (1.005 / 1000.0) + 0.5 * 1.005 / 1000.0;
+    CHECK(fabs(h.median[0] - want) < 1e-15, "median %.17g want %.17g", h.median[0], want);
+    fa_median_free(&h);
+}
+
+int main(void)
+{
+    test_small_histogram();
+    test_hog_histogram_edges();
+    fa_median h;
+    CHECK(fa_median_init(&h, 0, 10, 0, 1, NULL) == FACEAU_ERR_INVALID_ARG, "bad dims rejected");
+    return tu_done();
+}

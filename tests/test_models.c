@@ -1,0 +1,114 @@
+/* test_models.c - OpenFace's matrix formats and the model directory lookup. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static FILE *text_file(const char *dir, const char *name, const char *content, char *path)
+{
+    if (snprintf(path, 4096, "%s/%s", dir, name) >= 4096)
+        return NULL;
+    FILE *f = fopen(path, "w");
+    fputs(content, f);
+    fclose(f);
+    return fopen(path, "rb");
+}
+
+static void test_textmat(const char *dir)
+{
+    char path[4096];
+    fa_mat m;
+    fa_err err;
+    /* comment lines, blank lines and lines starting with a space are skipped */
+    FILE *f = text_file(dir, "a.txt", "# a comment\n\n  also skipped\n2\n3\n6\n1 2 3\n4 5 -6.5\n", path);
+    fa_skip_comments(f);
+    CHECK(fa_textmat_read(f, path, &m, &err) == FACEAU_OK, "read: %s", err.msg);
+    CHECK(m.rows == 2 && m.cols == 3 && m.type == FA_CV_64F, "dims %d %d %d", m.rows, m.cols, m.type);
+    CHECK(m.data[0] == 1 && m.data[5] == -6.5, "values");
+    fa_mat_free(&m);
+    fclose(f);
+    f = text_file(dir, "b.txt", "2 2 6\n1 2 3\n", path);
+    CHECK(fa_textmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "b.txt") &&
+              strstr(err.msg, "3 of 4"),
+          "truncated: %s", err.msg);
+    fclose(f);
+    f = text_file(dir, "c.txt", "2 2 7\n1 2 3 4\n", path);
+    CHECK(fa_textmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "type 7"),
+          "bad type: %s", err.msg);
+    fclose(f);
+    f = text_file(dir, "d.txt", "100000 100000 6\n", path);
+    CHECK(fa_textmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT, "huge header refused: %s", err.msg);
+    fclose(f);
+}
+
+static void test_binmat(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/m.bin", dir) >= (int)sizeof path)
+        return;
+    FILE *f = fopen(path, "wb");
+    int32_t h[3] = {2, 1, 5};
+    float v[2] = {1.5f, -2.25f};
+    int32_t h2[3] = {1, 2, 6};
+    double d[1] = {3.0}; /* one of two values: truncated */
+    fwrite(h, 4, 3, f);
+    fwrite(v, 4, 2, f);
+    fwrite(h2, 4, 3, f);
+    fwrite(d, 8, 1, f);
+    fclose(f);
+    f = fopen(path, "rb");
+    fa_mat m;
+    fa_err err;
+    CHECK(fa_binmat_read(f, path, &m, &err) == FACEAU_OK && m.rows == 2 && m.data[0] == 1.5 &&
+              m.data[1] == -2.25,
+          "float matrix");
+    fa_mat_free(&m);
+    CHECK(fa_binmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "m.bin"),
+          "truncated double matrix: %s", err.msg);
+    CHECK(fa_binmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT, "eof header");
+    fclose(f);
+}
+
+static void test_locate(const char *dir)
+{
+    char out[4096], err[4096];
+    const char *models = tu_shared_path("models");
+    /* -mloc as a directory, and as OpenFace's main_clnf_general.txt path */
+    CHECK(faceau_models_locate(models, out, sizeof out, err, sizeof err) == FACEAU_OK && !strcmp(out, models),
+          "dir hint: %s", out);
+    CHECK(faceau_models_locate(tu_shared_path("models/main_clnf_general.txt"), out, sizeof out, err,
+                               sizeof err) == FACEAU_OK && !strcmp(out, models),
+          "file hint: %s", out);
+    /* the environment, then nothing anywhere: every place is named */
+    setenv("FACEAU_MODELS", models, 1);
+    CHECK(faceau_models_locate(NULL, out, sizeof out, err, sizeof err) == FACEAU_OK, "env");
+    setenv("FACEAU_MODELS", "/nonexistent/env", 1);
+    setenv("XDG_DATA_HOME", dir, 1);
+    CHECK(faceau_models_locate("/nonexistent/hint", out, sizeof out, err, sizeof err) ==
+              FACEAU_ERR_MODEL_NOT_FOUND,
+          "not found");
+    CHECK(strstr(err, "-mloc: /nonexistent/hint") && strstr(err, "$FACEAU_MODELS: /nonexistent/env") &&
+              strstr(err, "user data dir: ") && strstr(err, "/faceau/models") && strstr(err, "install prefix"),
+          "message names every place: %s", err);
+    /* the user data dir */
+    char cmd[8300];
+    int k = snprintf(cmd, sizeof cmd, "mkdir -p '%s/faceau/models' && cp -r '%s/AU_predictors' '%s/faceau/models/'",
+             dir, models, dir);
+    CHECK(k < (int)sizeof cmd && system(cmd) == 0, "copy");
+    CHECK(faceau_models_locate(NULL, out, sizeof out, err, sizeof err) == FACEAU_OK && strstr(out, dir),
+          "user data dir: %s", out);
+}
+
+int main(void)
+{
+    const char *dir = tu_tmpdir("models");
+    char d[4096];
+    snprintf(d, sizeof d, "%s", dir);
+    test_textmat(d);
+    test_binmat(d);
+    test_locate(d);
+    CHECK(!strcmp(faceau_status_string(FACEAU_ERR_MODEL_CORRUPT), "model file corrupt or truncated"),
+          "status string");
+    CHECK(!strcmp(faceau_status_string((faceau_status)999), "unknown status"), "unknown status");
+    return tu_done();
+}

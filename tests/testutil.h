@@ -1,0 +1,47 @@
+/* testutil.h - a tiny test harness: checks, counters, paths into ../shared, CSV and BMP readers. */
+#ifndef FACEAU_TESTUTIL_H
+#define FACEAU_TESTUTIL_H
+
+#include <stdio.h>
+
+#include "internal.h"
+
+extern int tu_passed, tu_failed;
+
+#define CHECK(cond, ...)                                                                     \
+    do {                                                                                     \
+        if (cond) {                                                                          \
+            tu_passed++;                                                                     \
+        } else {                                                                             \
+            tu_failed++;                                                                     \
+            fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond);               \
+            fprintf(stderr, __VA_ARGS__);                                                    \
+            fputc('\n', stderr);                                                             \
+        }                                                                                    \
+    } while (0)
+
+/* Prints "N passed, N failed" and returns the process exit code. */
+int tu_done(void);
+
+/* The shared/ folder (env FACEAU_SHARED, else ../shared). */
+const char *tu_shared(void);
+/* snprintf into a static rotating buffer: "$SHARED/" + formatted path. */
+const char *tu_shared_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A fresh scratch directory for this test (under FACEAU_TMP or /tmp). */
+const char *tu_tmpdir(const char *name);
+
+/* An OpenFace CSV loaded whole: header names and numeric cells. */
+typedef struct tu_csv {
+    int ncols, nrows;
+    char **names;
+    double *cells; /* nrows * ncols */
+} tu_csv;
+int tu_csv_load(const char *path, tu_csv *csv); /* 0 on success */
+int tu_csv_col(const tu_csv *csv, const char *name); /* -1 if absent */
+double tu_csv_at(const tu_csv *csv, int row, int col);
+void tu_csv_free(tu_csv *csv);
+
+/* Reads a 24-bit uncompressed BMP into img (allocated). 0 on success. */
+int tu_bmp_read(const char *path, fa_image *img);
+
+#endif
