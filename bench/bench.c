@@ -103,6 +103,10 @@ int main(int argc, char **argv)
     char err[4096];
     faceau_ctx *ctx;
     faceau_config cfg = faceau_default_config();
+    char mbuf[4096];
+    snprintf(mbuf, sizeof mbuf, "%s/models", shared);
+    if (!getenv("FACEAU_MODELS"))
+        cfg.model_dir = mbuf; /* the shared models unless told otherwise */
     if (faceau_open(&cfg, &ctx, err, sizeof err)) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;

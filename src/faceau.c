@@ -15,7 +15,7 @@
 #define GEOM_MIN (-60.0)
 #define GEOM_MAX 60.0
 #define MAX_INIT_FRAMES 3000
-#define SIM_SCALE_AU 0.7f
+#define SIM_SCALE_AU 0.7
 
 /* Per-frame history kept for the end-of-video post-processing. */
 typedef struct history {

@@ -266,7 +266,9 @@ void fa_ctx_stage_ms(const faceau_ctx *ctx, double ms[FA_N_STAGES]);
 typedef struct fa_median {
     int dim, bins;
     double min, max;
-    int *hist;      /* dim x bins, allocated on first update */
+    int *hist;      /* dim x bins */
+    int *med_bin;   /* dim: each dimension's current median bin */
+    int *below;     /* dim: samples in the bins before med_bin */
     int count;
     double *median; /* dim */
     int started;

@@ -49,8 +49,56 @@ static void test_hog_histogram_edges(void)
     fa_median_free(&h);
 }
 
+/* OpenFace's full rescan, written out plainly, against the incremental bookkeeping. */
+static void test_against_rescan(void)
+{
+    enum { DIM = 4, BINS = 50, STEPS = 3000 };
+    fa_median h;
+    CHECK(fa_median_init(&h, DIM, BINS, -1.0, 4.0, NULL) == FACEAU_OK, "init");
+    static int hist[DIM][BINS];
+    int count = 0, mismatches = 0;
+    unsigned rng = 12345;
+    for (int step = 0; step < STEPS; step++) {
+        double x[DIM];
+        for (int i = 0; i < DIM; i++) {
+            rng = rng * 1103515245u + 12345u;
+            /* drifting values, some outside the range, so the median walks both ways */
+            double drift = step < STEPS / 2 ? step * 0.001 : (STEPS - step) * 0.001;
+            x[i] = -1.5 + 6.0 * (double)(rng >> 8) / 16777216.0 * 0.5 + drift + i * 0.3;
+        }
+        int update = step % 7 != 3;
+        fa_median_update(&h, x, update);
+        if (update) {
+            for (int i = 0; i < DIM; i++) {
+                double v = (x[i] - -1.0) * BINS / 5.0;
+                v = v > BINS - 1 ? BINS - 1 : v < 0 ? 0 : v;
+                hist[i][(int)v]++;
+            }
+            count++;
+        }
+        for (int i = 0; i < DIM; i++) {
+            double want = x[i];
+            if (count != 1) {
+                int cum = 0, cutoff = (count + 1) / 2;
+                for (int j = 0; j < BINS; j++) {
+                    cum += hist[i][j];
+                    if (cum >= cutoff) {
+                        want = -1.0 + j * (5.0 / BINS) + 0.5 * 5.0 / BINS;
+                        break;
+                    }
+                }
+            }
+            if (fabs(h.median[i] - want) > 1e-12)
+                mismatches++;
+        }
+    }
+    CHECK(mismatches == 0, "%d of %d medians differ from a full rescan", mismatches, STEPS * DIM);
+    fa_median_free(&h);
+}
+
 int main(void)
 {
+    test_against_rescan();
     test_small_histogram();
     test_hog_histogram_edges();
     fa_median h;
