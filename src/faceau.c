@@ -331,11 +331,15 @@ faceau_status faceau_au_add_frame(faceau_ctx *ctx, const faceau_frame *frame,
         return fa_fail(&ctx->err, FACEAU_ERR_INVALID_ARG, "bad frame (%dx%d, stride %d)",
                        frame->width, frame->height, frame->stride);
     memset(out, 0, sizeof *out);
-    faceau_status st = frame_features(ctx, frame, landmarks, success != 0, out);
+    /* FaceLandmarkImg predicts from every face's landmarks, whatever the tracker's verdict */
+    int is_static = ctx->cfg.au_mode == FACEAU_AU_STATIC;
+    faceau_status st = frame_features(ctx, frame, landmarks, is_static || success, out);
     if (st)
         return st;
-    if (ctx->cfg.au_mode == FACEAU_AU_STATIC)
+    if (is_static) {
+        out->success = success != 0;
         return add_static(ctx, out);
+    }
     return add_dynamic(ctx, success != 0, out);
 }
 
@@ -425,4 +429,9 @@ void fa_ctx_set_error(faceau_ctx *ctx, faceau_status st, const char *msg)
 void fa_ctx_stage_ms(const faceau_ctx *ctx, double ms[FA_N_STAGES])
 {
     memcpy(ms, ctx->stage_ms, sizeof ctx->stage_ms);
+}
+
+int fa_ctx_static(const faceau_ctx *ctx)
+{
+    return ctx->cfg.au_mode == FACEAU_AU_STATIC;
 }

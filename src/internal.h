@@ -87,6 +87,8 @@ faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err);
  * OpenFace's -fdir does. *paths is an array of n malloc'd strings (free with fa_free_list). */
 faceau_status fa_list_images(const char *dir, char ***paths, size_t *n, fa_err *err);
 void fa_free_list(char **list, size_t n);
+/* True when path ends in .jpg .jpeg .png or .bmp (any case). */
+int fa_is_image_path(const char *path);
 
 /* ---- PDM (pdm.c) ------------------------------------------------------------------------ */
 /* OpenFace's 3D point distribution model, stored as float like OpenFace does after reading. */
@@ -256,6 +258,7 @@ void fa_au_predict(const fa_au_models *m, const double *x, const double *median,
 
 /* ---- context internals (faceau.c) -------------------------------------------------------- */
 int fa_ctx_online(const faceau_ctx *ctx);
+int fa_ctx_static(const faceau_ctx *ctx);
 void fa_ctx_set_error(faceau_ctx *ctx, faceau_status st, const char *msg);
 enum { FA_STAGE_PDM, FA_STAGE_ALIGN, FA_STAGE_HOG, FA_STAGE_MEDIAN, FA_STAGE_PREDICT, FA_N_STAGES };
 /* Milliseconds spent in each AU sub-stage since the last reset. */

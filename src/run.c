@@ -24,6 +24,7 @@ typedef struct run_state {
     FILE *hog;
     long frames;
     int truncated;
+    int image_mode; /* a still image: FaceLandmarkImg's behaviour and layout */
 } run_state;
 
 static void base_name(const char *path, int strip_ext, char *out, size_t n)
@@ -133,7 +134,8 @@ static void put_le32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
-/* A 24-bit bottom-up BMP, as OpenCV's imwrite writes the aligned faces. */
+/* A 24-bit bottom-up BMP, byte for byte as OpenCV's imwrite writes the aligned faces
+ * (image size field left 0). */
 static faceau_status write_bmp(const char *path, const uint8_t *bgr, int w, int h, fa_err *err)
 {
     unsigned char hd[54] = {'B', 'M'};
@@ -145,7 +147,6 @@ static faceau_status write_bmp(const char *path, const uint8_t *bgr, int w, int 
     put_le32(hd + 22, (uint32_t)h);
     hd[26] = 1;
     hd[28] = 24;
-    put_le32(hd + 34, row * (uint32_t)h);
     FILE *f = fopen(path, "wb");
     if (!f)
         return fa_fail(err, FACEAU_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
@@ -161,13 +162,30 @@ static faceau_status write_bmp(const char *path, const uint8_t *bgr, int w, int 
     return FACEAU_OK;
 }
 
-static faceau_status write_aligned(run_state *r, long frame_number)
+/* The last aligned face, named as OpenFace names it: frame_det_00_NNNNNN.bmp in a sequence,
+ * face_det_NNNNNN.bmp (NNNNNN = face) for a still image. */
+static faceau_status write_aligned(run_state *r, long number)
 {
     uint8_t face[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
     char path[4200];
     faceau_au_last_features(r->ctx, face, NULL);
-    snprintf(path, sizeof path, "%s/frame_det_00_%06ld.bmp", r->aligned_dir, frame_number);
+    snprintf(path, sizeof path, r->image_mode ? "%s/face_det_%06ld.bmp" : "%s/frame_det_00_%06ld.bmp",
+             r->aligned_dir, number);
     return write_bmp(path, face, FA_ALIGN_SIZE, FA_ALIGN_SIZE, &r->err);
+}
+
+/* The .hog record and aligned face of the frame just processed, when asked for. */
+static faceau_status write_stage_outputs(run_state *r, int success, long number)
+{
+    faceau_status st = FACEAU_OK;
+    if (r->hog) {
+        float hog[FA_HOG_DIM];
+        faceau_au_last_features(r->ctx, NULL, hog);
+        st = write_hog(r, success, hog);
+    }
+    if (!st && r->opt->simalign && success)
+        st = write_aligned(r, number);
+    return st;
 }
 
 static void progress(run_state *r, int force)
@@ -206,19 +224,47 @@ static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_c
     }
     memcpy(row->au_r, res.au_intensity, sizeof row->au_r);
     memcpy(row->au_c, res.au_presence, sizeof row->au_c);
-    if ((st = fa_csv_write_row(r->csv, row, &r->err)))
-        return st;
-    if (r->hog) {
-        float hog[FA_HOG_DIM];
-        faceau_au_last_features(r->ctx, NULL, hog);
-        if ((st = write_hog(r, res.success, hog)))
-            return st;
-    }
-    if (r->opt->simalign && res.success && (st = write_aligned(r, number)))
+    if ((st = fa_csv_write_row(r->csv, row, &r->err)) ||
+        (st = write_stage_outputs(r, res.success, number)))
         return st;
     r->frames++;
     progress(r, 0);
     return FACEAU_OK;
+}
+
+/* A still image, as FaceLandmarkImg: every face (row) of the landmarks CSV, static models, no
+ * post-processing, the image CSV layout. */
+static faceau_status process_image(run_state *r)
+{
+    faceau_frame frame;
+    int got = 0;
+    faceau_status st = faceau_source_read(r->src, &frame, &got);
+    if (st || !got)
+        return fa_fail(&r->err, st ? st : FACEAU_ERR_IMAGE, "%s", faceau_source_last_error(r->src));
+    fa_csv_row *row = fa_malloc(sizeof *row, &r->err, "a CSV row");
+    if (!row)
+        return FACEAU_ERR_NOMEM;
+    for (;;) {
+        if ((st = fa_csv_reader_next(r->lm, row, &got, &r->err)) || !got)
+            break;
+        float lm[2 * FA_N_LANDMARKS];
+        for (int i = 0; i < 2 * FA_N_LANDMARKS; i++)
+            lm[i] = (float)row->lmk2d[i];
+        faceau_au_result res;
+        if ((st = faceau_au_add_frame(r->ctx, &frame, lm, row->success, &res))) {
+            fa_fail(&r->err, st, "%s face %d: %s", r->opt->input, row->face_id,
+                    faceau_last_error(r->ctx));
+            break;
+        }
+        memcpy(row->au_r, res.au_intensity, sizeof row->au_r);
+        memcpy(row->au_c, res.au_presence, sizeof row->au_c);
+        if ((st = fa_csv_write_row(r->csv, row, &r->err)) ||
+            (st = write_stage_outputs(r, res.success, row->face_id)))
+            break;
+        r->frames++;
+    }
+    free(row);
+    return st;
 }
 
 static faceau_status open_all(run_state *r)
@@ -236,7 +282,7 @@ static faceau_status open_all(run_state *r)
                        o->input);
     if ((st = fa_csv_reader_open(o->landmarks_csv, &r->lm, &r->err)))
         return st;
-    if ((st = fa_csv_writer_open(r->csv_tmp, o->outputs, 0, &r->csv, &r->err)))
+    if ((st = fa_csv_writer_open(r->csv_tmp, o->outputs, r->image_mode, &r->csv, &r->err)))
         return st;
     if (o->hogalign) {
         r->hog = fopen(r->hog_tmp, "wb");
@@ -347,10 +393,16 @@ faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt)
         return FACEAU_ERR_NOMEM;
     r->ctx = ctx;
     r->opt = opt;
+    r->image_mode = !opt->input_is_dir && fa_is_image_path(opt->input);
     faceau_au_reset(ctx);
-    faceau_status st = open_all(r);
+    faceau_status st = FACEAU_OK;
+    if (r->image_mode && !fa_ctx_static(ctx))
+        st = fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
+                     "%s: still images need a context opened with FACEAU_AU_STATIC", opt->input);
     if (!st)
-        st = read_all(r);
+        st = open_all(r);
+    if (!st)
+        st = r->image_mode ? process_image(r) : read_all(r);
     if (!st)
         st = finish_files(r);
     if (!st)

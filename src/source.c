@@ -20,7 +20,7 @@ struct faceau_source {
     fa_err err;
 };
 
-static int has_image_extension(const char *path)
+int fa_is_image_path(const char *path)
 {
     const char *dot = strrchr(path, '.');
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
@@ -54,7 +54,7 @@ faceau_status faceau_source_open(const char *path, faceau_source **out, char *er
     faceau_status rc;
     if (stat(path, &st) != 0) {
         rc = fa_fail(&s->err, FACEAU_ERR_IO, "%s: no such file or directory", path);
-    } else if (S_ISDIR(st.st_mode) || has_image_extension(path)) {
+    } else if (S_ISDIR(st.st_mode) || fa_is_image_path(path)) {
         s->kind = SRC_IMAGES;
         rc = open_images(s, path, S_ISDIR(st.st_mode));
     } else {

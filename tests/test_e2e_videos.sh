@@ -2,7 +2,8 @@
 # End to end on every shared video with a reference, and the image sequence: faceau fed
 # OpenFace's 6-decimal landmarks must reproduce OpenFace's AU columns (r >= 0.999, mean abs
 # diff <= 0.01, presence agreement >= 99.5%, and at least 99.5% of AU cells identical to the
-# character), with the tracking columns carried over at OpenFace's decimals.
+# character), with the tracking columns carried over at OpenFace's decimals; and each still
+# image's FaceLandmarkImg CSV byte for byte.
 set -uo pipefail
 S="${FACEAU_SHARED:?}"
 BIN="${FACEAU_BIN:?}"
@@ -49,6 +50,20 @@ for v in "$S"/data/videos/*; do
     check "$name" -f "$v"
 done
 check sequence -fdir "$S/data/images/sequence"
+
+# still images, as FaceLandmarkImg: every face, static models; OpenFace's CSV to the byte
+for img in "$S"/data/images/*.jpg; do
+    name=$(basename "${img%.*}")
+    [ -f "$S/reference/images/$name.csv" ] || continue
+    if "$BIN" -q -f "$img" -landmarks "$S/reference/images/fullprec/$name.csv" -out_dir "$OUT/images" &&
+       $PY "$S/tools/compare_csv.py" "$S/reference/images/$name.csv" "$OUT/images/$name.csv" \
+           --max-mad 0.01 --min-c-agree 1 --min-rows-frac 1 > "$OUT/$name.img.txt" &&
+       cmp -s "$OUT/images/$name.csv" "$S/reference/images/$name.csv"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL image $name"; cat "$OUT/$name.img.txt"; fail=$((fail + 1))
+    fi
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

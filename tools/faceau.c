@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "faceau.h"
 
@@ -11,7 +12,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: faceau -f VIDEO -landmarks CSV [options]\n"
+"usage: faceau -f VIDEO_OR_IMAGE -landmarks CSV [options]\n"
 "       faceau -fdir DIR -landmarks CSV [options]\n"
 "\n"
 "Computes OpenFace 2.2's facial Action Units for each frame and writes OpenFace's CSV\n"
@@ -38,7 +39,8 @@ static void usage(FILE *out)
 "\n"
 "AU models:\n"
 "  -online          OpenFace's live per-frame correction, no end-of-video post-processing\n"
-"  -au_static       static AU models only, as FaceLandmarkImg (no person calibration)\n"
+"  Still images (-f photo.jpg) are processed as FaceLandmarkImg does: every face (row) of the\n"
+"  landmarks CSV, static AU models, no post-processing, FaceLandmarkImg's CSV layout.\n"
 "\n"
 "Other:\n"
 "  -q               no progress messages\n"
@@ -105,7 +107,6 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
     if (!strcmp(a, "-hogalign")) c->run.hogalign = 1;
     else if (!strcmp(a, "-simalign")) c->run.simalign = 1;
     else if (!strcmp(a, "-online")) c->cfg.online = 1;
-    else if (!strcmp(a, "-au_static")) c->cfg.au_mode = FACEAU_AU_STATIC;
     else if (!strcmp(a, "-q")) c->run.quiet = 1;
     else if (!strcmp(a, "-f") || !strcmp(a, "-fdir") || !strcmp(a, "-landmarks") ||
              !strcmp(a, "-out_dir") || !strcmp(a, "-of") || !strcmp(a, "-mloc")) {
@@ -126,6 +127,13 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
         return 2;
     }
     return -1;
+}
+
+static int is_image_path(const char *p)
+{
+    const char *dot = strrchr(p, '.');
+    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
+                   !strcasecmp(dot, ".bmp"));
 }
 
 static int check_usage(const cli *c)
@@ -163,28 +171,36 @@ int main(int argc, char **argv)
     int rc = check_usage(&c);
     if (rc >= 0)
         return rc;
-    char err[4096];
-    faceau_ctx *ctx;
-    if (faceau_open(&c.cfg, &ctx, err, sizeof err) != FACEAU_OK) {
-        fprintf(stderr, "faceau: %s\n", err);
-        return 1;
-    }
+    /* videos and sequences use the dynamic AU models, still images the static ones */
+    faceau_ctx *ctx[2] = {NULL, NULL};
     int exit_code = 0;
     for (int k = 0; k < c.n_inputs; k++) {
+        int still = !c.input_is_dir[k] && is_image_path(c.inputs[k]);
+        if (!ctx[still]) {
+            char err[4096];
+            faceau_config cfg = c.cfg;
+            cfg.au_mode = still ? FACEAU_AU_STATIC : FACEAU_AU_DYNAMIC;
+            if (faceau_open(&cfg, &ctx[still], err, sizeof err) != FACEAU_OK) {
+                fprintf(stderr, "faceau: %s\n", err);
+                exit_code = 1;
+                break;
+            }
+        }
         faceau_run_options run = c.run;
         run.input = c.inputs[k];
         run.input_is_dir = c.input_is_dir[k];
         run.landmarks_csv = c.landmarks[k];
-        faceau_status st = faceau_run(ctx, &run);
+        faceau_status st = faceau_run(ctx[still], &run);
         if (st == FACEAU_ERR_TRUNCATED) {
-            fprintf(stderr, "faceau: warning: %s\n", faceau_last_error(ctx));
+            fprintf(stderr, "faceau: warning: %s\n", faceau_last_error(ctx[still]));
             if (exit_code == 0)
                 exit_code = 3;
         } else if (st != FACEAU_OK) {
-            fprintf(stderr, "faceau: %s\n", faceau_last_error(ctx));
+            fprintf(stderr, "faceau: %s\n", faceau_last_error(ctx[still]));
             exit_code = 1;
         }
     }
-    faceau_close(ctx);
+    faceau_close(ctx[0]);
+    faceau_close(ctx[1]);
     return exit_code;
 }
