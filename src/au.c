@@ -259,6 +259,29 @@ static faceau_status map_outputs(const char *path, fa_au_models *m, fa_err *err)
     return FACEAU_OK;
 }
 
+/* Lays each bank's weights out feature-major (dim x k), so one pass over the features feeds
+ * every AU of the bank: the per-AU sums keep their order, the loads are shared. */
+static faceau_status transpose_banks(fa_au_models *m, fa_err *err)
+{
+    for (int b = 0; b < FA_N_BANKS; b++) {
+        fa_au_bank *bk = &m->bank[b];
+        if (!bk->k)
+            continue;
+        if (bk->k > FA_MAX_BANK)
+            return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "more than %d AU models in one bank",
+                           FA_MAX_BANK);
+        double *w = fa_malloc((size_t)bk->dim * (size_t)bk->k * sizeof *w, err, "AU weights");
+        if (!w)
+            return FACEAU_ERR_NOMEM;
+        for (int j = 0; j < bk->k; j++)
+            for (int i = 0; i < bk->dim; i++)
+                w[(size_t)i * (size_t)bk->k + (size_t)j] = bk->wt[(size_t)j * (size_t)bk->dim + (size_t)i];
+        free(bk->wt);
+        bk->wt = w;
+    }
+    return FACEAU_OK;
+}
+
 faceau_status fa_au_models_load(const char *main_file, fa_au_models *m, fa_err *err)
 {
     memset(m, 0, sizeof *m);
@@ -295,44 +318,55 @@ faceau_status fa_au_models_load(const char *main_file, fa_au_models *m, fa_err *
                      m->pdm.n);
     if (!st)
         st = map_outputs(main_file, m, err);
+    if (!st)
+        st = transpose_banks(m, err);
     if (st)
         fa_au_models_free(m);
     return st;
 }
 
-/* One linear prediction: (x - means - median) . w + bias, in OpenFace's double arithmetic. */
-static double linear(const fa_au_bank *b, int col, const double *x, const double *median)
+/* Every AU of a bank: y_j = sum_i ((x_i - means_i) - median_i) * w_ij + bias_j, in OpenFace's
+ * double arithmetic; each y_j is summed in four interleaved partial sums (i mod 4). */
+static void bank_predict(const fa_au_bank *b, const double *x, const double *median, double *y)
 {
-    const double *w = b->wt + (size_t)col * (size_t)b->dim;
-    double acc[4] = {0, 0, 0, 0};
-    int i = 0, n = b->dim;
-    if (median) {
-        for (; i + 4 <= n; i += 4)
-            for (int k = 0; k < 4; k++)
-                acc[k] += ((x[i + k] - b->means[i + k]) - median[i + k]) * w[i + k];
-        for (; i < n; i++)
-            acc[0] += ((x[i] - b->means[i]) - median[i]) * w[i];
-    } else {
-        for (; i + 4 <= n; i += 4)
-            for (int k = 0; k < 4; k++)
-                acc[k] += (x[i + k] - b->means[i + k]) * w[i + k];
-        for (; i < n; i++)
-            acc[0] += (x[i] - b->means[i]) * w[i];
+    double acc[4][FA_MAX_BANK] = {{0}};
+    const int k = b->k, n = b->dim;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        for (int r = 0; r < 4; r++) {
+            double d = x[i + r] - b->means[i + r];
+            if (median)
+                d -= median[i + r];
+            const double *w = b->wt + (size_t)(i + r) * (size_t)k;
+            for (int j = 0; j < k; j++)
+                acc[r][j] += d * w[j];
+        }
     }
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + b->bias[col];
+    for (; i < n; i++) {
+        double d = x[i] - b->means[i];
+        if (median)
+            d -= median[i];
+        const double *w = b->wt + (size_t)i * (size_t)k;
+        for (int j = 0; j < k; j++)
+            acc[0][j] += d * w[j];
+    }
+    for (int j = 0; j < k; j++)
+        y[j] = ((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])) + b->bias[j];
 }
 
 void fa_au_predict(const fa_au_models *m, const double *x, const double *median, double *r,
                    double *c)
 {
-    for (int i = 0; i < FA_N_AU_R; i++) {
-        int bk = m->r_bank[i];
-        r[i] = linear(&m->bank[bk], m->r_col[i], x, bk == FA_BANK_SVR_DYNAMIC ? median : NULL);
+    double y[FA_N_BANKS][FA_MAX_BANK];
+    for (int b = 0; b < FA_N_BANKS; b++) {
+        int dynamic = b == FA_BANK_SVR_DYNAMIC || b == FA_BANK_SVM_DYNAMIC;
+        if (m->bank[b].k)
+            bank_predict(&m->bank[b], x, dynamic ? median : NULL, y[b]);
     }
+    for (int i = 0; i < FA_N_AU_R; i++)
+        r[i] = y[m->r_bank[i]][m->r_col[i]];
     for (int i = 0; i < FA_N_AU_C; i++) {
-        int bk = m->c_bank[i];
-        const fa_au_bank *b = &m->bank[bk];
-        double y = linear(b, m->c_col[i], x, bk == FA_BANK_SVM_DYNAMIC ? median : NULL);
-        c[i] = y > 0 ? b->pos[m->c_col[i]] : b->neg[m->c_col[i]];
+        const fa_au_bank *b = &m->bank[m->c_bank[i]];
+        c[i] = y[m->c_bank[i]][m->c_col[i]] > 0 ? b->pos[m->c_col[i]] : b->neg[m->c_col[i]];
     }
 }

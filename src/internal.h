@@ -229,13 +229,14 @@ typedef struct fa_au_bank {
     int k;          /* AUs in the bank */
     int dim;        /* feature length (4702) */
     double *means;  /* dim; only the first file's means are kept, as OpenFace does */
-    double *wt;     /* k x dim: AU j's weights at wt[j*dim ..] */
+    double *wt;     /* while loading k x dim (AU j at wt[j*dim]); once loaded dim x k */
     double *bias;   /* k */
     double *cutoff; /* k; dynamic SVR only (-1 elsewhere) */
     double *pos, *neg; /* k; SVM class values */
     char (*names)[16];
 } fa_au_bank;
 
+#define FA_MAX_BANK 32 /* AU models in one bank */
 enum { FA_BANK_SVR_STATIC, FA_BANK_SVR_DYNAMIC, FA_BANK_SVM_STATIC, FA_BANK_SVM_DYNAMIC, FA_N_BANKS };
 
 typedef struct fa_au_models {

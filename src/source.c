@@ -1,5 +1,10 @@
 /* source.c - faceau_source: a video, one image or an image directory, frame by frame, with
- * OpenFace's timestamps (index / fps for video, 0 for images) and default intrinsics. */
+ * OpenFace's timestamps (index / fps for video, 0 for images) and default intrinsics.
+ *
+ * Frames are decoded ahead on a thread of their own (as OpenFace's SequenceCapture does) into
+ * a small ring of buffers, so decoding overlaps with whatever the caller does with the previous
+ * frame. Frames come out in order and unchanged: the thread only moves work, not results. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -7,7 +12,14 @@
 
 #include "internal.h"
 
+#define RING 4 /* frames decoded ahead; one of them is the caller's current frame */
+
 enum source_kind { SRC_VIDEO, SRC_IMAGES };
+
+typedef struct slot {
+    fa_image img;
+    long index;
+} slot;
 
 struct faceau_source {
     enum source_kind kind;
@@ -15,7 +27,18 @@ struct faceau_source {
     double fps;
     char **paths; /* SRC_IMAGES: the files, in order */
     size_t n_paths, next;
-    fa_image img;
+
+    /* decode-ahead: the producer fills ring[(head + ready) % RING]; the caller holds ring[head]
+     * from one read to the next */
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    slot ring[RING];
+    int head, ready, held, stop, finished;
+    faceau_status end_status; /* why the producer stopped (OK = end of input) */
+    fa_err producer_err;
+
     long index;
     fa_err err;
 };
@@ -41,6 +64,91 @@ static faceau_status open_images(faceau_source *s, const char *path, int is_dir)
     return FACEAU_OK;
 }
 
+/* Copies a decoded video frame into a ring slot, (re)allocating it for a new size. */
+static faceau_status copy_frame(const fa_image *src, fa_image *dst, fa_err *err)
+{
+    if (dst->width != src->width || dst->height != src->height) {
+        fa_image_free(dst);
+        faceau_status st = fa_image_alloc(dst, src->width, src->height, err);
+        if (st)
+            return st;
+    }
+    for (int y = 0; y < src->height; y++)
+        memcpy(dst->bgr + (size_t)y * (size_t)dst->stride, src->bgr + (size_t)y * (size_t)src->stride,
+               (size_t)src->width * 3);
+    return FACEAU_OK;
+}
+
+/* Decodes the next frame into dst; *got = 0 at the end. Runs on the producer thread only. */
+static faceau_status decode_next(faceau_source *s, fa_image *dst, int *got, fa_err *err)
+{
+    *got = 0;
+    if (s->kind == SRC_VIDEO) {
+        const fa_image *img;
+        faceau_status st = fa_video_read(s->video, &img, got, err);
+        if (st || !*got)
+            return st;
+        return copy_frame(img, dst, err);
+    }
+    if (s->next >= s->n_paths)
+        return FACEAU_OK;
+    fa_image_free(dst);
+    faceau_status st = fa_image_read(s->paths[s->next], dst, err);
+    if (st)
+        return st;
+    s->next++;
+    *got = 1;
+    return FACEAU_OK;
+}
+
+static void *producer(void *arg)
+{
+    faceau_source *s = arg;
+    long index = 0;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->stop && s->ready + s->held >= RING)
+            pthread_cond_wait(&s->cv, &s->mu);
+        int stop = s->stop;
+        slot *sl = &s->ring[(s->head + s->held + s->ready) % RING];
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            break;
+        int got = 0;
+        faceau_status st = decode_next(s, &sl->img, &got, &s->producer_err);
+        sl->index = index++;
+        pthread_mutex_lock(&s->mu);
+        if (st || !got) {
+            s->end_status = st;
+            s->finished = 1;
+        } else {
+            s->ready++;
+        }
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        if (st || !got)
+            break;
+    }
+    return NULL;
+}
+
+static faceau_status start_producer(faceau_source *s)
+{
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        return fa_fail(&s->err, FACEAU_ERR_NOMEM, "cannot create a mutex");
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        return fa_fail(&s->err, FACEAU_ERR_NOMEM, "cannot create a condition variable");
+    }
+    if (pthread_create(&s->thread, NULL, producer, s) != 0) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        return fa_fail(&s->err, FACEAU_ERR_NOMEM, "cannot start the decoding thread");
+    }
+    s->thread_started = 1;
+    return FACEAU_OK;
+}
+
 faceau_status faceau_source_open(const char *path, faceau_source **out, char *errbuf,
                                  size_t errbuf_size)
 {
@@ -63,6 +171,8 @@ faceau_status faceau_source_open(const char *path, faceau_source **out, char *er
         if (!rc)
             s->fps = fa_video_fps(s->video);
     }
+    if (!rc)
+        rc = start_producer(s);
     if (rc) {
         if (errbuf && errbuf_size)
             snprintf(errbuf, errbuf_size, "%s", s->err.msg);
@@ -78,30 +188,36 @@ faceau_status faceau_source_read(faceau_source *s, faceau_frame *frame, int *got
     if (!s || !frame || !got)
         return FACEAU_ERR_INVALID_ARG;
     *got = 0;
-    const fa_image *img = NULL;
-    double ts = 0;
-    if (s->kind == SRC_VIDEO) {
-        faceau_status rc = fa_video_read(s->video, &img, got, &s->err);
-        if (rc || !*got)
-            return rc;
-        ts = (double)s->index * (1.0 / s->fps); /* SequenceCapture's timestamp */
-    } else {
-        if (s->next >= s->n_paths)
-            return FACEAU_OK;
-        fa_image_free(&s->img);
-        faceau_status rc = fa_image_read(s->paths[s->next], &s->img, &s->err);
-        if (rc)
-            return rc;
-        s->next++;
-        img = &s->img;
-        *got = 1;
+    pthread_mutex_lock(&s->mu);
+    if (s->held) { /* the caller is done with the previous frame */
+        s->head = (s->head + 1) % RING;
+        s->held = 0;
+        pthread_cond_broadcast(&s->cv);
     }
-    frame->width = img->width;
-    frame->height = img->height;
-    frame->stride = img->stride;
-    frame->bgr = img->bgr;
-    frame->timestamp = ts;
-    frame->index = s->index++;
+    while (!s->ready && !s->finished)
+        pthread_cond_wait(&s->cv, &s->mu);
+    faceau_status st = FACEAU_OK;
+    if (s->ready) {
+        s->ready--;
+        s->held = 1;
+        *got = 1;
+    } else {
+        st = s->end_status;
+        if (st)
+            s->err = s->producer_err;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!*got)
+        return st;
+    const slot *sl = &s->ring[s->head];
+    frame->width = sl->img.width;
+    frame->height = sl->img.height;
+    frame->stride = sl->img.stride;
+    frame->bgr = sl->img.bgr;
+    /* SequenceCapture's timestamps: index * (1/fps) for video, 0 for image sequences */
+    frame->timestamp = s->kind == SRC_VIDEO ? (double)sl->index * (1.0 / s->fps) : 0.0;
+    frame->index = sl->index;
+    s->index = sl->index + 1;
     return FACEAU_OK;
 }
 
@@ -119,10 +235,20 @@ void faceau_source_close(faceau_source *s)
 {
     if (!s)
         return;
+    if (s->thread_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+    }
     if (s->video)
         fa_video_close(s->video);
     fa_free_list(s->paths, s->n_paths);
-    fa_image_free(&s->img);
+    for (int i = 0; i < RING; i++)
+        fa_image_free(&s->ring[i].img);
     free(s);
 }
 
