@@ -213,7 +213,12 @@ typedef struct faceau_run_options {
 } faceau_run_options;
 
 /* Runs the AU stage over one input and writes out_dir/<name>.csv (through a temporary file,
- * renamed at the end). Warnings (e.g. a truncated video) go to stderr unless quiet. */
+ * renamed at the end; a failed run leaves no CSV). A video or image directory is processed as
+ * FeatureExtraction does (dynamic models, post-processing; one row per frame, face 0 of the
+ * landmarks CSV); a still image as FaceLandmarkImg does (every row of the landmarks CSV is a
+ * face; static models; ctx must be opened with FACEAU_AU_STATIC). Frames are decoded ahead on
+ * a second thread. FACEAU_ERR_TRUNCATED: the input broke off; the frames before it were
+ * written and faceau_last_error() says where. */
 FACEAU_API faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt);
 
 #ifdef __cplusplus
