@@ -303,4 +303,75 @@ void fa_online_reset(fa_online *o);
 /* Corrects r (17 values) in place; update = the frame's success. */
 void fa_online_correct(fa_online *o, double *r, int update);
 
+/* ---- face detection (detect.c) ---------------------------------------------------------- */
+/* OpenFace's MTCNN (FaceDetectorMTCNN::DetectFaces with its defaults: min face 60 px,
+ * thresholds 0.6/0.7/0.7). Internally feature maps are row-major height x width x channels. */
+
+/* A face box in frame pixels (OpenFace's cv::Rect_<float>) and the detector's confidence. */
+typedef struct fa_face_box {
+    float x, y, width, height;
+    float confidence;
+} fa_face_box;
+
+#define FA_MTCNN_MIN_FACE 60
+/* Frames larger than this are refused (bounds memory and time): side and pixel count. */
+#define FA_MTCNN_MAX_SIDE 32768
+#define FA_MTCNN_MAX_PIXELS (1L << 27)
+#define FA_MTCNN_MAX_THREADS 64
+
+typedef struct fa_mtcnn fa_mtcnn;
+
+/* Reads OpenFace's detector: dir holds MTCNN_detector.txt (or dir/mtcnn_detector/ does, so
+ * the model root works too), which names PNet, RNet and ONet .dat files beside it. A missing,
+ * truncated or malformed file fails naming the file and the problem. One thread by default. */
+faceau_status fa_mtcnn_load(const char *dir, fa_mtcnn **out, fa_err *err);
+void fa_mtcnn_free(fa_mtcnn *d);
+/* Threads used by later fa_mtcnn_detect calls (1..FA_MTCNN_MAX_THREADS); the boxes do not
+ * depend on it. */
+faceau_status fa_mtcnn_set_threads(fa_mtcnn *d, int n, fa_err *err);
+/* DetectFaces on a BGR frame: writes up to max_boxes boxes, best first (OpenFace's final NMS
+ * order), after OpenFace's final correction (the box OpenFace hands to CLNF); *n = how many
+ * were written. A frame whose smaller side is under 60 px gives *n = 0. Not thread-safe on
+ * one fa_mtcnn (it owns the workspace, which only grows, so warm calls do not allocate). */
+faceau_status fa_mtcnn_detect(fa_mtcnn *d, const fa_image *bgr, fa_face_box *boxes, int max_boxes,
+                              int *n, fa_err *err);
+/* DetectSingleFaceMTCNN's choice: the widest box (first of equals), or with a preference
+ * point (pref_x, pref_y both != -1) the one whose centre is nearest it. -1 if n <= 0. */
+int fa_mtcnn_pick_single(const fa_face_box *boxes, int n, int pref_x, int pref_y);
+
+/* Sub-steps, usable alone (and tested alone). */
+/* Pyramid: fills up to max scales and level sizes (ceil(w*s), ceil(h*s)); returns the count
+ * OpenFace uses (<= 0 means none: the image is smaller than min_face). */
+int fa_mtcnn_scales(int width, int height, int min_face, double *scales, int *lw, int *lh, int max);
+/* A convolution layer (valid, stride 1, cross-correlation) with bias and optional PReLU. */
+typedef struct fa_conv {
+    int cin, cout, kh, kw, cpad; /* cpad: cout rounded up to 16 */
+    float *w;                    /* kh x (kw*cin) x cpad */
+    float *bias, *slope;         /* cpad each; slope NULL = no PReLU */
+} fa_conv;
+/* kernels: cin*cout matrices kh x kw in OpenFace's file order (input-major); slope may be NULL. */
+faceau_status fa_conv_init(fa_conv *c, int cin, int cout, int kh, int kw, const float *kernels,
+                           const float *bias, const float *slope, fa_err *err);
+void fa_conv_free(fa_conv *c);
+/* in: h x w x cin; out: (h-kh+1) x (w-kw+1) x cout. */
+void fa_conv_run(const fa_conv *c, const float *in, int h, int w, float *out);
+/* OpenFace's max_pooling: round((n-k)/s)+1 outputs, windows clipped at the border. */
+int fa_pool_out(int n, int k, int s);
+void fa_maxpool(const float *in, int h, int w, int c, int kx, int ky, int sx, int sy, int oh,
+                int ow, float *out);
+/* cv::resize(INTER_LINEAR) of a float BGR image to dw x dh, bit-exact with OpenCV 4.6. The
+ * source is a virtual sw x sh image whose pixel (r, c) is img's (r + y0, c + x0) converted to
+ * float, or 0 outside img (OpenFace's zero-padded crop). Writes output rows row0..row0+nrows-1
+ * (dw*3 floats each) to out; tmp holds 8*dw+8 floats. */
+void fa_resize_linear(const fa_image *img, int x0, int y0, int sw, int sh, int dw, int dh,
+                      int row0, int nrows, float *out, float *tmp);
+/* OpenFace's non_maximum_supression on boxes (as cv::Rect, rounded): keep receives the kept
+ * indices, best first; returns their count. thr: overlap threshold; use_min: overlap over the
+ * smaller area instead of the union. scratch: 2n ints. */
+int fa_mtcnn_nms(const fa_face_box *b, int n, float thr, int use_min, int *keep, int *scratch);
+/* apply_correction (corr: dx1, dy1, dx2, dy2), rectify, and the final box correction. */
+void fa_mtcnn_correct(fa_face_box *b, const float corr[4], int add1);
+void fa_mtcnn_rectify(fa_face_box *b);
+void fa_mtcnn_final(fa_face_box *b);
+
 #endif

@@ -82,5 +82,16 @@ no_csv "$T/o6"
 touch "$T/afile"
 expect 1 "afile" -- "$BIN" -f "$V" -landmarks "$L" -out_dir "$T/afile/sub"
 
+# -online: OpenFace's per-frame values with the live correction, not post-processed: AU _c
+# columns keep the writer's 1 decimal, intensities are clipped to [0, 5]
+"$BIN" -q -online -f "$V" -landmarks "$L" -out_dir "$T/online" && ok || bad "-online run"
+awk -F', ' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i ~ /^AU.._r$/) r[i] = 1; if ($i ~ /^AU.._c$/) c[i] = 1 }; next }
+    { for (i in r) if ($i < 0 || $i > 5 || $i !~ /^[0-9]\.[0-9][0-9]$/) bad++; for (i in c) if ($i != "0.0" && $i != "1.0") bad++ }
+    END { exit bad > 0 }' "$T/online/1878_01_002_vladimir_putin.csv" && ok || bad "-online values out of form"
+# the offline run differs from the online one (post-processing happened)
+"$BIN" -q -f "$V" -landmarks "$L" -out_dir "$T/offline" && ! cmp -s "$T/online/1878_01_002_vladimir_putin.csv" "$T/offline/1878_01_002_vladimir_putin.csv" && ok || bad "online equals offline"
+# the same input twice gives the same bytes
+"$BIN" -q -f "$V" -landmarks "$L" -out_dir "$T/offline2" && cmp -s "$T/offline/1878_01_002_vladimir_putin.csv" "$T/offline2/1878_01_002_vladimir_putin.csv" && ok || bad "not deterministic"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
