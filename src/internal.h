@@ -348,6 +348,7 @@ typedef struct fa_conv {
     int cin, cout, kh, kw, cpad; /* cpad: cout rounded up to 16 */
     float *w;                    /* kh x (kw*cin) x cpad */
     float *bias, *slope;         /* cpad each; slope NULL = no PReLU */
+    int avx2;                    /* AVX2+FMA kernel (CPU has it and FACEAU_NO_AVX2 is unset) */
 } fa_conv;
 /* kernels: cin*cout matrices kh x kw in OpenFace's file order (input-major); slope may be NULL. */
 faceau_status fa_conv_init(fa_conv *c, int cin, int cout, int kh, int kw, const float *kernels,
@@ -362,9 +363,9 @@ void fa_maxpool(const float *in, int h, int w, int c, int kx, int ky, int sx, in
 /* cv::resize(INTER_LINEAR) of a float BGR image to dw x dh, bit-exact with OpenCV 4.6. The
  * source is a virtual sw x sh image whose pixel (r, c) is img's (r + y0, c + x0) converted to
  * float, or 0 outside img (OpenFace's zero-padded crop). Writes output rows row0..row0+nrows-1
- * (dw*3 floats each) to out; tmp holds 8*dw+8 floats. */
+ * (dw*3 floats each) to out; ftmp holds 12*dw floats, itmp 3*dw ints. */
 void fa_resize_linear(const fa_image *img, int x0, int y0, int sw, int sh, int dw, int dh,
-                      int row0, int nrows, float *out, float *tmp);
+                      int row0, int nrows, float *out, float *ftmp, int *itmp);
 /* OpenFace's non_maximum_supression on boxes (as cv::Rect, rounded): keep receives the kept
  * indices, best first; returns their count. thr: overlap threshold; use_min: overlap over the
  * smaller area instead of the union. scratch: 2n ints. */

@@ -18,35 +18,6 @@ static const char *tmp_path(const char *name)
     return b;
 }
 
-/* Whole file, NUL-terminated; NULL if unreadable. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, k;
-    char *b = malloc(cap + 1);
-    while (b && (k = fread(b + n, 1, cap - n, f)) > 0) {
-        n += k;
-        if (n == cap) {
-            char *bigger = realloc(b, 2 * cap + 1);
-            if (!bigger) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = bigger;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (b) {
-        b[n] = '\0';
-        *len = n;
-    }
-    return b;
-}
-
 static int spit(const char *path, const char *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -60,7 +31,7 @@ static int spit(const char *path, const char *data, size_t len)
 static long first_diff_line(const char *a, const char *b)
 {
     size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = (char *)tu_read_file(a, &na), *y = (char *)tu_read_file(b, &nb);
     long line = -1;
     if (x && y) {
         size_t i = 0, n = na < nb ? na : nb;
@@ -186,7 +157,7 @@ static void test_pre_rewrite_format(void)
     tu_csv pre;
     CHECK(tu_csv_load(tmp_path("pre.csv"), &pre) == 0, "load pre");
     size_t len;
-    char *text = slurp(tmp_path("pre.csv"), &len);
+    char *text = (char *)tu_read_file(tmp_path("pre.csv"), &len);
     /* Row 1 of sequence.csv ends (post-processed) in "..., 0.00, 1.00, 0.00, 0.00"; OpenFace's
      * own pre-rewrite format is 1 decimal, as in the FaceLandmarkImg files. */
     char *l2 = text ? strchr(text, '\n') : NULL;
@@ -339,7 +310,7 @@ static void test_fullprec_to_standard(const char *dir, const char *name, int ima
     else
         CHECK(write_and_rewrite(&rs, tmp_path("fp_pre.csv"), tmp_path("fp.csv")) == 0, "write");
     size_t la, lb, lc;
-    char *a = slurp(tmp_path("fp.csv"), &la), *b = slurp(std_, &lb), *c = slurp(full, &lc);
+    char *a = (char *)tu_read_file(tmp_path("fp.csv"), &la), *b = (char *)tu_read_file(std_, &lb), *c = (char *)tu_read_file(full, &lc);
     CHECK(a && b && c, "slurp");
     char **ta = malloc(3 * 800 * sizeof *ta);
     char **tb = ta + 800, **tc = ta + 1600;
@@ -525,7 +496,7 @@ static void test_aus_only(void)
              "2, 0, 1000000000000.000, -0.00, 1, %s",
              AU_HEADER, au_vals, au_vals);
     size_t len;
-    char *got = slurp(path, &len);
+    char *got = (char *)tu_read_file(path, &len);
     CHECK(got && strcmp(got, want) == 0, "aus-only file:\n%s\nwant:\n%s", got ? got : "", want);
     free(got);
 
@@ -537,7 +508,7 @@ static void test_aus_only(void)
         pr[i] = i % 3 == 0;
     CHECK(fa_csv_rewrite_aus(path, tmp_path("aus2.csv"), in, pr, 2, &err) == FACEAU_OK, "%s",
           err.msg);
-    got = slurp(tmp_path("aus2.csv"), &len);
+    got = (char *)tu_read_file(tmp_path("aus2.csv"), &len);
     snprintf(want, sizeof want,
              "frame, face_id, timestamp, confidence, success, %s"
              "123456789, 3, 1.000, 0.98, 0, 0.12, -0.00, 0.25, 0.38, 0.50, 0.62, 0.75, 0.88, "
@@ -559,7 +530,7 @@ static void test_aus_only(void)
     row.confidence = 0.9805; /* 0.98050000000000003819 */
     CHECK(fa_csv_write_row(w, &row, &err) == FACEAU_OK, "%s", err.msg);
     CHECK(fa_csv_writer_close(w, &err) == FACEAU_OK, "%s", err.msg);
-    got = slurp(path, &len);
+    got = (char *)tu_read_file(path, &len);
     snprintf(want, sizeof want, "face, confidence, %s1, 0.981, %s", AU_HEADER,
              "0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, "
              "0.00, 0.00, 0.00, 0.00, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "
@@ -618,7 +589,7 @@ static void test_column_selection(void)
               err.msg);
         CHECK(fa_csv_writer_close(w, &err) == FACEAU_OK, "%s", err.msg);
         size_t len;
-        char *got = slurp(tmp_path("sel.csv"), &len);
+        char *got = (char *)tu_read_file(tmp_path("sel.csv"), &len);
         CHECK(got && want && len == n + 1 && got[n] == '\n' && strncmp(got, want, n) == 0,
               "set 0x%x header", sets[k]);
         free(got);
@@ -708,7 +679,7 @@ static void expect_csv_error(const char *file, const char *data, size_t len, int
 static void test_reader_errors(void)
 {
     size_t len;
-    char *text = slurp(tu_shared_path("reference/sequence.csv"), &len);
+    char *text = (char *)tu_read_file(tu_shared_path("reference/sequence.csv"), &len);
     CHECK(text != NULL, "slurp");
     if (!text)
         return;

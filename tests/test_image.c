@@ -66,33 +66,6 @@ static void check_against_cv2(const img_check *c, const char *path)
     fa_image_free(&im);
 }
 
-static int write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t w = fwrite(data, 1, n, f);
-    return (fclose(f) == 0 && w == n) ? 0 : -1;
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *n = size > 0 ? (size_t)size : 0;
-    uint8_t *b = malloc(*n + 64);
-    if (b && fread(b, 1, *n, f) != *n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 /* sequence/001.jpg with a minimal EXIF APP1 (Orientation = 6) right after SOI. */
 static int make_exif_jpeg(const char *out)
 {
@@ -102,7 +75,7 @@ static int make_exif_jpeg(const char *out)
                                    0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0,         /* Orientation SHORT 6 */
                                    0, 0, 0, 0};                                      /* no next IFD */
     size_t n;
-    uint8_t *src = slurp(tu_shared_path("data/images/sequence/001.jpg"), &n);
+    uint8_t *src = tu_read_file(tu_shared_path("data/images/sequence/001.jpg"), &n);
     if (!src || n < 2)
         return -1;
     uint8_t *dst = malloc(n + sizeof app1);
@@ -111,7 +84,7 @@ static int make_exif_jpeg(const char *out)
         memcpy(dst, src, 2);
         memcpy(dst + 2, app1, sizeof app1);
         memcpy(dst + 2 + sizeof app1, src + 2, n - 2);
-        rc = write_file(out, dst, n + sizeof app1);
+        rc = tu_write_file(out, dst, n + sizeof app1);
     }
     free(dst);
     free(src);
@@ -313,7 +286,7 @@ static void test_bmps(const char *dir)
     static const uint8_t want8[] = {1, 2, 3, 40, 50, 60, 250, 251, 252, 40, 50, 60, 1, 2, 3,
                                     250, 251, 252, 250, 251, 252, 1, 2, 3, 40, 50, 60, 1, 2, 3};
     snprintf(p, sizeof p, "%s/pal8.bmp", dir);
-    CHECK(write_file(p, file, k) == 0, "cannot write %s", p);
+    CHECK(tu_write_file(p, file, k) == 0, "cannot write %s", p);
     expect_pixels(p, 5, 2, want8);
 
     /* 32-bit, 2x2, top-down (negative height): B G R A, alpha dropped */
@@ -323,7 +296,7 @@ static void test_bmps(const char *dir)
     k += 16;
     static const uint8_t want32[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     snprintf(p, sizeof p, "%s/bgra32.bmp", dir);
-    CHECK(write_file(p, file, k) == 0, "cannot write %s", p);
+    CHECK(tu_write_file(p, file, k) == 0, "cannot write %s", p);
     expect_pixels(p, 2, 2, want32);
 
     /* 16-bit without masks is 5-5-5: 0x7FFF -> 248 248 248, 0x001F -> B 248 */
@@ -333,14 +306,14 @@ static void test_bmps(const char *dir)
     k += 4;
     static const uint8_t want16[] = {248, 248, 248, 248, 0, 0};
     snprintf(p, sizeof p, "%s/rgb555.bmp", dir);
-    CHECK(write_file(p, file, k) == 0, "cannot write %s", p);
+    CHECK(tu_write_file(p, file, k) == 0, "cannot write %s", p);
     expect_pixels(p, 2, 1, want16);
 
     /* the same 32-bit file without its last byte: OpenCV's reader fails, so must we */
     snprintf(p, sizeof p, "%s/short.bmp", dir);
     k = bmp_headers(file, 2, -2, 32, 0, 16);
     memcpy(file + k, px32, 15);
-    CHECK(write_file(p, file, k + 15) == 0, "cannot write %s", p);
+    CHECK(tu_write_file(p, file, k + 15) == 0, "cannot write %s", p);
     fa_err err;
     fa_image im;
     faceau_status st = fa_image_read(p, &im, &err);
@@ -363,8 +336,8 @@ static void expect_image_error(const char *path, faceau_status want, const char 
 static void write_prefix(const char *from, const char *to, double fraction)
 {
     size_t n;
-    uint8_t *b = slurp(from, &n);
-    CHECK(b && write_file(to, b, (size_t)((double)n * fraction)) == 0, "cannot write %s", to);
+    uint8_t *b = tu_read_file(from, &n);
+    CHECK(b && tu_write_file(to, b, (size_t)((double)n * fraction)) == 0, "cannot write %s", to);
     free(b);
 }
 
@@ -391,16 +364,16 @@ static void test_bad_images(const char *dir)
 
     snprintf(p, sizeof p, "%s/garbage.jpg", dir);
     static const char junk[] = "GIF89a? no: this is just text pretending to be a .jpg file\n";
-    CHECK(write_file(p, junk, sizeof junk - 1) == 0, "cannot write %s", p);
+    CHECK(tu_write_file(p, junk, sizeof junk - 1) == 0, "cannot write %s", p);
     expect_image_error(p, FACEAU_ERR_IMAGE, NULL);
 
     snprintf(p, sizeof p, "%s/empty.png", dir);
-    CHECK(write_file(p, "", 0) == 0, "cannot write %s", p);
+    CHECK(tu_write_file(p, "", 0) == 0, "cannot write %s", p);
     expect_image_error(p, FACEAU_ERR_IMAGE, "empty");
 
     /* a JPEG whose frame header claims 65000x65000: refused before any big allocation */
     size_t n;
-    uint8_t *b = slurp(tu_shared_path("data/images/sequence/001.jpg"), &n);
+    uint8_t *b = tu_read_file(tu_shared_path("data/images/sequence/001.jpg"), &n);
     for (size_t i = 0; b && i + 9 < n; i++)
         if (b[i] == 0xFF && b[i + 1] == 0xC0) {
             b[i + 5] = b[i + 7] = 0xFD;
@@ -408,7 +381,7 @@ static void test_bad_images(const char *dir)
             break;
         }
     snprintf(p, sizeof p, "%s/huge.jpg", dir);
-    CHECK(b && write_file(p, b, n) == 0, "cannot write %s", p);
+    CHECK(b && tu_write_file(p, b, n) == 0, "cannot write %s", p);
     free(b);
     expect_image_error(p, FACEAU_ERR_IMAGE, "size");
 
@@ -447,7 +420,7 @@ static void test_listing(const char *dir)
     static const char *const files[] = {"b.JPG", "a.png", "B.bmp", "c.txt", "d.jpeg", "e.jpg.bak", "noext"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", sub, files[i]);
-        CHECK(write_file(p, "x", 1) == 0, "cannot write %s", p);
+        CHECK(tu_write_file(p, "x", 1) == 0, "cannot write %s", p);
     }
     snprintf(p, sizeof p, "%s/f.jpg", sub);
     CHECK(mkdir(p, 0755) == 0, "cannot create %s", p);

@@ -147,33 +147,6 @@ static double objective(const fa_pdm *pdm, const float *lm, const double g[6], c
 
 /* ---- loading -------------------------------------------------------------------------------- */
 
-static char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)*len + 1);
-    if (buf && fread(buf, 1, (size_t)*len, f) != (size_t)*len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
-static void write_file(const char *path, const char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(2);
-    }
-    fclose(f);
-}
-
 /* Loading must fail with status st and a message naming the file. */
 static void expect_load_error(const char *path, faceau_status st, const char *what)
 {
@@ -204,7 +177,7 @@ static void write_pdm(const char *path, int n, int m, double eig0, int eig_cols)
     for (int j = 0; j < eig_cols; j++)
         k += (size_t)snprintf(s + k, cap - k, "%f ", j == 1 ? eig0 : 1.0 + j);
     k += (size_t)snprintf(s + k, cap - k, "\n");
-    write_file(path, s, k);
+    CHECK(tu_write_file(path, s, k) == 0, "cannot write %s", path);
     free(s);
 }
 
@@ -226,27 +199,27 @@ static void test_load(const fa_pdm *pdm)
     snprintf(path, sizeof path, "%s/missing.txt", dir);
     expect_load_error(path, FACEAU_ERR_IO, "missing file");
 
-    long len = 0;
-    char *text = slurp(tu_shared_path(PDM_REL), &len);
+    size_t len = 0;
+    char *text = (char *)tu_read_file(tu_shared_path(PDM_REL), &len);
     CHECK(text != NULL && len > 1000, "cannot read the model text");
     if (!text)
         return;
     /* Cut inside the principal components, inside the eigenvalues, and inside a header. */
     const char *cuts[3] = {"# The principal components", "# The variances", NULL};
     for (int c = 0; c < 3; c++) {
-        long at;
+        size_t at;
         if (cuts[c]) {
-            const char *h = strstr(text, cuts[c]);
-            at = (long)(h - text) + 3000 < len ? (long)(h - text) + 3000 : len - 10;
+            size_t h = (size_t)(strstr(text, cuts[c]) - text);
+            at = h + 3000 < len ? h + 3000 : len - 10;
         } else {
             at = 45; /* just after the first comment line and the row count */
         }
         snprintf(path, sizeof path, "%s/truncated%d.txt", dir, c);
-        write_file(path, text, (size_t)at);
+        CHECK(tu_write_file(path, text, at) == 0, "cannot write %s", path);
         expect_load_error(path, FACEAU_ERR_MODEL_CORRUPT, "truncated copy");
     }
     snprintf(path, sizeof path, "%s/garbage.txt", dir);
-    write_file(path, "# not a model\nhello\n", 20);
+    CHECK(tu_write_file(path, "# not a model\nhello\n", 20) == 0, "cannot write %s", path);
     expect_load_error(path, FACEAU_ERR_MODEL_CORRUPT, "garbage");
     free(text);
 

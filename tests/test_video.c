@@ -143,34 +143,6 @@ static void test_mp4_head(void)
     CHECK(n == 3, "portrait_1080x1920.mp4: read %d of the first 3 frames", n);
 }
 
-static int write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t w = fwrite(data, 1, n, f);
-    return (fclose(f) == 0 && w == n) ? 0 : -1;
-}
-
-/* Returns a malloc'd copy of the first half of the file, *n set to its size. */
-static uint8_t *read_half(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *n = size > 0 ? (size_t)size / 2 : 0;
-    uint8_t *b = malloc(*n ? *n : 1);
-    if (b && fread(b, 1, *n, f) != *n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 static void test_truncated(const char *dir)
 {
     static const frame_check c456 = {
@@ -178,8 +150,9 @@ static void test_truncated(const char *dir)
     char path[4096];
     snprintf(path, sizeof path, "%s/half.avi", dir);
     size_t n;
-    uint8_t *half = read_half(tu_shared_path("data/videos/2015-10-15-15-14.avi"), &n);
-    CHECK(half && write_file(path, half, n) == 0, "cannot write %s", path);
+    uint8_t *half = tu_read_file(tu_shared_path("data/videos/2015-10-15-15-14.avi"), &n);
+    n /= 2;
+    CHECK(half && tu_write_file(path, half, n) == 0, "cannot write %s", path);
     free(half);
     fa_err err;
     fa_video *v;
@@ -208,7 +181,7 @@ static void write_wav(const char *path)
                                     16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0,
                                     2, 0, 16, 0, 'd', 'a', 't', 'a', 0x40, 0x06, 0, 0};
     memcpy(w, hdr, sizeof hdr);
-    CHECK(write_file(path, w, sizeof w) == 0, "cannot write %s", path);
+    CHECK(tu_write_file(path, w, sizeof w) == 0, "cannot write %s", path);
 }
 
 static void expect_open_error(const char *path, faceau_status want)
@@ -228,7 +201,7 @@ static void test_bad_inputs(const char *dir)
     expect_open_error(path, FACEAU_ERR_IO);
     snprintf(path, sizeof path, "%s/notes.avi", dir);
     static const char text[] = "frame, face_id, timestamp\n1, 0, 0.000\nthis is not a video\n";
-    CHECK(write_file(path, text, sizeof text - 1) == 0, "cannot write %s", path);
+    CHECK(tu_write_file(path, text, sizeof text - 1) == 0, "cannot write %s", path);
     expect_open_error(path, FACEAU_ERR_VIDEO);
     snprintf(path, sizeof path, "%s/sound.wav", dir);
     write_wav(path);
@@ -236,8 +209,9 @@ static void test_bad_inputs(const char *dir)
     /* the MP4's index is at its end: half of it is not a readable video */
     snprintf(path, sizeof path, "%s/half.mp4", dir);
     size_t n;
-    uint8_t *half = read_half(tu_shared_path("data/videos/portrait_1080x1920.mp4"), &n);
-    CHECK(half && write_file(path, half, n) == 0, "cannot write %s", path);
+    uint8_t *half = tu_read_file(tu_shared_path("data/videos/portrait_1080x1920.mp4"), &n);
+    n /= 2;
+    CHECK(half && tu_write_file(path, half, n) == 0, "cannot write %s", path);
     free(half);
     expect_open_error(path, FACEAU_ERR_VIDEO);
     fa_video_close(NULL);

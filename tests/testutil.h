@@ -41,6 +41,12 @@ int tu_csv_col(const tu_csv *csv, const char *name); /* -1 if absent */
 double tu_csv_at(const tu_csv *csv, int row, int col);
 void tu_csv_free(tu_csv *csv);
 
+/* Writes n bytes to path; 0 on success. */
+int tu_write_file(const char *path, const void *data, size_t n);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer (64 spare bytes at the end);
+ * NULL on failure. */
+unsigned char *tu_read_file(const char *path, size_t *n);
+
 /* Reads a 24-bit uncompressed BMP into img (allocated). 0 on success. */
 int tu_bmp_read(const char *path, fa_image *img);
 
