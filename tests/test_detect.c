@@ -1,0 +1,465 @@
+/* test_detect.c - MTCNN: OpenFace's own boxes for every reference item, each sub-step on
+ * hand-derived cases, and bad models and frames. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define NEAR(a, b, tol) (fabs((double)(a) - (double)(b)) <= (tol))
+
+/* ---- hand-derived sub-steps ---------------------------------------------------------------- */
+
+static void test_conv(int avx2)
+{
+    fa_err err;
+    fa_conv c;
+    /* 3x3 input 1..9, 2x2 kernel [[1,2],[0,-1]], bias -3, PReLU 0.25:
+     * (0,0) 1+4-5-3 = -3 -> -0.75; (0,1) 2+6-6-3 = -1 -> -0.25; (1,0) 4+10-8-3 = 3; (1,1) 5. */
+    float in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, k[4] = {1, 2, 0, -1}, b = -3, s = 0.25f, out[4];
+    CHECK(fa_conv_init(&c, 1, 1, 2, 2, k, &b, &s, &err) == FACEAU_OK, "%s", err.msg);
+    c.avx2 &= avx2;
+    fa_conv_run(&c, in, 3, 3, out);
+    CHECK(out[0] == -0.75f && out[1] == -0.25f && out[2] == 3 && out[3] == 5,
+          "avx2 %d: conv+PReLU %g %g %g %g", avx2, out[0], out[1], out[2], out[3]);
+    fa_conv_free(&c);
+
+    /* Kernels in file order (input-major): 2 inputs x 2 outputs, 1x1; pixel (1, 2). */
+    float in2[2] = {1, 2}, k2[4] = {1, 10, 100, 1000}, b2[2] = {0, 0.5f}, out2[2];
+    CHECK(fa_conv_init(&c, 2, 2, 1, 1, k2, b2, NULL, &err) == FACEAU_OK, "%s", err.msg);
+    c.avx2 &= avx2;
+    fa_conv_run(&c, in2, 1, 1, out2);
+    CHECK(out2[0] == 201 && out2[1] == 2010.5f, "avx2 %d: channel order %g %g", avx2, out2[0], out2[1]);
+    fa_conv_free(&c);
+
+    /* 17 outputs (crosses a 16-channel block) over 7 pixels (crosses a 6-pixel tile):
+     * out[p][k] = in[p] * k - 1, negative ones scaled by 0.5. */
+    float in3[7], k3[17], b3[17], s3[17], out3[7 * 17];
+    for (int i = 0; i < 17; i++)
+        k3[i] = (float)i, b3[i] = -1, s3[i] = 0.5f;
+    for (int p = 0; p < 7; p++)
+        in3[p] = (float)p;
+    CHECK(fa_conv_init(&c, 1, 17, 1, 1, k3, b3, s3, &err) == FACEAU_OK, "%s", err.msg);
+    c.avx2 &= avx2;
+    fa_conv_run(&c, in3, 1, 7, out3);
+    int bad = 0;
+    for (int p = 0; p < 7; p++)
+        for (int i = 0; i < 17; i++) {
+            float v = (float)(p * i - 1);
+            bad += out3[p * 17 + i] != (v < 0 ? v * 0.5f : v);
+        }
+    CHECK(bad == 0, "avx2 %d: %d of 119 values wrong in the 7x17 case", avx2, bad);
+    fa_conv_free(&c);
+}
+
+static void test_pool(void)
+{
+    CHECK(fa_pool_out(4, 2, 2) == 2 && fa_pool_out(5, 2, 2) == 3 && fa_pool_out(4, 3, 2) == 2 &&
+              fa_pool_out(46, 3, 2) == 23 && fa_pool_out(21, 3, 2) == 10 && fa_pool_out(8, 2, 2) == 4,
+          "pool output sizes");
+    /* 4 x 5 map, in(y,x) = y*5+x, 2x2 stride 2: 2 x 3 outputs, the last column clipped to x=4. */
+    float in[20], out[6];
+    for (int i = 0; i < 20; i++)
+        in[i] = (float)i;
+    fa_maxpool(in, 4, 5, 1, 2, 2, 2, 2, 2, 3, out);
+    CHECK(out[0] == 6 && out[1] == 8 && out[2] == 9 && out[3] == 16 && out[4] == 18 && out[5] == 19,
+          "pool %g %g %g %g %g %g", out[0], out[1], out[2], out[3], out[4], out[5]);
+    for (int i = 0; i < 20; i++)
+        in[i] = -(float)i - 1000;
+    fa_maxpool(in, 4, 5, 1, 2, 2, 2, 2, 2, 3, out);
+    CHECK(out[0] == -1000 && out[2] == -1004 && out[5] == -1014, "negative pool %g %g %g", out[0],
+          out[2], out[5]);
+    /* 3x3 stride 2 on 4 rows: the second window holds rows 2..3 only; 2 channels. */
+    float in2[4 * 1 * 2] = {1, -1, 5, -5, 3, -3, 2, -2}, out2[4];
+    fa_maxpool(in2, 4, 1, 2, 3, 3, 2, 2, 2, 1, out2);
+    CHECK(out2[0] == 5 && out2[1] == -1 && out2[2] == 3 && out2[3] == -2, "3/2 pool %g %g %g %g",
+          out2[0], out2[1], out2[2], out2[3]);
+}
+
+static void test_resize(void)
+{
+    fa_image img;
+    fa_err err;
+    float out[4 * 4 * 3], ft[12 * 8];
+    int it[3 * 8];
+    CHECK(fa_image_alloc(&img, 3, 1, &err) == FACEAU_OK, "%s", err.msg);
+    uint8_t px[9] = {10, 0, 255, 20, 1, 0, 40, 3, 7};
+    memcpy(img.bgr, px, 9);
+    /* 3 -> 2: source x 0.25 and 1.75 */
+    fa_resize_linear(&img, 0, 0, 3, 1, 2, 1, 0, 1, out, ft, it);
+    CHECK(out[0] == 12.5f && out[3] == 35 && out[1] == 0.25f && out[5] == 5.25f,
+          "3->2: %g %g %g %g", out[0], out[3], out[1], out[5]);
+    fa_image_free(&img);
+
+    CHECK(fa_image_alloc(&img, 2, 2, &err) == FACEAU_OK, "%s", err.msg);
+    uint8_t px2[12] = {10, 0, 0, 20, 0, 0, 30, 0, 0, 50, 0, 0};
+    memcpy(img.bgr, px2, 12);
+    /* 2 -> 4 both ways: x clamps to 10 / 20 with weight 0 at the edges; rows likewise. */
+    fa_resize_linear(&img, 0, 0, 2, 2, 4, 4, 0, 4, out, ft, it);
+    CHECK(out[0] == 10 && out[3] == 12.5f && out[6] == 17.5f && out[9] == 20, "2->4 row 0: %g %g %g %g",
+          out[0], out[3], out[6], out[9]);
+    CHECK(out[12 * 3] == 30 && out[12 * 3 + 9] == 50 && out[12 + 0] == 15, "2->4 rows: %g %g %g",
+          out[36], out[45], out[12]);
+    /* Only rows 1..2: the same values as rows 1..2 of the whole. */
+    float part[2 * 12];
+    fa_resize_linear(&img, 0, 0, 2, 2, 4, 4, 1, 2, part, ft, it);
+    CHECK(!memcmp(part, out + 12, sizeof part), "row band differs");
+    /* OpenFace's crop from (x-1, y-1): a zero column and row come first. */
+    fa_resize_linear(&img, -1, -1, 3, 3, 3, 3, 0, 3, out, ft, it);
+    CHECK(out[0] == 0 && out[3] == 0 && out[9] == 0 && out[12] == 10 && out[15] == 20 && out[21] == 30 &&
+              out[24] == 50,
+          "padded crop %g %g %g %g %g", out[0], out[12], out[15], out[21], out[24]);
+    fa_image_free(&img);
+}
+
+static void box(fa_face_box *b, float x, float y, float w, float h, float c)
+{
+    b->x = x, b->y = y, b->width = w, b->height = h, b->confidence = c;
+}
+
+static void test_nms(void)
+{
+    fa_face_box b[5];
+    box(&b[0], 0, 0, 10, 10, 0.9f);    /* A */
+    box(&b[1], 1, 0, 10, 10, 0.8f);    /* B: IoU with A 90/110 */
+    box(&b[2], 0, 0, 5, 5, 0.95f);     /* C: inside A, IoU 0.25, over the smaller 1 */
+    box(&b[3], 0.5f, 20, 10, 10, 0.5f); /* D: x rounds to 0 (ties to even) */
+    box(&b[4], 1.5f, 20, 10, 10, 0.5f); /* E: x rounds to 2: IoU with D 80/120 < 0.7 */
+    int keep[5], scratch[10];
+    int n = fa_mtcnn_nms(b, 5, 0.7f, 0, keep, scratch);
+    /* C, A (B removed), then of the equal scores the later one (E) first, then D. */
+    CHECK(n == 4 && keep[0] == 2 && keep[1] == 0 && keep[2] == 4 && keep[3] == 3,
+          "IoU NMS: n %d: %d %d %d %d", n, keep[0], keep[1], keep[2], keep[3]);
+    n = fa_mtcnn_nms(b, 5, 0.7f, 1, keep, scratch);
+    /* min: C removes A (25/25) and B (20/25); E removes D (80/100). */
+    CHECK(n == 2 && keep[0] == 2 && keep[1] == 4, "min NMS: n %d: %d %d", n, keep[0], keep[1]);
+    n = fa_mtcnn_nms(b, 2, 0.85f, 0, keep, scratch);
+    CHECK(n == 2 && keep[0] == 0 && keep[1] == 1, "IoU 0.818 under 0.85: n %d", n);
+    CHECK(fa_mtcnn_nms(b, 0, 0.5f, 0, keep, scratch) == 0, "empty NMS");
+}
+
+static void test_boxes(void)
+{
+    fa_face_box b;
+    /* Rounded to (10, 21, 30, 40) first (30.5 and 40.5 round to even). */
+    float corr[4] = {0.1f, -0.2f, 0.05f, 0.25f};
+    box(&b, 10.4f, 20.6f, 30.5f, 40.5f, 1);
+    fa_mtcnn_correct(&b, corr, 0);
+    CHECK(NEAR(b.x, 13, 1e-5) && NEAR(b.y, 13, 1e-5) && NEAR(b.width, 28.5, 1e-5) && NEAR(b.height, 58, 1e-5),
+          "correct: %g %g %g %g", b.x, b.y, b.width, b.height);
+    box(&b, 10.4f, 20.6f, 30.5f, 40.5f, 1);
+    fa_mtcnn_correct(&b, corr, 1); /* w, h 31, 41 */
+    CHECK(NEAR(b.x, 13.1, 1e-5) && NEAR(b.y, 12.8, 1e-5) && NEAR(b.width, 29.45, 1e-4) &&
+              NEAR(b.height, 59.45, 1e-4),
+          "correct +1: %g %g %g %g", b.x, b.y, b.width, b.height);
+    /* Square on the longer side; the start truncates toward zero: -1.75 -> -1. */
+    box(&b, 13, 13, 28.5f, 58, 1);
+    fa_mtcnn_rectify(&b);
+    CHECK(b.x == -1 && b.y == 13 && b.width == 58 && b.height == 58, "rectify: %g %g %g %g", b.x, b.y,
+          b.width, b.height);
+    box(&b, 5.9f, 7.2f, 10.7f, 3, 1);
+    fa_mtcnn_rectify(&b);
+    CHECK(b.x == 5 && b.y == 3 && b.width == 10 && b.height == 10, "rectify 2: %g %g %g %g", b.x, b.y,
+          b.width, b.height);
+    box(&b, 100, 200, 50, 60, 1);
+    fa_mtcnn_final(&b);
+    CHECK(NEAR(b.x, 99.625, 1e-5) && NEAR(b.y, 214.754, 1e-4) && NEAR(b.width, 51.615, 1e-4) &&
+              NEAR(b.height, 46.506, 1e-4),
+          "final: %g %g %g %g", b.x, b.y, b.width, b.height);
+
+    fa_face_box f[3];
+    box(&f[0], 0, 0, 50, 50, 0.99f);
+    box(&f[1], 200, 0, 80, 80, 0.9f);
+    box(&f[2], 400, 0, 80, 70, 0.8f);
+    CHECK(fa_mtcnn_pick_single(f, 3, -1, -1) == 1, "widest (first of equals)");
+    CHECK(fa_mtcnn_pick_single(f, 3, 430, 40) == 2, "nearest the preference");
+    CHECK(fa_mtcnn_pick_single(f, 3, 0, 0) == 0, "nearest (0,0)");
+    CHECK(fa_mtcnn_pick_single(f, 0, -1, -1) == -1, "none");
+}
+
+static void test_scales(void)
+{
+    static const int w640[7] = {128, 91, 65, 46, 33, 23, 17}, h640[7] = {96, 69, 49, 35, 25, 18, 13};
+    static const int w1080[9] = {216, 154, 109, 77, 55, 39, 28, 20, 14};
+    static const int h1080[9] = {384, 273, 194, 137, 98, 69, 49, 35, 25};
+    double s[16];
+    int lw[16], lh[16];
+    int n = fa_mtcnn_scales(640, 480, 60, s, lw, lh, 16);
+    CHECK(n == 7, "640x480: %d scales", n);
+    for (int i = 0; i < 7 && n == 7; i++)
+        CHECK(lw[i] == w640[i] && lh[i] == h640[i] && NEAR(s[i], 0.2 * pow(0.709, i), 1e-15),
+              "640x480 level %d: %dx%d", i, lw[i], lh[i]);
+    n = fa_mtcnn_scales(1080, 1920, 60, s, lw, lh, 16);
+    CHECK(n == 9, "1080x1920: %d scales", n);
+    for (int i = 0; i < 9 && n == 9; i++)
+        CHECK(lw[i] == w1080[i] && lh[i] == h1080[i], "1080x1920 level %d: %dx%d", i, lw[i], lh[i]);
+    n = fa_mtcnn_scales(60, 100, 60, s, lw, lh, 16);
+    CHECK(n == 1 && lw[0] == 12 && lh[0] == 20, "60x100: %d", n);
+    CHECK(fa_mtcnn_scales(59, 100, 60, s, lw, lh, 16) <= 0, "59 px: none");
+    CHECK(fa_mtcnn_scales(7, 5, 60, s, lw, lh, 16) <= 0, "7x5: none");
+}
+
+/* ---- OpenFace's boxes -------------------------------------------------------------------- */
+
+#define MAXF 8
+typedef struct item {
+    char file[256];
+    int n;
+    fa_face_box b[MAXF];
+} item;
+
+static int load_ref(item *items, int max)
+{
+    FILE *f = fopen(tu_shared_path("reference/mtcnn_boxes.csv"), "r");
+    CHECK(f != NULL, "cannot open mtcnn_boxes.csv");
+    if (!f)
+        return 0;
+    char line[1024];
+    int n = 0;
+    if (!fgets(line, sizeof line, f))
+        line[0] = 0;
+    while (fgets(line, sizeof line, f)) {
+        char file[256];
+        int frame, face;
+        float x, y, w, h, c;
+        if (sscanf(line, "%255[^,],%d,%d,%f,%f,%f,%f,%f", file, &frame, &face, &x, &y, &w, &h, &c) != 8)
+            continue;
+        if (n == 0 || strcmp(items[n - 1].file, file)) {
+            if (n == max)
+                break;
+            memset(&items[n], 0, sizeof items[n]);
+            snprintf(items[n].file, sizeof items[n].file, "%s", file);
+            n++;
+        }
+        item *it = &items[n - 1];
+        if (it->n < MAXF)
+            box(&it->b[it->n++], x, y, w, h, c);
+    }
+    fclose(f);
+    return n;
+}
+
+static double iou(const fa_face_box *a, const fa_face_box *b)
+{
+    double x1 = fmax(a->x, b->x), y1 = fmax(a->y, b->y);
+    double x2 = fmin(a->x + a->width, b->x + b->width), y2 = fmin(a->y + a->height, b->y + b->height);
+    double i = fmax(0, x2 - x1) * fmax(0, y2 - y1);
+    return i / ((double)a->width * a->height + (double)b->width * b->height - i);
+}
+
+/* Detects on an item's frame (image, or a video's first frame). */
+static faceau_status detect_item(fa_mtcnn *d, const char *rel, fa_face_box *out, int *n, fa_err *err)
+{
+    const char *path = tu_shared_path("data/%s", rel);
+    size_t len = strlen(rel);
+    faceau_status st;
+    if (len > 4 && !strcmp(rel + len - 4, ".jpg")) {
+        fa_image img;
+        if ((st = fa_image_read(path, &img, err)))
+            return st;
+        st = fa_mtcnn_detect(d, &img, out, MAXF, n, err);
+        fa_image_free(&img);
+        return st;
+    }
+    fa_video *v;
+    const fa_image *fr;
+    int got = 0;
+    if ((st = fa_video_open(path, &v, err)))
+        return st;
+    st = fa_video_read(v, &fr, &got, err);
+    if (!st && !got)
+        st = fa_fail(err, FACEAU_ERR_VIDEO, "%s: no frame", path);
+    if (!st)
+        st = fa_mtcnn_detect(d, fr, out, MAXF, n, err);
+    fa_video_close(v);
+    return st;
+}
+
+static void test_reference(fa_mtcnn *d, const item *items, int n_items, int every, const char *what)
+{
+    double min_iou = 1, max_dc = 0;
+    int boxes = 0;
+    for (int i = 0; i < n_items; i += every) {
+        const item *it = &items[i];
+        fa_face_box got[MAXF];
+        int n = 0;
+        fa_err err;
+        faceau_status st = detect_item(d, it->file, got, &n, &err);
+        CHECK(st == FACEAU_OK, "%s: %s", it->file, err.msg);
+        CHECK(n == it->n, "%s (%s): %d faces, OpenFace %d", it->file, what, n, it->n);
+        for (int k = 0; k < n && k < it->n; k++) {
+            double o = iou(&got[k], &it->b[k]), dc = fabs((double)got[k].confidence - it->b[k].confidence);
+            CHECK(o >= 0.98 && dc <= 1e-3, "%s face %d (%s): IoU %.5f, confidence %.6f vs %.6f", it->file,
+                  k, what, o, got[k].confidence, it->b[k].confidence);
+            min_iou = fmin(min_iou, o);
+            max_dc = fmax(max_dc, dc);
+            boxes++;
+        }
+    }
+    printf("%s: %d boxes, min IoU %.6f, max confidence difference %.2g\n", what, boxes, min_iou, max_dc);
+}
+
+/* The same boxes, bit for bit, whatever the thread count. */
+static void test_threads(fa_mtcnn *d, const item *items, int n_items)
+{
+    fa_err err;
+    for (int i = 0; i < n_items; i += 7) {
+        fa_face_box a[MAXF], b[MAXF];
+        int na = 0, nb = 0;
+        CHECK(fa_mtcnn_set_threads(d, 1, &err) == FACEAU_OK, "%s", err.msg);
+        detect_item(d, items[i].file, a, &na, &err);
+        CHECK(fa_mtcnn_set_threads(d, 3, &err) == FACEAU_OK, "%s", err.msg);
+        detect_item(d, items[i].file, b, &nb, &err);
+        CHECK(na == nb && !memcmp(a, b, (size_t)na * sizeof *a), "%s: 1 and 3 threads differ",
+              items[i].file);
+    }
+    CHECK(fa_mtcnn_set_threads(d, 0, &err) == FACEAU_ERR_INVALID_ARG, "0 threads accepted");
+    fa_mtcnn_set_threads(d, 1, &err);
+}
+
+/* ---- bad input --------------------------------------------------------------------------- */
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(data, 1, n, f) == n, "cannot write %s", path);
+    if (f)
+        fclose(f);
+}
+
+static void test_bad_models(void)
+{
+    const char *dir = tu_tmpdir("detect_models");
+    char p[4096], src[4096];
+    fa_err err;
+    fa_mtcnn *d = NULL;
+    snprintf(p, sizeof p, "%s/MTCNN_detector.txt", dir);
+    const char *mainf = "PNet PNet.dat\r\nRNet RNet.dat\nONet ONet.dat\n";
+    write_file(p, mainf, strlen(mainf));
+    static const char *const nets[2] = {"RNet.dat", "ONet.dat"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, nets[i]);
+        snprintf(src, sizeof src, "%s", tu_shared_path("models/mtcnn_detector/%s", nets[i]));
+        CHECK(symlink(src, p) == 0, "symlink %s", p);
+    }
+    /* missing PNet.dat */
+    faceau_status st = fa_mtcnn_load(dir, &d, &err);
+    CHECK(st == FACEAU_ERR_IO && strstr(err.msg, "PNet.dat") && d == NULL, "missing: %d %s", st, err.msg);
+
+    /* truncated copies of PNet.dat, cut in the header, the biases, a kernel, and the FC */
+    FILE *f = fopen(tu_shared_path("models/mtcnn_detector/PNet.dat"), "rb");
+    static unsigned char buf[1 << 16];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(n == 35088, "PNet.dat is %zu bytes", n);
+    static const size_t cuts[5] = {0, 2, 18, 200, 35000};
+    snprintf(p, sizeof p, "%s/PNet.dat", dir);
+    for (int i = 0; i < 5; i++) {
+        write_file(p, buf, cuts[i]);
+        st = fa_mtcnn_load(dir, &d, &err);
+        CHECK(st == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "PNet.dat") && strstr(err.msg, "truncated"),
+              "cut at %zu: %d %s", cuts[i], st, err.msg);
+    }
+    /* a corrupt layer count and an absurd matrix header */
+    int32_t bad = 100000;
+    write_file(p, buf, n);
+    FILE *g = fopen(p, "r+b");
+    if (g) {
+        fwrite(&bad, 4, 1, g);
+        fclose(g);
+    }
+    st = fa_mtcnn_load(dir, &d, &err);
+    CHECK(st == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "PNet.dat"), "bad depth: %s", err.msg);
+    /* the whole file: loads (the model root form is tested in main) */
+    write_file(p, buf, n);
+    st = fa_mtcnn_load(dir, &d, &err);
+    CHECK(st == FACEAU_OK, "intact copy: %s", err.msg);
+    fa_mtcnn_free(d);
+    /* a main file without ONet */
+    snprintf(p, sizeof p, "%s/MTCNN_detector.txt", dir);
+    write_file(p, "PNet PNet.dat\nRNet RNet.dat\n", 28);
+    st = fa_mtcnn_load(dir, &d, &err);
+    CHECK(st == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "MTCNN_detector.txt") && strstr(err.msg, "ONet"),
+          "no ONet: %s", err.msg);
+    st = fa_mtcnn_load(tu_shared_path("no_such_dir"), &d, &err);
+    CHECK(st == FACEAU_ERR_IO && strstr(err.msg, "MTCNN_detector.txt"), "no dir: %s", err.msg);
+}
+
+static void test_bad_frames(fa_mtcnn *d)
+{
+    fa_err err;
+    fa_face_box b[4];
+    int n = -1;
+    fa_image img = {0, 0, 0, NULL};
+    CHECK(fa_mtcnn_detect(d, &img, b, 4, &n, &err) == FACEAU_OK && n == 0, "0x0: n %d", n);
+    static const int sizes[3][2] = {{1, 1}, {7, 5}, {59, 400}};
+    for (int i = 0; i < 3; i++) {
+        CHECK(fa_image_alloc(&img, sizes[i][0], sizes[i][1], &err) == FACEAU_OK, "%s", err.msg);
+        memset(img.bgr, 128, (size_t)img.stride * img.height);
+        n = -1;
+        CHECK(fa_mtcnn_detect(d, &img, b, 4, &n, &err) == FACEAU_OK && n == 0, "%dx%d: n %d",
+              sizes[i][0], sizes[i][1], n);
+        fa_image_free(&img);
+    }
+    CHECK(fa_mtcnn_detect(d, NULL, b, 4, &n, &err) == FACEAU_ERR_INVALID_ARG, "NULL frame");
+    /* Too large: refused before any pixel is read (so a 1-byte buffer is enough here). */
+    uint8_t one = 0;
+    fa_image huge = {20000, 20000, 60000, &one};
+    CHECK(fa_mtcnn_detect(d, &huge, b, 4, &n, &err) == FACEAU_ERR_INVALID_ARG && strstr(err.msg, "too large"),
+          "20000x20000: %s", err.msg);
+    fa_image wide = {40000, 100, 120000, &one};
+    CHECK(fa_mtcnn_detect(d, &wide, b, 4, &n, &err) == FACEAU_ERR_INVALID_ARG, "40000 wide");
+
+    /* 8000x8000: a smooth synthetic frame; memory is per band, so this stays small. */
+    if (fa_image_alloc(&img, 8000, 8000, &err) == FACEAU_OK) {
+        for (int y = 0; y < 8000; y++)
+            for (int x = 0; x < 8000 * 3; x++)
+                img.bgr[(size_t)y * img.stride + x] = (uint8_t)((x / 3 + y) / 64);
+        n = -1;
+        faceau_status st = fa_mtcnn_detect(d, &img, b, 4, &n, &err);
+        CHECK(st == FACEAU_OK && n >= 0 && n <= 4, "8000x8000: %d %s", st, err.msg);
+        fa_image_free(&img);
+    } else {
+        CHECK(0, "cannot allocate the 8000x8000 frame: %s", err.msg);
+    }
+}
+
+int main(void)
+{
+    test_conv(1);
+    test_conv(0);
+    test_pool();
+    test_resize();
+    test_nms();
+    test_boxes();
+    test_scales();
+    test_bad_models();
+
+    fa_err err;
+    fa_mtcnn *d = NULL;
+    /* The model root works as well as its mtcnn_detector folder. */
+    CHECK(fa_mtcnn_load(tu_shared_path("models"), &d, &err) == FACEAU_OK, "%s", err.msg);
+    if (!d)
+        return tu_done();
+    static item items[64];
+    int n_items = load_ref(items, 64);
+    CHECK(n_items == 42, "%d reference items", n_items);
+    test_reference(d, items, n_items, 1, "1 thread");
+    CHECK(fa_mtcnn_set_threads(d, 2, &err) == FACEAU_OK, "%s", err.msg);
+    test_reference(d, items, n_items, 1, "2 threads");
+    test_threads(d, items, n_items);
+    test_bad_frames(d);
+    fa_mtcnn_free(d);
+
+    /* The portable (SSE2) kernels give OpenFace's boxes too. */
+    setenv("FACEAU_NO_AVX2", "1", 1);
+    CHECK(fa_mtcnn_load(tu_shared_path("models/mtcnn_detector"), &d, &err) == FACEAU_OK, "%s", err.msg);
+    if (d) {
+        test_reference(d, items, n_items, 5, "portable kernels");
+        fa_mtcnn_free(d);
+    }
+    unsetenv("FACEAU_NO_AVX2");
+    return tu_done();
+}
