@@ -17,6 +17,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
@@ -463,6 +466,38 @@ static void update_global(float g[6], const float *dp)
 
 /* ---- the fit ---------------------------------------------------------------------------- */
 
+/* The hot loops work on several independent outputs at once through GCC/Clang vector types of
+ * SSE2's width. Each lane performs exactly the scalar operations of its own output in the scalar
+ * order (no sum is split or reassociated, contraction is off), so the results are bit-identical
+ * to plain loops. Data need not be vector-aligned, so loads and stores go through memcpy.
+ * "#pragma GCC unroll" on the short loops over lanes lets -O2 keep the sums in registers. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v2d __attribute__((vector_size(16)));
+#define VLOAD(v, p) memcpy(&(v), (p), sizeof(v))
+#define VSTORE(p, v) memcpy((p), &(v), sizeof(v))
+
+/* Four floats to two pairs of doubles (exact), and back (each rounded). GCC 12 converts vectors
+ * element by element with __builtin_convertvector, hence SSE2's instructions where available. */
+static inline void widen(v4f f, v2d d[2])
+{
+#ifdef __SSE2__
+    d[0] = (v2d)_mm_cvtps_pd((__m128)f);
+    d[1] = (v2d)_mm_cvtps_pd(_mm_movehl_ps((__m128)f, (__m128)f));
+#else
+    d[0] = (v2d){f[0], f[1]};
+    d[1] = (v2d){f[2], f[3]};
+#endif
+}
+
+static inline v4f narrow(const v2d d[2])
+{
+#ifdef __SSE2__
+    return (v4f)_mm_movelh_ps(_mm_cvtpd_ps((__m128d)d[0]), _mm_cvtpd_ps((__m128d)d[1]));
+#else
+    return (v4f){(float)d[0][0], (float)d[0][1], (float)d[1][0], (float)d[1][1]};
+#endif
+}
+
 /* Workspace of one fit, on the caller's stack (about 60 KB). */
 typedef struct fit {
     int n, m, nc;                 /* visible points, modes, unknowns (6 + m) */
@@ -473,7 +508,7 @@ typedef struct fit {
     float reg[MAXM];              /* 1 / eigenvalue */
     float S[3 * MAXP];            /* 3D shape for the current p */
     float JT[MAXC][2 * MAXP];     /* the Jacobian transposed: one row per unknown */
-    float H[MAXC * MAXC];         /* Hessian, then its Cholesky factor; row stride MAXC */
+    float H[MAXC * MAXC];         /* Hessian (upper triangle), then its Cholesky factor */
     float b[MAXC], dp[MAXC];
     float Vsub[MAXM * 3 * MAXP];  /* storage for Vt when it cannot point into the model */
 } fit;
@@ -491,8 +526,9 @@ static void fit_select(fit *F, const fa_pdm *pdm, const float *landmarks)
     F->n = k;
     F->gram = k == n ? pdm->gram : NULL;
     F->Vt = k == n && pdm->pct ? pdm->pct : F->Vsub;
-    if (F->nc < MAXC) /* the Cholesky loops read the padding */
-        memset(F->H, 0, sizeof F->H);
+    /* Only the upper triangle of H is built and used, but the Cholesky loops also read (and
+     * discard) entries below it and in the padding: keep them defined. */
+    memset(F->H, 0, sizeof F->H);
     for (int i = 0, j = 0; i < n; i++) {
         if (landmarks[i] == 0)
             continue;
@@ -506,22 +542,50 @@ static void fit_select(fit *F, const fa_pdm *pdm, const float *landmarks)
         F->lm[k + j] = landmarks[n + i];
         j++;
     }
+    /* The translation columns of the Jacobian are constant. */
+    for (int i = 0; i < k; i++) {
+        F->JT[4][i] = 1.0f;
+        F->JT[4][k + i] = 0.0f;
+        F->JT[5][i] = 0.0f;
+        F->JT[5][k + i] = 1.0f;
+    }
 }
 
 /* OpenFace's CalcShape3D M + V p is an OpenBLAS sgemm (float accumulation, CPU-dependent order);
- * here each row's dot product is exact to double and rounded once before adding the mean. */
+ * here each row's dot product is exact to double (summed over the modes in order) and rounded
+ * once before adding the mean. Eight rows per pass keep four independent sums in flight. */
 static void fit_shape(fit *F, const float *p)
 {
-    int rows = 3 * F->n;
-    double acc[3 * MAXP] = {0};
-    for (int j = 0; j < F->m; j++) {
-        const float *v = F->Vt + (size_t)j * rows;
-        double pj = p[j];
-        for (int r = 0; r < rows; r++)
-            acc[r] += v[r] * pj;
+    int rows = 3 * F->n, m = F->m, r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        v2d acc[4] = {{0}};
+        for (int j = 0; j < m; j++) {
+            const float *v = F->Vt + (size_t)j * rows + r;
+            double pj = p[j];
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                v4f x;
+                v2d d[2];
+                VLOAD(x, v + 4 * h);
+                widen(x, d);
+                acc[2 * h] += d[0] * pj;
+                acc[2 * h + 1] += d[1] * pj;
+            }
+        }
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            v4f s;
+            VLOAD(s, F->M + r + 4 * h);
+            s += narrow(acc + 2 * h);
+            VSTORE(F->S + r + 4 * h, s);
+        }
     }
-    for (int r = 0; r < rows; r++)
-        F->S[r] = F->M[r] + (float)acc[r];
+    for (; r < rows; r++) {
+        double acc = 0;
+        for (int j = 0; j < m; j++)
+            acc += F->Vt[(size_t)j * rows + r] * (double)p[j];
+        F->S[r] = F->M[r] + (float)acc;
+    }
 }
 
 static void minmax(const float *v, int n, float *lo, float *hi)
@@ -539,9 +603,33 @@ static void minmax(const float *v, int n, float *lo, float *hi)
  * three products, times scale, rounded to float, then the float translation. */
 static void project(const fit *F, const float R[9], const float g[6], float *out)
 {
-    int n = F->n;
+    int n = F->n, i = 0;
     const float *X = F->S, *Y = F->S + n, *Z = F->S + 2 * n;
-    for (int i = 0; i < n; i++) {
+    for (; i + 4 <= n; i += 4) {
+        v4f xf, yf, zf;
+        v2d x[2], y[2], z[2], u[2], v[2];
+        VLOAD(xf, X + i);
+        VLOAD(yf, Y + i);
+        VLOAD(zf, Z + i);
+        widen(xf, x);
+        widen(yf, y);
+        widen(zf, z);
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            u[h] = x[h] * (double)R[0];
+            v[h] = x[h] * (double)R[3];
+            u[h] += y[h] * (double)R[1];
+            v[h] += y[h] * (double)R[4];
+            u[h] += z[h] * (double)R[2];
+            v[h] += z[h] * (double)R[5];
+            u[h] *= (double)g[0];
+            v[h] *= (double)g[0];
+        }
+        v4f px = narrow(u) + g[4], py = narrow(v) + g[5];
+        VSTORE(out + i, px);
+        VSTORE(out + n + i, py);
+    }
+    for (; i < n; i++) {
         double x = (double)X[i] * R[0], y = (double)X[i] * R[3];
         x += (double)Y[i] * R[1];
         y += (double)Y[i] * R[4];
@@ -563,131 +651,280 @@ static float dist(const float *a, const float *b, int len)
     return (float)sqrt(s);
 }
 
-/* cv::gemm's dot product for a float row times a float column (GEMMSingleMul, "A * B^T" path):
- * 4 interleaved double sums, the elements past the last multiple of 4 going to the first. */
-static float dot_cv(const float *a, const float *b, int len)
+/* Lanes [0, cnt) of a 4-vector from or to memory, for the last points of a loop; missing lanes
+ * read as 0. With cnt == 4 these are plain vector moves. */
+static inline v4f load4(const float *p, int cnt)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int k = 0;
-    for (; k + 4 <= len; k += 4) {
-        s0 += (double)a[k] * b[k];
-        s1 += (double)a[k + 1] * b[k + 1];
-        s2 += (double)a[k + 2] * b[k + 2];
-        s3 += (double)a[k + 3] * b[k + 3];
+    float t[4] = {0, 0, 0, 0};
+    for (int l = 0; l < cnt; l++)
+        t[l] = p[l];
+    v4f v;
+    VLOAD(v, t);
+    return v;
+}
+
+static inline void store4(float *p, v4f v, int cnt)
+{
+    if (cnt == 4) {
+        VSTORE(p, v);
+        return;
     }
-    for (; k < len; k++)
-        s0 += (double)a[k] * b[k];
-    return (float)(s0 + s1 + s2 + s3);
+    float t[4];
+    VSTORE(t, v);
+    for (int l = 0; l < cnt; l++)
+        p[l] = t[l];
 }
 
-/* A dot product for J^T J, where OpenFace's OpenBLAS sgemm sums floats in a CPU-dependent order:
- * 8 float partial sums (vectorisable), as accurate as that. */
-static float dot_f(const float *a, const float *b, int len)
+/* Columns 0..3 (scale, rotation from the small-angle model) of PDM::ComputeJacobian for the
+ * cnt points from i, whose coordinates are X, Y, Z. */
+static inline void jacobian_rigid4(fit *F, int i, int cnt, v4f X, v4f Y, v4f Z, const float R[9],
+                                   float s)
 {
-    float s[8] = {0};
-    int k = 0;
-    for (; k + 8 <= len; k += 8)
-        for (int l = 0; l < 8; l++)
-            s[l] += a[k + l] * b[k + l];
-    for (; k < len; k++)
-        s[0] += a[k] * b[k];
-    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    int n = F->n;
+    v4f jx[4] = {X * R[0] + Y * R[1] + Z * R[2], s * (Y * R[2] - Z * R[1]),
+                 -s * (X * R[2] - Z * R[0]), s * (X * R[1] - Y * R[0])};
+    v4f jy[4] = {X * R[3] + Y * R[4] + Z * R[5], s * (Y * R[5] - Z * R[4]),
+                 -s * (X * R[5] - Z * R[3]), s * (X * R[4] - Y * R[3])};
+    for (int c = 0; c < 4; c++) {
+        store4(F->JT[c] + i, jx[c], cnt);
+        store4(F->JT[c] + n + i, jy[c], cnt);
+    }
 }
 
-static float sum_f(const float *a, int len)
+/* The column of mode j of PDM::ComputeJacobian for the cnt points from i, whose component
+ * values are x, y, z. */
+static inline void jacobian_mode4(fit *F, int j, int i, int cnt, v4f x, v4f y, v4f z,
+                                  const float R[9], float s)
 {
-    float s[8] = {0};
-    int k = 0;
-    for (; k + 8 <= len; k += 8)
-        for (int l = 0; l < 8; l++)
-            s[l] += a[k + l];
-    for (; k < len; k++)
-        s[0] += a[k];
-    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    store4(F->JT[6 + j] + i, s * (R[0] * x + R[1] * y + R[2] * z), cnt);
+    store4(F->JT[6 + j] + F->n + i, s * (R[3] * x + R[4] * y + R[5] * z), cnt);
 }
 
-/* PDM::ComputeJacobian with unit weights (rotation columns from the small-angle model), stored
- * transposed: JT[c] holds column c over the n x-rows then the n y-rows. */
+/* PDM::ComputeJacobian with unit weights, stored transposed: JT[c] holds column c over the n
+ * x-rows then the n y-rows. Rows 4 and 5 (the translation) are constant and set by fit_select. */
 static void jacobian(fit *F, const float R[9], float s)
 {
-    int n = F->n, rows = 3 * n;
-    for (int i = 0; i < n; i++) {
-        float X = F->S[i], Y = F->S[n + i], Z = F->S[2 * n + i];
-        int y = n + i;
-        F->JT[0][i] = X * R[0] + Y * R[1] + Z * R[2];
-        F->JT[0][y] = X * R[3] + Y * R[4] + Z * R[5];
-        F->JT[1][i] = s * (Y * R[2] - Z * R[1]);
-        F->JT[1][y] = s * (Y * R[5] - Z * R[4]);
-        F->JT[2][i] = -s * (X * R[2] - Z * R[0]);
-        F->JT[2][y] = -s * (X * R[5] - Z * R[3]);
-        F->JT[3][i] = s * (X * R[1] - Y * R[0]);
-        F->JT[3][y] = s * (X * R[4] - Y * R[3]);
-        F->JT[4][i] = 1.0f;
-        F->JT[4][y] = 0.0f;
-        F->JT[5][i] = 0.0f;
-        F->JT[5][y] = 1.0f;
+    int n = F->n, rows = 3 * n, full = n & ~3, cnt = n - full;
+    const float *X = F->S, *Y = X + n, *Z = Y + n;
+    for (int i = 0; i < full; i += 4) {
+        v4f x, y, z;
+        VLOAD(x, X + i);
+        VLOAD(y, Y + i);
+        VLOAD(z, Z + i);
+        jacobian_rigid4(F, i, 4, x, y, z, R, s);
     }
+    if (cnt)
+        jacobian_rigid4(F, full, cnt, load4(X + full, cnt), load4(Y + full, cnt),
+                        load4(Z + full, cnt), R, s);
     for (int j = 0; j < F->m; j++) {
         const float *vx = F->Vt + (size_t)j * rows, *vy = vx + n, *vz = vy + n;
-        float *jx = F->JT[6 + j], *jy = jx + n;
-        for (int i = 0; i < n; i++) {
-            jx[i] = s * (R[0] * vx[i] + R[1] * vy[i] + R[2] * vz[i]);
-            jy[i] = s * (R[3] * vx[i] + R[4] * vy[i] + R[5] * vz[i]);
+        for (int i = 0; i < full; i += 4) {
+            v4f x, y, z;
+            VLOAD(x, vx + i);
+            VLOAD(y, vy + i);
+            VLOAD(z, vz + i);
+            jacobian_mode4(F, j, i, 4, x, y, z, R, s);
         }
+        if (cnt)
+            jacobian_mode4(F, j, full, cnt, load4(vx + full, cnt), load4(vy + full, cnt),
+                           load4(vz + full, cnt), R, s);
     }
 }
 
-/* b = J^T r as cv::gemm computes it, then the local part minus diag(1/lambda) p. */
+/* b = J^T r as cv::gemm computes it (GEMMSingleMul, "A * B^T" path): per row 4 interleaved
+ * double sums, lane l taking the elements l mod 4 and lane 0 the ones past the last multiple of
+ * 4, combined as ((s0 + s1) + s2) + s3. Then the local part minus diag(1/lambda) p. Four rows
+ * per pass keep independent sums in flight; a missing row repeats the last one. */
 static void gradient(fit *F, const float *r, const float *p)
 {
-    for (int c = 0; c < F->nc; c++)
-        F->b[c] = dot_cv(F->JT[c], r, 2 * F->n);
+    int len = 2 * F->n, full = len & ~3, nc = F->nc;
+    double rd[2 * MAXP];
+    for (int k = 0; k < len; k++)
+        rd[k] = r[k];
+    for (int c = 0; c < nc; c += 4) {
+        const float *a[4];
+        v2d s[4][2] = {{{0}}};
+        for (int q = 0; q < 4; q++)
+            a[q] = F->JT[c + q < nc ? c + q : c];
+        for (int k = 0; k < full; k += 4) {
+            v2d rk[2];
+            VLOAD(rk, rd + k);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                v4f x;
+                v2d d[2];
+                VLOAD(x, a[q] + k);
+                widen(x, d);
+                s[q][0] += d[0] * rk[0];
+                s[q][1] += d[1] * rk[1];
+            }
+        }
+        for (int q = 0; q < 4 && c + q < nc; q++) {
+            double s0 = s[q][0][0];
+            for (int k = full; k < len; k++)
+                s0 += (double)a[q][k] * rd[k];
+            F->b[c + q] = (float)(s0 + s[q][0][1] + s[q][1][0] + s[q][1][1]);
+        }
+    }
     for (int j = 0; j < F->m; j++)
         F->b[6 + j] = F->b[6 + j] - F->reg[j] * p[j];
 }
 
-static void h_set(fit *F, int a, int c, float v)
+/* For J^T J, where OpenFace's OpenBLAS sgemm sums floats in a CPU-dependent order: 8 float
+ * partial sums (lane l takes the elements l mod 8, the rest go to the first), combined pairwise.
+ * This finishes such a sum held as two 4-vectors; b == NULL means plain sums of a. */
+static inline float sum8_finish(const v4f s[2], const float *a, const float *b, int full, int len)
 {
-    F->H[a * MAXC + c] = F->H[c * MAXC + a] = v;
+    float t[8];
+    memcpy(t, s, sizeof t);
+    for (int k = full; k < len; k++)
+        t[0] += b ? a[k] * b[k] : a[k];
+    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
 }
 
-/* Rows 0..5 of J^T J. Rows 4 and 5 of J^T are 0/1 (translation), so they only sum. */
+static float dot_f(const float *a, const float *b, int len)
+{
+    int full = len & ~7;
+    v4f s[2] = {{0}};
+    for (int k = 0; k < full; k += 8)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            v4f x, y;
+            VLOAD(x, a + k + 4 * h);
+            VLOAD(y, b + k + 4 * h);
+            s[h] += x * y;
+        }
+    return sum8_finish(s, a, b, full, len);
+}
+
+static float sum_f(const float *a, int len)
+{
+    int full = len & ~7;
+    v4f s[2] = {{0}};
+    for (int k = 0; k < full; k += 8)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            v4f x;
+            VLOAD(x, a + k + 4 * h);
+            s[h] += x;
+        }
+    return sum8_finish(s, a, NULL, full, len);
+}
+
+/* H is symmetric and only its upper triangle (a <= c) is used. */
+static void h_set(fit *F, int a, int c, float v)
+{
+    F->H[a * MAXC + c] = v;
+}
+
+/* Rows 0..5 of J^T J. Each column c meets the four rotation/scale rows in one pass over it.
+ * Rows 4 and 5 of J^T are 0/1 (translation), so they only sum. */
 static void hessian_rigid(fit *F)
 {
-    int n = F->n, rows = 2 * n;
+    int n = F->n, len = 2 * n, full = len & ~7;
     for (int c = 0; c < F->nc; c++) {
+        const float *b = F->JT[c];
+        v4f s[4][2] = {{{0}}};
+        for (int k = 0; k < full; k += 8)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                v4f y;
+                VLOAD(y, b + k + 4 * h);
+#pragma GCC unroll 4
+                for (int a = 0; a < 4; a++) {
+                    v4f x;
+                    VLOAD(x, F->JT[a] + k + 4 * h);
+                    s[a][h] += x * y;
+                }
+            }
         for (int a = 0; a < 4 && a <= c; a++)
-            h_set(F, a, c, dot_f(F->JT[a], F->JT[c], rows));
-        if (c >= 4) {
-            h_set(F, 4, c, sum_f(F->JT[c], n));
-            h_set(F, 5, c, c == 4 ? 0.0f : sum_f(F->JT[c] + n, n));
-        }
+            h_set(F, a, c, sum8_finish(s[a], F->JT[a], b, full, len));
+        if (c >= 4)
+            h_set(F, 4, c, sum_f(b, n));
+        if (c >= 5)
+            h_set(F, 5, c, sum_f(b + n, n));
     }
 }
 
 /* The modes block of J^T J plus diag(1/lambda). It equals s^2 V^T (R2^T R2) V, so with the Gram
- * matrices it costs 6 m^2 instead of 2n m^2. */
+ * matrices it costs 6 m^2 instead of 2n m^2. Vectorised along a row of the upper triangle. */
 static void hessian_modes(fit *F, const float R[9], float s)
 {
     int m = F->m;
-    double coef[6];
-    for (int t = 0; t < 6; t++) {
-        int a = gram_pair[t][0], b = gram_pair[t][1];
-        coef[t] = ((double)R[a] * R[b] + (double)R[3 + a] * R[3 + b]) * ((double)s * s);
-    }
-    size_t mm = (size_t)m * m;
-    for (int j = 0; j < m; j++)
-        for (int k = j; k < m; k++) {
-            float v;
-            if (F->gram) {
-                const double *G = F->gram + j * m + k;
-                v = (float)(coef[0] * G[0] + coef[1] * G[mm] + coef[2] * G[2 * mm] + coef[3] * G[3 * mm] +
-                            coef[4] * G[4 * mm] + coef[5] * G[5 * mm]);
-            } else {
-                v = dot_f(F->JT[6 + j], F->JT[6 + k], 2 * F->n);
-            }
-            h_set(F, 6 + j, 6 + k, j == k ? F->reg[j] + v : v);
+    if (!F->gram) {
+        for (int j = 0; j < m; j++)
+            for (int k = j; k < m; k++)
+                h_set(F, 6 + j, 6 + k, dot_f(F->JT[6 + j], F->JT[6 + k], 2 * F->n));
+    } else {
+        double coef[6];
+        for (int t = 0; t < 6; t++) {
+            int a = gram_pair[t][0], b = gram_pair[t][1];
+            coef[t] = ((double)R[a] * R[b] + (double)R[3 + a] * R[3 + b]) * ((double)s * s);
         }
+        size_t mm = (size_t)m * m;
+        for (int j = 0; j < m; j++) {
+            float *h = F->H + (6 + j) * MAXC + 6;
+            const double *G = F->gram + j * m;
+            int k = j;
+            for (; k + 4 <= m; k += 4) {
+                v2d v[2];
+#pragma GCC unroll 2
+                for (int q = 0; q < 2; q++) {
+                    v2d g[6];
+#pragma GCC unroll 6
+                    for (int t = 0; t < 6; t++)
+                        VLOAD(g[t], G + t * mm + k + 2 * q);
+                    v[q] = coef[0] * g[0] + coef[1] * g[1] + coef[2] * g[2] + coef[3] * g[3] +
+                           coef[4] * g[4] + coef[5] * g[5];
+                }
+                v4f vf = narrow(v);
+                VSTORE(h + k, vf);
+            }
+            for (; k < m; k++) {
+                const double *Gk = G + k;
+                h[k] = (float)(coef[0] * Gk[0] + coef[1] * Gk[mm] + coef[2] * Gk[2 * mm] +
+                               coef[3] * Gk[3 * mm] + coef[4] * Gk[4 * mm] + coef[5] * Gk[5 * mm]);
+            }
+        }
+    }
+    for (int j = 0; j < m; j++)
+        F->H[(6 + j) * (MAXC + 1)] = F->reg[j] + F->H[(6 + j) * (MAXC + 1)];
+}
+
+/* Running sums s[i] = L(i, j) - sum_k L(i, k) L(j, k) of CholImpl for rows i in [lo, hi), lo and
+ * hi multiples of 4: float products, double sums, k in order. Eight rows per pass (nb = 2 blocks
+ * of 4) keep four independent sums in flight. L is column-major: L[k * MAXC + i] = L(i, k). */
+static inline void chol_block(const float *L, int j, int i, int nb, double *s)
+{
+    v2d acc[4];
+#pragma GCC unroll 2
+    for (int h = 0; h < nb; h++) {
+        v4f a;
+        VLOAD(a, L + j * MAXC + i + 4 * h);
+        widen(a, acc + 2 * h);
+    }
+    for (int k = 0; k < j; k++) {
+        float ljk = L[k * MAXC + j];
+#pragma GCC unroll 2
+        for (int h = 0; h < nb; h++) {
+            v4f l;
+            v2d d[2];
+            VLOAD(l, L + k * MAXC + i + 4 * h);
+            widen(l * ljk, d);
+            acc[2 * h] -= d[0];
+            acc[2 * h + 1] -= d[1];
+        }
+    }
+    memcpy(s + i, acc, sizeof(double) * 4 * (size_t)nb);
+}
+
+static void chol_sums(const float *L, int j, int lo, int hi, double *s)
+{
+    int i = lo;
+    for (; i + 8 <= hi; i += 8)
+        chol_block(L, j, i, 2, s);
+    if (i < hi)
+        chol_block(L, j, i, 1, s);
 }
 
 /* cv::solve(H, b, DECOMP_CHOLESKY) for float: OpenCV's CholImpl (products of floats in float,
@@ -696,12 +933,11 @@ static void hessian_modes(fit *F, const float R[9], float s)
  * subtractions in the same order, but the sums of different rows no longer wait on each other. */
 static void cholesky_solve(fit *F)
 {
-    int nc = F->nc;
+    int nc = F->nc, hi = (nc + 3) & ~3;
     float *L = F->H; /* symmetric, so H is also column-major: L[j * MAXC + i] = L(i, j) */
     float *x = F->dp;
-    /* Running sums of the entries below and on the diagonal. The sums run over blocks of 4 rows
-     * from a multiple of 4 to MAXC so that they vectorise; the extra rows (above the diagonal, or
-     * the zero padding past nc) are computed and never used. */
+    /* Sums run over blocks of 4 rows from a multiple of 4, so some are computed for rows above
+     * the diagonal or in the zero padding past nc; they are never used. */
     double s[MAXC], dd[MAXC];
     for (int i = 0; i < nc; i++)
         dd[i] = L[i * MAXC + i];
@@ -711,22 +947,7 @@ static void cholesky_solve(fit *F)
             return;
         }
         float dinv = (float)(1. / sqrt(dd[j]));
-        for (int i = (j + 1) & ~3; i < MAXC; i += 4) {
-            const float *a = L + j * MAXC + i;
-            double s0 = a[0], s1 = a[1], s2 = a[2], s3 = a[3];
-            for (int k = 0; k < j; k++) {
-                const float *lk = L + k * MAXC + i;
-                float ljk = L[k * MAXC + j];
-                s0 -= lk[0] * ljk;
-                s1 -= lk[1] * ljk;
-                s2 -= lk[2] * ljk;
-                s3 -= lk[3] * ljk;
-            }
-            s[i] = s0;
-            s[i + 1] = s1;
-            s[i + 2] = s2;
-            s[i + 3] = s3;
-        }
+        chol_sums(L, j, (j + 1) & ~3, hi, s);
         L[j * MAXC + j] = dinv;
         for (int i = j + 1; i < nc; i++) {
             float lij = (float)(s[i] * dinv);
@@ -740,8 +961,16 @@ static void cholesky_solve(fit *F)
     for (int k = 0; k < nc; k++) {
         const float *lk = L + k * MAXC;
         x[k] = (float)(s[k] * lk[k]);
-        for (int i = (k + 1) & ~3; i < MAXC; i++)
-            s[i] -= lk[i] * x[k];
+        for (int i = (k + 1) & ~3; i < hi; i += 4) {
+            v4f l;
+            v2d d[2], si[2];
+            VLOAD(l, lk + i);
+            VLOAD(si, s + i);
+            widen(l * x[k], d);
+            si[0] -= d[0];
+            si[1] -= d[1];
+            VSTORE(s + i, si);
+        }
     }
     for (int i = 0; i < nc; i++)
         s[i] = x[i];
