@@ -8,8 +8,9 @@
  *   after the last frame OpenFace's offline post-processing of the whole video.
  *
  *   Stages available now: the AU stage from given 68-point landmarks (OpenFace's own landmarks,
- *   read from an OpenFace CSV), frame input (video through FFmpeg, images, image directories)
- *   decoded to the same BGR pixels OpenCV gives OpenFace, and OpenFace's CSV format.
+ *   read from an OpenFace CSV), OpenFace's MTCNN face detector, frame input (video through
+ *   FFmpeg, images, image directories) decoded to the same BGR pixels OpenCV gives OpenFace,
+ *   and OpenFace's CSV format.
  *
  *   The library needs OpenFace's model files (see faceau_models_locate): they are OpenFace's,
  *   under OpenFace's licence, and are never bundled.
@@ -19,6 +20,7 @@
  *   faceau_ctx     the AU models and the per-video (per-person) state: running medians and the
  *                  per-frame history needed by the offline post-processing. One per video.
  *   faceau_source  a video file, an image, or a directory of images, frame by frame.
+ *   faceau_detector  OpenFace's MTCNN face detector and its workspace.
  *
  *   Both are opaque; create them with *_open and free them with *_close. Buffers passed in are
  *   the caller's and are never kept; buffers handed out (faceau_frame.bgr) belong to the object
@@ -157,6 +159,8 @@ FACEAU_API faceau_status faceau_source_open(const char *path, faceau_source **ou
 FACEAU_API faceau_status faceau_source_read(faceau_source *src, faceau_frame *frame, int *got);
 FACEAU_API const char *faceau_source_last_error(const faceau_source *src);
 FACEAU_API void faceau_source_close(faceau_source *src);
+/* The image file the last frame read came from (NULL for video). */
+FACEAU_API const char *faceau_source_frame_path(const faceau_source *src);
 /* Frames per second as OpenFace uses it (30 when the file does not say); 0 for images. */
 FACEAU_API double faceau_source_fps(const faceau_source *src);
 /* Default camera intrinsics OpenFace derives from the frame size (fx, fy, cx, cy). */
@@ -220,6 +224,37 @@ typedef struct faceau_run_options {
  * a second thread. FACEAU_ERR_TRUNCATED: the input broke off; the frames before it were
  * written and faceau_last_error() says where. */
 FACEAU_API faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt);
+
+
+/* ---- face detection --------------------------------------------------------------------- */
+/* OpenFace's MTCNN face detector (min face 60 px, thresholds 0.6/0.7/0.7), giving OpenFace's
+ * boxes: after its final correction, the box it hands to landmark fitting. */
+typedef struct faceau_detector faceau_detector;
+
+typedef struct faceau_box {
+    float x, y, width, height; /* pixels */
+    float confidence;          /* ONet's face probability */
+} faceau_box;
+
+/* Loads OpenFace's MTCNN weights (mtcnn_detector/ in the model directory, found as for
+ * faceau_models_locate; model_dir may be NULL). threads: 1 or more (results do not depend on
+ * it). */
+FACEAU_API faceau_status faceau_detector_open(const char *model_dir, int threads,
+                                              faceau_detector **out, char *errbuf,
+                                              size_t errbuf_size);
+FACEAU_API void faceau_detector_close(faceau_detector *d);
+FACEAU_API const char *faceau_detector_last_error(const faceau_detector *d);
+/* All faces in a frame, best first: up to max_boxes written, *n of them. A frame smaller than
+ * the 60-px minimum face gives none. One detector must not be used by two threads at once. */
+FACEAU_API faceau_status faceau_detect(faceau_detector *d, const faceau_frame *frame,
+                                       faceau_box *boxes, int max_boxes, int *n);
+/* FeatureExtraction's choice of one face (DetectSingleFaceMTCNN): the widest box, or with a
+ * preference point (pref_x, pref_y; pass -1, -1 for none) the one nearest it. -1 if n <= 0. */
+FACEAU_API int faceau_pick_single_face(const faceau_box *boxes, int n, int pref_x, int pref_y);
+/* Writes the frame as PNG with the boxes drawn on it, for a person to look at. */
+FACEAU_API faceau_status faceau_write_boxes_png(const char *path, const faceau_frame *frame,
+                                                const faceau_box *boxes, int n, char *errbuf,
+                                                size_t errbuf_size);
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,11 @@ faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
 faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err);
 void fa_mat_free(fa_mat *m);
 
+/* faceau_models_locate for a directory holding `marker` (a path relative to it). */
+faceau_status fa_models_locate(const char *hint, const char *marker, char *dir, size_t dir_size,
+                               char *errbuf, size_t errbuf_size);
+#define FA_MTCNN_MARKER "mtcnn_detector/MTCNN_detector.txt"
+
 /* Opens path for reading or fails with a message naming it. */
 faceau_status fa_fopen_read(const char *path, FILE **out, fa_err *err);
 /* Joins dir and rel with '/' into out (size n); an absolute rel is used as is. */
@@ -374,5 +379,11 @@ int fa_mtcnn_nms(const fa_face_box *b, int n, float thr, int use_min, int *keep,
 void fa_mtcnn_correct(fa_face_box *b, const float corr[4], int add1);
 void fa_mtcnn_rectify(fa_face_box *b);
 void fa_mtcnn_final(fa_face_box *b);
+
+/* ---- visualisation (vis.c) -------------------------------------------------------------- */
+/* Writes img as an 8-bit RGB PNG with each box drawn as a 2-px green rectangle. */
+faceau_status fa_png_write_boxes(const char *path, const fa_image *img, const fa_face_box *boxes,
+                                 int n, fa_err *err);
+
 
 #endif

@@ -135,11 +135,11 @@ faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
 
 /* ---- locating the model directory ------------------------------------------------------- */
 
-static int has_marker(const char *dir)
+static int has_marker(const char *dir, const char *marker)
 {
     char p[4096];
     struct stat st;
-    if (snprintf(p, sizeof p, "%s/%s", dir, FA_MODEL_MARKER) >= (int)sizeof p)
+    if (snprintf(p, sizeof p, "%s/%s", dir, marker) >= (int)sizeof p)
         return 0;
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -152,10 +152,10 @@ static void note_tried(char *tried, size_t n, const char *what, const char *dir)
         snprintf(tried + len, n - len, "\n  %s: %s", what, dir);
 }
 
-static faceau_status try_dir(const char *what, const char *dir, char *out, size_t out_size,
-                             char *tried, size_t tried_size)
+static faceau_status try_dir(const char *what, const char *dir, const char *marker, char *out,
+                             size_t out_size, char *tried, size_t tried_size)
 {
-    if (dir && *dir && has_marker(dir)) {
+    if (dir && *dir && has_marker(dir, marker)) {
         if (strlen(dir) >= out_size)
             return FACEAU_ERR_INVALID_ARG;
         strcpy(out, dir);
@@ -167,6 +167,12 @@ static faceau_status try_dir(const char *what, const char *dir, char *out, size_
 
 faceau_status faceau_models_locate(const char *hint, char *dir, size_t dir_size, char *errbuf,
                                    size_t errbuf_size)
+{
+    return fa_models_locate(hint, FA_MODEL_MARKER, dir, dir_size, errbuf, errbuf_size);
+}
+
+faceau_status fa_models_locate(const char *hint, const char *marker, char *dir, size_t dir_size,
+                               char *errbuf, size_t errbuf_size)
 {
     char tried[3072] = "";
     char buf[4096];
@@ -183,10 +189,10 @@ faceau_status faceau_models_locate(const char *hint, char *dir, size_t dir_size,
             else
                 strcpy(buf, ".");
         }
-        if (try_dir("-mloc", buf, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
+        if (try_dir("-mloc", buf, marker, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
             return FACEAU_OK;
     }
-    if (try_dir("$FACEAU_MODELS", getenv("FACEAU_MODELS"), dir, dir_size, tried, sizeof tried) ==
+    if (try_dir("$FACEAU_MODELS", getenv("FACEAU_MODELS"), marker, dir, dir_size, tried, sizeof tried) ==
         FACEAU_OK)
         return FACEAU_OK;
     const char *xdg = getenv("XDG_DATA_HOME");
@@ -197,10 +203,10 @@ faceau_status faceau_models_locate(const char *hint, char *dir, size_t dir_size,
         snprintf(buf, sizeof buf, "%s/.local/share/faceau/models", home);
     else
         buf[0] = '\0';
-    if (try_dir("user data dir", buf, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
+    if (try_dir("user data dir", buf, marker, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
         return FACEAU_OK;
     snprintf(buf, sizeof buf, "%s/faceau/models", FACEAU_INSTALL_DATADIR);
-    if (try_dir("install prefix", buf, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
+    if (try_dir("install prefix", buf, marker, dir, dir_size, tried, sizeof tried) == FACEAU_OK)
         return FACEAU_OK;
     if (errbuf && errbuf_size)
         snprintf(errbuf, errbuf_size,
@@ -208,6 +214,6 @@ faceau_status faceau_models_locate(const char *hint, char *dir, size_t dir_size,
                  "Install them with 'scripts/get-models.sh --from OPENFACE_MODEL_DIR' (or without "
                  "arguments to download them), or point -mloc or FACEAU_MODELS at OpenFace's model "
                  "directory.",
-                 FA_MODEL_MARKER, tried);
+                 marker, tried);
     return FACEAU_ERR_MODEL_NOT_FOUND;
 }

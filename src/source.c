@@ -19,6 +19,7 @@ enum source_kind { SRC_VIDEO, SRC_IMAGES };
 typedef struct slot {
     fa_image img;
     long index;
+    const char *path; /* the image file it came from (image inputs) */
 } slot;
 
 struct faceau_source {
@@ -40,6 +41,7 @@ struct faceau_source {
     fa_err producer_err;
 
     long index;
+    const char *current_path;
     fa_err err;
 };
 
@@ -80,9 +82,11 @@ static faceau_status copy_frame(const fa_image *src, fa_image *dst, fa_err *err)
 }
 
 /* Decodes the next frame into dst; *got = 0 at the end. Runs on the producer thread only. */
-static faceau_status decode_next(faceau_source *s, fa_image *dst, int *got, fa_err *err)
+static faceau_status decode_next(faceau_source *s, fa_image *dst, const char **path, int *got,
+                                 fa_err *err)
 {
     *got = 0;
+    *path = NULL;
     if (s->kind == SRC_VIDEO) {
         const fa_image *img;
         faceau_status st = fa_video_read(s->video, &img, got, err);
@@ -96,6 +100,7 @@ static faceau_status decode_next(faceau_source *s, fa_image *dst, int *got, fa_e
     faceau_status st = fa_image_read(s->paths[s->next], dst, err);
     if (st)
         return st;
+    *path = s->paths[s->next];
     s->next++;
     *got = 1;
     return FACEAU_OK;
@@ -115,7 +120,7 @@ static void *producer(void *arg)
         if (stop)
             break;
         int got = 0;
-        faceau_status st = decode_next(s, &sl->img, &got, &s->producer_err);
+        faceau_status st = decode_next(s, &sl->img, &sl->path, &got, &s->producer_err);
         sl->index = index++;
         pthread_mutex_lock(&s->mu);
         if (st || !got) {
@@ -218,12 +223,18 @@ faceau_status faceau_source_read(faceau_source *s, faceau_frame *frame, int *got
     frame->timestamp = s->kind == SRC_VIDEO ? (double)sl->index * (1.0 / s->fps) : 0.0;
     frame->index = sl->index;
     s->index = sl->index + 1;
+    s->current_path = sl->path;
     return FACEAU_OK;
 }
 
 const char *faceau_source_last_error(const faceau_source *s)
 {
     return s ? s->err.msg : "no source";
+}
+
+const char *faceau_source_frame_path(const faceau_source *s)
+{
+    return s ? s->current_path : NULL;
 }
 
 double faceau_source_fps(const faceau_source *s)

@@ -5,14 +5,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli.h"
 #include "faceau.h"
 
-#define MAX_INPUTS 1024
+#define MAX_INPUTS CLI_MAX_INPUTS
 
 static void usage(FILE *out)
 {
     fprintf(out,
 "usage: faceau -f VIDEO_OR_IMAGE -landmarks CSV [options]\n"
+"       faceau detect -f IMAGE_OR_VIDEO... [options]   (faces only; see faceau detect --help)\n"
 "       faceau -fdir DIR -landmarks CSV [options]\n"
 "\n"
 "Computes OpenFace 2.2's facial Action Units for each frame and writes OpenFace's CSV\n"
@@ -163,6 +165,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!strcmp(argv[1], "detect"))
+        return detect_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         int rc = parse_flag(&c, &i, argc, argv);
         if (rc >= 0)
