@@ -120,7 +120,9 @@ typedef struct faceau_ctx faceau_ctx;
 
 typedef enum faceau_au_mode {
     FACEAU_AU_DYNAMIC = 0, /* FeatureExtraction on a video: person-specific medians + post-processing */
-    FACEAU_AU_STATIC = 1   /* still images (FaceLandmarkImg): static models, clamped, no medians */
+    FACEAU_AU_STATIC = 1,  /* still images (FaceLandmarkImg): static models, clamped, no medians */
+    FACEAU_AU_VIDEO_STATIC = 2 /* video with static models only (FeatureExtraction -au_static):
+                                  no person calibration; clamping and smoothing at the end */
 } faceau_au_mode;
 
 typedef struct faceau_config {

@@ -119,7 +119,7 @@ static faceau_status ctx_init(faceau_ctx *ctx, fa_err *err)
         return fa_fail(err, st, "%s", errbuf);
     char main_file[4200];
     snprintf(main_file, sizeof main_file, "%s/AU_predictors/%s", ctx->model_dir,
-             ctx->cfg.au_mode == FACEAU_AU_STATIC ? "main_static_svms.txt" : "main_dynamic_svms.txt");
+             ctx->cfg.au_mode == FACEAU_AU_DYNAMIC ? "main_dynamic_svms.txt" : "main_static_svms.txt");
     double t0 = now_ms();
     if ((st = fa_au_models_load(main_file, &ctx->models, err)))
         return st;
@@ -386,8 +386,10 @@ faceau_status faceau_au_finish(faceau_ctx *ctx, double *intensity, double *prese
     if (n != h->n)
         return fa_fail(&ctx->err, FACEAU_ERR_INVALID_ARG,
                        "faceau_au_finish: buffers for %zu frames, %zu frames added", n, h->n);
-    int offline = ctx->cfg.au_mode == FACEAU_AU_DYNAMIC && !ctx->cfg.online;
-    if (offline && !ctx->finished)
+    /* FeatureExtraction post-processes both; only the dynamic models are re-predicted with the
+     * final medians and shifted by their cut-off (static models have no cut-off) */
+    int offline = ctx->cfg.au_mode != FACEAU_AU_STATIC && !ctx->cfg.online;
+    if (offline && ctx->cfg.au_mode == FACEAU_AU_DYNAMIC && !ctx->finished)
         repredict(ctx);
     ctx->finished = 1;
     memcpy(intensity, h->r, n * FA_N_AU_R * sizeof *intensity);

@@ -41,6 +41,8 @@ static void usage(FILE *out)
 "\n"
 "AU models:\n"
 "  -online          OpenFace's live per-frame correction, no end-of-video post-processing\n"
+"  -au_static       static AU models only, as FeatureExtraction -au_static (no person\n"
+"                   calibration; still clamped and smoothed at the end)\n"
 "  Still images (-f photo.jpg) are processed as FaceLandmarkImg does: every face (row) of the\n"
 "  landmarks CSV, static AU models, no post-processing, FaceLandmarkImg's CSV layout.\n"
 "\n"
@@ -109,6 +111,7 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
     if (!strcmp(a, "-hogalign")) c->run.hogalign = 1;
     else if (!strcmp(a, "-simalign")) c->run.simalign = 1;
     else if (!strcmp(a, "-online")) c->cfg.online = 1;
+    else if (!strcmp(a, "-au_static")) c->cfg.au_mode = FACEAU_AU_VIDEO_STATIC;
     else if (!strcmp(a, "-q")) c->run.quiet = 1;
     else if (!strcmp(a, "-f") || !strcmp(a, "-fdir") || !strcmp(a, "-landmarks") ||
              !strcmp(a, "-out_dir") || !strcmp(a, "-of") || !strcmp(a, "-mloc")) {
@@ -183,7 +186,8 @@ int main(int argc, char **argv)
         if (!ctx[still]) {
             char err[4096];
             faceau_config cfg = c.cfg;
-            cfg.au_mode = still ? FACEAU_AU_STATIC : FACEAU_AU_DYNAMIC;
+            if (still)
+                cfg.au_mode = FACEAU_AU_STATIC;
             if (faceau_open(&cfg, &ctx[still], err, sizeof err) != FACEAU_OK) {
                 fprintf(stderr, "faceau: %s\n", err);
                 exit_code = 1;
