@@ -362,6 +362,19 @@ static void warp_pixel(const fa_image *src, int64_t vx, int64_t vy, uint8_t *d)
         sample_pixel(src, sx, sy, fx, fy, d);
 }
 
+/* Pixels x..size-1 of a row one at a time: what the vector row loops leave over. */
+static void warp_tail(const fa_image *src, const int32_t *adelta, const int32_t *bdelta, int64_t X0,
+                      int64_t Y0, const uint8_t *m, int x, int size, uint8_t *d)
+{
+    for (; x < size; x++) {
+        uint8_t *dk = d + 3 * x;
+        if (m && !m[x])
+            dk[0] = dk[1] = dk[2] = 0;
+        else
+            warp_pixel(src, X0 + adelta[x], Y0 + bdelta[x], dk);
+    }
+}
+
 enum { POS_BIAS = 1 << 26 }; /* makes the row's 1/1024-pixel positions non-negative */
 
 /* Whether a row's source positions all lie within +-2^15 pixels (checked at both ends: the
@@ -457,13 +470,7 @@ static void warp_row_sse2(const fa_image *src, const int32_t *adelta, const int3
                 warp_pixel(src, X0 + adelta[x + k], Y0 + bdelta[x + k], dk);
         }
     }
-    for (; x < size; x++) {
-        uint8_t *dk = d + 3 * x;
-        if (m && !m[x])
-            dk[0] = dk[1] = dk[2] = 0;
-        else
-            warp_pixel(src, X0 + adelta[x], Y0 + bdelta[x], dk);
-    }
+    warp_tail(src, adelta, bdelta, X0, Y0, m, x, size, d);
 }
 #endif
 
@@ -578,13 +585,7 @@ AVX2_FN void warp_row_avx2(const fa_image *src, const int32_t *adelta, const int
             warp_pixel(src, X0 + adelta[x + k], Y0 + bdelta[x + k], d + 3 * (x + k));
         }
     }
-    for (; x < size; x++) {
-        uint8_t *dk = d + 3 * x;
-        if (m && !m[x])
-            dk[0] = dk[1] = dk[2] = 0;
-        else
-            warp_pixel(src, X0 + adelta[x], Y0 + bdelta[x], dk);
-    }
+    warp_tail(src, adelta, bdelta, X0, Y0, m, x, size, d);
 }
 #endif
 

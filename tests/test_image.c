@@ -25,19 +25,6 @@ typedef struct img_check {
     uint8_t px[3][3]; /* (0,0), (w/2,h/2), (w-1,h-1) */
 } img_check;
 
-static uint64_t fnv1a(const fa_image *im)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int r = 0; r < im->height; r++) {
-        const uint8_t *p = im->bgr + (size_t)r * (size_t)im->stride;
-        for (int i = 0; i < im->width * 3; i++) {
-            h ^= p[i];
-            h *= 0x100000001b3ULL;
-        }
-    }
-    return h;
-}
-
 static const uint8_t *pix(const fa_image *im, int x, int y)
 {
     return im->bgr + (size_t)y * (size_t)im->stride + 3 * (size_t)x;
@@ -54,7 +41,7 @@ static void check_against_cv2(const img_check *c, const char *path)
     CHECK(im.width == c->w && im.height == c->h, "%s: %dx%d, cv2 %dx%d", path, im.width, im.height, c->w,
           c->h);
     if (im.width == c->w && im.height == c->h) {
-        CHECK(fnv1a(&im) == c->fnv, "%s: FNV-1a %016llx, cv2 %016llx", path, (unsigned long long)fnv1a(&im),
+        CHECK(tu_fnv1a(&im) == c->fnv, "%s: FNV-1a %016llx, cv2 %016llx", path, (unsigned long long)tu_fnv1a(&im),
               (unsigned long long)c->fnv);
         const int xs[3] = {0, c->w / 2, c->w - 1}, ys[3] = {0, c->h / 2, c->h - 1};
         for (int k = 0; k < 3; k++) {

@@ -24,23 +24,10 @@ typedef struct frame_check {
     pix_check px[3];
 } frame_check;
 
-static uint64_t fnv1a(const fa_image *im)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int r = 0; r < im->height; r++) {
-        const uint8_t *p = im->bgr + (size_t)r * (size_t)im->stride;
-        for (int i = 0; i < im->width * 3; i++) {
-            h ^= p[i];
-            h *= 0x100000001b3ULL;
-        }
-    }
-    return h;
-}
-
 static void check_frame(const char *name, const fa_image *im, const frame_check *fc)
 {
-    CHECK(fnv1a(im) == fc->fnv, "%s frame %d: FNV-1a %016llx, cv2 %016llx", name, fc->frame,
-          (unsigned long long)fnv1a(im), (unsigned long long)fc->fnv);
+    CHECK(tu_fnv1a(im) == fc->fnv, "%s frame %d: FNV-1a %016llx, cv2 %016llx", name, fc->frame,
+          (unsigned long long)tu_fnv1a(im), (unsigned long long)fc->fnv);
     for (int k = 0; k < 3; k++) {
         const pix_check *pc = &fc->px[k];
         const uint8_t *p = im->bgr + (size_t)pc->y * (size_t)im->stride + 3 * (size_t)pc->x;

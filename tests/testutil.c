@@ -210,3 +210,16 @@ unsigned char *tu_read_file(const char *path, size_t *n)
     fclose(f);
     return b;
 }
+
+uint64_t tu_fnv1a(const fa_image *im)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int r = 0; r < im->height; r++) {
+        const uint8_t *p = im->bgr + (size_t)r * (size_t)im->stride;
+        for (int i = 0; i < im->width * 3; i++) {
+            h ^= p[i];
+            h *= 0x100000001b3ULL;
+        }
+    }
+    return h;
+}

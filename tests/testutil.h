@@ -47,6 +47,9 @@ int tu_write_file(const char *path, const void *data, size_t n);
  * NULL on failure. */
 unsigned char *tu_read_file(const char *path, size_t *n);
 
+/* FNV-1a 64 over an image's BGR bytes, row by row (stride padding excluded). */
+uint64_t tu_fnv1a(const fa_image *im);
+
 /* Reads a 24-bit uncompressed BMP into img (allocated). 0 on success. */
 int tu_bmp_read(const char *path, fa_image *img);
 
