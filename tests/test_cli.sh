@@ -82,6 +82,16 @@ no_csv "$T/o6"
 touch "$T/afile"
 expect 1 "afile" -- "$BIN" -f "$V" -landmarks "$L" -out_dir "$T/afile/sub"
 
+# several inputs, each with its landmarks; -of names the output of a single input
+V2="$S/data/videos/1815_01_008_tony_blair.avi"
+L2="$S/reference/fullprec/1815_01_008_tony_blair.csv"
+"$BIN" -q -f "$V" -landmarks "$L" -f "$V2" -landmarks "$L2" -out_dir "$T/multi" -aus &&
+    [ "$(($(wc -l < "$T/multi/1878_01_002_vladimir_putin.csv") - 1))" = 182 ] &&
+    [ "$(($(wc -l < "$T/multi/1815_01_008_tony_blair.csv") - 1))" = 205 ] && ok || bad "two inputs"
+"$BIN" -q -f "$V" -landmarks "$L" -out_dir "$T/named" -of mine.csv && [ -f "$T/named/mine.csv" ] && ok || bad "-of"
+expect 2 "-of names one output" -- "$BIN" -f "$V" -landmarks "$L" -f "$V2" -landmarks "$L2" -of x
+expect 2 "2 inputs but 1 -landmarks" -- "$BIN" -f "$V" -f "$V2" -landmarks "$L"
+
 # -online: OpenFace's per-frame values with the live correction, not post-processed: AU _c
 # columns keep the writer's 1 decimal, intensities are clipped to [0, 5]
 "$BIN" -q -online -f "$V" -landmarks "$L" -out_dir "$T/online" && ok || bad "-online run"
