@@ -61,5 +61,11 @@ w, h = 7, 5; row = (w * 3 + 3) & ~3
 sys.stdout.buffer.write(b"BM" + struct.pack("<IHHI", 54 + row * h, 0, 0, 54) +
     struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, 0, 0, 0, 0, 0) + bytes(row * h))' > "$T/tiny.bmp"
 "$BIN" detect -f "$T/tiny.bmp" > "$T/out" 2> "$T/err"; [ $? = 0 ] && [ "$(wc -l < "$T/out")" = 1 ] && ok || bad "7x5 image: $(cat "$T/out" "$T/err")"
+# a path with a comma is quoted, so the CSV still parses
+mkdir -p "$T/a,b" && cp "$S/data/images/Obama.jpg" "$T/a,b/x.jpg"
+"$BIN" detect -f "$T/a,b/x.jpg" > "$T/out" 2> "$T/err" && /usr/bin/python3 -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+sys.exit(0 if len(rows) == 2 and rows[1][0] == sys.argv[2] and len(rows[1]) == 8 else 1)' "$T/out" "$T/a,b/x.jpg" && ok || bad "comma in path: $(cat "$T/out")"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -87,6 +87,22 @@ static int parse(detect_opts *o, int argc, char **argv)
     return -1;
 }
 
+/* Prints a CSV field: as is, or quoted (RFC 4180) when it holds a comma, quote or newline. */
+static void print_field(const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        fputs(v, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *v; v++) {
+        if (*v == '"')
+            putchar('"');
+        putchar(*v);
+    }
+    putchar('"');
+}
+
 /* Detects on every frame of one input; returns 0, or 1 if it could not be read. */
 static int detect_input(faceau_detector *d, const detect_opts *o, const char *input, int *vis_done)
 {
@@ -115,9 +131,11 @@ static int detect_input(faceau_detector *d, const detect_opts *o, const char *in
             continue;
         }
         const char *file = is_video ? input : faceau_source_frame_path(src);
-        for (int i = 0; i < n; i++)
-            printf("%s,%ld,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", file, is_video ? f.index : 0L, i, boxes[i].x,
+        for (int i = 0; i < n; i++) {
+            print_field(file);
+            printf(",%ld,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", is_video ? f.index : 0L, i, boxes[i].x,
                    boxes[i].y, boxes[i].width, boxes[i].height, boxes[i].confidence);
+        }
         if (o->vis && !*vis_done) {
             *vis_done = 1;
             if (faceau_write_boxes_png(o->vis, &f, boxes, n, err, sizeof err) != FACEAU_OK) {
