@@ -20,6 +20,12 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/* The hot loops also have AVX2 copies, picked at run time (-DFA_NO_AVX2 leaves them out). */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__) && defined(__GNUC__) && \
+    !defined(FA_NO_AVX2)
+#include <immintrin.h>
+#define PDM_AVX2 1
+#endif
 
 #include "internal.h"
 
@@ -511,6 +517,7 @@ typedef struct fit {
     float H[MAXC * MAXC];         /* Hessian (upper triangle), then its Cholesky factor */
     float b[MAXC], dp[MAXC];
     float Vsub[MAXM * 3 * MAXP];  /* storage for Vt when it cannot point into the model */
+    int avx2;                     /* run the AVX2 copies of the hot loops */
 } fit;
 
 /* The visible points (x != 0): OpenFace's CalcParams drops the others from the model. */
@@ -551,6 +558,18 @@ static void fit_select(fit *F, const fa_pdm *pdm, const float *landmarks)
     }
 }
 
+/* fit_shape's rows from r on, one at a time. */
+static void shape_rows(fit *F, const float *p, int r)
+{
+    int rows = 3 * F->n, m = F->m;
+    for (; r < rows; r++) {
+        double acc = 0;
+        for (int j = 0; j < m; j++)
+            acc += F->Vt[(size_t)j * rows + r] * (double)p[j];
+        F->S[r] = F->M[r] + (float)acc;
+    }
+}
+
 /* OpenFace's CalcShape3D M + V p is an OpenBLAS sgemm (float accumulation, CPU-dependent order);
  * here each row's dot product is exact to double (summed over the modes in order) and rounded
  * once before adding the mean. Eight rows per pass keep four independent sums in flight. */
@@ -580,12 +599,7 @@ static void fit_shape(fit *F, const float *p)
             VSTORE(F->S + r + 4 * h, s);
         }
     }
-    for (; r < rows; r++) {
-        double acc = 0;
-        for (int j = 0; j < m; j++)
-            acc += F->Vt[(size_t)j * rows + r] * (double)p[j];
-        F->S[r] = F->M[r] + (float)acc;
-    }
+    shape_rows(F, p, r);
 }
 
 static void minmax(const float *v, int n, float *lo, float *hi)
@@ -701,12 +715,13 @@ static inline void jacobian_mode4(fit *F, int j, int i, int cnt, v4f x, v4f y, v
 }
 
 /* PDM::ComputeJacobian with unit weights, stored transposed: JT[c] holds column c over the n
- * x-rows then the n y-rows. Rows 4 and 5 (the translation) are constant and set by fit_select. */
-static void jacobian(fit *F, const float R[9], float s)
+ * x-rows then the n y-rows. Rows 4 and 5 (the translation) are constant and set by fit_select.
+ * Only points from i0 on (a multiple of 4) are written, so the AVX2 copy can finish with this. */
+static inline void jacobian_from(fit *F, const float R[9], float s, int i0)
 {
     int n = F->n, rows = 3 * n, full = n & ~3, cnt = n - full;
     const float *X = F->S, *Y = X + n, *Z = Y + n;
-    for (int i = 0; i < full; i += 4) {
+    for (int i = i0; i < full; i += 4) {
         v4f x, y, z;
         VLOAD(x, X + i);
         VLOAD(y, Y + i);
@@ -718,7 +733,7 @@ static void jacobian(fit *F, const float R[9], float s)
                         load4(Z + full, cnt), R, s);
     for (int j = 0; j < F->m; j++) {
         const float *vx = F->Vt + (size_t)j * rows, *vy = vx + n, *vz = vy + n;
-        for (int i = 0; i < full; i += 4) {
+        for (int i = i0; i < full; i += 4) {
             v4f x, y, z;
             VLOAD(x, vx + i);
             VLOAD(y, vy + i);
@@ -731,16 +746,25 @@ static void jacobian(fit *F, const float R[9], float s)
     }
 }
 
+static void jacobian(fit *F, const float R[9], float s)
+{
+    jacobian_from(F, R, s, 0);
+}
+
+/* The local part of the gradient minus diag(1/lambda) p. */
+static void gradient_reg(fit *F, const float *p)
+{
+    for (int j = 0; j < F->m; j++)
+        F->b[6 + j] = F->b[6 + j] - F->reg[j] * p[j];
+}
+
 /* b = J^T r as cv::gemm computes it (GEMMSingleMul, "A * B^T" path): per row 4 interleaved
  * double sums, lane l taking the elements l mod 4 and lane 0 the ones past the last multiple of
  * 4, combined as ((s0 + s1) + s2) + s3. Then the local part minus diag(1/lambda) p. Four rows
  * per pass keep independent sums in flight; a missing row repeats the last one. */
-static void gradient(fit *F, const float *r, const float *p)
+static void gradient(fit *F, const double *rd, const float *p)
 {
     int len = 2 * F->n, full = len & ~3, nc = F->nc;
-    double rd[2 * MAXP];
-    for (int k = 0; k < len; k++)
-        rd[k] = r[k];
     for (int c = 0; c < nc; c += 4) {
         const float *a[4];
         v2d s[4][2] = {{{0}}};
@@ -766,17 +790,18 @@ static void gradient(fit *F, const float *r, const float *p)
             F->b[c + q] = (float)(s0 + s[q][0][1] + s[q][1][0] + s[q][1][1]);
         }
     }
-    for (int j = 0; j < F->m; j++)
-        F->b[6 + j] = F->b[6 + j] - F->reg[j] * p[j];
+    gradient_reg(F, p);
 }
 
 /* For J^T J, where OpenFace's OpenBLAS sgemm sums floats in a CPU-dependent order: 8 float
  * partial sums (lane l takes the elements l mod 8, the rest go to the first), combined pairwise.
- * This finishes such a sum held as two 4-vectors; b == NULL means plain sums of a. */
-static inline float sum8_finish(const v4f s[2], const float *a, const float *b, int full, int len)
+ * This finishes such a sum whose 8 lanes are in memory order (two 4-vectors or one 8-vector);
+ * b == NULL means plain sums of a. */
+static inline float sum8_finish(const void *lanes, const float *a, const float *b, int full,
+                                int len)
 {
     float t[8];
-    memcpy(t, s, sizeof t);
+    memcpy(t, lanes, sizeof t);
     for (int k = full; k < len; k++)
         t[0] += b ? a[k] * b[k] : a[k];
     return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
@@ -927,6 +952,258 @@ static void chol_sums(const float *L, int j, int lo, int hi, double *s)
         chol_block(L, j, i, 1, s);
 }
 
+/* ---- AVX2 copies of the hot loops -------------------------------------------------------- */
+
+/* Same arithmetic as the SSE2-width loops above, with twice the lanes: each lane still does the
+ * scalar operations of its own output in the scalar order, and where a sum is split into
+ * interleaved lanes (gradient: 4 double lanes, hessian_rigid: 8 float lanes) one 256-bit vector
+ * holds exactly those lanes, combined as before. No FMA is enabled. */
+#ifdef PDM_AVX2
+typedef float v8f __attribute__((vector_size(32)));
+typedef double v4d __attribute__((vector_size(32)));
+#define AVX2_FN __attribute__((target("avx2")))
+#define AVX2_INLINE static inline __attribute__((target("avx2"), always_inline))
+
+/* Four floats widened (exactly) to four doubles, and four doubles rounded to floats. */
+AVX2_INLINE v4d widen4(v4f f)
+{
+    return (v4d)_mm256_cvtps_pd((__m128)f);
+}
+
+AVX2_INLINE v4d load_widen4(const float *p)
+{
+    return widen4((v4f)_mm_loadu_ps(p));
+}
+
+AVX2_INLINE v4f narrow4(v4d d)
+{
+    return (v4f)_mm256_cvtpd_ps((__m256d)d);
+}
+
+/* chol_block for nu (constant after inlining) units of 4 rows from row i. */
+AVX2_INLINE void chol_block_avx2(const float *L, int j, int i, int nu, double *s)
+{
+    v4d acc[4];
+#pragma GCC unroll 4
+    for (int h = 0; h < nu; h++)
+        acc[h] = load_widen4(L + j * MAXC + i + 4 * h);
+    for (int k = 0; k < j; k++) {
+        float ljk = L[k * MAXC + j];
+#pragma GCC unroll 4
+        for (int h = 0; h < nu; h++) {
+            v4f l;
+            VLOAD(l, L + k * MAXC + i + 4 * h);
+            acc[h] -= widen4(l * ljk);
+        }
+    }
+    memcpy(s + i, acc, sizeof(double) * 4 * (size_t)nu);
+}
+
+AVX2_FN static void chol_sums_avx2(const float *L, int j, int lo, int hi, double *s)
+{
+    int i = lo;
+    for (; i + 16 <= hi; i += 16)
+        chol_block_avx2(L, j, i, 4, s);
+    switch ((hi - i) / 4) {
+    case 3:
+        chol_block_avx2(L, j, i, 3, s);
+        break;
+    case 2:
+        chol_block_avx2(L, j, i, 2, s);
+        break;
+    case 1:
+        chol_block_avx2(L, j, i, 1, s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* fit_shape's double sums for nu (constant after inlining) units of 4 rows from row r. */
+AVX2_INLINE void shape_block_avx2(fit *F, const float *p, int r, int nu)
+{
+    int rows = 3 * F->n;
+    v4d acc[4] = {{0}};
+    for (int j = 0; j < F->m; j++) {
+        const float *v = F->Vt + (size_t)j * rows + r;
+        double pj = p[j];
+#pragma GCC unroll 4
+        for (int h = 0; h < nu; h++)
+            acc[h] += load_widen4(v + 4 * h) * pj;
+    }
+#pragma GCC unroll 4
+    for (int h = 0; h < nu; h++) {
+        v4f sh;
+        VLOAD(sh, F->M + r + 4 * h);
+        sh += narrow4(acc[h]);
+        VSTORE(F->S + r + 4 * h, sh);
+    }
+}
+
+AVX2_FN static void fit_shape_avx2(fit *F, const float *p)
+{
+    int rows = 3 * F->n, r = 0;
+    for (; r + 16 <= rows; r += 16)
+        shape_block_avx2(F, p, r, 4);
+    switch ((rows - r) / 4) {
+    case 3:
+        shape_block_avx2(F, p, r, 3);
+        break;
+    case 2:
+        shape_block_avx2(F, p, r, 2);
+        break;
+    case 1:
+        shape_block_avx2(F, p, r, 1);
+        break;
+    default:
+        break;
+    }
+    shape_rows(F, p, rows & ~3);
+}
+
+/* jacobian_rigid4 / jacobian_mode4 (same formulas) for 8 points from i. */
+AVX2_INLINE void jacobian_rigid8(fit *F, int i, const float R[9], float s)
+{
+    int n = F->n;
+    v8f X, Y, Z;
+    VLOAD(X, F->S + i);
+    VLOAD(Y, F->S + n + i);
+    VLOAD(Z, F->S + 2 * n + i);
+    v8f jx[4] = {X * R[0] + Y * R[1] + Z * R[2], s * (Y * R[2] - Z * R[1]),
+                 -s * (X * R[2] - Z * R[0]), s * (X * R[1] - Y * R[0])};
+    v8f jy[4] = {X * R[3] + Y * R[4] + Z * R[5], s * (Y * R[5] - Z * R[4]),
+                 -s * (X * R[5] - Z * R[3]), s * (X * R[4] - Y * R[3])};
+    for (int c = 0; c < 4; c++) {
+        VSTORE(F->JT[c] + i, jx[c]);
+        VSTORE(F->JT[c] + n + i, jy[c]);
+    }
+}
+
+AVX2_INLINE void jacobian_mode8(fit *F, int j, int i, const float R[9], float s)
+{
+    int n = F->n;
+    const float *vx = F->Vt + (size_t)j * 3 * n + i;
+    v8f x, y, z;
+    VLOAD(x, vx);
+    VLOAD(y, vx + n);
+    VLOAD(z, vx + 2 * n);
+    v8f u = s * (R[0] * x + R[1] * y + R[2] * z), v = s * (R[3] * x + R[4] * y + R[5] * z);
+    VSTORE(F->JT[6 + j] + i, u);
+    VSTORE(F->JT[6 + j] + n + i, v);
+}
+
+/* Points in blocks of 8, then the rest through the 4-wide code. */
+AVX2_FN static void jacobian_avx2(fit *F, const float R[9], float s)
+{
+    int full = F->n & ~7;
+    for (int i = 0; i < full; i += 8)
+        jacobian_rigid8(F, i, R, s);
+    for (int j = 0; j < F->m; j++)
+        for (int i = 0; i < full; i += 8)
+            jacobian_mode8(F, j, i, R, s);
+    jacobian_from(F, R, s, full);
+}
+
+/* gradient with the 4 interleaved lanes of each row in one vector. */
+AVX2_FN static void gradient_avx2(fit *F, const double *rd, const float *p)
+{
+    int len = 2 * F->n, full = len & ~3, nc = F->nc;
+    for (int c = 0; c < nc; c += 4) {
+        const float *a[4];
+        v4d s[4] = {{0}};
+        for (int q = 0; q < 4; q++)
+            a[q] = F->JT[c + q < nc ? c + q : c];
+        for (int k = 0; k < full; k += 4) {
+            v4d rk;
+            VLOAD(rk, rd + k);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                s[q] += load_widen4(a[q] + k) * rk;
+        }
+        for (int q = 0; q < 4 && c + q < nc; q++) {
+            double s0 = s[q][0];
+            for (int k = full; k < len; k++)
+                s0 += (double)a[q][k] * rd[k];
+            F->b[c + q] = (float)(s0 + s[q][1] + s[q][2] + s[q][3]);
+        }
+    }
+    gradient_reg(F, p);
+}
+
+/* sum_f of a and of b together (two independent chains). */
+AVX2_INLINE void sum2_avx2(const float *a, const float *b, int len, float *sa, float *sb)
+{
+    int full = len & ~7;
+    v8f s[2] = {{0}};
+    for (int k = 0; k < full; k += 8) {
+        v8f x, y;
+        VLOAD(x, a + k);
+        VLOAD(y, b + k);
+        s[0] += x;
+        s[1] += y;
+    }
+    *sa = sum8_finish(&s[0], a, NULL, full, len);
+    *sb = sum8_finish(&s[1], b, NULL, full, len);
+}
+
+/* Rows 0..3 of hessian_rigid for columns c and c + 1 (the last column repeats when c + 1 is
+ * nc), with the 8 float lanes of each sum in one vector. Two columns per pass keep eight
+ * independent sums in flight and share the loads of the four rows. */
+AVX2_INLINE void hessian_rigid_pair(fit *F, int c)
+{
+    int len = 2 * F->n, full = len & ~7, c1 = c + 1 < F->nc ? c + 1 : c;
+    const float *b[2] = {F->JT[c], F->JT[c1]};
+    v8f s[2][4] = {{{0}}};
+    for (int k = 0; k < full; k += 8) {
+        v8f y[2];
+        VLOAD(y[0], b[0] + k);
+        VLOAD(y[1], b[1] + k);
+#pragma GCC unroll 4
+        for (int a = 0; a < 4; a++) {
+            v8f x;
+            VLOAD(x, F->JT[a] + k);
+            s[0][a] += x * y[0];
+            s[1][a] += x * y[1];
+        }
+    }
+    for (int q = 0; q < 2 && c + q < F->nc; q++)
+        for (int a = 0; a < 4 && a <= c + q; a++)
+            h_set(F, a, c + q, sum8_finish(&s[q][a], F->JT[a], b[q], full, len));
+}
+
+/* hessian_rigid: rows 0..3 by pairs of columns, rows 4 and 5 as plain sums. */
+AVX2_FN static void hessian_rigid_avx2(fit *F)
+{
+    int n = F->n;
+    for (int c = 0; c < F->nc; c += 2)
+        hessian_rigid_pair(F, c);
+    for (int c = 4; c < F->nc; c++) {
+        float sx, sy;
+        sum2_avx2(F->JT[c], F->JT[c] + n, n, &sx, &sy);
+        h_set(F, 4, c, sx);
+        if (c >= 5)
+            h_set(F, 5, c, sy);
+    }
+}
+#else
+/* Without AVX2 support F->avx2 is always 0; these names keep the dispatch free of #ifdefs. */
+#define chol_sums_avx2 chol_sums
+#define fit_shape_avx2 fit_shape
+#define jacobian_avx2 jacobian
+#define gradient_avx2 gradient
+#define hessian_rigid_avx2 hessian_rigid
+#endif
+
+/* Whether to run the AVX2 copies (decided once per fit). */
+static int use_avx2(void)
+{
+#ifdef PDM_AVX2
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
 /* cv::solve(H, b, DECOMP_CHOLESKY) for float: OpenCV's CholImpl (products of floats in float,
  * sums in double, the diagonal kept as 1/sqrt; a non-positive pivot gives a zero solution).
  * Evaluated column by column instead of row by row: every entry still receives the same
@@ -947,7 +1224,10 @@ static void cholesky_solve(fit *F)
             return;
         }
         float dinv = (float)(1. / sqrt(dd[j]));
-        chol_sums(L, j, (j + 1) & ~3, hi, s);
+        if (F->avx2)
+            chol_sums_avx2(L, j, (j + 1) & ~3, hi, s);
+        else
+            chol_sums(L, j, (j + 1) & ~3, hi, s);
         L[j * MAXC + j] = dinv;
         for (int i = j + 1; i < nc; i++) {
             float lij = (float)(s[i] * dinv);
@@ -1015,14 +1295,24 @@ static float init_error(const fit *F, const float R[9], const float g[6])
 static float fit_step(fit *F, float g[6], float *p, float R[9])
 {
     int n = F->n;
-    float proj[2 * MAXP], r[2 * MAXP];
-    fit_shape(F, p);
+    float proj[2 * MAXP];
+    double r[2 * MAXP]; /* float residuals, held as double for gradient's double products */
+    if (F->avx2)
+        fit_shape_avx2(F, p);
+    else
+        fit_shape(F, p);
     project(F, R, g, proj);
     for (int k = 0; k < 2 * n; k++)
-        r[k] = F->lm[k] - proj[k];
-    jacobian(F, R, g[0]);
-    gradient(F, r, p);
-    hessian_rigid(F);
+        r[k] = (float)(F->lm[k] - proj[k]);
+    if (F->avx2) {
+        jacobian_avx2(F, R, g[0]);
+        gradient_avx2(F, r, p);
+        hessian_rigid_avx2(F);
+    } else {
+        jacobian(F, R, g[0]);
+        gradient(F, r, p);
+        hessian_rigid(F);
+    }
     hessian_modes(F, R, g[0]);
     cholesky_solve(F);
     for (int c = 0; c < F->nc; c++)
@@ -1043,6 +1333,7 @@ void fa_pdm_calc_params(const fa_pdm *pdm, const float *landmarks, float g[6], f
     if (pdm->n > MAXP || pdm->m > MAXM)
         return; /* fa_pdm_load rejects such models */
     fit_select(&F, pdm, landmarks);
+    F.avx2 = use_avx2();
     if (F.n < 1)
         return;
     float R[9];
