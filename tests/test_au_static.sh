@@ -4,11 +4,8 @@
 # run on each frame alone: the sequence's AUs must be those per-frame values, clamped to [0,5],
 # smoothed over 3 frames (intensities) and by 7-frame majority (presences), as OpenFace's
 # post-processing does without person calibration.
-set -uo pipefail
-S="${FACEAU_SHARED:?}"
-BIN="${FACEAU_BIN:?}"
-T="${FACEAU_TMP:-/tmp/faceau-test}/au_static"
-rm -rf "$T" && mkdir -p "$T/frames"
+. "$(dirname "$0")/testlib.sh" au_static
+mkdir -p "$T/frames"
 L="$S/reference/fullprec/sequence.csv"
 "$BIN" -q -au_static -fdir "$S/data/images/sequence" -landmarks "$L" -out_dir "$T" || { echo "0 passed, 1 failed"; exit 1; }
 i=0

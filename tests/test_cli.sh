@@ -1,17 +1,9 @@
 #!/usr/bin/env bash
 # The CLI on bad input: one clear line naming the file and the problem, a non-zero exit, no
 # crash, no output file left behind. Also --help, --version and the models lookup.
-set -uo pipefail
-S="${FACEAU_SHARED:?}"
-BIN="${FACEAU_BIN:?}"
-T="${FACEAU_TMP:-/tmp/faceau-test}/cli"
-rm -rf "$T" && mkdir -p "$T"
-pass=0 fail=0
+. "$(dirname "$0")/testlib.sh" cli
 V="$S/data/videos/1878_01_002_vladimir_putin.avi"
 L="$S/reference/fullprec/1878_01_002_vladimir_putin.csv"
-
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 # expect EXIT PATTERN -- command...: exit code and a stderr line matching PATTERN
 expect() {
@@ -103,5 +95,4 @@ awk -F', ' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i ~ /^AU.._r$/) r[i] = 1;
 # the same input twice gives the same bytes
 "$BIN" -q -f "$V" -landmarks "$L" -out_dir "$T/offline2" && cmp -s "$T/offline/1878_01_002_vladimir_putin.csv" "$T/offline2/1878_01_002_vladimir_putin.csv" && ok || bad "not deterministic"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

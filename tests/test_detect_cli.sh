@@ -2,14 +2,7 @@
 # `faceau detect` against OpenFace's own MTCNN boxes (../shared/reference/mtcnn_boxes.csv):
 # the same number of faces on every item, IoU >= 0.98 and confidence within 1e-3 for every
 # box; -vis writes a PNG; bad input fails clearly.
-set -uo pipefail
-S="${FACEAU_SHARED:?}"
-BIN="${FACEAU_BIN:?}"
-T="${FACEAU_TMP:-/tmp/faceau-test}/detect_cli"
-rm -rf "$T" && mkdir -p "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/testlib.sh" detect_cli
 
 # every item of the reference, by its path relative to shared/data
 args=()
@@ -67,5 +60,4 @@ mkdir -p "$T/a,b" && cp "$S/data/images/Obama.jpg" "$T/a,b/x.jpg"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))
 sys.exit(0 if len(rows) == 2 and rows[1][0] == sys.argv[2] and len(rows[1]) == 8 else 1)' "$T/out" "$T/a,b/x.jpg" && ok || bad "comma in path: $(cat "$T/out")"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

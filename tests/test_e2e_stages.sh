@@ -3,14 +3,7 @@
 # own: the first 150 .hog records and the 150 aligned faces in ../shared/reference/stages/.
 # Here the alignment uses faceau's own decoded frames and its own CalcParams; both must come
 # out byte-identical to OpenFace's files.
-set -uo pipefail
-S="${FACEAU_SHARED:?}"
-BIN="${FACEAU_BIN:?}"
-T="${FACEAU_TMP:-/tmp/faceau-test}/stages"
-rm -rf "$T" && mkdir -p "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/testlib.sh" stages
 name=2015-10-15-15-14
 "$BIN" -q -f "$S/data/videos/$name.avi" -landmarks "$S/reference/fullprec/$name.csv" -out_dir "$T" -hogalign -simalign -aus \
     && ok || bad "faceau failed"
@@ -26,5 +19,4 @@ echo "aligned faces identical to OpenFace's: $same of 150"
 [ "$(ls "$T/${name}_aligned" | wc -l)" = 842 ] && ok || bad "expected 842 aligned faces"
 # -aus only: OpenFace's header for that selection
 head -1 "$T/$name.csv" | grep -q "^frame, face_id, timestamp, confidence, success, AU01_r" && ok || bad "-aus header: $(head -c 200 "$T/$name.csv")"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

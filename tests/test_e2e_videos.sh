@@ -4,13 +4,9 @@
 # diff <= 0.01, presence agreement >= 99.5%, and at least 99.5% of AU cells identical to the
 # character), with the tracking columns carried over at OpenFace's decimals; and each still
 # image's FaceLandmarkImg CSV byte for byte.
-set -uo pipefail
-S="${FACEAU_SHARED:?}"
-BIN="${FACEAU_BIN:?}"
-OUT="${FACEAU_TMP:-/tmp/faceau-test}/e2e"
+. "$(dirname "$0")/testlib.sh" e2e
+OUT="$T"
 PY=/usr/bin/python3
-rm -rf "$OUT" && mkdir -p "$OUT"
-fail=0 pass=0
 
 check() { # name, input flag, input, reference name
     local name="$1" flag="$2" input="$3"
@@ -65,5 +61,4 @@ for img in "$S"/data/images/*.jpg; do
     fi
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

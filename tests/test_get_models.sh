@@ -1,14 +1,7 @@
 #!/usr/bin/env bash
 # scripts/get-models.sh --from: installs and verifies; names a missing or differing file.
-set -uo pipefail
-S="${FACEAU_SHARED:?}"
+. "$(dirname "$0")/testlib.sh" get_models
 SRC="${FACEAU_SOURCE_DIR:?}"
-BIN="${FACEAU_BIN:?}"
-T="${FACEAU_TMP:-/tmp/faceau-test}/get_models"
-rm -rf "$T" && mkdir -p "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 # into the user data dir, then found there by the lookup
 XDG_DATA_HOME="$T/xdg" bash "$SRC/scripts/get-models.sh" --from "$S/models" > "$T/out" 2>&1 && ok || bad "install: $(cat "$T/out")"
@@ -27,5 +20,4 @@ rm "$T/bad/mtcnn_detector/ONet.dat"
 bash "$SRC/scripts/get-models.sh" --from "$T/bad" --dest "$T/dest2" > "$T/out" 2>&1
 [ $? -ne 0 ] && grep -q "missing: mtcnn_detector/ONet.dat" "$T/out" && [ ! -e "$T/dest2" ] && ok || bad "missing: $(cat "$T/out")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -2,14 +2,7 @@
 # Installs faceau into a scratch prefix and builds a program against it the way a user would
 # (pkg-config faceau), using only the public header: the example of faceau.h's top comment,
 # on a real video with OpenFace's landmarks, plus the face detector.
-set -uo pipefail
-S="${FACEAU_SHARED:?}"
-BIN="${FACEAU_BIN:?}"
-T="${FACEAU_TMP:-/tmp/faceau-test}/install"
-rm -rf "$T" && mkdir -p "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/testlib.sh" install
 cmake --install "$(dirname "$BIN")" --prefix "$T/prefix" > "$T/install.log" 2>&1 && ok || bad "install: $(cat "$T/install.log")"
 [ -f "$T/prefix/include/faceau.h" ] && [ -x "$T/prefix/bin/faceau" ] && ok || bad "installed files"
 cat > "$T/user.c" <<'C'
@@ -69,5 +62,4 @@ out=$(FACEAU_MODELS="$S/models" "$T/user" "$S/data/videos/$name.avi" "$T/lm.txt"
 # OpenFace's AU12_r on the last frame, its frame count, and one face in the first frame
 want=$(awk -F', ' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "AU12_r") c = i; next } { v = $c; n++ } END { print n, 1, v }' "$S/reference/$name.csv")
 [ "$out" = "$want" ] && ok || bad "user program printed '$out', OpenFace says '$want'"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
