@@ -1315,6 +1315,15 @@ static faceau_status stage_refine(fa_mtcnn *d, int stage, int nb, fa_err *err)
     return FACEAU_OK;
 }
 
+/* The PNet and RNet stages' box regression (no +1) followed by squaring. */
+static void regress_and_square(fa_mtcnn *d, int nb)
+{
+    for (int i = 0; i < nb; i++) {
+        fa_mtcnn_correct(&d->box[i], d->corr[i], 0);
+        fa_mtcnn_rectify(&d->box[i]);
+    }
+}
+
 faceau_status fa_mtcnn_detect(fa_mtcnn *d, const fa_image *img, fa_face_box *boxes, int max_boxes,
                               int *n, fa_err *err)
 {
@@ -1344,18 +1353,12 @@ faceau_status fa_mtcnn_detect(fa_mtcnn *d, const fa_image *img, fa_face_box *box
     if (st)
         return st;
     nb = nms_boxes(d, nb, 0.7f, 0);
-    for (int i = 0; i < nb; i++) {
-        fa_mtcnn_correct(&d->box[i], d->corr[i], 0);
-        fa_mtcnn_rectify(&d->box[i]);
-    }
+    regress_and_square(d, nb);
     if ((st = stage_refine(d, 1, nb, err)))
         return st;
     nb = threshold_boxes(d, nb, T2);
     nb = nms_boxes(d, nb, 0.7f, 0);
-    for (int i = 0; i < nb; i++) {
-        fa_mtcnn_correct(&d->box[i], d->corr[i], 0);
-        fa_mtcnn_rectify(&d->box[i]);
-    }
+    regress_and_square(d, nb);
     if ((st = stage_refine(d, 2, nb, err)))
         return st;
     nb = threshold_boxes(d, nb, T3);

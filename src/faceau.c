@@ -40,7 +40,7 @@ struct faceau_ctx {
     double *median;   /* FA_FEAT_DIM: [hog median, geom median], what dynamic models subtract */
     double *pc_d;     /* 3n x m principal components as double (OpenFace's princ_comp_d) */
     fa_online online;
-    long frames, frames_succ;
+    long frames;
     int finished;
     history hist;
 
@@ -187,7 +187,7 @@ void faceau_au_reset(faceau_ctx *ctx)
     fa_median_reset(&ctx->geom_median);
     memset(ctx->median, 0, FA_FEAT_DIM * sizeof *ctx->median);
     fa_online_reset(&ctx->online);
-    ctx->frames = ctx->frames_succ = 0;
+    ctx->frames = 0;
     ctx->finished = 0;
     memset(ctx->stage_ms, 0, sizeof ctx->stage_ms);
     ctx->hist.n = 0;
@@ -290,8 +290,6 @@ static faceau_status add_dynamic(faceau_ctx *ctx, int success, faceau_au_result 
     if (st)
         return st;
     ctx->frames++;
-    if (success)
-        ctx->frames_succ++;
     double t0 = now_ms();
     if (ctx->frames % 2 == 1) { /* OpenFace updates the medians on odd frames only */
         update_medians(ctx, success);

@@ -280,7 +280,6 @@ typedef struct fa_median {
     int *below;     /* dim: samples in the bins before med_bin */
     int count;
     double *median; /* dim */
-    int started;
 } fa_median;
 
 faceau_status fa_median_init(fa_median *h, int dim, int bins, double min, double max, fa_err *err);

@@ -53,7 +53,6 @@ void fa_median_reset(fa_median *h)
     memset(h->med_bin, 0, (size_t)h->dim * sizeof *h->med_bin);
     memset(h->below, 0, (size_t)h->dim * sizeof *h->below);
     h->count = 0;
-    h->started = 0;
 }
 
 /* The bin OpenFace puts v in: (int) of v * alpha + beta, clamped to the histogram. */
@@ -116,10 +115,6 @@ static void recompute(fa_median *h)
 
 void fa_median_update(fa_median *h, const double *x, int update)
 {
-    if (!h->started) { /* OpenFace seeds the median with the first descriptor it sees */
-        memcpy(h->median, x, (size_t)h->dim * sizeof *x);
-        h->started = 1;
-    }
     if (update)
         add_to_histogram(h, x);
     if (h->count == 1)
