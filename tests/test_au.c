@@ -62,14 +62,14 @@ static const char *make_models(void)
     for (int j = 0; j < 18; j++) {
         int dyn = j % 2 == 0, code = 4 + dyn;
         snprintf(p, sizeof p, "%s/c%d.dat", dir, j);
-        write_dat(p, code, first[code - 2] ? 0.25 : 0.5, 10 * j, 1.0, FA_HOG_DIM + j, 2.0, -0.5);
+        write_dat(p, code, first[code - 2] ? 0.25 : 0.5, 10 * j, 1.0, FACEAU_HOG_SIZE + j, 2.0, -0.5);
         first[code - 2] = 0;
         fprintf(list, "c%d.dat %s\n", j, C_NAMES[j]);
     }
     for (int j = 0; j < 17; j++) {
         int dyn = j % 2 == 0, code = dyn;
         snprintf(p, sizeof p, "%s/r%d.dat", dir, j);
-        write_dat(p, code, first[code] ? 0.25 : 0.5, 10 * j, 1.0, FA_HOG_DIM + j, 2.0, (double)j);
+        write_dat(p, code, first[code] ? 0.25 : 0.5, 10 * j, 1.0, FACEAU_HOG_SIZE + j, 2.0, (double)j);
         first[code] = 0;
         fprintf(list, "r%d.dat %s\r\n", j, R_NAMES[j]); /* CRLF as OpenFace tolerates */
     }
@@ -104,13 +104,13 @@ static void test_tiny_models(void)
     fa_au_predict(&m, x, med, r, c);
     for (int j = 0; j < 17; j++) {
         /* features: hog 10j -> 0.001*(10j), geometry j -> 0.001*((4464+j) % 1000) */
-        double h = 0.001 * ((10 * j) % 1000), g = 0.001 * ((FA_HOG_DIM + j) % 1000);
+        double h = 0.001 * ((10 * j) % 1000), g = 0.001 * ((FACEAU_HOG_SIZE + j) % 1000);
         double sub = j % 2 == 0 ? 0.1 : 0; /* dynamic models also subtract the median */
         double want = (h - 0.25 - sub) * 1.0 + (g - 0.25 - sub) * 2.0 + j;
         CHECK(fabs(r[j] - want) < 1e-12, "%s: %.15g want %.15g", R_NAMES[j], r[j], want);
     }
     for (int j = 0; j < 18; j++) {
-        double h = 0.001 * ((10 * j) % 1000), g = 0.001 * ((FA_HOG_DIM + j) % 1000);
+        double h = 0.001 * ((10 * j) % 1000), g = 0.001 * ((FACEAU_HOG_SIZE + j) % 1000);
         double sub = j % 2 == 0 ? 0.1 : 0;
         double y = (h - 0.25 - sub) + (g - 0.25 - sub) * 2.0 - 0.5;
         CHECK(c[j] == (y > 0 ? 1.0 : 0.0), "%s: %g (y %g)", C_NAMES[j], c[j], y);
@@ -181,7 +181,7 @@ static void test_real_models(void)
     CHECK(m.c_bank[7] == FA_BANK_SVM_STATIC && ss->pos[m.c_col[7]] == 1 && ss->neg[m.c_col[7]] == 0,
           "AU10 classes");
     /* the geometry part of the shared means is zero */
-    CHECK(m.bank[FA_BANK_SVR_DYNAMIC].means[FA_HOG_DIM] == 0, "geometry means");
+    CHECK(m.bank[FA_BANK_SVR_DYNAMIC].means[FACEAU_HOG_SIZE] == 0, "geometry means");
     fa_au_models_free(&m);
 }
 

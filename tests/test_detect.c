@@ -113,14 +113,14 @@ static void test_resize(void)
     fa_image_free(&img);
 }
 
-static void box(fa_face_box *b, float x, float y, float w, float h, float c)
+static void box(faceau_box *b, float x, float y, float w, float h, float c)
 {
     b->x = x, b->y = y, b->width = w, b->height = h, b->confidence = c;
 }
 
 static void test_nms(void)
 {
-    fa_face_box b[5];
+    faceau_box b[5];
     box(&b[0], 0, 0, 10, 10, 0.9f);    /* A */
     box(&b[1], 1, 0, 10, 10, 0.8f);    /* B: IoU with A 90/110 */
     box(&b[2], 0, 0, 5, 5, 0.95f);     /* C: inside A, IoU 0.25, over the smaller 1 */
@@ -141,7 +141,7 @@ static void test_nms(void)
 
 static void test_boxes(void)
 {
-    fa_face_box b;
+    faceau_box b;
     /* Rounded to (10, 21, 30, 40) first (30.5 and 40.5 round to even). */
     float corr[4] = {0.1f, -0.2f, 0.05f, 0.25f};
     box(&b, 10.4f, 20.6f, 30.5f, 40.5f, 1);
@@ -168,7 +168,7 @@ static void test_boxes(void)
               NEAR(b.height, 46.506, 1e-4),
           "final: %g %g %g %g", b.x, b.y, b.width, b.height);
 
-    fa_face_box f[3];
+    faceau_box f[3];
     box(&f[0], 0, 0, 50, 50, 0.99f);
     box(&f[1], 200, 0, 80, 80, 0.9f);
     box(&f[2], 400, 0, 80, 70, 0.8f);
@@ -206,7 +206,7 @@ static void test_scales(void)
 typedef struct item {
     char file[256];
     int n;
-    fa_face_box b[MAXF];
+    faceau_box b[MAXF];
 } item;
 
 static int load_ref(item *items, int max)
@@ -240,7 +240,7 @@ static int load_ref(item *items, int max)
     return n;
 }
 
-static double iou(const fa_face_box *a, const fa_face_box *b)
+static double iou(const faceau_box *a, const faceau_box *b)
 {
     double x1 = fmax(a->x, b->x), y1 = fmax(a->y, b->y);
     double x2 = fmin(a->x + a->width, b->x + b->width), y2 = fmin(a->y + a->height, b->y + b->height);
@@ -249,7 +249,7 @@ static double iou(const fa_face_box *a, const fa_face_box *b)
 }
 
 /* Detects on an item's frame (image, or a video's first frame). */
-static faceau_status detect_item(fa_mtcnn *d, const char *rel, fa_face_box *out, int *n, fa_err *err)
+static faceau_status detect_item(fa_mtcnn *d, const char *rel, faceau_box *out, int *n, fa_err *err)
 {
     const char *path = tu_shared_path("data/%s", rel);
     size_t len = strlen(rel);
@@ -282,7 +282,7 @@ static void test_reference(fa_mtcnn *d, const item *items, int n_items, int ever
     int boxes = 0;
     for (int i = 0; i < n_items; i += every) {
         const item *it = &items[i];
-        fa_face_box got[MAXF];
+        faceau_box got[MAXF];
         int n = 0;
         fa_err err;
         faceau_status st = detect_item(d, it->file, got, &n, &err);
@@ -305,7 +305,7 @@ static void test_threads(fa_mtcnn *d, const item *items, int n_items)
 {
     fa_err err;
     for (int i = 0; i < n_items; i += 7) {
-        fa_face_box a[MAXF], b[MAXF];
+        faceau_box a[MAXF], b[MAXF];
         int na = 0, nb = 0;
         CHECK(fa_mtcnn_set_threads(d, 1, &err) == FACEAU_OK, "%s", err.msg);
         detect_item(d, items[i].file, a, &na, &err);
@@ -390,7 +390,7 @@ static void test_bad_models(void)
 static void test_bad_frames(fa_mtcnn *d)
 {
     fa_err err;
-    fa_face_box b[4];
+    faceau_box b[4];
     int n = -1;
     fa_image img = {0, 0, 0, NULL};
     CHECK(fa_mtcnn_detect(d, &img, b, 4, &n, &err) == FACEAU_OK && n == 0, "0x0: n %d", n);

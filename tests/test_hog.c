@@ -27,7 +27,7 @@ static int read_record(FILE *f, float *hog)
     if (dims[0] != FA_HOG_CELLS || dims[1] != FA_HOG_CELLS || dims[2] != FA_HOG_CHANNELS ||
         valid != 1.0f)
         return -1;
-    return fread(hog, sizeof(float), FA_HOG_DIM, f) == FA_HOG_DIM ? 0 : -1;
+    return fread(hog, sizeof(float), FACEAU_HOG_SIZE, f) == FACEAU_HOG_SIZE ? 0 : -1;
 }
 
 /* Our HOG of each aligned BMP against OpenFace's record of the same frame. */
@@ -38,7 +38,7 @@ static void test_reference(void)
     CHECK(f != NULL, "cannot open %s", path);
     if (!f)
         return;
-    static float ref[FA_HOG_DIM], ours[FA_HOG_DIM];
+    static float ref[FACEAU_HOG_SIZE], ours[FACEAU_HOG_SIZE];
     double max_diff = 0.0, secs = 0.0;
     long identical = 0, total = 0;
     int frames = 0;
@@ -54,14 +54,14 @@ static void test_reference(void)
         double t0 = now_sec();
         size_t n = fa_fhog(img.bgr, img.width, img.height, img.stride, 8, ours);
         secs += now_sec() - t0;
-        CHECK(n == FA_HOG_DIM, "frame %d: fa_fhog returned %zu", i, n);
-        for (int k = 0; k < FA_HOG_DIM; k++) {
+        CHECK(n == FACEAU_HOG_SIZE, "frame %d: fa_fhog returned %zu", i, n);
+        for (int k = 0; k < FACEAU_HOG_SIZE; k++) {
             double d = fabs((double)ours[k] - (double)ref[k]);
             if (d > max_diff)
                 max_diff = d;
             identical += memcmp(&ours[k], &ref[k], sizeof(float)) == 0;
         }
-        total += FA_HOG_DIM;
+        total += FACEAU_HOG_SIZE;
         frames++;
         fa_image_free(&img);
     }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "core/core.h"
 
 #ifndef FACEAU_INSTALL_DATADIR
 #define FACEAU_INSTALL_DATADIR "/usr/local/share"

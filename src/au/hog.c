@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "au/au.h"
 
 #define N_ORIENT 9
 #define N_BINS 18 /* contrast-sensitive orientations */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "api/api.h"
 
 struct faceau_detector {
     fa_mtcnn *mtcnn;
@@ -49,9 +49,6 @@ const char *faceau_detector_last_error(const faceau_detector *d)
     return d ? d->err.msg : "no detector";
 }
 
-/* The public box is the internal one, field for field. */
-_Static_assert(sizeof(faceau_box) == sizeof(fa_face_box), "faceau_box mirrors fa_face_box");
-
 faceau_status faceau_detect(faceau_detector *d, const faceau_frame *frame, faceau_box *boxes,
                             int max_boxes, int *n)
 {
@@ -62,12 +59,12 @@ faceau_status faceau_detect(faceau_detector *d, const faceau_frame *frame, facea
         return fa_fail(&d->err, FACEAU_ERR_INVALID_ARG, "bad frame (%dx%d, stride %d)", frame->width,
                        frame->height, frame->stride);
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
-    return fa_mtcnn_detect(d->mtcnn, &img, (fa_face_box *)boxes, max_boxes, n, &d->err);
+    return fa_mtcnn_detect(d->mtcnn, &img, boxes, max_boxes, n, &d->err);
 }
 
 int faceau_pick_single_face(const faceau_box *boxes, int n, int pref_x, int pref_y)
 {
-    return fa_mtcnn_pick_single((const fa_face_box *)boxes, n, pref_x, pref_y);
+    return fa_mtcnn_pick_single(boxes, n, pref_x, pref_y);
 }
 
 faceau_status faceau_write_boxes_png(const char *path, const faceau_frame *frame, const faceau_box *boxes,
@@ -78,7 +75,7 @@ faceau_status faceau_write_boxes_png(const char *path, const faceau_frame *frame
     fa_err err;
     fa_err_clear(&err);
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
-    faceau_status st = fa_png_write_boxes(path, &img, (const fa_face_box *)boxes, n, &err);
+    faceau_status st = fa_png_write_boxes(path, &img, boxes, n, &err);
     if (st && errbuf && errbuf_size)
         snprintf(errbuf, errbuf_size, "%s", err.msg);
     return st;

@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "api/api.h"
 
 #define RING 4 /* frames decoded ahead; one of them is the caller's current frame */
 
@@ -44,13 +44,6 @@ struct faceau_source {
     const char *current_path;
     fa_err err;
 };
-
-int fa_is_image_path(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
-                   !strcasecmp(dot, ".bmp"));
-}
 
 static faceau_status open_images(faceau_source *s, const char *path, int is_dir)
 {

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "api/api.h"
 
 typedef struct run_state {
     faceau_ctx *ctx;
@@ -120,7 +120,7 @@ static faceau_status write_hog(run_state *r, int success, const float *hog)
     int32_t head[3] = {FA_HOG_CELLS, FA_HOG_CELLS, FA_HOG_CHANNELS};
     float valid = success ? 1.0f : -1.0f;
     if (fwrite(head, 4, 3, r->hog) != 3 || fwrite(&valid, 4, 1, r->hog) != 1 ||
-        fwrite(hog, 4, FA_HOG_DIM, r->hog) != FA_HOG_DIM)
+        fwrite(hog, 4, FACEAU_HOG_SIZE, r->hog) != FACEAU_HOG_SIZE)
         return fa_fail(&r->err, FACEAU_ERR_IO, "%s: write failed: %s", r->hog_path, strerror(errno));
     return FACEAU_OK;
 }
@@ -178,7 +178,7 @@ static faceau_status write_stage_outputs(run_state *r, int success, long number)
 {
     faceau_status st = FACEAU_OK;
     if (r->hog) {
-        float hog[FA_HOG_DIM];
+        float hog[FACEAU_HOG_SIZE];
         faceau_au_last_features(r->ctx, NULL, hog);
         st = write_hog(r, success, hog);
     }

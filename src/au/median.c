@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "au/au.h"
 
 faceau_status fa_median_init(fa_median *h, int dim, int bins, double min, double max, fa_err *err)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "api/api.h"
 
 /* FaceAnalyser's histogram settings and re-prediction window. */
 #define HOG_BINS 1000
@@ -25,7 +25,7 @@ typedef struct history {
     unsigned char *success; /* n */
     /* features of the first MAX_INIT_FRAMES successful frames, for re-prediction */
     size_t n_init;
-    float *init_hog;  /* n_init x FA_HOG_DIM */
+    float *init_hog;  /* n_init x FACEAU_HOG_SIZE */
     double *init_geom; /* n_init x FA_GEOM_DIM */
 } history;
 
@@ -48,7 +48,7 @@ struct faceau_ctx {
 
     /* the last frame's features */
     uint8_t aligned[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
-    float hog[FA_HOG_DIM];
+    float hog[FACEAU_HOG_SIZE];
     double x[FA_FEAT_DIM];
 };
 
@@ -124,7 +124,7 @@ static faceau_status ctx_init(faceau_ctx *ctx, fa_err *err)
     if ((st = fa_au_models_load(main_file, &ctx->models, err)))
         return st;
     ctx->load_ms = now_ms() - t0;
-    if ((st = fa_median_init(&ctx->hog_median, FA_HOG_DIM, HOG_BINS, HOG_MIN, HOG_MAX, err)) ||
+    if ((st = fa_median_init(&ctx->hog_median, FACEAU_HOG_SIZE, HOG_BINS, HOG_MIN, HOG_MAX, err)) ||
         (st = fa_median_init(&ctx->geom_median, FA_GEOM_DIM, GEOM_BINS, GEOM_MIN, GEOM_MAX, err)))
         return st;
     const fa_pdm *pdm = &ctx->models.pdm;
@@ -229,11 +229,11 @@ static faceau_status frame_features(faceau_ctx *ctx, const faceau_frame *frame, 
         memset(ctx->aligned, 0, sizeof ctx->aligned);
     }
     if (fa_fhog(ctx->aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, FA_ALIGN_SIZE * 3, 8, ctx->hog) !=
-        FA_HOG_DIM)
+        FACEAU_HOG_SIZE)
         return fa_fail(&ctx->err, FACEAU_ERR_STATE, "FHOG of the aligned face has the wrong size");
-    for (int i = 0; i < FA_HOG_DIM; i++)
+    for (int i = 0; i < FACEAU_HOG_SIZE; i++)
         ctx->x[i] = ctx->hog[i];
-    geometry_features(ctx, p_local, ctx->x + FA_HOG_DIM);
+    geometry_features(ctx, p_local, ctx->x + FACEAU_HOG_SIZE);
     double t3 = now_ms();
     ctx->stage_ms[FA_STAGE_PDM] += t1 - t0;
     ctx->stage_ms[FA_STAGE_ALIGN] += t2 - t1;
@@ -247,10 +247,10 @@ static faceau_status frame_features(faceau_ctx *ctx, const faceau_frame *frame, 
 static void update_medians(faceau_ctx *ctx, int success)
 {
     fa_median_update(&ctx->hog_median, ctx->x, success);
-    for (int i = 0; i < FA_HOG_DIM; i++) /* OpenFace clips the HOG median at 0 */
+    for (int i = 0; i < FACEAU_HOG_SIZE; i++) /* OpenFace clips the HOG median at 0 */
         if (ctx->hog_median.median[i] < 0)
             ctx->hog_median.median[i] = 0;
-    memcpy(ctx->median, ctx->hog_median.median, FA_HOG_DIM * sizeof *ctx->median);
+    memcpy(ctx->median, ctx->hog_median.median, FACEAU_HOG_SIZE * sizeof *ctx->median);
 }
 
 static faceau_status keep_for_reprediction(faceau_ctx *ctx)
@@ -259,15 +259,15 @@ static faceau_status keep_for_reprediction(faceau_ctx *ctx)
     if (h->n_init >= MAX_INIT_FRAMES)
         return FACEAU_OK;
     if (!h->init_hog) {
-        h->init_hog = fa_malloc((size_t)MAX_INIT_FRAMES * FA_HOG_DIM * sizeof *h->init_hog,
+        h->init_hog = fa_malloc((size_t)MAX_INIT_FRAMES * FACEAU_HOG_SIZE * sizeof *h->init_hog,
                                 &ctx->err, "re-prediction features");
         h->init_geom = fa_malloc((size_t)MAX_INIT_FRAMES * FA_GEOM_DIM * sizeof *h->init_geom,
                                  &ctx->err, "re-prediction features");
         if (!h->init_hog || !h->init_geom)
             return FACEAU_ERR_NOMEM;
     }
-    memcpy(h->init_hog + h->n_init * FA_HOG_DIM, ctx->hog, FA_HOG_DIM * sizeof *ctx->hog);
-    memcpy(h->init_geom + h->n_init * FA_GEOM_DIM, ctx->x + FA_HOG_DIM,
+    memcpy(h->init_hog + h->n_init * FACEAU_HOG_SIZE, ctx->hog, FACEAU_HOG_SIZE * sizeof *ctx->hog);
+    memcpy(h->init_geom + h->n_init * FA_GEOM_DIM, ctx->x + FACEAU_HOG_SIZE,
            FA_GEOM_DIM * sizeof *ctx->x);
     h->n_init++;
     return FACEAU_OK;
@@ -293,8 +293,8 @@ static faceau_status add_dynamic(faceau_ctx *ctx, int success, faceau_au_result 
     double t0 = now_ms();
     if (ctx->frames % 2 == 1) { /* OpenFace updates the medians on odd frames only */
         update_medians(ctx, success);
-        fa_median_update(&ctx->geom_median, ctx->x + FA_HOG_DIM, success);
-        memcpy(ctx->median + FA_HOG_DIM, ctx->geom_median.median, FA_GEOM_DIM * sizeof *ctx->x);
+        fa_median_update(&ctx->geom_median, ctx->x + FACEAU_HOG_SIZE, success);
+        memcpy(ctx->median + FACEAU_HOG_SIZE, ctx->geom_median.median, FA_GEOM_DIM * sizeof *ctx->x);
     }
     double t1 = now_ms();
     double *r = out->au_intensity, *c = out->au_presence;
@@ -360,9 +360,9 @@ static void repredict(faceau_ctx *ctx)
     for (size_t i = 0; i < h->n && k < h->n_init; i++) {
         if (!h->success[i])
             continue;
-        for (int j = 0; j < FA_HOG_DIM; j++)
-            ctx->x[j] = h->init_hog[k * FA_HOG_DIM + j];
-        memcpy(ctx->x + FA_HOG_DIM, h->init_geom + k * FA_GEOM_DIM, FA_GEOM_DIM * sizeof *ctx->x);
+        for (int j = 0; j < FACEAU_HOG_SIZE; j++)
+            ctx->x[j] = h->init_hog[k * FACEAU_HOG_SIZE + j];
+        memcpy(ctx->x + FACEAU_HOG_SIZE, h->init_geom + k * FA_GEOM_DIM, FA_GEOM_DIM * sizeof *ctx->x);
         fa_au_predict(&ctx->models, ctx->x, ctx->median, h->r + i * FA_N_AU_R, h->c + i * FA_N_AU_C);
         k++;
     }

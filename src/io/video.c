@@ -22,7 +22,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-#include "internal.h"
+#include "io/io.h"
 
 /* OpenCV's max_number_of_attempts in CvCapture_FFMPEG::grabFrame. */
 #define FA_MAX_DECODE_ATTEMPTS (1 << 9)

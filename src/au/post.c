@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "au/au.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -22,10 +22,17 @@
 #include <jerror.h>
 #include <png.h>
 
-#include "internal.h"
+#include "io/io.h"
 
 #define FA_IMG_MAX_SIDE 30000
 #define FA_IMG_MAX_BYTES ((size_t)1 << 30)
+
+int fa_is_image_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
+                   !strcasecmp(dot, ".bmp"));
+}
 
 /* ---- common ----------------------------------------------------------------------------- */
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "io/io.h"
 
 #define FIXED_MAX FA_CSV_FIXED_MAX
 #define MAX_COLS 720

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/core.h"
 
 faceau_status fa_fail(fa_err *err, faceau_status status, const char *fmt, ...)
 {

@@ -1,5 +1,5 @@
 /* status.c - status strings and version. */
-#include "internal.h"
+#include "api/api.h"
 
 const char *faceau_status_string(faceau_status status)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "io/io.h"
 
 /* Paints pixel (x, y) green if it is inside the image. */
 static void paint(uint8_t *rgb, int w, int h, int x, int y)
@@ -19,7 +19,7 @@ static void paint(uint8_t *rgb, int w, int h, int x, int y)
     p[2] = 0;
 }
 
-static void draw_box(uint8_t *rgb, int w, int h, const fa_face_box *b)
+static void draw_box(uint8_t *rgb, int w, int h, const faceau_box *b)
 {
     if (!isfinite(b->x) || !isfinite(b->y) || !isfinite(b->width) || !isfinite(b->height))
         return;
@@ -67,7 +67,7 @@ static faceau_status write_png(const char *path, const uint8_t *rgb, int w, int 
     return st;
 }
 
-faceau_status fa_png_write_boxes(const char *path, const fa_image *img, const fa_face_box *boxes,
+faceau_status fa_png_write_boxes(const char *path, const fa_image *img, const faceau_box *boxes,
                                  int n, fa_err *err)
 {
     size_t w = (size_t)img->width, h = (size_t)img->height;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "au/au.h"
 
 /* OpenFace's regressor codes (FaceAnalyser.h RegressorType). */
 enum { CODE_SVR_STATIC = 0, CODE_SVR_DYNAMIC = 1, CODE_SVM_STATIC = 4, CODE_SVM_DYNAMIC = 5 };

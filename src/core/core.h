@@ -1,0 +1,77 @@
+/* core/core.h - the bottom layer every other folder builds on (not installed): errors, checked
+ * allocation, BGR images, OpenFace's matrix file formats, file paths and model lookup.
+ *
+ * Conventions (all of src/):
+ *  - Every fallible function takes an fa_err* and returns a faceau_status; on failure it has
+ *    filled err->msg with one line naming the file (or input) and the problem.
+ *  - Images are BGR24 (OpenCV's channel order), row-major, owned by whoever allocated them.
+ *  - Names start with fa_ (internal) or faceau_ (public).
+ *  - Each folder includes only its own header and those of the folders below it:
+ *    core <- cv <- nn, pdm <- detect, au <- io <- landmarks <- api (tests/test_layers.sh checks).
+ */
+#ifndef FACEAU_CORE_H
+#define FACEAU_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "faceau.h"
+
+#define FA_N_LANDMARKS 68
+#define FA_N_MODES 34      /* PDM non-rigid parameters */
+
+/* ---- errors ---------------------------------------------------------------------------- */
+typedef struct fa_err {
+    faceau_status status;
+    char msg[1024];
+} fa_err;
+
+/* Records status and a printf-style message in err (if non-NULL); returns status. */
+faceau_status fa_fail(fa_err *err, faceau_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fa_err_clear(fa_err *err);
+
+/* Checked allocation: on failure records FACEAU_ERR_NOMEM (naming what) and returns NULL. */
+void *fa_malloc(size_t n, fa_err *err, const char *what);
+void *fa_calloc(size_t count, size_t size, fa_err *err, const char *what);
+
+/* ---- images ---------------------------------------------------------------------------- */
+typedef struct fa_image {
+    int width, height;
+    int stride;   /* bytes per row, >= 3*width */
+    uint8_t *bgr; /* owned by the creator of the struct */
+} fa_image;
+
+faceau_status fa_image_alloc(fa_image *img, int width, int height, fa_err *err);
+void fa_image_free(fa_image *img);
+
+/* ---- text and binary matrices in OpenFace's formats (models.c) ------------------------- */
+/* OpenCV type codes as OpenFace stores them. */
+enum { FA_CV_8U = 0, FA_CV_32S = 4, FA_CV_32F = 5, FA_CV_64F = 6 };
+
+typedef struct fa_mat {
+    int rows, cols, type; /* type: one of FA_CV_* as found in the file */
+    double *data;         /* rows*cols values, row-major, converted to double */
+} fa_mat;
+
+/* OpenFace's SkipComments: drop whole lines while the next char is '#', '\n', ' ' or '\r'. */
+void fa_skip_comments(FILE *f);
+/* Reads "rows cols type" and rows*cols values (OpenFace's ReadMat). path is for messages. */
+faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err);
+/* Reads int32 rows, cols, type then raw little-endian data (OpenFace's ReadMatBin). */
+faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err);
+void fa_mat_free(fa_mat *m);
+
+/* faceau_models_locate for a directory holding `marker` (a path relative to it). */
+faceau_status fa_models_locate(const char *hint, const char *marker, char *dir, size_t dir_size,
+                               char *errbuf, size_t errbuf_size);
+#define FA_MTCNN_MARKER "mtcnn_detector/MTCNN_detector.txt"
+
+/* Opens path for reading or fails with a message naming it. */
+faceau_status fa_fopen_read(const char *path, FILE **out, fa_err *err);
+/* Joins dir and rel with '/' into out (size n); an absolute rel is used as is. */
+faceau_status fa_path_join(char *out, size_t n, const char *dir, const char *rel, fa_err *err);
+
+
+#endif /* FACEAU_CORE_H */

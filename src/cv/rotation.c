@@ -1,0 +1,125 @@
+/* rotation.c - cv::Rodrigues (both directions), the float 3x3 product OpenCV uses for Matx33f,
+ * and OpenFace's Euler-angle helpers (RotationHelpers.h) built on them. */
+#include <float.h>
+#include <math.h>
+
+#include "cv/cv.h"
+
+/* ---- rotations -------------------------------------------------------------------------- */
+
+/* Utilities::Euler2RotationMatrix. Its unqualified sin/cos on a float resolve to the double C
+ * functions in OpenFace's build, hence the casts. */
+void fa_euler_to_rotation(const float euler[3], float R[9])
+{
+    float s1 = (float)sin(euler[0]), s2 = (float)sin(euler[1]), s3 = (float)sin(euler[2]);
+    float c1 = (float)cos(euler[0]), c2 = (float)cos(euler[1]), c3 = (float)cos(euler[2]);
+    R[0] = c2 * c3;
+    R[1] = -c2 * s3;
+    R[2] = s2;
+    R[3] = c1 * s3 + c3 * s1 * s2;
+    R[4] = c1 * c3 - s1 * s2 * s3;
+    R[5] = -c2 * s1;
+    R[6] = s1 * s3 - c1 * c3 * s2;
+    R[7] = c3 * s1 + c1 * s2 * s3;
+    R[8] = c1 * c2;
+}
+
+/* Utilities::RotationMatrix2Euler (through a quaternion). */
+void fa_rotation_to_euler(const float R[9], float euler[3])
+{
+    float q0 = (float)(sqrt(1.0f + R[0] + R[4] + R[8]) / 2.0);
+    float q1 = (R[7] - R[5]) / (4.0f * q0);
+    float q2 = (R[2] - R[6]) / (4.0f * q0);
+    float q3 = (R[3] - R[1]) / (4.0f * q0);
+    float t1 = 2.0f * (q0 * q2 + q1 * q3);
+    if (t1 > 1)
+        t1 = 1.0f;
+    if (t1 < -1)
+        t1 = -1.0f;
+    euler[1] = (float)asin(t1);
+    euler[0] = (float)atan2(2.0f * (q0 * q1 - q2 * q3), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3);
+    euler[2] = (float)atan2(2.0f * (q0 * q3 - q1 * q2), q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3);
+}
+
+
+/* 3x3 product as OpenCV computes it for float (gemm's len-3 special case, or Matx33f): float
+ * products summed left to right in float. */
+void fa_cv_mul3f(const double A[3][3], const double B[3][3], double C[3][3])
+{
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            float t = (float)A[i][0] * (float)B[0][j];
+            t += (float)A[i][1] * (float)B[1][j];
+            t += (float)A[i][2] * (float)B[2][j];
+            C[i][j] = t;
+        }
+}
+
+/* PDM::Orthonormalise: U * diag(1, 1, det(U V^T)) * V^T from a float cv::SVD. */
+
+/* cv::Rodrigues, matrix to axis-angle: double-precision re-orthonormalisation by SVD first. */
+void fa_cv_rodrigues_to_vec(const double Rf[3][3], float out[3])
+{
+    double At[3][3], Vt[3][3], R[3][3];
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++)
+            At[i][k] = Rf[k][i];
+    fa_cv_svd3(At, Vt, 0);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            double s = 0;
+            for (int k = 0; k < 3; k++)
+                s += At[k][i] * Vt[k][j];
+            R[i][j] = s;
+        }
+    double r[3] = {R[2][1] - R[1][2], R[0][2] - R[2][0], R[1][0] - R[0][1]};
+    double s = sqrt((r[0] * r[0] + r[1] * r[1] + r[2] * r[2]) * 0.25);
+    double c = (R[0][0] + R[1][1] + R[2][2] - 1) * 0.5;
+    c = c > 1. ? 1. : c < -1. ? -1. : c;
+    double theta = acos(c);
+    if (s < 1e-5) {
+        if (c > 0) {
+            r[0] = r[1] = r[2] = 0;
+        } else { /* a half turn: the axis from the diagonal */
+            double t = (R[0][0] + 1) * 0.5;
+            r[0] = sqrt(fmax(t, 0.));
+            t = (R[1][1] + 1) * 0.5;
+            r[1] = sqrt(fmax(t, 0.)) * (R[0][1] < 0 ? -1. : 1.);
+            t = (R[2][2] + 1) * 0.5;
+            r[2] = sqrt(fmax(t, 0.)) * (R[0][2] < 0 ? -1. : 1.);
+            if (fabs(r[0]) < fabs(r[1]) && fabs(r[0]) < fabs(r[2]) && (R[1][2] > 0) != (r[1] * r[2] > 0))
+                r[2] = -r[2];
+            theta /= sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+            for (int k = 0; k < 3; k++)
+                r[k] *= theta;
+        }
+    } else {
+        double vth = 1 / (2 * s);
+        vth *= theta;
+        for (int k = 0; k < 3; k++)
+            r[k] *= vth;
+    }
+    for (int k = 0; k < 3; k++)
+        out[k] = (float)r[k];
+}
+
+/* cv::Rodrigues, axis-angle to matrix, in double, rounded to float. */
+void fa_cv_rodrigues_to_mat(const float v[3], float R[9])
+{
+    double r[3] = {v[0], v[1], v[2]};
+    double theta = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+    if (theta < DBL_EPSILON) {
+        for (int k = 0; k < 9; k++)
+            R[k] = k % 4 == 0;
+        return;
+    }
+    double c = cos(theta), s = sin(theta), c1 = 1. - c, itheta = theta ? 1. / theta : 0.;
+    for (int k = 0; k < 3; k++)
+        r[k] *= itheta;
+    double rrt[9] = {r[0] * r[0], r[0] * r[1], r[0] * r[2], r[0] * r[1], r[1] * r[1],
+                     r[1] * r[2], r[0] * r[2], r[1] * r[2], r[2] * r[2]};
+    double rx[9] = {0, -r[2], r[1], r[2], 0, -r[0], -r[1], r[0], 0};
+    for (int k = 0; k < 9; k++)
+        R[k] = (float)(c * (k % 4 == 0) + c1 * rrt[k] + s * rx[k]);
+}
+

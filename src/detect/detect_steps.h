@@ -1,0 +1,34 @@
+/* detect/detect_steps.h - MTCNN's sub-steps (boxes.c), shared by mtcnn.c and declared for the
+ * tests that check each step alone. Not for other folders: use detect/detect.h.
+ */
+#ifndef FACEAU_DETECT_STEPS_H
+#define FACEAU_DETECT_STEPS_H
+
+#include <math.h>
+
+#include "detect/detect.h"
+
+/* float -> int as C++ would, without UB on absurd values: C++'s (int)v truncation and
+ * saturate_cast<int>(float) (cvRound: nearest, ties to even, the default FPU mode). */
+static inline float fa_mtcnn_clampf(float v)
+{
+    if (!(v == v))
+        return 0.0f;
+    return v < -1e9f ? -1e9f : v > 1e9f ? 1e9f : v;
+}
+static inline int fa_mtcnn_trunc(float v) { return (int)fa_mtcnn_clampf(v); }
+static inline int fa_mtcnn_round(float v) { return (int)lrintf(fa_mtcnn_clampf(v)); }
+
+/* Pyramid: fills up to max scales and level sizes (ceil(w*s), ceil(h*s)); returns the count
+ * OpenFace uses (<= 0 means none: the image is smaller than min_face). */
+int fa_mtcnn_scales(int width, int height, int min_face, double *scales, int *lw, int *lh, int max);
+/* OpenFace's non_maximum_supression on boxes (as cv::Rect, rounded): keep receives the kept
+ * indices, best first; returns their count. thr: overlap threshold; use_min: overlap over the
+ * smaller area instead of the union. scratch: 2n ints. */
+int fa_mtcnn_nms(const faceau_box *b, int n, float thr, int use_min, int *keep, int *scratch);
+/* apply_correction (corr: dx1, dy1, dx2, dy2), rectify, and the final box correction. */
+void fa_mtcnn_correct(faceau_box *b, const float corr[4], int add1);
+void fa_mtcnn_rectify(faceau_box *b);
+void fa_mtcnn_final(faceau_box *b);
+
+#endif /* FACEAU_DETECT_STEPS_H */

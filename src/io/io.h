@@ -1,0 +1,96 @@
+/* io/io.h - what goes in and out of faceau (not installed): video through FFmpeg and image files
+ * decoded to OpenCV's BGR pixels, OpenFace's CSV format (writer, AU rewrite, reader), and PNG
+ * pictures of detected boxes.
+ */
+#ifndef FACEAU_IO_H
+#define FACEAU_IO_H
+
+#include "au/au.h"
+
+/* ---- frame input (video.c, image.c) ------------------------------------------------------ */
+/* Video through FFmpeg, converted to BGR24 exactly as OpenCV 4.6's FFmpeg backend does. */
+typedef struct fa_video fa_video;
+faceau_status fa_video_open(const char *path, fa_video **out, fa_err *err);
+/* Decodes the next frame into a buffer owned by v (valid until the next call). *got = 0 at the
+ * end of the stream. A decode error after some frames returns FACEAU_ERR_TRUNCATED. */
+faceau_status fa_video_read(fa_video *v, const fa_image **frame, int *got, fa_err *err);
+double fa_video_fps(const fa_video *v); /* OpenCV's CAP_PROP_FPS; 30 if unknown or <= 0 */
+void fa_video_close(fa_video *v);
+
+/* Reads an image file (.jpg/.jpeg/.png/.bmp) to the BGR pixels cv::imread(IMREAD_COLOR) gives. */
+faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err);
+/* Lists the image files (.jpg .jpeg .png .bmp, case-insensitive) of dir sorted by path, as
+ * OpenFace's -fdir does. *paths is an array of n malloc'd strings (free with fa_free_list). */
+faceau_status fa_list_images(const char *dir, char ***paths, size_t *n, fa_err *err);
+void fa_free_list(char **list, size_t n);
+/* True when path ends in .jpg .jpeg .png or .bmp (any case). */
+int fa_is_image_path(const char *path);
+
+
+/* ---- OpenFace CSV (csv.c) --------------------------------------------------------------- */
+#define FA_N_EYE_LMK 56
+
+/* One row of OpenFace's CSV, every group, as numbers. */
+typedef struct fa_csv_row {
+    long frame;     /* 1-based (video/sequence); for image CSVs: unused */
+    int face_id;    /* face_id, or `face` in image CSVs */
+    double timestamp;
+    double confidence;
+    int success;
+    double gaze[8];                   /* gaze_0_x,y,z, gaze_1_x,y,z, gaze_angle_x, gaze_angle_y */
+    double eye_lmk2d[2 * FA_N_EYE_LMK]; /* eye_lmk_x_0..55, eye_lmk_y_0..55 */
+    double eye_lmk3d[3 * FA_N_EYE_LMK]; /* eye_lmk_X_*, eye_lmk_Y_*, eye_lmk_Z_* */
+    double pose[6];                   /* pose_Tx, Ty, Tz, Rx, Ry, Rz */
+    double lmk2d[2 * FA_N_LANDMARKS]; /* x_0..x_67, y_0..y_67 */
+    double lmk3d[3 * FA_N_LANDMARKS]; /* X_*, Y_*, Z_* */
+    double params[6 + FA_N_MODES];    /* p_scale, p_rx, p_ry, p_rz, p_tx, p_ty, p_0..p_33 */
+    double au_r[FA_N_AU_R];           /* in faceau_au_intensity_name order */
+    double au_c[FA_N_AU_C];           /* in faceau_au_presence_name order */
+} fa_csv_row;
+
+/* Bits of fa_csv_reader_groups(): which groups the file had. */
+enum { FA_CSV_HAS_GAZE = 1, FA_CSV_HAS_POSE = 2, FA_CSV_HAS_2D = 4, FA_CSV_HAS_3D = 8,
+       FA_CSV_HAS_PDM = 16, FA_CSV_HAS_AUS = 32, FA_CSV_HAS_EYE = 64, FA_CSV_HAS_CONF = 128 };
+
+typedef struct fa_csv_writer fa_csv_writer;
+/* Creates path and writes OpenFace's header (RecorderCSV) for the FACEAU_OUT_* groups in
+ * outputs (0 = all). image_mode: FaceLandmarkImg's layout (face, confidence; confidence 3 dp). */
+faceau_status fa_csv_writer_open(const char *path, unsigned outputs, int image_mode,
+                                 fa_csv_writer **out, fa_err *err);
+/* Writes one row with OpenFace's per-group decimals (AU _r 2 dp, _c 1 dp, as before OpenFace's
+ * post-processing rewrite). */
+faceau_status fa_csv_write_row(fa_csv_writer *w, const fa_csv_row *row, fa_err *err);
+/* Flushes and closes, checking every write; frees w even on failure. */
+faceau_status fa_csv_writer_close(fa_csv_writer *w, fa_err *err);
+/* OpenFace's PostprocessOutputFile: copies in_path to out_path replacing the AU columns of data
+ * row i with intensity[i*17..] and presence[i*18..], both printed with 2 decimals; everything
+ * else re-emitted verbatim (trimmed, ", " separated). n must equal the number of data rows;
+ * in_path and out_path must be different files. */
+faceau_status fa_csv_rewrite_aus(const char *in_path, const char *out_path, const double *intensity,
+                                 const double *presence, size_t n, fa_err *err);
+
+typedef struct fa_csv_reader fa_csv_reader;
+/* Opens an OpenFace-format CSV (FeatureExtraction, FaceLandmarkImg or FaceLandmarkVidMulti
+ * layout, any decimals) to read landmarks from. Requires x_0..x_67, y_0..y_67 and success
+ * (image CSVs: success taken as 1); missing ones => FACEAU_ERR_CSV naming file and column. */
+faceau_status fa_csv_reader_open(const char *path, fa_csv_reader **out, fa_err *err);
+/* Next data row (fields of groups the file lacks are 0). *got = 0 at the end. A malformed row
+ * (wrong field count, non-number) => FACEAU_ERR_CSV naming file and line. */
+faceau_status fa_csv_reader_next(fa_csv_reader *r, fa_csv_row *row, int *got, fa_err *err);
+unsigned fa_csv_reader_groups(const fa_csv_reader *r);
+void fa_csv_reader_close(fa_csv_reader *r);
+
+/* Longest "%.*f" for dp <= 6: '-', the 309 digits of DBL_MAX, '.', 6 decimals, NUL. */
+#define FA_CSV_FIXED_MAX 320
+/* Writes v into out as printf("%.*f", dp, v) would (= OpenFace's std::fixed output), dp 0..6;
+ * out holds FA_CSV_FIXED_MAX bytes. Returns the length. */
+size_t fa_csv_format_fixed(char *out, double v, int dp);
+
+/* ---- visualisation (vis.c) -------------------------------------------------------------- */
+/* Writes img as an 8-bit RGB PNG with each box drawn as a 2-px green rectangle. */
+faceau_status fa_png_write_boxes(const char *path, const fa_image *img, const faceau_box *boxes,
+                                 int n, fa_err *err);
+
+
+
+#endif /* FACEAU_IO_H */

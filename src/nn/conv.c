@@ -1,0 +1,281 @@
+/* conv.c - the convolution and max-pooling layers of OpenFace's CNNs (CNN_utils / MTCNN).
+ *
+ * Layout: feature maps are row-major height x width x channels, so a convolution reads each
+ * kernel row as one contiguous run and the output channels vectorise. Only the order of the
+ * float sums differs from OpenBLAS's (and AVX2 uses FMA), which moves scores by ~1e-6. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define FA_HAVE_X86 1
+#else
+#define FA_HAVE_X86 0
+#endif
+
+#define MR 6     /* output pixels per kernel tile */
+#define NB 16    /* output channels per kernel tile */
+
+typedef float v4f __attribute__((vector_size(16)));
+
+/* ---- convolution --------------------------------------------------------------------------- */
+
+static int cpu_avx2(void)
+{
+#if FA_HAVE_X86
+    const char *no = getenv("FACEAU_NO_AVX2");
+    if (no && *no && *no != '0')
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+faceau_status fa_conv_init(fa_conv *c, int cin, int cout, int kh, int kw, const float *kernels,
+                           const float *bias, const float *slope, fa_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (cin < 1 || cout < 1 || kh < 1 || kw < 1 || cin > 4096 || cout > 4096 || kh > 64 || kw > 64)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "convolution %dx%d, %d -> %d maps is out of range",
+                       kh, kw, cin, cout);
+    int cpad = (cout + NB - 1) / NB * NB;
+    size_t nw = (size_t)kh * kw * cin * cpad;
+    c->w = fa_calloc(nw, sizeof *c->w, err, "convolution weights");
+    c->bias = fa_calloc((size_t)cpad, sizeof *c->bias, err, "convolution biases");
+    c->slope = slope ? fa_calloc((size_t)cpad, sizeof *c->slope, err, "PReLU slopes") : NULL;
+    if (!c->w || !c->bias || (slope && !c->slope)) {
+        fa_conv_free(c);
+        return FACEAU_ERR_NOMEM;
+    }
+    c->cin = cin, c->cout = cout, c->kh = kh, c->kw = kw, c->cpad = cpad;
+    for (int m = 0; m < cin; m++)
+        for (int k = 0; k < cout; k++)
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++)
+                    c->w[(((size_t)i * kw + j) * cin + m) * cpad + k] =
+                        kernels[(((size_t)m * cout + k) * kh + i) * kw + j];
+    for (int k = 0; k < cout; k++) {
+        c->bias[k] = bias[k];
+        if (slope)
+            c->slope[k] = slope[k];
+    }
+    c->avx2 = cpu_avx2();
+    return FACEAU_OK;
+}
+
+void fa_conv_free(fa_conv *c)
+{
+    if (c) {
+        free(c->w);
+        free(c->bias);
+        free(c->slope);
+        memset(c, 0, sizeof *c);
+    }
+}
+
+/* One tile: np (1..MR) pixels whose receptive fields start at a[q], channels cb..cb+NB-1.
+ * Sums run over kernel rows, then along each row (kw*cin values), then the bias is added and
+ * PReLU applied; res gets MR x NB values. Portable version: 8 channels at a time in SSE. */
+static void tile_generic(const fa_conv *c, const float *const *a, size_t rstride, int cb,
+                         float *res)
+{
+    int rowlen = c->kw * c->cin, cpad = c->cpad;
+    for (int half = 0; half < NB; half += 8) {
+        v4f acc[MR][2];
+        memset(acc, 0, sizeof acc);
+        for (int i = 0; i < c->kh; i++) {
+            const float *wp = c->w + (size_t)i * rowlen * cpad + cb + half;
+            size_t off = (size_t)i * rstride;
+            for (int t = 0; t < rowlen; t++, wp += cpad) {
+                v4f w0, w1;
+                memcpy(&w0, wp, sizeof w0);
+                memcpy(&w1, wp + 4, sizeof w1);
+                for (int q = 0; q < MR; q++) {
+                    float s = a[q][off + t];
+                    v4f b = {s, s, s, s};
+                    acc[q][0] += b * w0;
+                    acc[q][1] += b * w1;
+                }
+            }
+        }
+        for (int q = 0; q < MR; q++) {
+            float v[8];
+            memcpy(v, acc[q], sizeof v);
+            for (int k = 0; k < 8; k++) {
+                float x = v[k] + c->bias[cb + half + k];
+                if (c->slope && !(x >= 0))
+                    x = x * c->slope[cb + half + k];
+                res[q * NB + half + k] = x;
+            }
+        }
+    }
+}
+
+#if FA_HAVE_X86
+__attribute__((target("avx2,fma"))) static __m256 prelu8(__m256 x, const float *slope)
+{
+    if (!slope)
+        return x;
+    __m256 neg = _mm256_mul_ps(x, _mm256_loadu_ps(slope));
+    __m256 ge = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
+    return _mm256_blendv_ps(neg, x, ge);
+}
+
+__attribute__((target("avx2,fma"))) static void tile_avx2(const fa_conv *c, const float *const *a,
+                                                           size_t rstride, int cb, float *res)
+{
+    int rowlen = c->kw * c->cin, cpad = c->cpad;
+    __m256 z = _mm256_setzero_ps();
+    __m256 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+    __m256 c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+    for (int i = 0; i < c->kh; i++) {
+        const float *wp = c->w + (size_t)i * rowlen * cpad + cb;
+        size_t off = (size_t)i * rstride;
+        const float *a0 = a[0] + off, *a1 = a[1] + off, *a2 = a[2] + off;
+        const float *a3 = a[3] + off, *a4 = a[4] + off, *a5 = a[5] + off;
+        for (int t = 0; t < rowlen; t++, wp += cpad) {
+            __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8), b;
+            b = _mm256_broadcast_ss(a0 + t);
+            c00 = _mm256_fmadd_ps(b, w0, c00), c01 = _mm256_fmadd_ps(b, w1, c01);
+            b = _mm256_broadcast_ss(a1 + t);
+            c10 = _mm256_fmadd_ps(b, w0, c10), c11 = _mm256_fmadd_ps(b, w1, c11);
+            b = _mm256_broadcast_ss(a2 + t);
+            c20 = _mm256_fmadd_ps(b, w0, c20), c21 = _mm256_fmadd_ps(b, w1, c21);
+            b = _mm256_broadcast_ss(a3 + t);
+            c30 = _mm256_fmadd_ps(b, w0, c30), c31 = _mm256_fmadd_ps(b, w1, c31);
+            b = _mm256_broadcast_ss(a4 + t);
+            c40 = _mm256_fmadd_ps(b, w0, c40), c41 = _mm256_fmadd_ps(b, w1, c41);
+            b = _mm256_broadcast_ss(a5 + t);
+            c50 = _mm256_fmadd_ps(b, w0, c50), c51 = _mm256_fmadd_ps(b, w1, c51);
+        }
+    }
+    __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    __m256 bias0 = _mm256_loadu_ps(c->bias + cb), bias1 = _mm256_loadu_ps(c->bias + cb + 8);
+    const float *s = c->slope ? c->slope + cb : NULL;
+    for (int q = 0; q < MR; q++) {
+        _mm256_storeu_ps(res + q * NB, prelu8(_mm256_add_ps(acc[q][0], bias0), s));
+        _mm256_storeu_ps(res + q * NB + 8, prelu8(_mm256_add_ps(acc[q][1], bias1), s ? s + 8 : NULL));
+    }
+}
+
+/* A single pixel (fully connected layers), 32 channels at a time for more independent sums;
+ * each channel's sum is the same sequence of FMAs as in tile_avx2. */
+__attribute__((target("avx2,fma"))) static void tile1_avx2(const fa_conv *c, const float *a,
+                                                            size_t rstride, int cb, int nb,
+                                                            float *res)
+{
+    int rowlen = c->kw * c->cin, cpad = c->cpad;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    int nv = nb / 8;
+    for (int i = 0; i < c->kh; i++) {
+        const float *wp = c->w + (size_t)i * rowlen * cpad + cb;
+        const float *ai = a + (size_t)i * rstride;
+        if (nv == 4) {
+            for (int t = 0; t < rowlen; t++, wp += cpad) {
+                __m256 b = _mm256_broadcast_ss(ai + t);
+                acc[0] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp), acc[0]);
+                acc[1] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 8), acc[1]);
+                acc[2] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 16), acc[2]);
+                acc[3] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 24), acc[3]);
+            }
+        } else {
+            for (int t = 0; t < rowlen; t++, wp += cpad) {
+                __m256 b = _mm256_broadcast_ss(ai + t);
+                acc[0] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp), acc[0]);
+                acc[1] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 8), acc[1]);
+            }
+        }
+    }
+    for (int v = 0; v < nv; v++) {
+        const float *s = c->slope ? c->slope + cb + 8 * v : NULL;
+        _mm256_storeu_ps(res + 8 * v, prelu8(_mm256_add_ps(acc[v], _mm256_loadu_ps(c->bias + cb + 8 * v)), s));
+    }
+}
+#endif
+
+/* Output pixels p0..p1-1 (row-major, ow per row) of c on in (win columns). */
+static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long p0, long p1,
+                        float *out)
+{
+    size_t rstride = (size_t)win * c->cin;
+    float res[MR * NB] __attribute__((aligned(32)));
+    for (long p = p0; p < p1; p += MR) {
+        int np = p1 - p < MR ? (int)(p1 - p) : MR;
+        const float *a[MR];
+        for (int q = 0; q < MR; q++) {
+            long pp = p + (q < np ? q : np - 1);
+            a[q] = in + ((size_t)(pp / ow) * win + (size_t)(pp % ow)) * c->cin;
+        }
+#if FA_HAVE_X86
+        if (c->avx2 && np == 1) {
+            for (int cb = 0; cb < c->cpad; cb += 2 * NB) {
+                int nb = c->cpad - cb >= 2 * NB ? 2 * NB : NB;
+                tile1_avx2(c, a[0], rstride, cb, nb, res);
+                int n = c->cout - cb < nb ? c->cout - cb : nb;
+                memcpy(out + (size_t)p * c->cout + cb, res, (size_t)n * sizeof *out);
+            }
+            continue;
+        }
+#endif
+        for (int cb = 0; cb < c->cpad; cb += NB) {
+#if FA_HAVE_X86
+            if (c->avx2)
+                tile_avx2(c, a, rstride, cb, res);
+            else
+#endif
+                tile_generic(c, a, rstride, cb, res);
+            int n = c->cout - cb < NB ? c->cout - cb : NB;
+            for (int q = 0; q < np; q++)
+                memcpy(out + (size_t)(p + q) * c->cout + cb, res + q * NB, (size_t)n * sizeof *out);
+        }
+    }
+}
+
+void fa_conv_run(const fa_conv *c, const float *in, int h, int w, float *out)
+{
+    int oh = h - c->kh + 1, ow = w - c->kw + 1;
+    if (oh > 0 && ow > 0)
+        conv_pixels(c, in, w, ow, 0, (long)oh * ow, out);
+}
+
+/* ---- max pooling ----------------------------------------------------------------------------- */
+
+int fa_pool_out(int n, int k, int s)
+{
+    return (int)roundf((float)(n - k) / (float)s) + 1;
+}
+
+/* max(v, m) keeping m when v is NaN, as OpenFace's `if (v > m) m = v`; maxps does exactly that. */
+static void max_into(float *o, const float *p, int c)
+{
+    int ch = 0;
+#if FA_HAVE_X86
+    for (; ch + 4 <= c; ch += 4)
+        _mm_storeu_ps(o + ch, _mm_max_ps(_mm_loadu_ps(p + ch), _mm_loadu_ps(o + ch)));
+#endif
+    for (; ch < c; ch++)
+        o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
+}
+
+void fa_maxpool(const float *in, int h, int w, int c, int kx, int ky, int sx, int sy, int oh,
+                int ow, float *out)
+{
+    for (int oy = 0; oy < oh; oy++) {
+        int y = oy * sy, ye = y + ky < h ? y + ky : h;
+        for (int ox = 0; ox < ow; ox++) {
+            int x = ox * sx, xe = x + kx < w ? x + kx : w;
+            float *o = out + ((size_t)oy * ow + ox) * c;
+            for (int ch = 0; ch < c; ch++)
+                o[ch] = -FLT_MAX;
+            for (int yy = y; yy < ye; yy++)
+                for (int xx = x; xx < xe; xx++)
+                    max_into(o, in + ((size_t)yy * w + xx) * c, c);
+        }
+    }
+}
