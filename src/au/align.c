@@ -66,87 +66,15 @@ static float normalise_points(float *pts)
     return scale;
 }
 
-/* Rotates rows i and j of a 2-column float matrix as OpenCV's Jacobi step does. */
-static void givens_rows(float *ri, float *rj, float c, float s)
-{
-    for (int k = 0; k < 2; k++) {
-        float t0 = c * ri[k] + s * rj[k];
-        float t1 = -s * ri[k] + c * rj[k];
-        ri[k] = t0;
-        rj[k] = t1;
-    }
-}
-
-static double row_sq(const float *r)
-{
-    double sd = 0;
-    for (int k = 0; k < 2; k++)
-        sd += (double)r[k] * r[k];
-    return sd;
-}
-
-/* cv::SVD of a 2x2 float matrix h (row-major): OpenCV's one-sided Jacobi (JacobiSVDImpl_,
- * eps = 2*FLT_EPSILON) on the transposed matrix. Outputs u and vt, row-major. */
+/* cv::SVD of a 2x2 float matrix h (row-major), outputs u and vt row-major. */
 static void svd2x2(const float h[4], float u[4], float vt[4])
 {
-    float at[2][2] = {{h[0], h[2]}, {h[1], h[3]}}; /* rows = columns of h */
-    float v[2][2] = {{1, 0}, {0, 1}};
-    double w[2] = {row_sq(at[0]), row_sq(at[1])};
-    const float eps = FLT_EPSILON * 2;
-    for (int iter = 0; iter < 30; iter++) {
-        double a = w[0], b = w[1], p = 0;
-        for (int k = 0; k < 2; k++)
-            p += (double)at[0][k] * at[1][k];
-        if (fabs(p) <= eps * sqrt(a * b))
-            break; /* the only pair is already orthogonal: nothing changed this sweep */
-        p *= 2;
-        double beta = a - b, gamma = hypot(p, beta);
-        float c, s;
-        if (beta < 0) {
-            double delta = (gamma - beta) * 0.5;
-            s = (float)sqrt(delta / gamma);
-            c = (float)(p / (gamma * s * 2));
-        } else {
-            c = (float)sqrt((gamma + beta) / (gamma * 2));
-            s = (float)(p / (gamma * c * 2));
-        }
-        givens_rows(at[0], at[1], c, s);
-        w[0] = row_sq(at[0]);
-        w[1] = row_sq(at[1]);
-        givens_rows(v[0], v[1], c, s);
-    }
-    w[0] = sqrt(row_sq(at[0]));
-    w[1] = sqrt(row_sq(at[1]));
-    if (w[0] < w[1]) {
-        double tw = w[0];
-        w[0] = w[1];
-        w[1] = tw;
-        for (int k = 0; k < 2; k++) {
-            float t = at[0][k];
-            at[0][k] = at[1][k];
-            at[1][k] = t;
-            t = v[0][k];
-            v[0][k] = v[1][k];
-            v[1][k] = t;
-        }
-    }
-    for (int i = 0; i < 2; i++) {
-        if (w[i] <= FLT_MIN) {
-            /* OpenCV draws a random vector and orthogonalises it. In 2D the result is the
-             * normal of the other vector up to sign, and the Kabsch correction cancels the
-             * sign, so the normal is used directly (degenerate, collinear input only). */
-            at[i][0] = i ? -at[0][1] : 1.f;
-            at[i][1] = i ? at[0][0] : 0.f;
-            w[i] = sqrt(row_sq(at[i]));
-        }
-        float s = (float)(w[i] > FLT_MIN ? 1 / w[i] : 0.);
-        at[i][0] *= s;
-        at[i][1] *= s;
-    }
+    double at[3][3] = {{h[0], h[2]}, {h[1], h[3]}}, v[3][3]; /* rows = columns of h */
+    fa_cv_svd(at, v, 2, 1);
     for (int r = 0; r < 2; r++)
         for (int c = 0; c < 2; c++) {
-            u[2 * r + c] = at[c][r];
-            vt[2 * r + c] = v[r][c];
+            u[2 * r + c] = (float)at[c][r];
+            vt[2 * r + c] = (float)v[r][c];
         }
 }
 

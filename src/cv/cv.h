@@ -7,13 +7,21 @@
 
 #include "core/core.h"
 
+/* ---- rounding (round.c) ---------------------------------------------------------------- */
+/* cvRound, i.e. saturate_cast<int> of a float or double: nearest, ties to even (the default
+ * FPU mode); out of range or NaN gives INT_MIN, as the x86 conversion OpenCV uses does. */
+int fa_cv_round(double v);
+
 /* ---- SVD (svd.c) ------------------------------------------------------------------------ */
 /* OpenCV's hypot helper in lapack.cpp (scaled, not the libm one). */
 double fa_cv_hypot(double a, double b);
-/* OpenCV's JacobiSVDImpl_ on a 3x3 matrix, in float (f = 1, values held as doubles) or double.
- * In: At = A transposed. Out: At = U transposed, Vt = V transposed, singular values descending.
- * (The random completion for zero singular values never triggers for rotation-like input.) */
-void fa_cv_svd3(double At[3][3], double Vt[3][3], int f);
+/* cv::SVD (OpenCV's JacobiSVDImpl_) of an n x n matrix, n = 2 or 3, in float (f = 1: every
+ * operation rounded to float, values held as doubles, eps = 2 FLT_EPSILON) or double (f = 0).
+ * In: At = A transposed (the top-left n x n of the arrays). Out: At = U transposed, Vt = V
+ * transposed, singular values descending. A zero singular value's vector (OpenCV: a random
+ * vector orthogonalised) is completed for n = 2 only; it never occurs for the rotation-like
+ * 3x3 input faceau has. */
+void fa_cv_svd(double At[3][3], double Vt[3][3], int n, int f);
 
 /* ---- rotations (rotation.c) ------------------------------------------------------------- */
 /* 3x3 product as OpenCV computes it for float (gemm's len-3 special case, or Matx33f): float

@@ -64,7 +64,7 @@ void fa_cv_rodrigues_to_vec(const double Rf[3][3], float out[3])
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 3; k++)
             At[i][k] = Rf[k][i];
-    fa_cv_svd3(At, Vt, 0);
+    fa_cv_svd(At, Vt, 3, 0);
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) {
             double s = 0;

@@ -1,5 +1,6 @@
-/* svd.c - OpenCV 4.6's Jacobi SVD (lapack.cpp JacobiSVDImpl_) on small matrices and its scaled
- * hypot. */
+/* svd.c - OpenCV 4.6's one-sided Jacobi SVD (lapack.cpp JacobiSVDImpl_) on small square
+ * matrices, and the scaled hypot it uses. The only SVD in faceau: AlignShapesWithScale's 2x2
+ * (float), PDM::Orthonormalise's 3x3 (float) and cv::Rodrigues' 3x3 (double) all run here. */
 #include <float.h>
 #include <math.h>
 
@@ -11,7 +12,6 @@ static double rnd(double x, int as_float)
     return as_float ? (double)(float)x : x;
 }
 
-/* OpenCV's hypot helper in lapack.cpp (scaled, not the libm one). */
 double fa_cv_hypot(double a, double b)
 {
     a = fabs(a);
@@ -27,11 +27,31 @@ double fa_cv_hypot(double a, double b)
     return 0;
 }
 
+static double row_sq(const double *r, int n)
+{
+    double s = 0;
+    for (int k = 0; k < n; k++)
+        s += r[k] * r[k];
+    return s;
+}
+
+/* Rotates rows i, j of M (n columns) by (c, s), each product and sum rounded as in type f. */
+static void givens(double M[3][3], int i, int j, int n, double c, double s, int f)
+{
+    for (int k = 0; k < n; k++) {
+        double t0 = rnd(rnd(c * M[i][k], f) + rnd(s * M[j][k], f), f);
+        double t1 = rnd(rnd(-s * M[i][k], f) + rnd(c * M[j][k], f), f);
+        M[i][k] = t0;
+        M[j][k] = t1;
+    }
+}
+
 /* One Jacobi rotation of rows i, j of At and Vt; returns 0 if they were already orthogonal. */
-static int svd3_rotate(double At[3][3], double Vt[3][3], double W[3], int i, int j, int f, double eps)
+static int rotate(double At[3][3], double Vt[3][3], double W[3], int i, int j, int n, int f,
+                  double eps)
 {
     double a = W[i], b = W[j], p = 0;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < n; k++)
         p += At[i][k] * At[j][k];
     if (fabs(p) <= eps * sqrt(a * b))
         return 0;
@@ -44,23 +64,10 @@ static int svd3_rotate(double At[3][3], double Vt[3][3], double W[3], int i, int
         c = rnd(sqrt((gamma + beta) / (gamma * 2)), f);
         s = rnd(p / (gamma * c * 2), f);
     }
-    a = b = 0;
-    for (int k = 0; k < 3; k++) {
-        double t0 = rnd(rnd(c * At[i][k], f) + rnd(s * At[j][k], f), f);
-        double t1 = rnd(rnd(-s * At[i][k], f) + rnd(c * At[j][k], f), f);
-        At[i][k] = t0;
-        At[j][k] = t1;
-        a += t0 * t0;
-        b += t1 * t1;
-    }
-    W[i] = a;
-    W[j] = b;
-    for (int k = 0; k < 3; k++) {
-        double t0 = rnd(rnd(c * Vt[i][k], f) + rnd(s * Vt[j][k], f), f);
-        double t1 = rnd(rnd(-s * Vt[i][k], f) + rnd(c * Vt[j][k], f), f);
-        Vt[i][k] = t0;
-        Vt[j][k] = t1;
-    }
+    givens(At, i, j, n, c, s, f);
+    W[i] = row_sq(At[i], n);
+    W[j] = row_sq(At[j], n);
+    givens(Vt, i, j, n, c, s, f);
     return 1;
 }
 
@@ -73,37 +80,28 @@ static void swap_rows(double A[3][3], int i, int j)
     }
 }
 
-/* OpenCV's JacobiSVDImpl_ on a 3x3 matrix, in float (f = 1, values held as doubles) or double.
- * In: At = A transposed. Out: At = U transposed, Vt = V transposed, singular values descending.
- * (The random completion for zero singular values never triggers for rotation-like input.) */
-void fa_cv_svd3(double At[3][3], double Vt[3][3], int f)
+void fa_cv_svd(double At[3][3], double Vt[3][3], int n, int f)
 {
     double eps = f ? (double)(float)(FLT_EPSILON * 2) : DBL_EPSILON * 10;
     double minval = f ? FLT_MIN : DBL_MIN, W[3];
-    for (int i = 0; i < 3; i++) {
-        W[i] = 0;
-        for (int k = 0; k < 3; k++) {
-            W[i] += At[i][k] * At[i][k];
+    for (int i = 0; i < n; i++) {
+        W[i] = row_sq(At[i], n);
+        for (int k = 0; k < n; k++)
             Vt[i][k] = i == k;
-        }
     }
     for (int iter = 0; iter < 30; iter++) {
         int changed = 0;
-        for (int i = 0; i < 2; i++)
-            for (int j = i + 1; j < 3; j++)
-                changed |= svd3_rotate(At, Vt, W, i, j, f, eps);
+        for (int i = 0; i < n - 1; i++)
+            for (int j = i + 1; j < n; j++)
+                changed |= rotate(At, Vt, W, i, j, n, f, eps);
         if (!changed)
             break;
     }
-    for (int i = 0; i < 3; i++) {
-        double sd = 0;
-        for (int k = 0; k < 3; k++)
-            sd += At[i][k] * At[i][k];
-        W[i] = sqrt(sd);
-    }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < n; i++)
+        W[i] = sqrt(row_sq(At[i], n));
+    for (int i = 0; i < n - 1; i++) {
         int j = i;
-        for (int k = i + 1; k < 3; k++)
+        for (int k = i + 1; k < n; k++)
             if (W[j] < W[k])
                 j = k;
         if (i != j) {
@@ -114,10 +112,17 @@ void fa_cv_svd3(double At[3][3], double Vt[3][3], int f)
             swap_rows(Vt, i, j);
         }
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
+        if (n == 2 && W[i] <= minval) {
+            /* OpenCV draws a random vector and orthogonalises it. In 2D the result is the
+             * normal of the other vector up to sign, and the Kabsch correction cancels the
+             * sign, so the normal is used directly (degenerate, collinear input only). */
+            At[i][0] = i ? -At[0][1] : 1.;
+            At[i][1] = i ? At[0][0] : 0.;
+            W[i] = sqrt(row_sq(At[i], n));
+        }
         double s = rnd(W[i] > minval ? 1 / W[i] : 0., f);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < n; k++)
             At[i][k] = rnd(At[i][k] * s, f);
     }
 }
-

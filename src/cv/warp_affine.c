@@ -22,15 +22,6 @@
 
 enum { AB_BITS = 10, AB_SCALE = 1 << AB_BITS, INTER_BITS = 5, INTER_TAB = 1 << INTER_BITS };
 
-/* saturate_cast<int>(double) = cvRound: nearest, ties to even; out of range or NaN gives
- * INT_MIN as the x86 conversion does. */
-static int64_t cv_round(double v)
-{
-    if (!(v > -2147483648.5 && v < 2147483647.5))
-        return INT32_MIN;
-    return (int64_t)rint(v);
-}
-
 static int saturate_short(int64_t v)
 {
     return v < -32768 ? -32768 : v > 32767 ? 32767 : (int)v;
@@ -370,15 +361,15 @@ static void warp_row_small(const fa_image *src, const int32_t *adelta, const int
 }
 
 /* WarpAffineInvoker + remapBilinear: source positions in 1/32 pixel from a 10-bit fixed-point
- * row start plus a per-column increment, each rounded separately (cv_round keeps them within
+ * row start plus a per-column increment, each rounded separately (fa_cv_round keeps them within
  * 32 bits, so their sums stay far below 2^39). Pixels where mask (if any) is 0 are set to 0
  * without sampling. */
 /* Row y's fixed-point source position at x = 0. */
 static void row_origin(const double M[6], int y, int64_t *X0, int64_t *Y0)
 {
     const int round_delta = AB_SCALE / INTER_TAB / 2;
-    *X0 = cv_round((M[1] * y + M[2]) * AB_SCALE) + round_delta;
-    *Y0 = cv_round((M[4] * y + M[5]) * AB_SCALE) + round_delta;
+    *X0 = (int64_t)fa_cv_round((M[1] * y + M[2]) * AB_SCALE) + round_delta;
+    *Y0 = (int64_t)fa_cv_round((M[4] * y + M[5]) * AB_SCALE) + round_delta;
 }
 
 void fa_warp_affine_masked_rows(const fa_image *src, const float Mf[6], int size, const uint8_t *mask,
@@ -388,8 +379,8 @@ void fa_warp_affine_masked_rows(const fa_image *src, const float Mf[6], int size
     invert_affine(Mf, M);
     int32_t adelta[MAX_SIDE], bdelta[MAX_SIDE];
     for (int x = 0; x < size; x++) {
-        adelta[x] = (int32_t)cv_round(M[0] * x * AB_SCALE);
-        bdelta[x] = (int32_t)cv_round(M[3] * x * AB_SCALE);
+        adelta[x] = fa_cv_round(M[0] * x * AB_SCALE);
+        bdelta[x] = fa_cv_round(M[3] * x * AB_SCALE);
     }
 #ifdef FA_ALIGN_AVX2
     const int avx2 = __builtin_cpu_supports("avx2");

@@ -16,7 +16,7 @@ typedef struct irect {
 /* cv::Rect(Rect_<float>): each field rounded on its own. */
 static irect to_rect(const faceau_box *b)
 {
-    irect r = {fa_mtcnn_round(b->x), fa_mtcnn_round(b->y), fa_mtcnn_round(b->width), fa_mtcnn_round(b->height)};
+    irect r = {fa_cv_round(b->x), fa_cv_round(b->y), fa_cv_round(b->width), fa_cv_round(b->height)};
     return r;
 }
 
@@ -32,8 +32,10 @@ static int overlaps(irect a, irect b, float thr, int use_min)
             inter = (x2 - x1) * (y2 - y1);
     }
     float fi = (float)inter;
+    /* Sides are ints (cvRound gives INT_MIN out of range), so each area fits in 63 bits; their
+     * sum is taken in double, exact below 2^53, to stay defined for absurd boxes. */
     long aa = a.w * a.h, ab = b.w * b.h;
-    float u = use_min ? (float)(aa < ab ? aa : ab) : (float)(aa + ab) - fi;
+    float u = use_min ? (float)(aa < ab ? aa : ab) : (float)((double)aa + (double)ab) - fi;
     if (u == 0.0f)
         return fi > 0.0f; /* x/0 is +inf (> thr); 0/0 is NaN (not > thr) */
     return fi / u > thr;

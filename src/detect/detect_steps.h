@@ -8,16 +8,13 @@
 
 #include "detect/detect.h"
 
-/* float -> int as C++ would, without UB on absurd values: C++'s (int)v truncation and
- * saturate_cast<int>(float) (cvRound: nearest, ties to even, the default FPU mode). */
-static inline float fa_mtcnn_clampf(float v)
+/* C++'s (int)v truncation without UB on absurd values (NaN -> 0, clamped to +-1e9). */
+static inline int fa_mtcnn_trunc(float v)
 {
     if (!(v == v))
-        return 0.0f;
-    return v < -1e9f ? -1e9f : v > 1e9f ? 1e9f : v;
+        return 0;
+    return (int)(v < -1e9f ? -1e9f : v > 1e9f ? 1e9f : v);
 }
-static inline int fa_mtcnn_trunc(float v) { return (int)fa_mtcnn_clampf(v); }
-static inline int fa_mtcnn_round(float v) { return (int)lrintf(fa_mtcnn_clampf(v)); }
 
 /* Pyramid: fills up to max scales and level sizes (ceil(w*s), ceil(h*s)); returns the count
  * OpenFace uses (<= 0 means none: the image is smaller than min_face). */

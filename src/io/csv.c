@@ -17,13 +17,6 @@
 #define MAX_COLS 720
 #define SEP_LEN 2 /* ", " */
 
-/* OpenFace writes the AUs in sorted name order (RecorderCSV::Open sorts them). */
-static const char *const au_r_cols[FA_N_AU_R] = {
-    "AU01_r", "AU02_r", "AU04_r", "AU05_r", "AU06_r", "AU07_r", "AU09_r", "AU10_r", "AU12_r",
-    "AU14_r", "AU15_r", "AU17_r", "AU20_r", "AU23_r", "AU25_r", "AU26_r", "AU45_r"};
-static const char *const au_c_cols[FA_N_AU_C] = {
-    "AU01_c", "AU02_c", "AU04_c", "AU05_c", "AU06_c", "AU07_c", "AU09_c", "AU10_c", "AU12_c",
-    "AU14_c", "AU15_c", "AU17_c", "AU20_c", "AU23_c", "AU25_c", "AU26_c", "AU28_c", "AU45_c"};
 static const char *const gaze_cols[8] = {"gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x",
                                          "gaze_1_y", "gaze_1_z", "gaze_angle_x", "gaze_angle_y"};
 static const char *const pose_cols[6] = {"pose_Tx", "pose_Ty", "pose_Tz",
@@ -169,6 +162,19 @@ static void add_named(col_list *l, const char *const *names, int count, size_t o
         add_col(l, names[i], -1, K_NUM, dp, group, off0 + (size_t)i * sizeof(double));
 }
 
+/* OpenFace writes the AUs in sorted name order (RecorderCSV::Open sorts them): the order of
+ * faceau_au_intensity_name / faceau_au_presence_name, with suffix _r or _c. */
+static void add_aus(col_list *l, int presence, size_t off0, int dp)
+{
+    int count = presence ? FA_N_AU_C : FA_N_AU_R;
+    for (int i = 0; i < count; i++) {
+        char name[16];
+        const char *au = presence ? faceau_au_presence_name(i) : faceau_au_intensity_name(i);
+        snprintf(name, sizeof name, "%s_%c", au, presence ? 'c' : 'r');
+        add_col(l, name, -1, K_NUM, dp, FA_CSV_HAS_AUS, off0 + (size_t)i * sizeof(double));
+    }
+}
+
 static void add_leading(col_list *l, int layout)
 {
     if (layout != LAYOUT_IMAGE) {
@@ -218,8 +224,8 @@ static int build_columns(col_spec *cols, unsigned outputs, int layout)
         add_series(&l, "p_", FA_N_MODES, ROW_OFF(params, 6), 3, FA_CSV_HAS_PDM);
     }
     if (outputs & FACEAU_OUT_AUS) {
-        add_named(&l, au_r_cols, FA_N_AU_R, ROW_OFF(au_r, 0), 2, FA_CSV_HAS_AUS);
-        add_named(&l, au_c_cols, FA_N_AU_C, ROW_OFF(au_c, 0), 1, FA_CSV_HAS_AUS);
+        add_aus(&l, 0, ROW_OFF(au_r, 0), 2);
+        add_aus(&l, 1, ROW_OFF(au_c, 0), 1);
     }
     return l.n;
 }

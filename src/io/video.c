@@ -76,7 +76,7 @@ static int stream_rotation(const AVStream *st)
     double deg = av_display_rotation_get((const int32_t *)(const void *)m);
     if (!isfinite(deg) || fabs(deg) > 1e6)
         return 0;
-    int angle = -(int)lrint(deg);
+    int angle = fa_cv_round(-deg);
     angle %= 360;
     if (angle < 0)
         angle += 360;

@@ -176,7 +176,7 @@ static void orthonormalise(double R[3][3])
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 3; k++)
             At[i][k] = R[k][i];
-    fa_cv_svd3(At, Vt, 1);
+    fa_cv_svd(At, Vt, 3, 1);
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 3; k++)
             U[i][k] = At[k][i];
