@@ -46,6 +46,22 @@ typedef struct fa_image {
 faceau_status fa_image_alloc(fa_image *img, int width, int height, fa_err *err);
 void fa_image_free(fa_image *img);
 
+/* ---- CPU features (cpu.c) --------------------------------------------------------------- */
+/* FA_BUILD_AVX2: this build carries AVX2 copies of the hot loops (x86 with GCC/Clang, and not
+ * configured with -DFACEAU_NO_AVX2=ON). Each copy lives in a *_avx2.c file beside its portable
+ * twin and gives the same bits (conv's FMA kernel aside: see nn/conv.c). */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FACEAU_NO_AVX2)
+#define FA_BUILD_AVX2 1
+#else
+#define FA_BUILD_AVX2 0
+#endif
+enum { FA_CPU_AVX2 = 1, FA_CPU_FMA = 2 };
+/* The one CPU-feature check: FA_CPU_* bits the build has kernels for and the CPU runs, none if
+ * the environment sets FACEAU_NO_AVX2 to anything but "" or "0". The CPU probe is cached (by
+ * the compiler runtime's __builtin_cpu_init); objects call this once, when they pick their
+ * kernels, so a running object never switches (stateless calls such as fa_fhog pick per call). */
+unsigned fa_cpu_features(void);
+
 /* ---- text and binary matrices in OpenFace's formats (models.c) ------------------------- */
 /* OpenCV type codes as OpenFace stores them. */
 enum { FA_CV_8U = 0, FA_CV_32S = 4, FA_CV_32F = 5, FA_CV_64F = 6 };

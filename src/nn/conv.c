@@ -8,34 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/conv_kernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define FA_HAVE_X86 1
-#else
-#define FA_HAVE_X86 0
+#if defined(__SSE__)
+#include <xmmintrin.h>
 #endif
-
-#define MR 6     /* output pixels per kernel tile */
-#define NB 16    /* output channels per kernel tile */
 
 typedef float v4f __attribute__((vector_size(16)));
 
 /* ---- convolution --------------------------------------------------------------------------- */
-
-static int cpu_avx2(void)
-{
-#if FA_HAVE_X86
-    const char *no = getenv("FACEAU_NO_AVX2");
-    if (no && *no && *no != '0')
-        return 0;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
 
 faceau_status fa_conv_init(fa_conv *c, int cin, int cout, int kh, int kw, const float *kernels,
                            const float *bias, const float *slope, fa_err *err)
@@ -65,7 +46,7 @@ faceau_status fa_conv_init(fa_conv *c, int cin, int cout, int kh, int kw, const 
         if (slope)
             c->slope[k] = slope[k];
     }
-    c->avx2 = cpu_avx2();
+    c->avx2 = (fa_cpu_features() & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
     return FACEAU_OK;
 }
 
@@ -117,87 +98,6 @@ static void tile_generic(const fa_conv *c, const float *const *a, size_t rstride
     }
 }
 
-#if FA_HAVE_X86
-__attribute__((target("avx2,fma"))) static __m256 prelu8(__m256 x, const float *slope)
-{
-    if (!slope)
-        return x;
-    __m256 neg = _mm256_mul_ps(x, _mm256_loadu_ps(slope));
-    __m256 ge = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
-    return _mm256_blendv_ps(neg, x, ge);
-}
-
-__attribute__((target("avx2,fma"))) static void tile_avx2(const fa_conv *c, const float *const *a,
-                                                           size_t rstride, int cb, float *res)
-{
-    int rowlen = c->kw * c->cin, cpad = c->cpad;
-    __m256 z = _mm256_setzero_ps();
-    __m256 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
-    __m256 c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-    for (int i = 0; i < c->kh; i++) {
-        const float *wp = c->w + (size_t)i * rowlen * cpad + cb;
-        size_t off = (size_t)i * rstride;
-        const float *a0 = a[0] + off, *a1 = a[1] + off, *a2 = a[2] + off;
-        const float *a3 = a[3] + off, *a4 = a[4] + off, *a5 = a[5] + off;
-        for (int t = 0; t < rowlen; t++, wp += cpad) {
-            __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8), b;
-            b = _mm256_broadcast_ss(a0 + t);
-            c00 = _mm256_fmadd_ps(b, w0, c00), c01 = _mm256_fmadd_ps(b, w1, c01);
-            b = _mm256_broadcast_ss(a1 + t);
-            c10 = _mm256_fmadd_ps(b, w0, c10), c11 = _mm256_fmadd_ps(b, w1, c11);
-            b = _mm256_broadcast_ss(a2 + t);
-            c20 = _mm256_fmadd_ps(b, w0, c20), c21 = _mm256_fmadd_ps(b, w1, c21);
-            b = _mm256_broadcast_ss(a3 + t);
-            c30 = _mm256_fmadd_ps(b, w0, c30), c31 = _mm256_fmadd_ps(b, w1, c31);
-            b = _mm256_broadcast_ss(a4 + t);
-            c40 = _mm256_fmadd_ps(b, w0, c40), c41 = _mm256_fmadd_ps(b, w1, c41);
-            b = _mm256_broadcast_ss(a5 + t);
-            c50 = _mm256_fmadd_ps(b, w0, c50), c51 = _mm256_fmadd_ps(b, w1, c51);
-        }
-    }
-    __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    __m256 bias0 = _mm256_loadu_ps(c->bias + cb), bias1 = _mm256_loadu_ps(c->bias + cb + 8);
-    const float *s = c->slope ? c->slope + cb : NULL;
-    for (int q = 0; q < MR; q++) {
-        _mm256_storeu_ps(res + q * NB, prelu8(_mm256_add_ps(acc[q][0], bias0), s));
-        _mm256_storeu_ps(res + q * NB + 8, prelu8(_mm256_add_ps(acc[q][1], bias1), s ? s + 8 : NULL));
-    }
-}
-
-/* A single pixel (fully connected layers), 32 channels at a time for more independent sums;
- * each channel's sum is the same sequence of FMAs as in tile_avx2. */
-__attribute__((target("avx2,fma"))) static void tile1_avx2(const fa_conv *c, const float *a,
-                                                            size_t rstride, int cb, int nb,
-                                                            float *res)
-{
-    int rowlen = c->kw * c->cin, cpad = c->cpad;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    int nv = nb / 8;
-    for (int i = 0; i < c->kh; i++) {
-        const float *wp = c->w + (size_t)i * rowlen * cpad + cb;
-        const float *ai = a + (size_t)i * rstride;
-        if (nv == 4) {
-            for (int t = 0; t < rowlen; t++, wp += cpad) {
-                __m256 b = _mm256_broadcast_ss(ai + t);
-                acc[0] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp), acc[0]);
-                acc[1] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 8), acc[1]);
-                acc[2] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 16), acc[2]);
-                acc[3] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 24), acc[3]);
-            }
-        } else {
-            for (int t = 0; t < rowlen; t++, wp += cpad) {
-                __m256 b = _mm256_broadcast_ss(ai + t);
-                acc[0] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp), acc[0]);
-                acc[1] = _mm256_fmadd_ps(b, _mm256_loadu_ps(wp + 8), acc[1]);
-            }
-        }
-    }
-    for (int v = 0; v < nv; v++) {
-        const float *s = c->slope ? c->slope + cb + 8 * v : NULL;
-        _mm256_storeu_ps(res + 8 * v, prelu8(_mm256_add_ps(acc[v], _mm256_loadu_ps(c->bias + cb + 8 * v)), s));
-    }
-}
-#endif
 
 /* Output pixels p0..p1-1 (row-major, ow per row) of c on in (win columns). */
 static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long p0, long p1,
@@ -212,11 +112,11 @@ static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long
             long pp = p + (q < np ? q : np - 1);
             a[q] = in + ((size_t)(pp / ow) * win + (size_t)(pp % ow)) * c->cin;
         }
-#if FA_HAVE_X86
+#if FA_BUILD_AVX2
         if (c->avx2 && np == 1) {
             for (int cb = 0; cb < c->cpad; cb += 2 * NB) {
                 int nb = c->cpad - cb >= 2 * NB ? 2 * NB : NB;
-                tile1_avx2(c, a[0], rstride, cb, nb, res);
+                fa_conv_tile1_avx2(c, a[0], rstride, cb, nb, res);
                 int n = c->cout - cb < nb ? c->cout - cb : nb;
                 memcpy(out + (size_t)p * c->cout + cb, res, (size_t)n * sizeof *out);
             }
@@ -224,9 +124,9 @@ static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long
         }
 #endif
         for (int cb = 0; cb < c->cpad; cb += NB) {
-#if FA_HAVE_X86
+#if FA_BUILD_AVX2
             if (c->avx2)
-                tile_avx2(c, a, rstride, cb, res);
+                fa_conv_tile_avx2(c, a, rstride, cb, res);
             else
 #endif
                 tile_generic(c, a, rstride, cb, res);
@@ -255,7 +155,7 @@ int fa_pool_out(int n, int k, int s)
 static void max_into(float *o, const float *p, int c)
 {
     int ch = 0;
-#if FA_HAVE_X86
+#if defined(__SSE__)
     for (; ch + 4 <= c; ch += 4)
         _mm_storeu_ps(o + ch, _mm_max_ps(_mm_loadu_ps(p + ch), _mm_loadu_ps(o + ch)));
 #endif
@@ -279,3 +179,4 @@ void fa_maxpool(const float *in, int h, int w, int c, int kx, int ky, int sx, in
         }
     }
 }
+

@@ -17,72 +17,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-/* The hot loops also have AVX2 copies, picked at run time (-DFA_NO_AVX2 leaves them out). */
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__) && defined(__GNUC__) && \
-    !defined(FA_NO_AVX2)
-#include <immintrin.h>
-#define PDM_AVX2 1
-#endif
 
-#include "pdm/pdm.h"
+#include "pdm/calc_params_kernels.h"
 
-#define MAXP FA_PDM_MAX_POINTS
-#define MAXM FA_PDM_MAX_MODES
-#define MAXC (6 + MAXM) /* unknowns: 6 rigid + m modes */
 _Static_assert(MAXC % 4 == 0, "cholesky_solve works on blocks of 4 rows");
 
 /* ---- the fit ---------------------------------------------------------------------------- */
 
-/* The hot loops work on several independent outputs at once through GCC/Clang vector types of
- * SSE2's width. Each lane performs exactly the scalar operations of its own output in the scalar
- * order (no sum is split or reassociated, contraction is off), so the results are bit-identical
- * to plain loops. Data need not be vector-aligned, so loads and stores go through memcpy.
- * "#pragma GCC unroll" on the short loops over lanes lets -O2 keep the sums in registers. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef double v2d __attribute__((vector_size(16)));
-#define VLOAD(v, p) memcpy(&(v), (p), sizeof(v))
-#define VSTORE(p, v) memcpy((p), &(v), sizeof(v))
-
-/* Four floats to two pairs of doubles (exact), and back (each rounded). GCC 12 converts vectors
- * element by element with __builtin_convertvector, hence SSE2's instructions where available. */
-static inline void widen(v4f f, v2d d[2])
-{
-#ifdef __SSE2__
-    d[0] = (v2d)_mm_cvtps_pd((__m128)f);
-    d[1] = (v2d)_mm_cvtps_pd(_mm_movehl_ps((__m128)f, (__m128)f));
-#else
-    d[0] = (v2d){f[0], f[1]};
-    d[1] = (v2d){f[2], f[3]};
-#endif
-}
-
-static inline v4f narrow(const v2d d[2])
-{
-#ifdef __SSE2__
-    return (v4f)_mm_movelh_ps(_mm_cvtpd_ps((__m128d)d[0]), _mm_cvtpd_ps((__m128d)d[1]));
-#else
-    return (v4f){(float)d[0][0], (float)d[0][1], (float)d[1][0], (float)d[1][1]};
-#endif
-}
-
-/* Workspace of one fit, on the caller's stack (about 60 KB). */
-typedef struct fit {
-    int n, m, nc;                 /* visible points, modes, unknowns (6 + m) */
-    float M[3 * MAXP];            /* visible mean shape: x.., y.., z.. */
-    const float *Vt;              /* visible components transposed: Vt[j * 3n + d * n + i] */
-    const double *gram;           /* Gram matrices of the components (all points visible), or NULL */
-    float lm[2 * MAXP];           /* visible landmarks, x then y */
-    float reg[MAXM];              /* 1 / eigenvalue */
-    float S[3 * MAXP];            /* 3D shape for the current p */
-    float JT[MAXC][2 * MAXP];     /* the Jacobian transposed: one row per unknown */
-    float H[MAXC * MAXC];         /* Hessian (upper triangle), then its Cholesky factor */
-    float b[MAXC], dp[MAXC];
-    float Vsub[MAXM * 3 * MAXP];  /* storage for Vt when it cannot point into the model */
-    int avx2;                     /* run the AVX2 copies of the hot loops */
-} fit;
 
 /* The visible points (x != 0): OpenFace's CalcParams drops the others from the model. */
 static void fit_select(fit *F, const fa_pdm *pdm, const float *landmarks)
@@ -122,17 +63,6 @@ static void fit_select(fit *F, const fa_pdm *pdm, const float *landmarks)
     }
 }
 
-/* fit_shape's rows from r on, one at a time. */
-static void shape_rows(fit *F, const float *p, int r)
-{
-    int rows = 3 * F->n, m = F->m;
-    for (; r < rows; r++) {
-        double acc = 0;
-        for (int j = 0; j < m; j++)
-            acc += F->Vt[(size_t)j * rows + r] * (double)p[j];
-        F->S[r] = F->M[r] + (float)acc;
-    }
-}
 
 /* OpenFace's CalcShape3D M + V p is an OpenBLAS sgemm (float accumulation, CPU-dependent order);
  * here each row's dot product is exact to double (summed over the modes in order) and rounded
@@ -229,98 +159,12 @@ static float dist(const float *a, const float *b, int len)
     return (float)sqrt(s);
 }
 
-/* Lanes [0, cnt) of a 4-vector from or to memory, for the last points of a loop; missing lanes
- * read as 0. With cnt == 4 these are plain vector moves. */
-static inline v4f load4(const float *p, int cnt)
-{
-    float t[4] = {0, 0, 0, 0};
-    for (int l = 0; l < cnt; l++)
-        t[l] = p[l];
-    v4f v;
-    VLOAD(v, t);
-    return v;
-}
-
-static inline void store4(float *p, v4f v, int cnt)
-{
-    if (cnt == 4) {
-        VSTORE(p, v);
-        return;
-    }
-    float t[4];
-    VSTORE(t, v);
-    for (int l = 0; l < cnt; l++)
-        p[l] = t[l];
-}
-
-/* Columns 0..3 (scale, rotation from the small-angle model) of PDM::ComputeJacobian for the
- * cnt points from i, whose coordinates are X, Y, Z. */
-static inline void jacobian_rigid4(fit *F, int i, int cnt, v4f X, v4f Y, v4f Z, const float R[9],
-                                   float s)
-{
-    int n = F->n;
-    v4f jx[4] = {X * R[0] + Y * R[1] + Z * R[2], s * (Y * R[2] - Z * R[1]),
-                 -s * (X * R[2] - Z * R[0]), s * (X * R[1] - Y * R[0])};
-    v4f jy[4] = {X * R[3] + Y * R[4] + Z * R[5], s * (Y * R[5] - Z * R[4]),
-                 -s * (X * R[5] - Z * R[3]), s * (X * R[4] - Y * R[3])};
-    for (int c = 0; c < 4; c++) {
-        store4(F->JT[c] + i, jx[c], cnt);
-        store4(F->JT[c] + n + i, jy[c], cnt);
-    }
-}
-
-/* The column of mode j of PDM::ComputeJacobian for the cnt points from i, whose component
- * values are x, y, z. */
-static inline void jacobian_mode4(fit *F, int j, int i, int cnt, v4f x, v4f y, v4f z,
-                                  const float R[9], float s)
-{
-    store4(F->JT[6 + j] + i, s * (R[0] * x + R[1] * y + R[2] * z), cnt);
-    store4(F->JT[6 + j] + F->n + i, s * (R[3] * x + R[4] * y + R[5] * z), cnt);
-}
-
-/* PDM::ComputeJacobian with unit weights, stored transposed: JT[c] holds column c over the n
- * x-rows then the n y-rows. Rows 4 and 5 (the translation) are constant and set by fit_select.
- * Only points from i0 on (a multiple of 4) are written, so the AVX2 copy can finish with this. */
-static inline void jacobian_from(fit *F, const float R[9], float s, int i0)
-{
-    int n = F->n, rows = 3 * n, full = n & ~3, cnt = n - full;
-    const float *X = F->S, *Y = X + n, *Z = Y + n;
-    for (int i = i0; i < full; i += 4) {
-        v4f x, y, z;
-        VLOAD(x, X + i);
-        VLOAD(y, Y + i);
-        VLOAD(z, Z + i);
-        jacobian_rigid4(F, i, 4, x, y, z, R, s);
-    }
-    if (cnt)
-        jacobian_rigid4(F, full, cnt, load4(X + full, cnt), load4(Y + full, cnt),
-                        load4(Z + full, cnt), R, s);
-    for (int j = 0; j < F->m; j++) {
-        const float *vx = F->Vt + (size_t)j * rows, *vy = vx + n, *vz = vy + n;
-        for (int i = i0; i < full; i += 4) {
-            v4f x, y, z;
-            VLOAD(x, vx + i);
-            VLOAD(y, vy + i);
-            VLOAD(z, vz + i);
-            jacobian_mode4(F, j, i, 4, x, y, z, R, s);
-        }
-        if (cnt)
-            jacobian_mode4(F, j, full, cnt, load4(vx + full, cnt), load4(vy + full, cnt),
-                           load4(vz + full, cnt), R, s);
-    }
-}
 
 static void jacobian(fit *F, const float R[9], float s)
 {
     jacobian_from(F, R, s, 0);
 }
 
-/* The local part of the gradient minus diag(1/lambda) p. */
-static void gradient_reg(fit *F, const float *p)
-{
-    for (int j = 0; j < F->m; j++)
-        F->b[6 + j] = F->b[6 + j] - F->reg[j] * p[j];
-}
 
 /* b = J^T r as cv::gemm computes it (GEMMSingleMul, "A * B^T" path): per row 4 interleaved
  * double sums, lane l taking the elements l mod 4 and lane 0 the ones past the last multiple of
@@ -357,19 +201,6 @@ static void gradient(fit *F, const double *rd, const float *p)
     gradient_reg(F, p);
 }
 
-/* For J^T J, where OpenFace's OpenBLAS sgemm sums floats in a CPU-dependent order: 8 float
- * partial sums (lane l takes the elements l mod 8, the rest go to the first), combined pairwise.
- * This finishes such a sum whose 8 lanes are in memory order (two 4-vectors or one 8-vector);
- * b == NULL means plain sums of a. */
-static inline float sum8_finish(const void *lanes, const float *a, const float *b, int full,
-                                int len)
-{
-    float t[8];
-    memcpy(t, lanes, sizeof t);
-    for (int k = full; k < len; k++)
-        t[0] += b ? a[k] * b[k] : a[k];
-    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
-}
 
 static float dot_f(const float *a, const float *b, int len)
 {
@@ -400,11 +231,6 @@ static float sum_f(const float *a, int len)
     return sum8_finish(s, a, NULL, full, len);
 }
 
-/* H is symmetric and only its upper triangle (a <= c) is used. */
-static void h_set(fit *F, int a, int c, float v)
-{
-    F->H[a * MAXC + c] = v;
-}
 
 /* Rows 0..5 of J^T J. Each column c meets the four rotation/scale rows in one pass over it.
  * Rows 4 and 5 of J^T are 0/1 (translation), so they only sum. */
@@ -516,241 +342,15 @@ static void chol_sums(const float *L, int j, int lo, int hi, double *s)
         chol_block(L, j, i, 1, s);
 }
 
-/* ---- AVX2 copies of the hot loops -------------------------------------------------------- */
-
-/* Same arithmetic as the SSE2-width loops above, with twice the lanes: each lane still does the
- * scalar operations of its own output in the scalar order, and where a sum is split into
- * interleaved lanes (gradient: 4 double lanes, hessian_rigid: 8 float lanes) one 256-bit vector
- * holds exactly those lanes, combined as before. No FMA is enabled. */
+/* The AVX2 twins where this build has them; without, F->avx2 is always 0 and these names keep
+ * the dispatch free of #ifdefs. */
 #ifdef PDM_AVX2
-typedef float v8f __attribute__((vector_size(32)));
-typedef double v4d __attribute__((vector_size(32)));
-#define AVX2_FN __attribute__((target("avx2")))
-#define AVX2_INLINE static inline __attribute__((target("avx2"), always_inline))
-
-/* Four floats widened (exactly) to four doubles, and four doubles rounded to floats. */
-AVX2_INLINE v4d widen4(v4f f)
-{
-    return (v4d)_mm256_cvtps_pd((__m128)f);
-}
-
-AVX2_INLINE v4d load_widen4(const float *p)
-{
-    return widen4((v4f)_mm_loadu_ps(p));
-}
-
-AVX2_INLINE v4f narrow4(v4d d)
-{
-    return (v4f)_mm256_cvtpd_ps((__m256d)d);
-}
-
-/* chol_block for nu (constant after inlining) units of 4 rows from row i. */
-AVX2_INLINE void chol_block_avx2(const float *L, int j, int i, int nu, double *s)
-{
-    v4d acc[4];
-#pragma GCC unroll 4
-    for (int h = 0; h < nu; h++)
-        acc[h] = load_widen4(L + j * MAXC + i + 4 * h);
-    for (int k = 0; k < j; k++) {
-        float ljk = L[k * MAXC + j];
-#pragma GCC unroll 4
-        for (int h = 0; h < nu; h++) {
-            v4f l;
-            VLOAD(l, L + k * MAXC + i + 4 * h);
-            acc[h] -= widen4(l * ljk);
-        }
-    }
-    memcpy(s + i, acc, sizeof(double) * 4 * (size_t)nu);
-}
-
-AVX2_FN static void chol_sums_avx2(const float *L, int j, int lo, int hi, double *s)
-{
-    int i = lo;
-    for (; i + 16 <= hi; i += 16)
-        chol_block_avx2(L, j, i, 4, s);
-    switch ((hi - i) / 4) {
-    case 3:
-        chol_block_avx2(L, j, i, 3, s);
-        break;
-    case 2:
-        chol_block_avx2(L, j, i, 2, s);
-        break;
-    case 1:
-        chol_block_avx2(L, j, i, 1, s);
-        break;
-    default:
-        break;
-    }
-}
-
-/* fit_shape's double sums for nu (constant after inlining) units of 4 rows from row r. */
-AVX2_INLINE void shape_block_avx2(fit *F, const float *p, int r, int nu)
-{
-    int rows = 3 * F->n;
-    v4d acc[4] = {{0}};
-    for (int j = 0; j < F->m; j++) {
-        const float *v = F->Vt + (size_t)j * rows + r;
-        double pj = p[j];
-#pragma GCC unroll 4
-        for (int h = 0; h < nu; h++)
-            acc[h] += load_widen4(v + 4 * h) * pj;
-    }
-#pragma GCC unroll 4
-    for (int h = 0; h < nu; h++) {
-        v4f sh;
-        VLOAD(sh, F->M + r + 4 * h);
-        sh += narrow4(acc[h]);
-        VSTORE(F->S + r + 4 * h, sh);
-    }
-}
-
-AVX2_FN static void fit_shape_avx2(fit *F, const float *p)
-{
-    int rows = 3 * F->n, r = 0;
-    for (; r + 16 <= rows; r += 16)
-        shape_block_avx2(F, p, r, 4);
-    switch ((rows - r) / 4) {
-    case 3:
-        shape_block_avx2(F, p, r, 3);
-        break;
-    case 2:
-        shape_block_avx2(F, p, r, 2);
-        break;
-    case 1:
-        shape_block_avx2(F, p, r, 1);
-        break;
-    default:
-        break;
-    }
-    shape_rows(F, p, rows & ~3);
-}
-
-/* jacobian_rigid4 / jacobian_mode4 (same formulas) for 8 points from i. */
-AVX2_INLINE void jacobian_rigid8(fit *F, int i, const float R[9], float s)
-{
-    int n = F->n;
-    v8f X, Y, Z;
-    VLOAD(X, F->S + i);
-    VLOAD(Y, F->S + n + i);
-    VLOAD(Z, F->S + 2 * n + i);
-    v8f jx[4] = {X * R[0] + Y * R[1] + Z * R[2], s * (Y * R[2] - Z * R[1]),
-                 -s * (X * R[2] - Z * R[0]), s * (X * R[1] - Y * R[0])};
-    v8f jy[4] = {X * R[3] + Y * R[4] + Z * R[5], s * (Y * R[5] - Z * R[4]),
-                 -s * (X * R[5] - Z * R[3]), s * (X * R[4] - Y * R[3])};
-    for (int c = 0; c < 4; c++) {
-        VSTORE(F->JT[c] + i, jx[c]);
-        VSTORE(F->JT[c] + n + i, jy[c]);
-    }
-}
-
-AVX2_INLINE void jacobian_mode8(fit *F, int j, int i, const float R[9], float s)
-{
-    int n = F->n;
-    const float *vx = F->Vt + (size_t)j * 3 * n + i;
-    v8f x, y, z;
-    VLOAD(x, vx);
-    VLOAD(y, vx + n);
-    VLOAD(z, vx + 2 * n);
-    v8f u = s * (R[0] * x + R[1] * y + R[2] * z), v = s * (R[3] * x + R[4] * y + R[5] * z);
-    VSTORE(F->JT[6 + j] + i, u);
-    VSTORE(F->JT[6 + j] + n + i, v);
-}
-
-/* Points in blocks of 8, then the rest through the 4-wide code. */
-AVX2_FN static void jacobian_avx2(fit *F, const float R[9], float s)
-{
-    int full = F->n & ~7;
-    for (int i = 0; i < full; i += 8)
-        jacobian_rigid8(F, i, R, s);
-    for (int j = 0; j < F->m; j++)
-        for (int i = 0; i < full; i += 8)
-            jacobian_mode8(F, j, i, R, s);
-    jacobian_from(F, R, s, full);
-}
-
-/* gradient with the 4 interleaved lanes of each row in one vector. */
-AVX2_FN static void gradient_avx2(fit *F, const double *rd, const float *p)
-{
-    int len = 2 * F->n, full = len & ~3, nc = F->nc;
-    for (int c = 0; c < nc; c += 4) {
-        const float *a[4];
-        v4d s[4] = {{0}};
-        for (int q = 0; q < 4; q++)
-            a[q] = F->JT[c + q < nc ? c + q : c];
-        for (int k = 0; k < full; k += 4) {
-            v4d rk;
-            VLOAD(rk, rd + k);
-#pragma GCC unroll 4
-            for (int q = 0; q < 4; q++)
-                s[q] += load_widen4(a[q] + k) * rk;
-        }
-        for (int q = 0; q < 4 && c + q < nc; q++) {
-            double s0 = s[q][0];
-            for (int k = full; k < len; k++)
-                s0 += (double)a[q][k] * rd[k];
-            F->b[c + q] = (float)(s0 + s[q][1] + s[q][2] + s[q][3]);
-        }
-    }
-    gradient_reg(F, p);
-}
-
-/* sum_f of a and of b together (two independent chains). */
-AVX2_INLINE void sum2_avx2(const float *a, const float *b, int len, float *sa, float *sb)
-{
-    int full = len & ~7;
-    v8f s[2] = {{0}};
-    for (int k = 0; k < full; k += 8) {
-        v8f x, y;
-        VLOAD(x, a + k);
-        VLOAD(y, b + k);
-        s[0] += x;
-        s[1] += y;
-    }
-    *sa = sum8_finish(&s[0], a, NULL, full, len);
-    *sb = sum8_finish(&s[1], b, NULL, full, len);
-}
-
-/* Rows 0..3 of hessian_rigid for columns c and c + 1 (the last column repeats when c + 1 is
- * nc), with the 8 float lanes of each sum in one vector. Two columns per pass keep eight
- * independent sums in flight and share the loads of the four rows. */
-AVX2_INLINE void hessian_rigid_pair(fit *F, int c)
-{
-    int len = 2 * F->n, full = len & ~7, c1 = c + 1 < F->nc ? c + 1 : c;
-    const float *b[2] = {F->JT[c], F->JT[c1]};
-    v8f s[2][4] = {{{0}}};
-    for (int k = 0; k < full; k += 8) {
-        v8f y[2];
-        VLOAD(y[0], b[0] + k);
-        VLOAD(y[1], b[1] + k);
-#pragma GCC unroll 4
-        for (int a = 0; a < 4; a++) {
-            v8f x;
-            VLOAD(x, F->JT[a] + k);
-            s[0][a] += x * y[0];
-            s[1][a] += x * y[1];
-        }
-    }
-    for (int q = 0; q < 2 && c + q < F->nc; q++)
-        for (int a = 0; a < 4 && a <= c + q; a++)
-            h_set(F, a, c + q, sum8_finish(&s[q][a], F->JT[a], b[q], full, len));
-}
-
-/* hessian_rigid: rows 0..3 by pairs of columns, rows 4 and 5 as plain sums. */
-AVX2_FN static void hessian_rigid_avx2(fit *F)
-{
-    int n = F->n;
-    for (int c = 0; c < F->nc; c += 2)
-        hessian_rigid_pair(F, c);
-    for (int c = 4; c < F->nc; c++) {
-        float sx, sy;
-        sum2_avx2(F->JT[c], F->JT[c] + n, n, &sx, &sy);
-        h_set(F, 4, c, sx);
-        if (c >= 5)
-            h_set(F, 5, c, sy);
-    }
-}
+#define chol_sums_avx2 fa_pdm_chol_sums_avx2
+#define fit_shape_avx2 fa_pdm_fit_shape_avx2
+#define jacobian_avx2 fa_pdm_jacobian_avx2
+#define gradient_avx2 fa_pdm_gradient_avx2
+#define hessian_rigid_avx2 fa_pdm_hessian_rigid_avx2
 #else
-/* Without AVX2 support F->avx2 is always 0; these names keep the dispatch free of #ifdefs. */
 #define chol_sums_avx2 chol_sums
 #define fit_shape_avx2 fit_shape
 #define jacobian_avx2 jacobian
@@ -758,15 +358,6 @@ AVX2_FN static void hessian_rigid_avx2(fit *F)
 #define hessian_rigid_avx2 hessian_rigid
 #endif
 
-/* Whether to run the AVX2 copies (decided once per fit). */
-static int use_avx2(void)
-{
-#ifdef PDM_AVX2
-    return __builtin_cpu_supports("avx2");
-#else
-    return 0;
-#endif
-}
 
 /* cv::solve(H, b, DECOMP_CHOLESKY) for float: OpenCV's CholImpl (products of floats in float,
  * sums in double, the diagonal kept as 1/sqrt; a non-positive pivot gives a zero solution).
@@ -897,7 +488,7 @@ void fa_pdm_calc_params(const fa_pdm *pdm, const float *landmarks, float g[6], f
     if (pdm->n > MAXP || pdm->m > MAXM)
         return; /* fa_pdm_load rejects such models */
     fit_select(&F, pdm, landmarks);
-    F.avx2 = use_avx2();
+    F.avx2 = (pdm->cpu & FA_CPU_AVX2) != 0;
     if (F.n < 1)
         return;
     float R[9];
@@ -913,3 +504,4 @@ void fa_pdm_calc_params(const fa_pdm *pdm, const float *landmarks, float g[6], f
         err = e;
     }
 }
+

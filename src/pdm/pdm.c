@@ -129,6 +129,7 @@ static faceau_status load_from(FILE *f, const char *path, fa_pdm *pdm, fa_mat ma
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < m; j++)
             pdm->pct[(size_t)j * rows + r] = pdm->pc[(size_t)r * m + j];
+    pdm->cpu = fa_cpu_features();
     return FACEAU_OK;
 }
 

@@ -19,6 +19,9 @@ typedef struct fa_pdm {
      *       yz+zy); pct: pc transposed (m x 3n). */
     double *gram;
     float *pct;
+    /* FA_CPU_* kernels fa_pdm_calc_params may use: fa_pdm_load picks them (fa_cpu_features);
+     * a hand-built model (0) runs the portable loops, with the same results. */
+    unsigned cpu;
 } fa_pdm;
 /* The (a, b) coordinate pairs of the 6 Gram matrices: xx, yy, zz, xy, xz, yz. */
 extern const int fa_pdm_gram_pair[6][2];

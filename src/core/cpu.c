@@ -1,0 +1,22 @@
+/* cpu.c - which SIMD kernels may run: the build's, the CPU's and the FACEAU_NO_AVX2 switch. */
+#include <stdlib.h>
+
+#include "core/core.h"
+
+unsigned fa_cpu_features(void)
+{
+#if FA_BUILD_AVX2
+    const char *no = getenv("FACEAU_NO_AVX2");
+    if (no && *no && !(no[0] == '0' && no[1] == '\0'))
+        return 0;
+    __builtin_cpu_init();
+    unsigned f = 0;
+    if (__builtin_cpu_supports("avx2"))
+        f |= FA_CPU_AVX2;
+    if (__builtin_cpu_supports("fma"))
+        f |= FA_CPU_FMA;
+    return f;
+#else
+    return 0;
+#endif
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The AVX2 kernels (HOG, PDM fit, warp) and the portable ones they twin give the same bytes:
+# faceau's CSV and .hog on two shared videos, once as the CPU allows and once with
+# FACEAU_NO_AVX2=1, must be identical.
+. "$(dirname "$0")/testlib.sh" simd
+for name in 2015-10-15-15-14 1878_01_002_vladimir_putin; do
+    v=$(ls "$S/data/videos/$name".* | head -1)
+    for mode in native scalar; do
+        if [ $mode = scalar ]; then env=(env FACEAU_NO_AVX2=1); else env=(env -u FACEAU_NO_AVX2); fi
+        "${env[@]}" "$BIN" -q -f "$v" -landmarks "$S/reference/fullprec/$name.csv" -hogalign \
+            -out_dir "$T/$mode" || bad "$name: faceau failed ($mode)"
+    done
+    cmp -s "$T/native/$name.csv" "$T/scalar/$name.csv" && ok || bad "$name: CSVs differ between AVX2 and portable kernels"
+    cmp -s "$T/native/$name.hog" "$T/scalar/$name.hog" && ok || bad "$name: .hog files differ between AVX2 and portable kernels"
+done
+grep -qw avx2 /proc/cpuinfo 2>/dev/null || echo "note: this CPU has no AVX2, both runs used the portable kernels"
+finish
