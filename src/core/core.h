@@ -62,6 +62,25 @@ enum { FA_CPU_AVX2 = 1, FA_CPU_FMA = 2 };
  * kernels, so a running object never switches (stateless calls such as fa_fhog pick per call). */
 unsigned fa_cpu_features(void);
 
+/* ---- worker pool (pool.c) --------------------------------------------------------------- */
+/* Threads started once and reused: fa_pool_for runs a batch of independent jobs on them and on
+ * the calling thread, and returns when all are done. Jobs are handed out in index order to
+ * whichever thread is free, so a job must write only its own outputs (or its thread's scratch,
+ * indexed by `thread`) for results not to depend on the thread count. One batch at a time per
+ * pool: a pool is not shared by two callers at once. */
+#define FA_POOL_MAX_THREADS 64
+typedef struct fa_pool fa_pool;
+typedef void (*fa_pool_fn)(void *ctx, long job, int thread);
+/* threads: 1..FA_POOL_MAX_THREADS, counting the caller (1 = no extra thread). A thread that
+ * cannot be started leaves a smaller pool (fa_pool_threads says how large). */
+faceau_status fa_pool_create(int threads, fa_pool **out, fa_err *err);
+void fa_pool_free(fa_pool *p);
+/* Threads that run jobs, caller included (1 for a NULL pool). */
+int fa_pool_threads(const fa_pool *p);
+/* Runs fn(ctx, job, thread) for job = 0..n-1, thread in 0..fa_pool_threads(p)-1 (0 = the
+ * caller), and waits for all of them. A NULL pool runs them on the caller. */
+void fa_pool_for(fa_pool *p, long n, fa_pool_fn fn, void *ctx);
+
 /* ---- text and binary matrices in OpenFace's formats (models.c) ------------------------- */
 /* OpenCV type codes as OpenFace stores them. */
 enum { FA_CV_8U = 0, FA_CV_32S = 4, FA_CV_32F = 5, FA_CV_64F = 6 };

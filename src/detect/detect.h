@@ -12,7 +12,7 @@
 /* Frames larger than this are refused (bounds memory and time): side and pixel count. */
 #define FA_MTCNN_MAX_SIDE 32768
 #define FA_MTCNN_MAX_PIXELS (1L << 27)
-#define FA_MTCNN_MAX_THREADS 64
+#define FA_MTCNN_MAX_THREADS FA_POOL_MAX_THREADS
 
 typedef struct fa_mtcnn fa_mtcnn;
 

@@ -5,8 +5,6 @@
  * row-local), so memory grows with the frame width only. */
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +45,8 @@ typedef struct job {
 
 struct fa_mtcnn {
     fa_cnn net[3];
-    int threads;
+    int threads;   /* fa_pool_threads(pool): the workspaces in use */
+    fa_pool *pool; /* NULL for one thread */
     tws ws[FA_MTCNN_MAX_THREADS];
     /* the current frame */
     const fa_image *img;
@@ -101,6 +100,7 @@ void fa_mtcnn_free(fa_mtcnn *d)
         return;
     for (int i = 0; i < 3; i++)
         fa_cnn_free(&d->net[i]);
+    fa_pool_free(d->pool);
     for (int t = 0; t < FA_MTCNN_MAX_THREADS; t++)
         tws_free(&d->ws[t]);
     free(d->jobs), free(d->all), free(d->box), free(d->corr), free(d->keep), free(d->scratch);
@@ -181,7 +181,17 @@ faceau_status fa_mtcnn_set_threads(fa_mtcnn *d, int n, fa_err *err)
     if (!d || n < 1 || n > FA_MTCNN_MAX_THREADS)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "thread count %d is out of range (1..%d)", n,
                        FA_MTCNN_MAX_THREADS);
-    d->threads = n;
+    if (n == d->threads)
+        return FACEAU_OK;
+    fa_pool *pool = NULL;
+    if (n > 1) {
+        faceau_status st = fa_pool_create(n, &pool, err);
+        if (st)
+            return st;
+    }
+    fa_pool_free(d->pool);
+    d->pool = pool;
+    d->threads = fa_pool_threads(pool);
     return FACEAU_OK;
 }
 
@@ -263,52 +273,25 @@ static void refine_job(fa_mtcnn *d, tws *w, int stage, int k)
 typedef struct phase {
     fa_mtcnn *d;
     int stage;
-    atomic_long next;
 } phase;
 
-typedef struct targ {
-    phase *ph;
-    int t;
-} targ;
-
-static void *worker(void *arg)
+static void phase_job(void *ctx, long j, int thread)
 {
-    targ *a = arg;
-    phase *ph = a->ph;
+    phase *ph = ctx;
     fa_mtcnn *d = ph->d;
-    for (;;) {
-        long j = atomic_fetch_add(&ph->next, 1);
-        if (j >= (long)d->njobs)
-            break;
-        if (ph->stage == 0)
-            pnet_job(d, &d->ws[a->t], &d->jobs[j]);
-        else
-            refine_job(d, &d->ws[a->t], ph->stage, d->jobs[j].o0);
-    }
-    return NULL;
+    if (ph->stage == 0)
+        pnet_job(d, &d->ws[thread], &d->jobs[j]);
+    else
+        refine_job(d, &d->ws[thread], ph->stage, d->jobs[j].o0);
 }
 
-/* Runs d->jobs on up to d->threads threads. Each job writes only its own outputs, so the
- * result does not depend on which thread ran it; a failed pthread_create just means fewer. */
+/* Runs d->jobs on the detector's worker pool. Each job writes only its own outputs (PNet's
+ * candidates go to its thread's list, merged in a fixed order afterwards), so the result does
+ * not depend on which thread ran it. */
 static void run_phase(fa_mtcnn *d, int stage)
 {
-    if (d->njobs == 0)
-        return;
-    phase ph;
-    ph.d = d, ph.stage = stage;
-    atomic_init(&ph.next, 0);
-    int nt = d->threads < (long)d->njobs ? d->threads : (int)d->njobs;
-    pthread_t tid[FA_MTCNN_MAX_THREADS];
-    targ args[FA_MTCNN_MAX_THREADS];
-    int started[FA_MTCNN_MAX_THREADS] = {0};
-    for (int t = 0; t < nt; t++)
-        args[t].ph = &ph, args[t].t = t;
-    for (int t = 1; t < nt; t++)
-        started[t] = pthread_create(&tid[t], NULL, worker, &args[t]) == 0;
-    worker(&args[0]);
-    for (int t = 1; t < nt; t++)
-        if (started[t])
-            pthread_join(tid[t], NULL);
+    phase ph = {d, stage};
+    fa_pool_for(d->pool, (long)d->njobs, phase_job, &ph);
 }
 
 static int cmp_cand(const void *pa, const void *pb)
