@@ -140,13 +140,13 @@ int main(int argc, char **argv)
         repeats = 1;
 
     char err[4096];
-    faceau_ctx *ctx;
+    faceau_au *au;
     faceau_config cfg = faceau_default_config();
     char mbuf[4096];
     snprintf(mbuf, sizeof mbuf, "%s/models", shared);
     if (!getenv("FACEAU_MODELS"))
         cfg.model_dir = mbuf; /* the shared models unless told otherwise */
-    if (faceau_open(&cfg, &ctx, err, sizeof err)) {
+    if (faceau_au_open(&cfg, &au, err, sizeof err)) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
     }
@@ -157,12 +157,12 @@ int main(int argc, char **argv)
     double total = 0, best = 1e30, stages[FA_N_STAGES] = {0};
     faceau_au_result res;
     for (int rep = 0; rep < repeats; rep++) {
-        faceau_au_reset(ctx);
+        faceau_au_reset(au);
         double t0 = now_ms();
         for (int i = 0; i < c.n; i++) {
             faceau_frame f = {c.w, c.h, c.stride, c.pixels + (size_t)i * (size_t)c.stride * (size_t)c.h, 0, i};
-            if (faceau_au_add_frame(ctx, &f, c.lm + (size_t)i * 136, c.success[i], &res)) {
-                fprintf(stderr, "bench: %s\n", faceau_last_error(ctx));
+            if (faceau_au_add_frame(au, &f, c.lm + (size_t)i * 136, c.success[i], &res)) {
+                fprintf(stderr, "bench: %s\n", faceau_au_last_error(au));
                 return 1;
             }
         }
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         total += t;
         best = t < best ? t : best;
         double ms[FA_N_STAGES];
-        fa_ctx_stage_ms(ctx, ms);
+        fa_analyser_stage_ms(au, ms);
         for (int s = 0; s < FA_N_STAGES; s++)
             stages[s] += ms[s];
     }
@@ -184,8 +184,8 @@ int main(int argc, char **argv)
     ro.out_dir = outdir;
     ro.quiet = 1;
     double t_run = now_ms();
-    if (faceau_run(ctx, &ro) != FACEAU_OK) {
-        fprintf(stderr, "bench: %s\n", faceau_last_error(ctx));
+    if (faceau_run(au, &ro) != FACEAU_OK) {
+        fprintf(stderr, "bench: %s\n", faceau_au_last_error(au));
         return 1;
     }
     t_run = now_ms() - t_run;
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     static const char *names[FA_N_STAGES] = {"calc_params", "align", "hog+geom", "median", "predict"};
     printf("video            %s (%dx%d, %d frames)\n", video, c.w, c.h, c.n);
-    printf("model load       %.1f ms\n", faceau_model_load_ms(ctx));
+    printf("model load       %.1f ms\n", faceau_au_model_load_ms(au));
     printf("decode only      %.1f frames/s\n", c.n / (decode_ms / 1e3));
     printf("AU stage         %.1f frames/s (1 thread, mean of %d passes; best pass %.1f frames/s)\n",
            frames / (total / 1e3), repeats, c.n / (best / 1e3));
@@ -211,7 +211,7 @@ int main(int argc, char **argv)
     free(c.pixels);
     free(c.lm);
     free(c.success);
-    faceau_close(ctx);
+    faceau_au_close(au);
 
     /* face detection, OpenFace's MTCNN: 640x480 and the 1080x1920 portrait clip */
     char v2[4096];

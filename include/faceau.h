@@ -17,8 +17,10 @@
  *
  * OBJECTS
  *
- *   faceau_ctx     the AU models and the per-video (per-person) state: running medians and the
- *                  per-frame history needed by the offline post-processing. One per video.
+ *   faceau_au_models  OpenFace's AU models, read-only once loaded: open once, share between
+ *                  analysers and threads.
+ *   faceau_au      one person's AU analysis on such models: running medians and the per-frame
+ *                  history needed by the offline post-processing. One per video (per face).
  *   faceau_source  a video file, an image, or a directory of images, frame by frame.
  *   faceau_detector  OpenFace's MTCNN face detector and its workspace.
  *
@@ -36,8 +38,8 @@
  *   faceau_config cfg = faceau_default_config();
  *   cfg.model_dir = NULL;                       // search FACEAU_MODELS, user data dir, prefix
  *   char err[512];
- *   faceau_ctx *ctx;
- *   if (faceau_open(&cfg, &ctx, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); exit(1); }
+ *   faceau_au *au;                              // faceau_au_open_with() shares loaded models
+ *   if (faceau_au_open(&cfg, &au, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); exit(1); }
  *
  *   faceau_source *src;
  *   if (faceau_source_open("video.avi", &src, err, sizeof err) != FACEAU_OK) { ... }
@@ -46,14 +48,14 @@
  *   while (faceau_source_read(src, &frame, &got) == FACEAU_OK && got) {
  *       float lm[136];                          // x0..x67, y0..y67 from your landmark detector
  *       faceau_au_result r;
- *       faceau_au_add_frame(ctx, &frame, lm, 1, &r);
+ *       faceau_au_add_frame(au, &frame, lm, 1, &r);
  *       printf("AU12 %.2f\n", r.au_intensity[8]);
  *   }
- *   size_t n = faceau_au_frame_count(ctx);
+ *   size_t n = faceau_au_frame_count(au);
  *   double *I = malloc(n * FACEAU_N_AU_INTENSITY * sizeof *I), *P = malloc(n * FACEAU_N_AU_PRESENCE * sizeof *P);
- *   faceau_au_finish(ctx, I, P, n);            // OpenFace's offline post-processing
+ *   faceau_au_finish(au, I, P, n);             // OpenFace's offline post-processing
  *   faceau_source_close(src);
- *   faceau_close(ctx);
+ *   faceau_au_close(au);
  *
  * The whole FeatureExtraction-style run (video + landmarks CSV -> OpenFace CSV) is faceau_run().
  */
@@ -115,8 +117,13 @@ FACEAU_API const char *faceau_au_presence_name(int i);
 FACEAU_API faceau_status faceau_models_locate(const char *hint, char *dir, size_t dir_size,
                                               char *errbuf, size_t errbuf_size);
 
-/* ---- context ---------------------------------------------------------------------------- */
-typedef struct faceau_ctx faceau_ctx;
+/* ---- AU analyser ------------------------------------------------------------------------ */
+/* faceau_au_models: OpenFace's AU models, PDM and triangulation, read-only once loaded, so one
+ * set serves any number of analysers on any threads. faceau_au: one person's AU analysis
+ * (running medians, per-frame history, the last frame's features); one per face being tracked,
+ * used by one thread at a time. */
+typedef struct faceau_au_models faceau_au_models;
+typedef struct faceau_au faceau_au;
 
 typedef enum faceau_au_mode {
     FACEAU_AU_DYNAMIC = 0, /* FeatureExtraction on a video: person-specific medians + post-processing */
@@ -133,14 +140,27 @@ typedef struct faceau_config {
 
 FACEAU_API faceau_config faceau_default_config(void);
 
-/* Loads the AU-stage models. errbuf (may be NULL) receives the reason on failure. */
-FACEAU_API faceau_status faceau_open(const faceau_config *cfg, faceau_ctx **out, char *errbuf,
-                                     size_t errbuf_size);
-FACEAU_API void faceau_close(faceau_ctx *ctx);
-/* The last failure's message for this context ("" if none). */
-FACEAU_API const char *faceau_last_error(const faceau_ctx *ctx);
-/* Milliseconds spent loading the models in faceau_open. */
-FACEAU_API double faceau_model_load_ms(const faceau_ctx *ctx);
+/* Loads the AU models for cfg->model_dir and cfg->au_mode (the dynamic models for
+ * FACEAU_AU_DYNAMIC, the static ones otherwise); cfg NULL = faceau_default_config(). */
+FACEAU_API faceau_status faceau_au_models_open(const faceau_config *cfg, faceau_au_models **out,
+                                               char *errbuf, size_t errbuf_size);
+FACEAU_API void faceau_au_models_close(faceau_au_models *models);
+/* Milliseconds spent loading them. */
+FACEAU_API double faceau_au_models_load_ms(const faceau_au_models *models);
+
+/* An analyser with its own models (loaded as faceau_au_models_open would). */
+FACEAU_API faceau_status faceau_au_open(const faceau_config *cfg, faceau_au **out, char *errbuf,
+                                        size_t errbuf_size);
+/* An analyser on shared models, which must outlive it; cfg->au_mode must be one the models
+ * were opened for (dynamic, or one of the two static modes). */
+FACEAU_API faceau_status faceau_au_open_with(const faceau_au_models *models,
+                                             const faceau_config *cfg, faceau_au **out,
+                                             char *errbuf, size_t errbuf_size);
+FACEAU_API void faceau_au_close(faceau_au *au);
+/* The last failure's message for this analyser ("" if none). */
+FACEAU_API const char *faceau_au_last_error(const faceau_au *au);
+/* Milliseconds its models took to load. */
+FACEAU_API double faceau_au_model_load_ms(const faceau_au *au);
 
 /* ---- frames ----------------------------------------------------------------------------- */
 typedef struct faceau_frame {
@@ -179,21 +199,21 @@ typedef struct faceau_au_result {
 
 /* Runs the AU stage on one frame: landmarks are x0..x67 then y0..y67 in frame pixels; success
  * is the landmark tracker's verdict (0: the frame counts as failed, AUs are 0). */
-FACEAU_API faceau_status faceau_au_add_frame(faceau_ctx *ctx, const faceau_frame *frame,
+FACEAU_API faceau_status faceau_au_add_frame(faceau_au *au, const faceau_frame *frame,
                                              const float landmarks[2 * FACEAU_N_LANDMARKS],
                                              int success, faceau_au_result *out);
 /* The last frame's aligned face (112*112*3 BGR bytes, row-major) and HOG (4464 floats, cell
  * row, cell column, channel), copied into caller buffers. Either pointer may be NULL. */
-FACEAU_API faceau_status faceau_au_last_features(const faceau_ctx *ctx, unsigned char *aligned_bgr,
+FACEAU_API faceau_status faceau_au_last_features(const faceau_au *au, unsigned char *aligned_bgr,
                                                  float *hog);
-FACEAU_API size_t faceau_au_frame_count(const faceau_ctx *ctx);
+FACEAU_API size_t faceau_au_frame_count(const faceau_au *au);
 /* OpenFace's end-of-video post-processing over every frame added since open/reset: writes
  * n x 17 intensities and n x 18 presences (row = frame), n == faceau_au_frame_count(). In
  * online or static mode it returns the per-frame values unchanged. */
-FACEAU_API faceau_status faceau_au_finish(faceau_ctx *ctx, double *intensity, double *presence,
+FACEAU_API faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presence,
                                           size_t n);
 /* Forgets the person: medians and history start again (next video). */
-FACEAU_API void faceau_au_reset(faceau_ctx *ctx);
+FACEAU_API void faceau_au_reset(faceau_au *au);
 
 /* ---- whole runs (what the CLI does) ----------------------------------------------------- */
 enum {
@@ -222,10 +242,10 @@ typedef struct faceau_run_options {
  * renamed at the end; a failed run leaves no CSV). A video or image directory is processed as
  * FeatureExtraction does (dynamic models, post-processing; one row per frame, face 0 of the
  * landmarks CSV); a still image as FaceLandmarkImg does (every row of the landmarks CSV is a
- * face; static models; ctx must be opened with FACEAU_AU_STATIC). Frames are decoded ahead on
+ * face; static models; au must be opened with FACEAU_AU_STATIC). Frames are decoded ahead on
  * a second thread. FACEAU_ERR_TRUNCATED: the input broke off; the frames before it were
- * written and faceau_last_error() says where. */
-FACEAU_API faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt);
+ * written and faceau_au_last_error() says where. */
+FACEAU_API faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt);
 
 
 /* ---- face detection --------------------------------------------------------------------- */

@@ -14,8 +14,8 @@ static void test_video_against_openface(void)
     char err[4096];
     faceau_config cfg = faceau_default_config();
     cfg.model_dir = tu_shared_path("models");
-    faceau_ctx *ctx;
-    CHECK(faceau_open(&cfg, &ctx, err, sizeof err) == FACEAU_OK, "open: %s", err);
+    faceau_au *au;
+    CHECK(faceau_au_open(&cfg, &au, err, sizeof err) == FACEAU_OK, "open: %s", err);
     faceau_source *src;
     CHECK(faceau_source_open(tu_shared_path("data/videos/%s.avi", NAME), &src, err, sizeof err) == FACEAU_OK,
           "source: %s", err);
@@ -36,14 +36,14 @@ static void test_video_against_openface(void)
         /* timestamps as OpenFace prints them (3 decimals) */
         if (fabs(f.timestamp - tu_csv_at(&ref, n, ct)) > 0.0005 + 1e-9)
             bad_ts++;
-        CHECK(faceau_au_add_frame(ctx, &f, lm, (int)tu_csv_at(&ref, n, cs), &res) == FACEAU_OK, "frame %d", n);
+        CHECK(faceau_au_add_frame(au, &f, lm, (int)tu_csv_at(&ref, n, cs), &res) == FACEAU_OK, "frame %d", n);
         n++;
     }
-    CHECK(n == ref.nrows && faceau_au_frame_count(ctx) == (size_t)n, "%d frames, reference %d", n, ref.nrows);
+    CHECK(n == ref.nrows && faceau_au_frame_count(au) == (size_t)n, "%d frames, reference %d", n, ref.nrows);
     CHECK(bad_ts == 0, "%d timestamps differ", bad_ts);
     double *I = malloc((size_t)n * 17 * sizeof *I), *P = malloc((size_t)n * 18 * sizeof *P);
-    CHECK(faceau_au_finish(ctx, I, P, (size_t)n - 1) == FACEAU_ERR_INVALID_ARG, "wrong n refused");
-    CHECK(faceau_au_finish(ctx, I, P, (size_t)n) == FACEAU_OK, "finish: %s", faceau_last_error(ctx));
+    CHECK(faceau_au_finish(au, I, P, (size_t)n - 1) == FACEAU_ERR_INVALID_ARG, "wrong n refused");
+    CHECK(faceau_au_finish(au, I, P, (size_t)n) == FACEAU_OK, "finish: %s", faceau_au_last_error(au));
     double worst = 0;
     int presence_diff = 0;
     for (int i = 0; i < n; i++) {
@@ -58,21 +58,21 @@ static void test_video_against_openface(void)
     printf("%s: %d frames, worst AU intensity difference %.2g, presence differences %d\n", NAME, n, worst,
            presence_diff);
     /* order: no frame after finish until reset */
-    CHECK(faceau_au_add_frame(ctx, &f, (float[136]){0}, 1, &res) == FACEAU_ERR_STATE &&
-              strstr(faceau_last_error(ctx), "reset"),
-          "add after finish: %s", faceau_last_error(ctx));
-    faceau_au_reset(ctx);
-    CHECK(faceau_au_frame_count(ctx) == 0, "reset empties");
+    CHECK(faceau_au_add_frame(au, &f, (float[136]){0}, 1, &res) == FACEAU_ERR_STATE &&
+              strstr(faceau_au_last_error(au), "reset"),
+          "add after finish: %s", faceau_au_last_error(au));
+    faceau_au_reset(au);
+    CHECK(faceau_au_frame_count(au) == 0, "reset empties");
     faceau_frame bad = f;
     bad.stride = 2;
-    CHECK(faceau_au_add_frame(ctx, &bad, (float[136]){0}, 1, &res) == FACEAU_ERR_INVALID_ARG, "bad stride");
-    CHECK(faceau_au_add_frame(NULL, &f, (float[136]){0}, 1, &res) == FACEAU_ERR_INVALID_ARG, "NULL ctx");
+    CHECK(faceau_au_add_frame(au, &bad, (float[136]){0}, 1, &res) == FACEAU_ERR_INVALID_ARG, "bad stride");
+    CHECK(faceau_au_add_frame(NULL, &f, (float[136]){0}, 1, &res) == FACEAU_ERR_INVALID_ARG, "NULL au");
     /* a failed frame: zeros, and the aligned face is black */
-    CHECK(faceau_au_add_frame(ctx, &f, (float[136]){0}, 0, &res) == FACEAU_OK && res.au_intensity[0] == 0 &&
+    CHECK(faceau_au_add_frame(au, &f, (float[136]){0}, 0, &res) == FACEAU_OK && res.au_intensity[0] == 0 &&
               res.au_presence[0] == 0,
           "failed frame");
     unsigned char face[112 * 112 * 3];
-    faceau_au_last_features(ctx, face, NULL);
+    faceau_au_last_features(au, face, NULL);
     int nonzero = 0;
     for (size_t i = 0; i < sizeof face; i++)
         nonzero += face[i] != 0;
@@ -81,7 +81,7 @@ static void test_video_against_openface(void)
     free(P);
     tu_csv_free(&ref);
     faceau_source_close(src);
-    faceau_close(ctx);
+    faceau_au_close(au);
 }
 
 static void test_open_errors(void)
@@ -89,10 +89,10 @@ static void test_open_errors(void)
     char err[4096];
     faceau_config cfg = faceau_default_config();
     cfg.model_dir = "/nonexistent/models";
-    faceau_ctx *ctx = (faceau_ctx *)&cfg;
+    faceau_au *au = (faceau_au *)&cfg;
     setenv("FACEAU_MODELS", "/nonexistent/env", 1);
     setenv("XDG_DATA_HOME", "/nonexistent/xdg", 1);
-    CHECK(faceau_open(&cfg, &ctx, err, sizeof err) == FACEAU_ERR_MODEL_NOT_FOUND && ctx == NULL &&
+    CHECK(faceau_au_open(&cfg, &au, err, sizeof err) == FACEAU_ERR_MODEL_NOT_FOUND && au == NULL &&
               strstr(err, "/nonexistent/models") && strstr(err, "/nonexistent/env"),
           "no models: %s", err);
     faceau_source *src;

@@ -16,8 +16,8 @@ int main(int argc, char **argv)
         return 2;
     char err[4096];
     faceau_config cfg = faceau_default_config();
-    faceau_ctx *ctx;
-    if (faceau_open(&cfg, &ctx, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); return 1; }
+    faceau_au *au;
+    if (faceau_au_open(&cfg, &au, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); return 1; }
     faceau_detector *det;
     if (faceau_detector_open(NULL, 1, &det, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); return 1; }
     faceau_source *src;
@@ -32,22 +32,22 @@ int main(int argc, char **argv)
             if (fscanf(lm, "%f", &l[i]) != 1) return 1;
         if (fscanf(lm, "%d", &success) != 1) return 1;
         faceau_au_result r;
-        if (faceau_au_add_frame(ctx, &frame, l, success, &r) != FACEAU_OK) { fprintf(stderr, "%s\n", faceau_last_error(ctx)); return 1; }
+        if (faceau_au_add_frame(au, &frame, l, success, &r) != FACEAU_OK) { fprintf(stderr, "%s\n", faceau_au_last_error(au)); return 1; }
         if (frames == 0) {
             faceau_box boxes[8];
             faceau_detect(det, &frame, boxes, 8, &faces);
         }
         frames++;
     }
-    size_t n = faceau_au_frame_count(ctx);
+    size_t n = faceau_au_frame_count(au);
     double *I = malloc(n * FACEAU_N_AU_INTENSITY * sizeof *I), *P = malloc(n * FACEAU_N_AU_PRESENCE * sizeof *P);
-    if (faceau_au_finish(ctx, I, P, n) != FACEAU_OK) return 1;
+    if (faceau_au_finish(au, I, P, n) != FACEAU_OK) return 1;
     /* the last frame's AU12 intensity and the face count of the first frame */
     printf("%d %d %.2f\n", frames, faces, I[(n - 1) * FACEAU_N_AU_INTENSITY + 8]);
     free(I); free(P);
     faceau_source_close(src);
     faceau_detector_close(det);
-    faceau_close(ctx);
+    faceau_au_close(au);
     return 0;
 }
 C

@@ -179,16 +179,16 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     /* videos and sequences use the dynamic AU models, still images the static ones */
-    faceau_ctx *ctx[2] = {NULL, NULL};
+    faceau_au *au[2] = {NULL, NULL};
     int exit_code = 0;
     for (int k = 0; k < c.n_inputs; k++) {
         int still = !c.input_is_dir[k] && is_image_path(c.inputs[k]);
-        if (!ctx[still]) {
+        if (!au[still]) {
             char err[4096];
             faceau_config cfg = c.cfg;
             if (still)
                 cfg.au_mode = FACEAU_AU_STATIC;
-            if (faceau_open(&cfg, &ctx[still], err, sizeof err) != FACEAU_OK) {
+            if (faceau_au_open(&cfg, &au[still], err, sizeof err) != FACEAU_OK) {
                 fprintf(stderr, "faceau: %s\n", err);
                 exit_code = 1;
                 break;
@@ -198,17 +198,17 @@ int main(int argc, char **argv)
         run.input = c.inputs[k];
         run.input_is_dir = c.input_is_dir[k];
         run.landmarks_csv = c.landmarks[k];
-        faceau_status st = faceau_run(ctx[still], &run);
+        faceau_status st = faceau_run(au[still], &run);
         if (st == FACEAU_ERR_TRUNCATED) {
-            fprintf(stderr, "faceau: warning: %s\n", faceau_last_error(ctx[still]));
+            fprintf(stderr, "faceau: warning: %s\n", faceau_au_last_error(au[still]));
             if (exit_code == 0)
                 exit_code = 3;
         } else if (st != FACEAU_OK) {
-            fprintf(stderr, "faceau: %s\n", faceau_last_error(ctx[still]));
+            fprintf(stderr, "faceau: %s\n", faceau_au_last_error(au[still]));
             exit_code = 1;
         }
     }
-    faceau_close(ctx[0]);
-    faceau_close(ctx[1]);
+    faceau_au_close(au[0]);
+    faceau_au_close(au[1]);
     return exit_code;
 }

@@ -1,4 +1,5 @@
-/* faceau.c - the context: AU models plus one person's running state, frame by frame, as
+/* analyser.c - the AU analyser: AU models (faceau_au_models, read-only once loaded, shared by any
+ * number of analysers) and one person's running state (faceau_au), frame by frame, as
  * OpenFace's FaceAnalyser::AddNextFrame does it in FeatureExtraction's video mode. */
 #include <math.h>
 #include <stdlib.h>
@@ -29,16 +30,22 @@ typedef struct history {
     double *init_geom; /* n_init x FA_GEOM_DIM */
 } history;
 
-struct faceau_ctx {
-    faceau_config cfg;
+struct faceau_au_models {
+    int dynamic;            /* the dynamic banks (main_dynamic_svms.txt) or the static ones */
     char model_dir[4096];
     fa_au_models models;
+    double *pc_d;           /* 3n x m principal components as double (OpenFace's princ_comp_d) */
     double load_ms;
+};
+
+struct faceau_au {
+    faceau_config cfg;
+    const faceau_au_models *m;
+    faceau_au_models *owned; /* the models faceau_au_open loaded for this analyser alone */
     fa_err err;
 
     fa_median hog_median, geom_median;
     double *median;   /* FA_FEAT_DIM: [hog median, geom median], what dynamic models subtract */
-    double *pc_d;     /* 3n x m principal components as double (OpenFace's princ_comp_d) */
     fa_online online;
     long frames;
     int finished;
@@ -97,112 +104,186 @@ static faceau_status history_reserve(history *h, fa_err *err)
     return FACEAU_OK;
 }
 
-void faceau_close(faceau_ctx *ctx)
+void faceau_au_models_close(faceau_au_models *m)
 {
-    if (!ctx)
+    if (!m)
         return;
-    fa_au_models_free(&ctx->models);
-    fa_median_free(&ctx->hog_median);
-    fa_median_free(&ctx->geom_median);
-    free(ctx->median);
-    free(ctx->pc_d);
-    history_free(&ctx->hist);
-    free(ctx);
+    fa_au_models_free(&m->models);
+    free(m->pc_d);
+    free(m);
 }
 
-static faceau_status ctx_init(faceau_ctx *ctx, fa_err *err)
+static faceau_status models_load(faceau_au_models *m, const faceau_config *cfg, fa_err *err)
 {
     char errbuf[3584];
-    faceau_status st = faceau_models_locate(ctx->cfg.model_dir, ctx->model_dir,
-                                            sizeof ctx->model_dir, errbuf, sizeof errbuf);
+    faceau_status st = faceau_models_locate(cfg->model_dir, m->model_dir, sizeof m->model_dir,
+                                            errbuf, sizeof errbuf);
     if (st)
         return fa_fail(err, st, "%s", errbuf);
+    m->dynamic = cfg->au_mode == FACEAU_AU_DYNAMIC;
     char main_file[4200];
-    snprintf(main_file, sizeof main_file, "%s/AU_predictors/%s", ctx->model_dir,
-             ctx->cfg.au_mode == FACEAU_AU_DYNAMIC ? "main_dynamic_svms.txt" : "main_static_svms.txt");
+    snprintf(main_file, sizeof main_file, "%s/AU_predictors/%s", m->model_dir,
+             m->dynamic ? "main_dynamic_svms.txt" : "main_static_svms.txt");
     double t0 = now_ms();
-    if ((st = fa_au_models_load(main_file, &ctx->models, err)))
+    if ((st = fa_au_models_load(main_file, &m->models, err)))
         return st;
-    ctx->load_ms = now_ms() - t0;
-    if ((st = fa_median_init(&ctx->hog_median, FACEAU_HOG_SIZE, HOG_BINS, HOG_MIN, HOG_MAX, err)) ||
-        (st = fa_median_init(&ctx->geom_median, FA_GEOM_DIM, GEOM_BINS, GEOM_MIN, GEOM_MAX, err)))
-        return st;
-    const fa_pdm *pdm = &ctx->models.pdm;
-    ctx->median = fa_calloc(FA_FEAT_DIM, sizeof *ctx->median, err, "the AU medians");
-    ctx->pc_d = fa_malloc((size_t)3 * pdm->n * pdm->m * sizeof *ctx->pc_d, err, "the PDM");
-    if (!ctx->median || !ctx->pc_d)
+    m->load_ms = now_ms() - t0;
+    const fa_pdm *pdm = &m->models.pdm;
+    m->pc_d = fa_malloc((size_t)3 * pdm->n * pdm->m * sizeof *m->pc_d, err, "the PDM");
+    if (!m->pc_d)
         return FACEAU_ERR_NOMEM;
     for (int i = 0; i < 3 * pdm->n * pdm->m; i++)
-        ctx->pc_d[i] = pdm->pc[i];
-    faceau_au_reset(ctx);
+        m->pc_d[i] = pdm->pc[i];
     return FACEAU_OK;
 }
 
-faceau_status faceau_open(const faceau_config *cfg, faceau_ctx **out, char *errbuf,
-                          size_t errbuf_size)
+faceau_status faceau_au_models_open(const faceau_config *cfg, faceau_au_models **out, char *errbuf,
+                                    size_t errbuf_size)
 {
     fa_err err;
     fa_err_clear(&err);
     if (!out)
-        return FACEAU_ERR_INVALID_ARG;
+        return fa_err_to_buf(fa_fail(&err, FACEAU_ERR_INVALID_ARG, "faceau_au_models_open: out is NULL"),
+                             &err, errbuf, errbuf_size);
     *out = NULL;
-    faceau_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) {
-        if (errbuf && errbuf_size)
-            snprintf(errbuf, errbuf_size, "out of memory creating a faceau context");
-        return FACEAU_ERR_NOMEM;
-    }
-    ctx->cfg = cfg ? *cfg : faceau_default_config();
-    faceau_status st = ctx_init(ctx, &err);
+    faceau_config def = faceau_default_config();
+    faceau_au_models *m = fa_calloc(1, sizeof *m, &err, "the AU models");
+    faceau_status st = m ? models_load(m, cfg ? cfg : &def, &err) : FACEAU_ERR_NOMEM;
     if (st) {
-        if (errbuf && errbuf_size)
-            snprintf(errbuf, errbuf_size, "%s", err.msg);
-        faceau_close(ctx);
-        return st;
+        faceau_au_models_close(m);
+        return fa_err_to_buf(st, &err, errbuf, errbuf_size);
     }
-    *out = ctx;
+    *out = m;
     return FACEAU_OK;
 }
 
-const char *faceau_last_error(const faceau_ctx *ctx)
+double faceau_au_models_load_ms(const faceau_au_models *m)
 {
-    return ctx ? ctx->err.msg : "no context";
+    return m ? m->load_ms : 0;
 }
 
-double faceau_model_load_ms(const faceau_ctx *ctx)
+void faceau_au_close(faceau_au *au)
 {
-    return ctx ? ctx->load_ms : 0;
-}
-
-size_t faceau_au_frame_count(const faceau_ctx *ctx)
-{
-    return ctx ? ctx->hist.n : 0;
-}
-
-void faceau_au_reset(faceau_ctx *ctx)
-{
-    if (!ctx)
+    if (!au)
         return;
-    fa_median_reset(&ctx->hog_median);
-    fa_median_reset(&ctx->geom_median);
-    memset(ctx->median, 0, FA_FEAT_DIM * sizeof *ctx->median);
-    fa_online_reset(&ctx->online);
-    ctx->frames = 0;
-    ctx->finished = 0;
-    memset(ctx->stage_ms, 0, sizeof ctx->stage_ms);
-    ctx->hist.n = 0;
-    ctx->hist.n_init = 0;
+    faceau_au_models_close(au->owned);
+    fa_median_free(&au->hog_median);
+    fa_median_free(&au->geom_median);
+    free(au->median);
+    history_free(&au->hist);
+    free(au);
+}
+
+static faceau_status state_init(faceau_au *au, fa_err *err)
+{
+    faceau_status st;
+    if ((st = fa_median_init(&au->hog_median, FACEAU_HOG_SIZE, HOG_BINS, HOG_MIN, HOG_MAX, err)) ||
+        (st = fa_median_init(&au->geom_median, FA_GEOM_DIM, GEOM_BINS, GEOM_MIN, GEOM_MAX, err)))
+        return st;
+    au->median = fa_calloc(FA_FEAT_DIM, sizeof *au->median, err, "the AU medians");
+    if (!au->median)
+        return FACEAU_ERR_NOMEM;
+    faceau_au_reset(au);
+    return FACEAU_OK;
+}
+
+/* Creates the analyser on models (shared) or, when models is NULL, on models it loads itself. */
+static faceau_status open_au(const faceau_au_models *models, const faceau_config *cfg,
+                             faceau_au **out, fa_err *err)
+{
+    if (!out)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "faceau_au_open: out is NULL");
+    *out = NULL;
+    faceau_config c = cfg ? *cfg : faceau_default_config();
+    if (c.au_mode != FACEAU_AU_DYNAMIC && c.au_mode != FACEAU_AU_STATIC &&
+        c.au_mode != FACEAU_AU_VIDEO_STATIC)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "faceau_au_open: unknown AU mode %d", (int)c.au_mode);
+    if (models && models->dynamic != (c.au_mode == FACEAU_AU_DYNAMIC))
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG,
+                       "faceau_au_open_with: the models were opened for the %s AU mode, the config asks for the %s one",
+                       models->dynamic ? "dynamic" : "static", c.au_mode == FACEAU_AU_DYNAMIC ? "dynamic" : "static");
+    faceau_au *au = fa_calloc(1, sizeof *au, err, "the AU analyser");
+    if (!au)
+        return FACEAU_ERR_NOMEM;
+    au->cfg = c;
+    faceau_status st = FACEAU_OK;
+    if (!models) {
+        au->owned = fa_calloc(1, sizeof *au->owned, err, "the AU models");
+        st = au->owned ? models_load(au->owned, &c, err) : FACEAU_ERR_NOMEM;
+        models = au->owned;
+    }
+    au->m = models;
+    if (!st)
+        st = state_init(au, err);
+    if (st) {
+        faceau_au_close(au);
+        return st;
+    }
+    *out = au;
+    return FACEAU_OK;
+}
+
+faceau_status faceau_au_open(const faceau_config *cfg, faceau_au **out, char *errbuf,
+                             size_t errbuf_size)
+{
+    fa_err err;
+    fa_err_clear(&err);
+    return fa_err_to_buf(open_au(NULL, cfg, out, &err), &err, errbuf, errbuf_size);
+}
+
+faceau_status faceau_au_open_with(const faceau_au_models *models, const faceau_config *cfg,
+                                  faceau_au **out, char *errbuf, size_t errbuf_size)
+{
+    fa_err err;
+    fa_err_clear(&err);
+    if (!models) {
+        if (out)
+            *out = NULL;
+        return fa_err_to_buf(fa_fail(&err, FACEAU_ERR_INVALID_ARG, "faceau_au_open_with: models is NULL"),
+                             &err, errbuf, errbuf_size);
+    }
+    return fa_err_to_buf(open_au(models, cfg, out, &err), &err, errbuf, errbuf_size);
+}
+
+const char *faceau_au_last_error(const faceau_au *au)
+{
+    return au ? au->err.msg : "no AU analyser (NULL)";
+}
+
+double faceau_au_model_load_ms(const faceau_au *au)
+{
+    return au ? au->m->load_ms : 0;
+}
+
+size_t faceau_au_frame_count(const faceau_au *au)
+{
+    return au ? au->hist.n : 0;
+}
+
+void faceau_au_reset(faceau_au *au)
+{
+    if (!au)
+        return;
+    fa_median_reset(&au->hog_median);
+    fa_median_reset(&au->geom_median);
+    memset(au->median, 0, FA_FEAT_DIM * sizeof *au->median);
+    fa_online_reset(&au->online);
+    au->frames = 0;
+    au->finished = 0;
+    memset(au->stage_ms, 0, sizeof au->stage_ms);
+    au->hist.n = 0;
+    au->hist.n_init = 0;
 }
 
 /* Geometry features: [V*p (3n), p (m)] in double, OpenFace's geom_descriptor_frame. */
-static void geometry_features(const faceau_ctx *ctx, const float *p_local, double *out)
+static void geometry_features(const faceau_au *au, const float *p_local, double *out)
 {
-    const fa_pdm *pdm = &ctx->models.pdm;
+    const fa_pdm *pdm = &au->m->models.pdm;
     int rows = 3 * pdm->n, m = pdm->m;
     for (int i = 0; i < rows; i++) {
         double s = 0;
         for (int j = 0; j < m; j++)
-            s += ctx->pc_d[(size_t)i * m + j] * (double)p_local[j];
+            s += au->m->pc_d[(size_t)i * m + j] * (double)p_local[j];
         out[i] = s;
     }
     for (int j = 0; j < m; j++)
@@ -210,7 +291,7 @@ static void geometry_features(const faceau_ctx *ctx, const float *p_local, doubl
 }
 
 /* Computes the aligned face, HOG and feature vector x of one frame. */
-static faceau_status frame_features(faceau_ctx *ctx, const faceau_frame *frame, const float *lm,
+static faceau_status frame_features(faceau_au *au, const faceau_frame *frame, const float *lm,
                                     int success, faceau_au_result *out)
 {
     float p_local[FA_N_MODES] = {0};
@@ -218,64 +299,64 @@ static faceau_status frame_features(faceau_ctx *ctx, const faceau_frame *frame, 
     double t0 = now_ms(), t1 = t0, t2 = t0;
     if (success) {
         fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
-        fa_pdm_calc_params(&ctx->models.pdm, lm, g, p_local);
+        fa_pdm_calc_params(&au->m->models.pdm, lm, g, p_local);
         t1 = now_ms();
-        faceau_status st = fa_align_face_mask(&img, lm, g, &ctx->models.pdm, &ctx->models.tris,
-                                              SIM_SCALE_AU, FA_ALIGN_SIZE, ctx->aligned, &ctx->err);
+        faceau_status st = fa_align_face_mask(&img, lm, g, &au->m->models.pdm, &au->m->models.tris,
+                                              SIM_SCALE_AU, FA_ALIGN_SIZE, au->aligned, &au->err);
         if (st)
             return st;
         t2 = now_ms();
     } else {
-        memset(ctx->aligned, 0, sizeof ctx->aligned);
+        memset(au->aligned, 0, sizeof au->aligned);
     }
-    if (fa_fhog(ctx->aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, FA_ALIGN_SIZE * 3, 8, ctx->hog) !=
+    if (fa_fhog(au->aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, FA_ALIGN_SIZE * 3, 8, au->hog) !=
         FACEAU_HOG_SIZE)
-        return fa_fail(&ctx->err, FACEAU_ERR_STATE, "FHOG of the aligned face has the wrong size");
+        return fa_fail(&au->err, FACEAU_ERR_STATE, "FHOG of the aligned face has the wrong size");
     for (int i = 0; i < FACEAU_HOG_SIZE; i++)
-        ctx->x[i] = ctx->hog[i];
-    geometry_features(ctx, p_local, ctx->x + FACEAU_HOG_SIZE);
+        au->x[i] = au->hog[i];
+    geometry_features(au, p_local, au->x + FACEAU_HOG_SIZE);
     double t3 = now_ms();
-    ctx->stage_ms[FA_STAGE_PDM] += t1 - t0;
-    ctx->stage_ms[FA_STAGE_ALIGN] += t2 - t1;
-    ctx->stage_ms[FA_STAGE_HOG] += t3 - t2;
+    au->stage_ms[FA_STAGE_PDM] += t1 - t0;
+    au->stage_ms[FA_STAGE_ALIGN] += t2 - t1;
+    au->stage_ms[FA_STAGE_HOG] += t3 - t2;
     out->success = success;
     memcpy(out->params_global, g, sizeof g);
     memcpy(out->params_local, p_local, sizeof p_local);
     return FACEAU_OK;
 }
 
-static void update_medians(faceau_ctx *ctx, int success)
+static void update_medians(faceau_au *au, int success)
 {
-    fa_median_update(&ctx->hog_median, ctx->x, success);
+    fa_median_update(&au->hog_median, au->x, success);
     for (int i = 0; i < FACEAU_HOG_SIZE; i++) /* OpenFace clips the HOG median at 0 */
-        if (ctx->hog_median.median[i] < 0)
-            ctx->hog_median.median[i] = 0;
-    memcpy(ctx->median, ctx->hog_median.median, FACEAU_HOG_SIZE * sizeof *ctx->median);
+        if (au->hog_median.median[i] < 0)
+            au->hog_median.median[i] = 0;
+    memcpy(au->median, au->hog_median.median, FACEAU_HOG_SIZE * sizeof *au->median);
 }
 
-static faceau_status keep_for_reprediction(faceau_ctx *ctx)
+static faceau_status keep_for_reprediction(faceau_au *au)
 {
-    history *h = &ctx->hist;
+    history *h = &au->hist;
     if (h->n_init >= MAX_INIT_FRAMES)
         return FACEAU_OK;
     if (!h->init_hog) {
         h->init_hog = fa_malloc((size_t)MAX_INIT_FRAMES * FACEAU_HOG_SIZE * sizeof *h->init_hog,
-                                &ctx->err, "re-prediction features");
+                                &au->err, "re-prediction features");
         h->init_geom = fa_malloc((size_t)MAX_INIT_FRAMES * FA_GEOM_DIM * sizeof *h->init_geom,
-                                 &ctx->err, "re-prediction features");
+                                 &au->err, "re-prediction features");
         if (!h->init_hog || !h->init_geom)
             return FACEAU_ERR_NOMEM;
     }
-    memcpy(h->init_hog + h->n_init * FACEAU_HOG_SIZE, ctx->hog, FACEAU_HOG_SIZE * sizeof *ctx->hog);
-    memcpy(h->init_geom + h->n_init * FA_GEOM_DIM, ctx->x + FACEAU_HOG_SIZE,
-           FA_GEOM_DIM * sizeof *ctx->x);
+    memcpy(h->init_hog + h->n_init * FACEAU_HOG_SIZE, au->hog, FACEAU_HOG_SIZE * sizeof *au->hog);
+    memcpy(h->init_geom + h->n_init * FA_GEOM_DIM, au->x + FACEAU_HOG_SIZE,
+           FA_GEOM_DIM * sizeof *au->x);
     h->n_init++;
     return FACEAU_OK;
 }
 
-static faceau_status add_static(faceau_ctx *ctx, faceau_au_result *out)
+static faceau_status add_static(faceau_au *au, faceau_au_result *out)
 {
-    fa_au_predict(&ctx->models, ctx->x, ctx->median, out->au_intensity, out->au_presence);
+    fa_au_predict(&au->m->models, au->x, au->median, out->au_intensity, out->au_presence);
     for (int i = 0; i < FA_N_AU_R; i++) {
         double v = out->au_intensity[i];
         out->au_intensity[i] = v < 0 ? 0 : v > 5 ? 5 : v;
@@ -283,24 +364,24 @@ static faceau_status add_static(faceau_ctx *ctx, faceau_au_result *out)
     return FACEAU_OK;
 }
 
-static faceau_status add_dynamic(faceau_ctx *ctx, int success, faceau_au_result *out)
+static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *out)
 {
-    history *h = &ctx->hist;
-    faceau_status st = history_reserve(h, &ctx->err);
+    history *h = &au->hist;
+    faceau_status st = history_reserve(h, &au->err);
     if (st)
         return st;
-    ctx->frames++;
+    au->frames++;
     double t0 = now_ms();
-    if (ctx->frames % 2 == 1) { /* OpenFace updates the medians on odd frames only */
-        update_medians(ctx, success);
-        fa_median_update(&ctx->geom_median, ctx->x + FACEAU_HOG_SIZE, success);
-        memcpy(ctx->median + FACEAU_HOG_SIZE, ctx->geom_median.median, FA_GEOM_DIM * sizeof *ctx->x);
+    if (au->frames % 2 == 1) { /* OpenFace updates the medians on odd frames only */
+        update_medians(au, success);
+        fa_median_update(&au->geom_median, au->x + FACEAU_HOG_SIZE, success);
+        memcpy(au->median + FACEAU_HOG_SIZE, au->geom_median.median, FA_GEOM_DIM * sizeof *au->x);
     }
     double t1 = now_ms();
     double *r = out->au_intensity, *c = out->au_presence;
-    fa_au_predict(&ctx->models, ctx->x, ctx->median, r, c);
-    ctx->stage_ms[FA_STAGE_MEDIAN] += t1 - t0;
-    ctx->stage_ms[FA_STAGE_PREDICT] += now_ms() - t1;
+    fa_au_predict(&au->m->models, au->x, au->median, r, c);
+    au->stage_ms[FA_STAGE_MEDIAN] += t1 - t0;
+    au->stage_ms[FA_STAGE_PREDICT] += now_ms() - t1;
     if (!success) {
         memset(r, 0, FA_N_AU_R * sizeof *r);
         memset(c, 0, FA_N_AU_C * sizeof *c);
@@ -309,106 +390,106 @@ static faceau_status add_dynamic(faceau_ctx *ctx, int success, faceau_au_result 
     memcpy(h->c + h->n * FA_N_AU_C, c, FA_N_AU_C * sizeof *c);
     h->success[h->n] = (unsigned char)(success != 0);
     h->n++;
-    if (ctx->cfg.online)
-        fa_online_correct(&ctx->online, r, success);
-    if (success && (st = keep_for_reprediction(ctx)))
+    if (au->cfg.online)
+        fa_online_correct(&au->online, r, success);
+    if (success && (st = keep_for_reprediction(au)))
         return st;
     return FACEAU_OK;
 }
 
-faceau_status faceau_au_add_frame(faceau_ctx *ctx, const faceau_frame *frame,
+faceau_status faceau_au_add_frame(faceau_au *au, const faceau_frame *frame,
                                   const float landmarks[2 * FACEAU_N_LANDMARKS], int success,
                                   faceau_au_result *out)
 {
-    if (!ctx || !frame || !landmarks || !out)
+    if (!au || !frame || !landmarks || !out)
         return FACEAU_ERR_INVALID_ARG;
-    if (ctx->finished)
-        return fa_fail(&ctx->err, FACEAU_ERR_STATE,
+    if (au->finished)
+        return fa_fail(&au->err, FACEAU_ERR_STATE,
                        "faceau_au_add_frame after faceau_au_finish: call faceau_au_reset first");
     if (!frame->bgr || frame->width <= 0 || frame->height <= 0 || frame->stride < 3 * frame->width)
-        return fa_fail(&ctx->err, FACEAU_ERR_INVALID_ARG, "bad frame (%dx%d, stride %d)",
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "bad frame (%dx%d, stride %d)",
                        frame->width, frame->height, frame->stride);
     memset(out, 0, sizeof *out);
     /* FaceLandmarkImg predicts from every face's landmarks, whatever the tracker's verdict */
-    int is_static = ctx->cfg.au_mode == FACEAU_AU_STATIC;
-    faceau_status st = frame_features(ctx, frame, landmarks, is_static || success, out);
+    int is_static = au->cfg.au_mode == FACEAU_AU_STATIC;
+    faceau_status st = frame_features(au, frame, landmarks, is_static || success, out);
     if (st)
         return st;
     if (is_static) {
         out->success = success != 0;
-        return add_static(ctx, out);
+        return add_static(au, out);
     }
-    return add_dynamic(ctx, success != 0, out);
+    return add_dynamic(au, success != 0, out);
 }
 
-faceau_status faceau_au_last_features(const faceau_ctx *ctx, unsigned char *aligned_bgr, float *hog)
+faceau_status faceau_au_last_features(const faceau_au *au, unsigned char *aligned_bgr, float *hog)
 {
-    if (!ctx)
+    if (!au)
         return FACEAU_ERR_INVALID_ARG;
     if (aligned_bgr)
-        memcpy(aligned_bgr, ctx->aligned, sizeof ctx->aligned);
+        memcpy(aligned_bgr, au->aligned, sizeof au->aligned);
     if (hog)
-        memcpy(hog, ctx->hog, sizeof ctx->hog);
+        memcpy(hog, au->hog, sizeof au->hog);
     return FACEAU_OK;
 }
 
 /* OpenFace's PostprocessPredictions: the first successful frames again, with final medians. */
-static void repredict(faceau_ctx *ctx)
+static void repredict(faceau_au *au)
 {
-    history *h = &ctx->hist;
+    history *h = &au->hist;
     size_t k = 0;
     for (size_t i = 0; i < h->n && k < h->n_init; i++) {
         if (!h->success[i])
             continue;
         for (int j = 0; j < FACEAU_HOG_SIZE; j++)
-            ctx->x[j] = h->init_hog[k * FACEAU_HOG_SIZE + j];
-        memcpy(ctx->x + FACEAU_HOG_SIZE, h->init_geom + k * FA_GEOM_DIM, FA_GEOM_DIM * sizeof *ctx->x);
-        fa_au_predict(&ctx->models, ctx->x, ctx->median, h->r + i * FA_N_AU_R, h->c + i * FA_N_AU_C);
+            au->x[j] = h->init_hog[k * FACEAU_HOG_SIZE + j];
+        memcpy(au->x + FACEAU_HOG_SIZE, h->init_geom + k * FA_GEOM_DIM, FA_GEOM_DIM * sizeof *au->x);
+        fa_au_predict(&au->m->models, au->x, au->median, h->r + i * FA_N_AU_R, h->c + i * FA_N_AU_C);
         k++;
     }
 }
 
-static double intensity_cutoff(const faceau_ctx *ctx, int i)
+static double intensity_cutoff(const faceau_au *au, int i)
 {
-    const fa_au_models *m = &ctx->models;
+    const fa_au_models *m = &au->m->models;
     if (m->r_bank[i] != FA_BANK_SVR_DYNAMIC)
         return -1;
     return m->bank[FA_BANK_SVR_DYNAMIC].cutoff[m->r_col[i]];
 }
 
-faceau_status faceau_au_finish(faceau_ctx *ctx, double *intensity, double *presence, size_t n)
+faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presence, size_t n)
 {
-    if (!ctx || (n && (!intensity || !presence)))
+    if (!au || (n && (!intensity || !presence)))
         return FACEAU_ERR_INVALID_ARG;
-    history *h = &ctx->hist;
+    history *h = &au->hist;
     if (n != h->n)
-        return fa_fail(&ctx->err, FACEAU_ERR_INVALID_ARG,
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,
                        "faceau_au_finish: buffers for %zu frames, %zu frames added", n, h->n);
     /* FeatureExtraction post-processes both; only the dynamic models are re-predicted with the
      * final medians and shifted by their cut-off (static models have no cut-off) */
-    int offline = ctx->cfg.au_mode != FACEAU_AU_STATIC && !ctx->cfg.online;
-    if (offline && ctx->cfg.au_mode == FACEAU_AU_DYNAMIC && !ctx->finished)
-        repredict(ctx);
-    ctx->finished = 1;
+    int offline = au->cfg.au_mode != FACEAU_AU_STATIC && !au->cfg.online;
+    if (offline && au->cfg.au_mode == FACEAU_AU_DYNAMIC && !au->finished)
+        repredict(au);
+    au->finished = 1;
     memcpy(intensity, h->r, n * FA_N_AU_R * sizeof *intensity);
     memcpy(presence, h->c, n * FA_N_AU_C * sizeof *presence);
     if (!offline || n == 0)
         return FACEAU_OK;
-    double *col = fa_malloc(n * sizeof *col, &ctx->err, "AU post-processing");
+    double *col = fa_malloc(n * sizeof *col, &au->err, "AU post-processing");
     if (!col)
         return FACEAU_ERR_NOMEM;
     faceau_status st = FACEAU_OK;
     for (int a = 0; a < FA_N_AU_R && !st; a++) {
         for (size_t i = 0; i < n; i++)
             col[i] = intensity[i * FA_N_AU_R + a];
-        st = fa_post_intensity(col, h->success, n, intensity_cutoff(ctx, a), &ctx->err);
+        st = fa_post_intensity(col, h->success, n, intensity_cutoff(au, a), &au->err);
         for (size_t i = 0; i < n; i++)
             intensity[i * FA_N_AU_R + a] = col[i];
     }
     for (int a = 0; a < FA_N_AU_C && !st; a++) {
         for (size_t i = 0; i < n; i++)
             col[i] = presence[i * FA_N_AU_C + a];
-        st = fa_post_presence(col, n, &ctx->err);
+        st = fa_post_presence(col, n, &au->err);
         for (size_t i = 0; i < n; i++)
             presence[i * FA_N_AU_C + a] = col[i];
     }
@@ -416,22 +497,22 @@ faceau_status faceau_au_finish(faceau_ctx *ctx, double *intensity, double *prese
     return st;
 }
 
-int fa_ctx_online(const faceau_ctx *ctx)
+int fa_analyser_online(const faceau_au *au)
 {
-    return ctx->cfg.online || ctx->cfg.au_mode == FACEAU_AU_STATIC;
+    return au->cfg.online || au->cfg.au_mode == FACEAU_AU_STATIC;
 }
 
-void fa_ctx_set_error(faceau_ctx *ctx, faceau_status st, const char *msg)
+void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg)
 {
-    fa_fail(&ctx->err, st, "%s", msg);
+    fa_fail(&au->err, st, "%s", msg);
 }
 
-void fa_ctx_stage_ms(const faceau_ctx *ctx, double ms[FA_N_STAGES])
+void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES])
 {
-    memcpy(ms, ctx->stage_ms, sizeof ctx->stage_ms);
+    memcpy(ms, au->stage_ms, sizeof au->stage_ms);
 }
 
-int fa_ctx_static(const faceau_ctx *ctx)
+int fa_analyser_static(const faceau_au *au)
 {
-    return ctx->cfg.au_mode == FACEAU_AU_STATIC;
+    return au->cfg.au_mode == FACEAU_AU_STATIC;
 }

@@ -6,12 +6,15 @@
 #include "detect/detect.h"
 #include "io/io.h"
 
-/* ---- context internals (faceau.c) -------------------------------------------------------- */
-int fa_ctx_online(const faceau_ctx *ctx);
-int fa_ctx_static(const faceau_ctx *ctx);
-void fa_ctx_set_error(faceau_ctx *ctx, faceau_status st, const char *msg);
+/* ---- AU analyser internals (analyser.c) ------------------------------------------------- */
+/* Whether the analyser returns per-frame values as they are (online or still-image mode). */
+int fa_analyser_online(const faceau_au *au);
+/* Whether it runs FaceLandmarkImg's still-image mode (FACEAU_AU_STATIC). */
+int fa_analyser_static(const faceau_au *au);
+/* Records a failure as faceau_au_last_error() reports it. */
+void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg);
 enum { FA_STAGE_PDM, FA_STAGE_ALIGN, FA_STAGE_HOG, FA_STAGE_MEDIAN, FA_STAGE_PREDICT, FA_N_STAGES };
 /* Milliseconds spent in each AU sub-stage since the last reset. */
-void fa_ctx_stage_ms(const faceau_ctx *ctx, double ms[FA_N_STAGES]);
+void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES]);
 
 #endif /* FACEAU_API_H */

@@ -10,7 +10,7 @@
 #include "api/api.h"
 
 typedef struct run_state {
-    faceau_ctx *ctx;
+    faceau_au *au;
     const faceau_run_options *opt;
     fa_err err;
     char name[1024];
@@ -167,7 +167,7 @@ static faceau_status write_aligned(run_state *r, long number)
 {
     uint8_t face[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
     char path[4200];
-    faceau_au_last_features(r->ctx, face, NULL);
+    faceau_au_last_features(r->au, face, NULL);
     snprintf(path, sizeof path, r->image_mode ? "%s/face_det_%06ld.bmp" : "%s/frame_det_00_%06ld.bmp",
              r->aligned_dir, number);
     return write_bmp(path, face, FA_ALIGN_SIZE, FA_ALIGN_SIZE, &r->err);
@@ -179,7 +179,7 @@ static faceau_status write_stage_outputs(run_state *r, int success, long number)
     faceau_status st = FACEAU_OK;
     if (r->hog) {
         float hog[FACEAU_HOG_SIZE];
-        faceau_au_last_features(r->ctx, NULL, hog);
+        faceau_au_last_features(r->au, NULL, hog);
         st = write_hog(r, success, hog);
     }
     if (!st && r->opt->simalign && success)
@@ -207,9 +207,9 @@ static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_c
     for (int i = 0; i < 2 * FA_N_LANDMARKS; i++)
         lm[i] = (float)row->lmk2d[i];
     faceau_au_result res;
-    if ((st = faceau_au_add_frame(r->ctx, frame, lm, row->success, &res)))
+    if ((st = faceau_au_add_frame(r->au, frame, lm, row->success, &res)))
         return fa_fail(&r->err, st, "%s frame %ld: %s", r->opt->input, number,
-                       faceau_last_error(r->ctx));
+                       faceau_au_last_error(r->au));
     row->frame = number;
     row->face_id = 0;
     row->timestamp = frame->timestamp;
@@ -250,9 +250,9 @@ static faceau_status process_image(run_state *r)
         for (int i = 0; i < 2 * FA_N_LANDMARKS; i++)
             lm[i] = (float)row->lmk2d[i];
         faceau_au_result res;
-        if ((st = faceau_au_add_frame(r->ctx, &frame, lm, row->success, &res))) {
+        if ((st = faceau_au_add_frame(r->au, &frame, lm, row->success, &res))) {
             fa_fail(&r->err, st, "%s face %d: %s", r->opt->input, row->face_id,
-                    faceau_last_error(r->ctx));
+                    faceau_au_last_error(r->au));
             break;
         }
         memcpy(row->au_r, res.au_intensity, sizeof row->au_r);
@@ -329,15 +329,15 @@ static faceau_status postprocess(run_state *r, const char **final_tmp)
 {
     const faceau_run_options *o = r->opt;
     *final_tmp = r->csv_tmp;
-    size_t n = faceau_au_frame_count(r->ctx);
+    size_t n = faceau_au_frame_count(r->au);
     if ((o->outputs && !(o->outputs & FACEAU_OUT_AUS)) || n == 0)
         return FACEAU_OK;
     double *I = fa_malloc(n * FA_N_AU_R * sizeof *I, &r->err, "AU post-processing");
     double *P = fa_malloc(n * FA_N_AU_C * sizeof *P, &r->err, "AU post-processing");
-    faceau_status st = (!I || !P) ? FACEAU_ERR_NOMEM : faceau_au_finish(r->ctx, I, P, n);
+    faceau_status st = (!I || !P) ? FACEAU_ERR_NOMEM : faceau_au_finish(r->au, I, P, n);
     if (st && st != FACEAU_ERR_NOMEM)
-        fa_fail(&r->err, st, "%s", faceau_last_error(r->ctx));
-    if (!st && !fa_ctx_online(r->ctx)) {
+        fa_fail(&r->err, st, "%s", faceau_au_last_error(r->au));
+    if (!st && !fa_analyser_online(r->au)) {
         st = fa_csv_rewrite_aus(r->csv_tmp, r->csv_tmp2, I, P, n, &r->err);
         *final_tmp = r->csv_tmp2;
     }
@@ -383,19 +383,19 @@ static void cleanup(run_state *r)
     faceau_source_close(r->src);
 }
 
-faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt)
+faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
 {
-    if (!ctx || !opt || !opt->input || !opt->out_dir)
+    if (!au || !opt || !opt->input || !opt->out_dir)
         return FACEAU_ERR_INVALID_ARG;
     run_state *r = calloc(1, sizeof *r);
     if (!r)
         return FACEAU_ERR_NOMEM;
-    r->ctx = ctx;
+    r->au = au;
     r->opt = opt;
     r->image_mode = !opt->input_is_dir && fa_is_image_path(opt->input);
-    faceau_au_reset(ctx);
+    faceau_au_reset(au);
     faceau_status st = FACEAU_OK;
-    if (r->image_mode && !fa_ctx_static(ctx))
+    if (r->image_mode && !fa_analyser_static(au))
         st = fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
                      "%s: still images need a context opened with FACEAU_AU_STATIC", opt->input);
     if (!st)
@@ -410,7 +410,7 @@ faceau_status faceau_run(faceau_ctx *ctx, const faceau_run_options *opt)
         st = fa_fail(&r->err, FACEAU_ERR_TRUNCATED, "%s; wrote the %ld frames before it",
                      faceau_source_last_error(r->src), r->frames);
     if (st)
-        fa_ctx_set_error(ctx, st, r->err.msg);
+        fa_analyser_set_error(au, st, r->err.msg);
     cleanup(r);
     free(r);
     return st;

@@ -31,6 +31,9 @@ typedef struct fa_err {
 faceau_status fa_fail(fa_err *err, faceau_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fa_err_clear(fa_err *err);
+/* The public calls' error buffers: copies err's message into buf (size n; either may be 0/NULL)
+ * when status is not FACEAU_OK, and returns status. */
+faceau_status fa_err_to_buf(faceau_status status, const fa_err *err, char *buf, size_t n);
 
 /* Checked allocation: on failure records FACEAU_ERR_NOMEM (naming what) and returns NULL. */
 void *fa_malloc(size_t n, fa_err *err, const char *what);

@@ -26,6 +26,13 @@ void fa_err_clear(fa_err *err)
     }
 }
 
+faceau_status fa_err_to_buf(faceau_status status, const fa_err *err, char *buf, size_t n)
+{
+    if (status != FACEAU_OK && buf && n)
+        snprintf(buf, n, "%s", err && err->msg[0] ? err->msg : faceau_status_string(status));
+    return status;
+}
+
 void *fa_malloc(size_t n, fa_err *err, const char *what)
 {
     void *p = malloc(n ? n : 1);

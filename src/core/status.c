@@ -1,5 +1,5 @@
 /* status.c - status strings and version. */
-#include "api/api.h"
+#include "core/core.h"
 
 const char *faceau_status_string(faceau_status status)
 {
