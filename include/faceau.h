@@ -28,10 +28,25 @@
  *   the caller's and are never kept; buffers handed out (faceau_frame.bgr) belong to the object
  *   that handed them out and stay valid until its next call.
  *
- * ERRORS
+ * ERRORS (the contract every call keeps; the rest of this header does not repeat it)
  *
- *   Every fallible call returns a faceau_status. On failure, the object's *_last_error() (or the
- *   errbuf passed to *_open) holds one line naming the file and the problem.
+ *   - Every fallible call returns a faceau_status; FACEAU_OK is 0.
+ *   - On failure it always leaves one line saying what went wrong (naming the file or input and
+ *     the problem): calls that create something (faceau_*_open, faceau_models_locate,
+ *     faceau_write_boxes_png) in the caller's errbuf (errbuf_size bytes, always NUL-terminated;
+ *     errbuf may be NULL to ignore it), calls on an object in that object's *_last_error(),
+ *     which stays valid until the object's next failing call or its close.
+ *   - A NULL or out-of-range argument is FACEAU_ERR_INVALID_ARG with a message naming it, like
+ *     any other failure. The one exception: a NULL object itself, which has nowhere to keep a
+ *     message (its *_last_error(NULL) returns a fixed text).
+ *   - On failure, *out parameters of *_open are set to NULL; nothing is left to free.
+ *   - faceau never writes to stdout or stderr itself (faceau_run reports progress through
+ *     faceau_run_options.progress), never changes the process locale, and reads and writes
+ *     numbers with '.' whatever LC_NUMERIC the host has set. FFmpeg's own log (av_log) is the
+ *     host's to configure.
+ *   - Objects are not thread-safe, except faceau_au_models, which is read-only once open: any
+ *     number of analysers on any threads may share one. Different objects may be used on
+ *     different threads at once.
  *
  * EXAMPLE (AU stage, landmarks from elsewhere)
  *
@@ -235,7 +250,12 @@ typedef struct faceau_run_options {
     unsigned outputs;           /* FACEAU_OUT_* mask; 0 = all */
     int hogalign;               /* write <name>.hog */
     int simalign;               /* write <name>_aligned/frame_det_00_NNNNNN.bmp */
-    int quiet;                  /* no progress on stderr */
+    int quiet;                  /* no progress calls */
+    /* Progress (the library itself never writes to stdout or stderr): unless quiet, called
+     * every 100 frames and once more when the input is done (done = 1). name: the output base
+     * name. NULL: no progress. */
+    void (*progress)(void *user, const char *name, long frames, int done);
+    void *progress_user;        /* passed to progress */
 } faceau_run_options;
 
 /* Runs the AU stage over one input and writes out_dir/<name>.csv (through a temporary file,

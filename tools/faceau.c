@@ -65,6 +65,13 @@ typedef struct cli {
     faceau_config cfg;
 } cli;
 
+/* faceau_run's progress, on stderr as FeatureExtraction prints it. */
+static void print_progress(void *user, const char *name, long frames, int done)
+{
+    (void)user;
+    fprintf(stderr, "\r%s: %ld frames%s", name, frames, done ? "\n" : "");
+}
+
 static int need_value(int i, int argc, char **argv)
 {
     if (i + 1 >= argc) {
@@ -164,6 +171,7 @@ int main(int argc, char **argv)
     static cli c;
     c.cfg = faceau_default_config();
     c.run.out_dir = "processed";
+    c.run.progress = print_progress;
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -401,8 +401,11 @@ faceau_status faceau_au_add_frame(faceau_au *au, const faceau_frame *frame,
                                   const float landmarks[2 * FACEAU_N_LANDMARKS], int success,
                                   faceau_au_result *out)
 {
-    if (!au || !frame || !landmarks || !out)
+    if (!au)
         return FACEAU_ERR_INVALID_ARG;
+    if (!frame || !landmarks || !out)
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_add_frame: %s is NULL",
+                       !frame ? "frame" : !landmarks ? "landmarks" : "out");
     if (au->finished)
         return fa_fail(&au->err, FACEAU_ERR_STATE,
                        "faceau_au_add_frame after faceau_au_finish: call faceau_au_reset first");
@@ -459,8 +462,11 @@ static double intensity_cutoff(const faceau_au *au, int i)
 
 faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presence, size_t n)
 {
-    if (!au || (n && (!intensity || !presence)))
+    if (!au)
         return FACEAU_ERR_INVALID_ARG;
+    if (n && (!intensity || !presence))
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_finish: %s is NULL",
+                       !intensity ? "intensity" : "presence");
     history *h = &au->hist;
     if (n != h->n)
         return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,

@@ -12,12 +12,15 @@ struct faceau_detector {
 faceau_status faceau_detector_open(const char *model_dir, int threads, faceau_detector **out,
                                    char *errbuf, size_t errbuf_size)
 {
+    fa_err err;
+    fa_err_clear(&err);
     if (!out)
-        return FACEAU_ERR_INVALID_ARG;
+        return fa_err_to_buf(fa_fail(&err, FACEAU_ERR_INVALID_ARG, "faceau_detector_open: out is NULL"),
+                             &err, errbuf, errbuf_size);
     *out = NULL;
-    faceau_detector *d = calloc(1, sizeof *d);
+    faceau_detector *d = fa_calloc(1, sizeof *d, &err, "the face detector");
     if (!d)
-        return FACEAU_ERR_NOMEM;
+        return fa_err_to_buf(FACEAU_ERR_NOMEM, &err, errbuf, errbuf_size);
     char dir[4096], msg[3584];
     faceau_status st = fa_models_locate(model_dir, FA_MTCNN_MARKER, dir, sizeof dir, msg, sizeof msg);
     if (st)
@@ -27,8 +30,7 @@ faceau_status faceau_detector_open(const char *model_dir, int threads, faceau_de
     if (!st)
         st = fa_mtcnn_set_threads(d->mtcnn, threads > 0 ? threads : 1, &d->err);
     if (st) {
-        if (errbuf && errbuf_size)
-            snprintf(errbuf, errbuf_size, "%s", d->err.msg);
+        fa_err_to_buf(st, &d->err, errbuf, errbuf_size);
         faceau_detector_close(d);
         return st;
     }
@@ -52,9 +54,14 @@ const char *faceau_detector_last_error(const faceau_detector *d)
 faceau_status faceau_detect(faceau_detector *d, const faceau_frame *frame, faceau_box *boxes,
                             int max_boxes, int *n)
 {
-    if (!d || !frame || !n || (max_boxes > 0 && !boxes) || max_boxes < 0)
+    if (n)
+        *n = 0;
+    if (!d)
         return FACEAU_ERR_INVALID_ARG;
-    *n = 0;
+    if (!frame || !n || (max_boxes > 0 && !boxes) || max_boxes < 0)
+        return fa_fail(&d->err, FACEAU_ERR_INVALID_ARG,
+                       "faceau_detect: %s", !frame ? "frame is NULL" : !n ? "n is NULL"
+                                            : max_boxes < 0 ? "max_boxes is negative" : "boxes is NULL");
     if (!frame->bgr || frame->width < 0 || frame->height < 0 || frame->stride < 3 * frame->width)
         return fa_fail(&d->err, FACEAU_ERR_INVALID_ARG, "bad frame (%dx%d, stride %d)", frame->width,
                        frame->height, frame->stride);
@@ -70,13 +77,15 @@ int faceau_pick_single_face(const faceau_box *boxes, int n, int pref_x, int pref
 faceau_status faceau_write_boxes_png(const char *path, const faceau_frame *frame, const faceau_box *boxes,
                                      int n, char *errbuf, size_t errbuf_size)
 {
-    if (!path || !frame || !frame->bgr || frame->width <= 0 || frame->height <= 0 || (n > 0 && !boxes))
-        return FACEAU_ERR_INVALID_ARG;
     fa_err err;
     fa_err_clear(&err);
+    if (!path || !frame || !frame->bgr || frame->width <= 0 || frame->height <= 0 || (n > 0 && !boxes))
+        return fa_err_to_buf(fa_fail(&err, FACEAU_ERR_INVALID_ARG,
+                                     "faceau_write_boxes_png: %s", !path ? "path is NULL"
+                                     : !frame || !frame->bgr ? "no frame pixels"
+                                     : !boxes && n > 0 ? "boxes is NULL" : "empty frame"),
+                             &err, errbuf, errbuf_size);
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
     faceau_status st = fa_png_write_boxes(path, &img, boxes, n, &err);
-    if (st && errbuf && errbuf_size)
-        snprintf(errbuf, errbuf_size, "%s", err.msg);
-    return st;
+    return fa_err_to_buf(st, &err, errbuf, errbuf_size);
 }

@@ -189,12 +189,10 @@ static faceau_status write_stage_outputs(run_state *r, int success, long number)
 
 static void progress(run_state *r, int force)
 {
-    if (r->opt->quiet)
+    if (r->opt->quiet || !r->opt->progress)
         return;
     if (force || r->frames % 100 == 0)
-        fprintf(stderr, "\r%s: %ld frames", r->name, r->frames);
-    if (force)
-        fputc('\n', stderr);
+        r->opt->progress(r->opt->progress_user, r->name, r->frames, force);
 }
 
 static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_csv_row *row)
@@ -385,11 +383,19 @@ static void cleanup(run_state *r)
 
 faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
 {
-    if (!au || !opt || !opt->input || !opt->out_dir)
+    if (!au)
         return FACEAU_ERR_INVALID_ARG;
+    if (!opt || !opt->input || !opt->out_dir) {
+        fa_analyser_set_error(au, FACEAU_ERR_INVALID_ARG,
+                              !opt ? "faceau_run: opt is NULL" : !opt->input ? "faceau_run: no input"
+                                                                  : "faceau_run: no out_dir");
+        return FACEAU_ERR_INVALID_ARG;
+    }
     run_state *r = calloc(1, sizeof *r);
-    if (!r)
+    if (!r) {
+        fa_analyser_set_error(au, FACEAU_ERR_NOMEM, "faceau_run: out of memory");
         return FACEAU_ERR_NOMEM;
+    }
     r->au = au;
     r->opt = opt;
     r->image_mode = !opt->input_is_dir && fa_is_image_path(opt->input);

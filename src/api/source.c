@@ -150,12 +150,18 @@ static faceau_status start_producer(faceau_source *s)
 faceau_status faceau_source_open(const char *path, faceau_source **out, char *errbuf,
                                  size_t errbuf_size)
 {
-    if (!path || !out)
-        return FACEAU_ERR_INVALID_ARG;
+    fa_err err;
+    fa_err_clear(&err);
+    if (!path || !out) {
+        if (out)
+            *out = NULL;
+        return fa_err_to_buf(fa_fail(&err, FACEAU_ERR_INVALID_ARG, "faceau_source_open: %s is NULL",
+                                     path ? "out" : "path"), &err, errbuf, errbuf_size);
+    }
     *out = NULL;
-    faceau_source *s = calloc(1, sizeof *s);
+    faceau_source *s = fa_calloc(1, sizeof *s, &err, "a frame source");
     if (!s)
-        return FACEAU_ERR_NOMEM;
+        return fa_err_to_buf(FACEAU_ERR_NOMEM, &err, errbuf, errbuf_size);
     struct stat st;
     faceau_status rc;
     if (stat(path, &st) != 0) {
@@ -172,8 +178,7 @@ faceau_status faceau_source_open(const char *path, faceau_source **out, char *er
     if (!rc)
         rc = start_producer(s);
     if (rc) {
-        if (errbuf && errbuf_size)
-            snprintf(errbuf, errbuf_size, "%s", s->err.msg);
+        fa_err_to_buf(rc, &s->err, errbuf, errbuf_size);
         faceau_source_close(s);
         return rc;
     }
@@ -183,9 +188,13 @@ faceau_status faceau_source_open(const char *path, faceau_source **out, char *er
 
 faceau_status faceau_source_read(faceau_source *s, faceau_frame *frame, int *got)
 {
-    if (!s || !frame || !got)
+    if (got)
+        *got = 0;
+    if (!s)
         return FACEAU_ERR_INVALID_ARG;
-    *got = 0;
+    if (!frame || !got)
+        return fa_fail(&s->err, FACEAU_ERR_INVALID_ARG, "faceau_source_read: %s is NULL",
+                       frame ? "got" : "frame");
     pthread_mutex_lock(&s->mu);
     if (s->held) { /* the caller is done with the previous frame */
         s->head = (s->head + 1) % RING;

@@ -12,11 +12,34 @@
 #ifndef FACEAU_CORE_H
 #define FACEAU_CORE_H
 
+#include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "faceau.h"
+
+/* ---- floating point: IEEE arithmetic as written, or no build ----------------------------
+ * OpenFace's numbers are reproduced operation by operation, so the compiler must neither
+ * reassociate (fast-math) nor fuse a*b+c into one FMA (contraction). Three guards, so that a
+ * build system other than ours cannot silently drop -ffp-contract=off:
+ *  - fast-math or finite-math-only stop the build here;
+ *  - Clang contracts by default: the standard pragma below turns it off in every file (all of
+ *    src/ includes this header first);
+ *  - GCC contracts in GNU C mode whenever an FMA instruction is available (x86 -mfma/-march,
+ *    ARM64): such a build stops here unless it is ISO C (-std=c11, as CMakeLists.txt builds)
+ *    or says it passes -ffp-contract=off by defining FACEAU_FP_CONTRACT_OFF. CMakeLists.txt
+ *    also compiles and runs a*b+c with the project's flags at configure time and stops if it
+ *    comes out fused (cmake/fp_contract_check.c). */
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
+#error "faceau must not be built with -ffast-math / -Ofast / -ffinite-math-only: it reproduces IEEE arithmetic bit for bit"
+#endif
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__) && defined(__FP_FAST_FMA) && !defined(__STRICT_ANSI__) && \
+    !defined(FACEAU_FP_CONTRACT_OFF)
+#error "GCC fuses a*b+c into FMA in GNU C mode on this target: build with -std=c11, or with -ffp-contract=off -DFACEAU_FP_CONTRACT_OFF"
+#endif
 
 #define FA_N_LANDMARKS 68
 #define FA_N_MODES 34      /* PDM non-rigid parameters */
@@ -83,6 +106,12 @@ int fa_pool_threads(const fa_pool *p);
 /* Runs fn(ctx, job, thread) for job = 0..n-1, thread in 0..fa_pool_threads(p)-1 (0 = the
  * caller), and waits for all of them. A NULL pool runs them on the caller. */
 void fa_pool_for(fa_pool *p, long n, fa_pool_fn fn, void *ctx);
+
+/* ---- numbers independent of the process locale (util.c) -------------------------------- */
+/* A "C" LC_NUMERIC locale object for a reader or writer to own, so that strtod, scanf("%lf")
+ * and printf("%f") always use '.' whatever the host's setlocale: made current on the calling
+ * thread only (uselocale) around the parsing, never process-wide. */
+faceau_status fa_c_locale_new(locale_t *out, fa_err *err);
 
 /* ---- text and binary matrices in OpenFace's formats (models.c) ------------------------- */
 /* OpenCV type codes as OpenFace stores them. */

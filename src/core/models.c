@@ -54,9 +54,9 @@ static faceau_status check_dims(const char *path, int rows, int cols, int type, 
     return FACEAU_OK;
 }
 
-faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
+/* fa_textmat_read in the C locale already. */
+static faceau_status textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
 {
-    m->data = NULL;
     if (fscanf(f, "%d %d %d", &m->rows, &m->cols, &m->type) != 3)
         return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: expected a matrix header", path);
     faceau_status st = check_dims(path, m->rows, m->cols, m->type, err);
@@ -74,6 +74,20 @@ faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
         }
     }
     return FACEAU_OK;
+}
+
+faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
+{
+    m->data = NULL;
+    locale_t c;
+    faceau_status st = fa_c_locale_new(&c, err);
+    if (st)
+        return st;
+    locale_t old = uselocale(c);
+    st = textmat_read(f, path, m, err);
+    uselocale(old);
+    freelocale(c);
+    return st;
 }
 
 static int read_i32(FILE *f, int32_t *v)
@@ -176,8 +190,11 @@ faceau_status fa_models_locate(const char *hint, const char *marker, char *dir, 
 {
     char tried[3072] = "";
     char buf[4096];
-    if (!dir || dir_size == 0)
+    if (!dir || dir_size == 0) {
+        if (errbuf && errbuf_size)
+            snprintf(errbuf, errbuf_size, "faceau_models_locate: no buffer for the directory");
         return FACEAU_ERR_INVALID_ARG;
+    }
     if (hint && *hint) {
         /* -mloc may name OpenFace's main_clnf_general.txt: its directory holds the models. */
         struct stat st;

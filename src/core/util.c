@@ -33,6 +33,14 @@ faceau_status fa_err_to_buf(faceau_status status, const fa_err *err, char *buf, 
     return status;
 }
 
+faceau_status fa_c_locale_new(locale_t *out, fa_err *err)
+{
+    *out = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (*out == (locale_t)0)
+        return fa_fail(err, FACEAU_ERR_NOMEM, "cannot create a C locale: %s", strerror(errno));
+    return FACEAU_OK;
+}
+
 void *fa_malloc(size_t n, fa_err *err, const char *what)
 {
     void *p = malloc(n ? n : 1);

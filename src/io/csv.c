@@ -62,6 +62,27 @@ static uint64_t scaled_round(uint64_t mant, uint64_t p10, int s)
     return q;
 }
 
+/* The rare values put_fixed leaves to the C library (huge, infinite, NaN): printf("%.*f") in
+ * the C locale, whatever the process's LC_NUMERIC. */
+static char *put_fixed_libc(char *p, double v, int dp)
+{
+    locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), old = (locale_t)0;
+    if (c != (locale_t)0)
+        old = uselocale(c);
+    int k = snprintf(p, FIXED_MAX, "%.*f", dp, v);
+    if (c != (locale_t)0) {
+        uselocale(old);
+        freelocale(c);
+    }
+    int len = k < 0 ? 0 : k >= FIXED_MAX ? FIXED_MAX - 1 : k;
+    /* without a locale object (out of memory) the radix may be the host's: it is the only
+     * character of "%.*f" output that is not a digit, a sign or a letter of inf/nan */
+    for (int i = 0; i < len; i++)
+        if (p[i] == ',')
+            p[i] = '.';
+    return p + len;
+}
+
 /* Writes v as printf("%.*f", dp, v) does (exact binary value, ties to even, "-0.00" for
  * negatives that round to zero) and returns the end. Needs FIXED_MAX bytes at p; no NUL.
  * |v| < 1e12 is done exactly in integers: |v| = mant * 2^-s (frexp/ldexp are exact), so the
@@ -70,10 +91,8 @@ static char *put_fixed(char *p, double v, int dp)
 {
     static const uint64_t p10[7] = {1, 10, 100, 1000, 10000, 100000, 1000000};
     double a = fabs(v);
-    if (!(a < 1e12) || dp < 0 || dp > 6) {
-        int k = snprintf(p, FIXED_MAX, "%.*f", dp, v);
-        return p + (k < 0 ? 0 : k >= FIXED_MAX ? FIXED_MAX - 1 : k);
-    }
+    if (!(a < 1e12) || dp < 0 || dp > 6)
+        return put_fixed_libc(p, v, dp);
     int e;
     uint64_t mant = (uint64_t)ldexp(frexp(a, &e), 53);
     uint64_t q = scaled_round(mant, p10[dp], 53 - e);
@@ -574,6 +593,7 @@ struct fa_csv_reader {
     col_spec *map;   /* per file column: what it fills (name[0] == 0: ignored) */
     col_spec known[MAX_COLS];
     int nknown;
+    locale_t c_locale; /* strtod's locale (numbers always use '.') */
 };
 
 void fa_csv_reader_close(fa_csv_reader *r)
@@ -585,6 +605,8 @@ void fa_csv_reader_close(fa_csv_reader *r)
     free(r->map);
     free(r->line);
     free(r->path);
+    if (r->c_locale != (locale_t)0)
+        freelocale(r->c_locale);
     free(r);
 }
 
@@ -708,7 +730,9 @@ faceau_status fa_csv_reader_open(const char *path, fa_csv_reader **out, fa_err *
         return FACEAU_ERR_NOMEM;
     }
     r->nknown = build_columns(r->known, FACEAU_OUT_ALL, LAYOUT_ANY);
-    faceau_status st = fa_fopen_read(path, &r->f, err);
+    faceau_status st = fa_c_locale_new(&r->c_locale, err);
+    if (st == FACEAU_OK)
+        st = fa_fopen_read(path, &r->f, err);
     if (st == FACEAU_OK)
         st = read_header(r, err);
     if (st != FACEAU_OK) {
@@ -791,7 +815,9 @@ faceau_status fa_csv_reader_next(fa_csv_reader *r, fa_csv_row *row, int *got, fa
         trim_span(&b, &e);
         if (b == e)
             continue;
+        locale_t old = uselocale(r->c_locale);
         st = parse_row(r, (size_t)n, row, err);
+        uselocale(old);
         if (st != FACEAU_OK)
             return st;
         *got = 1;
