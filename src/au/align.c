@@ -66,34 +66,6 @@ static float normalise_points(float *pts)
     return scale;
 }
 
-/* cv::SVD of a 2x2 float matrix h (row-major), outputs u and vt row-major. */
-static void svd2x2(const float h[4], float u[4], float vt[4])
-{
-    double at[3][3] = {{h[0], h[2]}, {h[1], h[3]}}, v[3][3]; /* rows = columns of h */
-    fa_cv_svd(at, v, 2, 1);
-    for (int r = 0; r < 2; r++)
-        for (int c = 0; c < 2; c++) {
-            u[2 * r + c] = (float)at[c][r];
-            vt[2 * r + c] = (float)v[r][c];
-        }
-}
-
-/* cv::gemm of 2x2 float matrices through GEMMSingleMul: double products and sums, one
- * rounding to float. ta/tb: use the transpose of a/b. */
-static void gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4])
-{
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-            double s = 0;
-            for (int k = 0; k < 2; k++) {
-                float x = ta ? a[2 * k + i] : a[2 * i + k];
-                float y = tb ? b[2 * j + k] : b[2 * k + j];
-                s += (double)x * y;
-            }
-            d[2 * i + j] = (float)s;
-        }
-}
-
 /* Utilities::AlignShapesWithScale(src, dst) on the rigid points: scale * Kabsch rotation. */
 static void align_shapes_with_scale(float *src, float *dst, float A[4])
 {
@@ -110,13 +82,13 @@ static void align_shapes_with_scale(float *src, float *dst, float A[4])
             h[2 * i + j] = (float)acc;
         }
     float u[4], vt[4], p[4];
-    svd2x2(h, u, vt);
-    gemm2x2(vt, 1, u, 1, p);
+    fa_svd2x2(h, u, vt);
+    fa_gemm2x2(vt, 1, u, 1, p);
     double det = (double)p[0] * p[3] - (double)p[1] * p[2];
     float corr[4] = {1, 0, 0, det > 0 ? 1.f : -1.f};
     float tmp[4], R[4];
-    gemm2x2(vt, 1, corr, 0, tmp);
-    gemm2x2(tmp, 0, u, 1, R);
+    fa_gemm2x2(vt, 1, corr, 0, tmp);
+    fa_gemm2x2(tmp, 0, u, 1, R);
     for (int k = 0; k < 4; k++)
         A[k] = s * R[k];
 }

@@ -23,7 +23,14 @@ double fa_cv_hypot(double a, double b);
  * 3x3 input faceau has. */
 void fa_cv_svd(double At[3][3], double Vt[3][3], int n, int f);
 
-/* ---- rotations (rotation.c) ------------------------------------------------------------- */
+/* cv::SVD of a 2x2 float matrix h (row-major) as OpenCV 4.6's Jacobi SVD computes it: u, vt
+ * row-major (fa_cv_svd with n = 2 in float). */
+void fa_svd2x2(const float h[4], float u[4], float vt[4]);
+
+/* ---- small products and rotations (rotation.c) ------------------------------------------ */
+/* cv::gemm of 2x2 float matrices through GEMMSingleMul: double products and sums, rounded once
+ * to float; ta/tb: use the transpose of a/b. */
+void fa_gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4]);
 /* 3x3 product as OpenCV computes it for float (gemm's len-3 special case, or Matx33f): float
  * products summed left to right in float. */
 void fa_cv_mul3f(const double A[3][3], const double B[3][3], double C[3][3]);

@@ -1,4 +1,4 @@
-/* rotation.c - cv::Rodrigues (both directions), the float 3x3 product OpenCV uses for Matx33f,
+/* rotation.c - cv::Rodrigues (both directions), the small products OpenCV uses (2x2 gemm, Matx33f),
  * and OpenFace's Euler-angle helpers (RotationHelpers.h) built on them. */
 #include <float.h>
 #include <math.h>
@@ -44,6 +44,20 @@ void fa_rotation_to_euler(const float R[9], float euler[3])
 
 /* 3x3 product as OpenCV computes it for float (gemm's len-3 special case, or Matx33f): float
  * products summed left to right in float. */
+void fa_gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4])
+{
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            double s = 0;
+            for (int k = 0; k < 2; k++) {
+                float x = ta ? a[2 * k + i] : a[2 * i + k];
+                float y = tb ? b[2 * j + k] : b[2 * k + j];
+                s += (double)x * y;
+            }
+            d[2 * i + j] = (float)s;
+        }
+}
+
 void fa_cv_mul3f(const double A[3][3], const double B[3][3], double C[3][3])
 {
     for (int i = 0; i < 3; i++)

@@ -80,6 +80,17 @@ static void swap_rows(double A[3][3], int i, int j)
     }
 }
 
+void fa_svd2x2(const float h[4], float u[4], float vt[4])
+{
+    double at[3][3] = {{h[0], h[2]}, {h[1], h[3]}}, v[3][3]; /* rows = columns of h */
+    fa_cv_svd(at, v, 2, 1);
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 2; c++) {
+            u[2 * r + c] = (float)at[c][r];
+            vt[2 * r + c] = (float)v[r][c];
+        }
+}
+
 void fa_cv_svd(double At[3][3], double Vt[3][3], int n, int f)
 {
     double eps = f ? (double)(float)(FLT_EPSILON * 2) : DBL_EPSILON * 10;
