@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # check-identical.sh [REV] - proves a change leaves every number faceau writes unchanged.
 #
-# Builds REV (default HEAD, i.e. the last commit; pass e.g. HEAD~1 or a hash) and the working
-# tree in temporary build directories, runs both CLIs on every shared input and compares what
+# Builds REV and the working tree in temporary build directories (REV defaults to the commit
+# before the change: HEAD while the working tree has uncommitted changes, else HEAD~1), runs both CLIs on every shared input and compares what
 # they write byte for byte:
 #   - the 9 videos with a reference, landmarks from ../shared/reference/fullprec/<name>.csv,
 #     with -hogalign (CSV and .hog);
@@ -16,7 +16,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-rev="${1:-HEAD}"
+if [ $# -ge 1 ]; then
+    rev="$1"
+elif git diff --quiet HEAD -- && [ -z "$(git ls-files --others --exclude-standard)" ]; then
+    rev=HEAD~1
+else
+    rev=HEAD
+fi
 S="${FACEAU_SHARED:-$(cd .. && pwd)/shared}"
 export FACEAU_MODELS="$S/models"
 sha=$(git rev-parse --verify "$rev^{commit}")
