@@ -71,9 +71,9 @@ static int rotate(double At[3][3], double Vt[3][3], double W[3], int i, int j, i
     return 1;
 }
 
-static void swap_rows(double A[3][3], int i, int j)
+static void swap_rows(double A[3][3], int i, int j, int n)
 {
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < n; k++) {
         double t = A[i][k];
         A[i][k] = A[j][k];
         A[j][k] = t;
@@ -82,7 +82,7 @@ static void swap_rows(double A[3][3], int i, int j)
 
 void fa_svd2x2(const float h[4], float u[4], float vt[4])
 {
-    double at[3][3] = {{h[0], h[2]}, {h[1], h[3]}}, v[3][3]; /* rows = columns of h */
+    double at[3][3] = {{h[0], h[2]}, {h[1], h[3]}}, v[3][3] = {{0}}; /* rows = columns of h */
     fa_cv_svd(at, v, 2, 1);
     for (int r = 0; r < 2; r++)
         for (int c = 0; c < 2; c++) {
@@ -119,8 +119,8 @@ void fa_cv_svd(double At[3][3], double Vt[3][3], int n, int f)
             double t = W[i];
             W[i] = W[j];
             W[j] = t;
-            swap_rows(At, i, j);
-            swap_rows(Vt, i, j);
+            swap_rows(At, i, j, n);
+            swap_rows(Vt, i, j, n);
         }
     }
     for (int i = 0; i < n; i++) {
