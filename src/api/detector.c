@@ -1,4 +1,4 @@
-/* detector.c - the public face detector: OpenFace's MTCNN (detect.c) behind faceau.h. */
+/* detector.c - the public face detector: OpenFace's MTCNN (detect/) behind faceau.h. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -403,7 +403,7 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
     faceau_status st = FACEAU_OK;
     if (r->image_mode && !fa_analyser_static(au))
         st = fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
-                     "%s: still images need a context opened with FACEAU_AU_STATIC", opt->input);
+                     "%s: still images need an AU analyser opened with FACEAU_AU_STATIC", opt->input);
     if (!st)
         st = open_all(r);
     if (!st)

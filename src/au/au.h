@@ -39,7 +39,7 @@ void fa_align_similarity(const float *landmarks, const fa_pdm *pdm, double sim_s
  * 0 when the image is too small. out must hold that many. */
 size_t fa_fhog(const uint8_t *bgr, int width, int height, int stride, int cell, float *out);
 
-/* ---- AU models and linear predictors (au.c) --------------------------------------------- */
+/* ---- AU models and linear predictors (models.c) ----------------------------------------- */
 /* One of OpenFace's four model banks (static/dynamic SVR, static/dynamic SVM): the weight
  * columns of every AU in the bank, one shared mean. */
 typedef struct fa_au_bank {

@@ -1,4 +1,4 @@
-/* au.c - OpenFace's AU model files and its linear SVR/SVM predictions.
+/* models.c - OpenFace's AU model files and its linear SVR/SVM predictions.
  *
  * The main file (main_dynamic_svms.txt / main_static_svms.txt) names the AU list, the PDM and
  * the triangulation. Each .dat of the list starts with an int32 bank code; the banks keep the

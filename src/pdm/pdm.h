@@ -30,7 +30,7 @@ extern const int fa_pdm_gram_pair[6][2];
 #define FA_PDM_MAX_POINTS 68
 #define FA_PDM_MAX_MODES 34
 
-/* pdm.c */
+/* ---- model (pdm.c) ---- */
 faceau_status fa_pdm_load(const char *path, fa_pdm *pdm, fa_err *err);
 void fa_pdm_free(fa_pdm *pdm);
 /* shape3d (3n) = mean + pc * p_local (each dot product summed in double, rounded once). */
@@ -40,7 +40,7 @@ void fa_pdm_shape3d(const fa_pdm *pdm, const float *p_local, float *shape3d);
  * twice (NaN -> 0). dp: the 6 rigid updates. */
 void fa_pdm_update_global(float g[6], const float *dp);
 
-/* calc_params.c */
+/* ---- fit (calc_params.c) ---- */
 /* OpenFace's PDM::CalcParams(landmarks, rotation 0): fits g = (scale, rx, ry, rz, tx, ty) and
  * p_local (m) to 2n landmarks (x0..x(n-1), y0..). Landmarks with x == 0 are invisible (all
  * invisible: g and p are zero). Uses about 60 KB of stack; no allocation. */
