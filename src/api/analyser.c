@@ -309,8 +309,9 @@ static faceau_status frame_features(faceau_au *au, const faceau_frame *frame, co
     } else {
         memset(au->aligned, 0, sizeof au->aligned);
     }
-    if (fa_fhog(au->aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, FA_ALIGN_SIZE * 3, 8, au->hog) !=
-        FACEAU_HOG_SIZE)
+    /* the SIMD kernels the models picked when they were loaded (pdm.cpu) */
+    if (fa_fhog_cpu(au->aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, FA_ALIGN_SIZE * 3, 8,
+                    au->m->models.pdm.cpu, au->hog) != FACEAU_HOG_SIZE)
         return fa_fail(&au->err, FACEAU_ERR_STATE, "FHOG of the aligned face has the wrong size");
     for (int i = 0; i < FACEAU_HOG_SIZE; i++)
         au->x[i] = au->hog[i];

@@ -154,6 +154,6 @@ faceau_status fa_align_face_mask(const fa_image *frame, const float *landmarks, 
     if (st)
         return st;
     /* Masked-out pixels end up 0 whatever the warp gives, so they are not sampled. */
-    fa_warp_affine_masked_rows(frame, M, size, mask, out);
+    fa_warp_affine_masked_rows(frame, M, size, mask, pdm->cpu, out);
     return FACEAU_OK;
 }

@@ -22,7 +22,8 @@ _Static_assert(FACEAU_HOG_SIZE == FA_HOG_CELLS * FA_HOG_CELLS * FA_HOG_CHANNELS,
  * bit-exactly) and zeroes pixels outside the face triangulation. out: size*size*3 BGR bytes,
  * row-major. landmarks: x0..x67, y0..y67. Only g[4], g[5] (tx, ty) are used. sim_scale is a
  * double as in OpenFace (0.7): the brow lift 30/0.7*sim_scale is computed in double. size must
- * be 1..256; tris must have 1..254 triangles. */
+ * be 1..256; tris must have 1..254 triangles. The warp runs the kernels pdm->cpu names (picked
+ * when the PDM was loaded). */
 faceau_status fa_align_face_mask(const fa_image *frame, const float *landmarks, const float g[6],
                                  const fa_pdm *pdm, const fa_tris *tris, double sim_scale,
                                  int size, uint8_t *out, fa_err *err);
@@ -38,6 +39,10 @@ void fa_align_similarity(const float *landmarks, const fa_pdm *pdm, double sim_s
  * each, laid out [row][col][channel]. Returns the number of floats written (rows*cols*31) or
  * 0 when the image is too small. out must hold that many. */
 size_t fa_fhog(const uint8_t *bgr, int width, int height, int stride, int cell, float *out);
+/* fa_fhog with the FA_CPU_* kernels the caller picked once (fa_fhog asks fa_cpu_features()
+ * on every call); the bytes are the same either way. */
+size_t fa_fhog_cpu(const uint8_t *bgr, int width, int height, int stride, int cell, unsigned cpu,
+                   float *out);
 
 /* ---- AU models and linear predictors (models.c) ----------------------------------------- */
 /* One of OpenFace's four model banks (static/dynamic SVR, static/dynamic SVM): the weight

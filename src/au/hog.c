@@ -46,12 +46,6 @@ static void row_pixels_generic(const planes *p, int y, int visible_nc, row_buf *
     row_pixels_impl(p, y, visible_nc, 0, rb);
 }
 
-/* Whether to run the AVX2 copies (decided once per call). */
-static int use_avx2(void)
-{
-    return (fa_cpu_features() & FA_CPU_AVX2) != 0;
-}
-
 /* Gradients, orientations and magnitudes of the pixels x = 1 .. visible_nc - 1 of row y. */
 static void row_pixels(const uint8_t *bgr, ptrdiff_t stride, planes *p, int y, int visible_nc,
                        int avx2, row_buf *rb)
@@ -403,6 +397,12 @@ static int ws_need(const fhog_geom *g, int width, int cell, size_t *nf, size_t *
 
 size_t fa_fhog(const uint8_t *bgr, int width, int height, int stride, int cell, float *out)
 {
+    return fa_fhog_cpu(bgr, width, height, stride, cell, fa_cpu_features(), out);
+}
+
+size_t fa_fhog_cpu(const uint8_t *bgr, int width, int height, int stride, int cell, unsigned cpu,
+                   float *out)
+{
     if (!bgr || !out || width <= 0 || height <= 0 || cell <= 0 || stride / 3 < width)
         return 0;
     fhog_geom g = {0};
@@ -434,12 +434,12 @@ size_t fa_fhog(const uint8_t *bgr, int width, int height, int stride, int cell, 
     if (cell == 1) {
         cell1_ws ws;
         carve_cell1(width, wf, wi, &ws);
-        ws.avx2 = use_avx2();
+        ws.avx2 = (cpu & FA_CPU_AVX2) != 0;
         fhog_cell1(bgr, stride, width, height, &ws, out);
     } else {
         fhog_ws ws;
         carve_cells(&g, width, wf, wi, &ws);
-        ws.avx2 = use_avx2();
+        ws.avx2 = (cpu & FA_CPU_AVX2) != 0;
         fhog_cells(bgr, stride, &g, &ws, out);
     }
     free(heap);

@@ -85,7 +85,9 @@ enum { FA_CPU_AVX2 = 1, FA_CPU_FMA = 2 };
 /* The one CPU-feature check: FA_CPU_* bits the build has kernels for and the CPU runs, none if
  * the environment sets FACEAU_NO_AVX2 to anything but "" or "0". The CPU probe is cached (by
  * the compiler runtime's __builtin_cpu_init); objects call this once, when they pick their
- * kernels, so a running object never switches (stateless calls such as fa_fhog pick per call). */
+ * kernels, so a running object never switches: a conv layer at fa_conv_init, a PDM at
+ * fa_pdm_load (its fit, and the AU analyser's warp and HOG through pdm.cpu). Stateless helpers
+ * called alone (fa_warp_affine, fa_fhog) ask on every call. */
 unsigned fa_cpu_features(void);
 
 /* ---- worker pool (pool.c) --------------------------------------------------------------- */

@@ -59,9 +59,9 @@ faceau_status fa_warp_affine(const fa_image *src, const float M[6], int size, ui
 /* The checks fa_warp_affine makes on (img, size, out): 1 <= size <= FA_WARP_MAX_SIDE. */
 faceau_status fa_warp_check(const fa_image *img, int size, const void *out, fa_err *err);
 /* fa_warp_affine once fa_warp_check passed; pixels where mask (size*size, may be NULL) is 0
- * are set to 0 without sampling. */
+ * are set to 0 without sampling. cpu: the FA_CPU_* kernels the caller picked (same bytes). */
 void fa_warp_affine_masked_rows(const fa_image *src, const float M[6], int size,
-                                const uint8_t *mask, uint8_t *out);
+                                const uint8_t *mask, unsigned cpu, uint8_t *out);
 
 /* ---- triangulation and PAW mask (paw.c) ------------------------------------------------- */
 #define FA_TRIS_MAX 254

@@ -163,8 +163,8 @@ static void row_origin(const double M[6], int y, int64_t *X0, int64_t *Y0)
     *Y0 = (int64_t)fa_cv_round((M[4] * y + M[5]) * AB_SCALE) + round_delta;
 }
 
-void fa_warp_affine_masked_rows(const fa_image *src, const float Mf[6], int size, const uint8_t *mask,
-                      uint8_t *out)
+void fa_warp_affine_masked_rows(const fa_image *src, const float Mf[6], int size,
+                                const uint8_t *mask, unsigned cpu, uint8_t *out)
 {
     double M[6];
     invert_affine(Mf, M);
@@ -174,7 +174,9 @@ void fa_warp_affine_masked_rows(const fa_image *src, const float Mf[6], int size
         bdelta[x] = fa_cv_round(M[3] * x * AB_SCALE);
     }
 #if FA_BUILD_AVX2 && FA_WARP_SSE2
-    const int avx2 = (fa_cpu_features() & FA_CPU_AVX2) != 0;
+    const int avx2 = (cpu & FA_CPU_AVX2) != 0;
+#else
+    (void)cpu;
 #endif
     for (int y = 0; y < size; y++) {
         int64_t X0, Y0;
@@ -225,7 +227,7 @@ faceau_status fa_warp_affine(const fa_image *src, const float M[6], int size, ui
                          : fa_fail(err, FACEAU_ERR_INVALID_ARG, "warp: NULL matrix");
     if (st)
         return st;
-    fa_warp_affine_masked_rows(src, M, size, NULL, out);
+    fa_warp_affine_masked_rows(src, M, size, NULL, fa_cpu_features(), out);
     return FACEAU_OK;
 }
 
