@@ -126,6 +126,9 @@ void fa_pdm_calc_params(const fa_pdm *pdm, const float *landmarks, float g[6], f
 /* OpenFace's Euler convention: R = Rx * Ry * Rz, row-major 3x3. */
 void fa_euler_to_rotation(const float euler[3], float R[9]);
 void fa_rotation_to_euler(const float R[9], float euler[3]);
+/* The rigid part of PDM::UpdateModelParameters: g[0] += dp[0], g[4..5] += dp[4..5], the rotation
+ * composed with orth(I + [dp1..3]x) and taken back to Euler angles through Rodrigues (NaN -> 0). */
+void fa_pdm_update_global(float g[6], const float *dp);
 
 /* ---- alignment (align.c) ---------------------------------------------------------------- */
 typedef struct fa_tris {

@@ -470,6 +470,11 @@ static void update_global(float g[6], const float *dp)
     g[3] = e[2];
 }
 
+void fa_pdm_update_global(float g[6], const float *dp)
+{
+    update_global(g, dp);
+}
+
 /* ---- the fit ---------------------------------------------------------------------------- */
 
 /* The hot loops work on several independent outputs at once through GCC/Clang vector types of
