@@ -19,6 +19,7 @@
 #define FACEAU_LANDMARKS_VALIDATOR_H
 
 #include "internal.h"
+#include "landmarks/warp.h"
 
 /* FaceModelParameters::validation_boundary: CLNF succeeds when confidence > this. */
 #define FA_VALIDATION_BOUNDARY 0.725f
@@ -46,30 +47,34 @@ int fa_validator_views(const fa_validator *v);
 int fa_validator_view_id(const fa_validator *v, const float rot[3]);
 /* The view's warp template size (PAW pixel_mask cols x rows; 60 x 60 for the shipped file). */
 void fa_validator_view_size(const fa_validator *v, int view, int *width, int *height);
+/* The view's PAW template: *n landmarks (x0..x(n-1), y0..) in template coordinates, the
+ * template's origin (template pixel (x, y) is the point (x + min_x, y + min_y)), its mask
+ * (width*height bytes, 1 inside the face) and the number of 1s (PAW::number_of_pixels). */
+void fa_validator_view_template(const fa_validator *v, int view, int *n, const float **landmarks,
+                                float *min_x, float *min_y, const uint8_t **mask, int *n_pixels);
 
 faceau_status fa_validator_ws_create(fa_validator_ws **out, fa_err *err);
 void fa_validator_ws_free(fa_validator_ws *ws); /* NULL is fine */
 
-/* DetectionValidator::Check. grey: width x height floats, row-major with `stride` floats per
- * row (stride >= width); the grey frame as OpenFace has it (cvtColor BGR2GRAY, 8-bit values
- * held in float). landmarks: the 68 (or the view's landmark count) 2D points as
- * x0..x(n-1), y0..y(n-1), OpenFace's detected_landmarks (float). rot: params_global[1..3].
- * *confidence receives the validator's output in [0, 1] (one of `bins` values, 30 for the
- * shipped file); 0 when the widened box covers at most 1 pixel along either axis, as OpenFace
- * returns. Fails only on invalid arguments or when a workspace buffer cannot be grown. */
-faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, const float *grey,
-                                 int width, int height, int stride, const float *landmarks,
-                                 int n_landmarks, const float rot[3], float *confidence,
-                                 fa_err *err);
+/* DetectionValidator::Check. grey: the grey frame as OpenFace has it (cvtColor BGR2GRAY,
+ * 8-bit values held in float: fa_grey_from_bgr). landmarks: n_landmarks 2D points (the view's
+ * landmark count, 68) as x0..x(n-1), y0..y(n-1), OpenFace's detected_landmarks (float).
+ * rot: params_global[1..3]. *confidence receives the validator's output in [0, 1] (one of
+ * `bins` values, 30 for the shipped file); 0 when the widened box covers at most 1 pixel along
+ * either axis, as OpenFace returns. Fails only on invalid arguments or when a workspace buffer
+ * cannot be grown. */
+faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
+                                 const float *landmarks, int n_landmarks, const float rot[3],
+                                 float *confidence, fa_err *err);
 
 /* The steps of fa_validator_check, usable alone (tests, debugging). */
 
-/* PAW::Warp of a float image (width x height, stride floats per row) onto view's template:
- * out receives template-width x template-height floats (0 outside the mask). landmarks are in
- * the image's own coordinates (x0..x(n-1), y0..). Uses ws. */
+/* PAW::Warp of a float image onto view's template: out receives template-width x
+ * template-height floats, row-major (masked-out pixels are whatever remap gives at (-1, -1),
+ * i.e. 0). landmarks are in img's own coordinates (x0..x(n-1), y0..), n = the view's count. */
 faceau_status fa_validator_warp(const fa_validator *v, fa_validator_ws *ws, int view,
-                                const float *img, int width, int height, int stride,
-                                const float *landmarks, float *out, fa_err *err);
+                                const fa_grey *img, const float *landmarks, float *out,
+                                fa_err *err);
 /* CheckCNN on a warped template image (template-size floats, row-major): *dec in [-1, 1]
  * (before the 0.5 * (1 - dec) mapping) and the winning bin in *bin (either may be NULL). */
 faceau_status fa_validator_cnn(const fa_validator *v, fa_validator_ws *ws, int view,
