@@ -155,7 +155,7 @@ static double row_sq(const float *r)
 
 /* cv::SVD of a 2x2 float matrix h (row-major): OpenCV's one-sided Jacobi (JacobiSVDImpl_,
  * eps = 2*FLT_EPSILON) on the transposed matrix. Outputs u and vt, row-major. */
-static void svd2x2(const float h[4], float u[4], float vt[4])
+void fa_svd2x2(const float h[4], float u[4], float vt[4])
 {
     float at[2][2] = {{h[0], h[2]}, {h[1], h[3]}}; /* rows = columns of h */
     float v[2][2] = {{1, 0}, {0, 1}};
@@ -220,7 +220,7 @@ static void svd2x2(const float h[4], float u[4], float vt[4])
 
 /* cv::gemm of 2x2 float matrices through GEMMSingleMul: double products and sums, one
  * rounding to float. ta/tb: use the transpose of a/b. */
-static void gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4])
+void fa_gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4])
 {
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++) {
@@ -250,13 +250,13 @@ static void align_shapes_with_scale(float *src, float *dst, float A[4])
             h[2 * i + j] = (float)acc;
         }
     float u[4], vt[4], p[4];
-    svd2x2(h, u, vt);
-    gemm2x2(vt, 1, u, 1, p);
+    fa_svd2x2(h, u, vt);
+    fa_gemm2x2(vt, 1, u, 1, p);
     double det = (double)p[0] * p[3] - (double)p[1] * p[2];
     float corr[4] = {1, 0, 0, det > 0 ? 1.f : -1.f};
     float tmp[4], R[4];
-    gemm2x2(vt, 1, corr, 0, tmp);
-    gemm2x2(tmp, 0, u, 1, R);
+    fa_gemm2x2(vt, 1, corr, 0, tmp);
+    fa_gemm2x2(tmp, 0, u, 1, R);
     for (int k = 0; k < 4; k++)
         A[k] = s * R[k];
 }

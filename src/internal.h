@@ -152,6 +152,10 @@ faceau_status fa_align_face_mask(const fa_image *frame, const float *landmarks, 
  * times the PDM mean's x, y (pdm->n must be 68): A (row-major 2x2 scale-rotation) maps the
  * landmarks onto the scaled mean shape. */
 void fa_align_similarity(const float *landmarks, const fa_pdm *pdm, double sim_scale, float A[4]);
+/* cv::SVD of a 2x2 float matrix h (row-major) as OpenCV 4.6's Jacobi SVD computes it: u, vt. */
+void fa_svd2x2(const float h[4], float u[4], float vt[4]);
+/* cv::gemm of 2x2 float matrices (double products and sums, rounded once); ta/tb transpose. */
+void fa_gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4]);
 /* cv::warpAffine(src, out, M, Size(size, size), INTER_LINEAR) with border 0, bit-exact with
  * OpenCV 4.6. M is the forward 2x3 matrix, row-major, float as OpenFace passes it. */
 faceau_status fa_warp_affine(const fa_image *src, const float M[6], int size, uint8_t *out,
