@@ -121,6 +121,139 @@ static void test_damaged(void)
     free(buf);
 }
 
+/* ---- a hand-made validator: layer semantics derived by hand ------------------------------------- */
+
+typedef struct bytes {
+    unsigned char b[4096];
+    size_t n;
+} bytes;
+
+static void put(bytes *o, const void *p, size_t n)
+{
+    if (o->n + n <= sizeof o->b) {
+        memcpy(o->b + o->n, p, n);
+        o->n += n;
+    }
+}
+static void put_i32(bytes *o, int32_t v) { put(o, &v, 4); }
+static void put_f32(bytes *o, float v) { put(o, &v, 4); }
+static void put_f64(bytes *o, double v) { put(o, &v, 8); }
+/* ReadMatBin layout: rows, cols, OpenCV type, row-major data */
+static void put_mat(bytes *o, int rows, int cols, int type, const double *v)
+{
+    put_i32(o, rows), put_i32(o, cols), put_i32(o, type);
+    for (int i = 0; i < rows * cols; i++) {
+        if (type == FA_CV_64F)
+            put_f64(o, v[i]);
+        else if (type == FA_CV_32F)
+            put_f32(o, (float)v[i]);
+        else
+            put_i32(o, (int32_t)v[i]);
+    }
+}
+
+/* One view, 3x3 template covered by one triangle, 3 landmarks. On an all-zero image the warp is
+ * 0, the local normalisation leaves 0 (std 0 -> 1), so the CNN input is -mean/std placed in
+ * OpenFace's column-major mask order: with mean_i = -(i+1), std 1, the input is
+ *     1 4 7
+ *     2 5 8
+ *     3 6 9
+ * conv 2x2 (1 -> 2 maps), kernels [[1,0],[0,0]] bias 0.5 and [[0,2],[0,0]] bias -1:
+ *     map0 = [[1.5, 4.5], [2.5, 5.5]], map1 = [[7, 13], [9, 15]]; ReLU keeps them.
+ * FC 8 -> 3 flattens each map column-major: x = 1.5 2.5 4.5 5.5 7 9 13 15; weights (file 8 x 3,
+ * used transposed): out0 = x1 = 2.5, out1 = x6 = 13, out2 = x2 - x5 = -4.5; ReLU -> 2.5 13 0.
+ * FC 3 -> 4 on that column: out = (2.5, 0.1*13, 13 - 10, 2.5 - 100*0) = (2.5, 1.3, 3, 2.5):
+ * argmax 2 of 4 bins -> dec = -1 + 0.25 + 2*0.5 = 0.25, confidence 0.375. A row-major mask
+ * order, a row-major flatten or a missing ReLU each give a different bin (0, 0, 3). */
+static void make_tiny(bytes *o)
+{
+    o->n = 0;
+    put_i32(o, 3), put_i32(o, 1);
+    double orient[3] = {0, 0, 0};
+    put_mat(o, 3, 1, FA_CV_64F, orient);
+    double mean[9], sd[9];
+    for (int i = 0; i < 9; i++)
+        mean[i] = -(i + 1), sd[i] = 1;
+    put_mat(o, 1, 9, FA_CV_64F, mean);
+    put_mat(o, 1, 9, FA_CV_64F, sd);
+    put_i32(o, 5); /* depth: conv, ReLU, FC, ReLU, FC */
+    put_i32(o, 0), put_i32(o, 1), put_i32(o, 2), put_f32(o, 0.5f), put_f32(o, -1.0f);
+    double k0[4] = {1, 0, 0, 0}, k1[4] = {0, 2, 0, 0};
+    put_mat(o, 2, 2, FA_CV_32F, k0);
+    put_mat(o, 2, 2, FA_CV_32F, k1);
+    put_i32(o, 3);
+    put_i32(o, 2);
+    double b1[3] = {0, 0, 0}, w1[24] = {0};
+    w1[1 * 3 + 0] = 1, w1[6 * 3 + 1] = 1, w1[2 * 3 + 2] = 1, w1[5 * 3 + 2] = -1;
+    put_mat(o, 3, 1, FA_CV_32F, b1);
+    put_mat(o, 8, 3, FA_CV_32F, w1);
+    put_i32(o, 3);
+    put_i32(o, 2);
+    double b2[4] = {0, 0, -10, 0}, w2[12] = {0};
+    w2[0 * 4 + 0] = 1, w2[1 * 4 + 1] = 0.1, w2[1 * 4 + 2] = 1, w2[0 * 4 + 3] = 1,
+    w2[2 * 4 + 3] = -100;
+    put_mat(o, 4, 1, FA_CV_32F, b2);
+    put_mat(o, 3, 4, FA_CV_32F, w2);
+    /* PAW: triangle (-1,-1), (10,-1), (-1,10); alpha/beta from PAW's constructor formulas */
+    put_i32(o, 9), put_f64(o, 0), put_f64(o, 0);
+    double dl[6] = {-1, 10, -1, -1, -1, 10}, tri[3] = {0, 1, 2}, tid[9] = {0}, mask[9];
+    for (int i = 0; i < 9; i++)
+        mask[i] = 1;
+    double alpha[3] = {1.0 / 11, 1.0 / 11, 0}, beta[3] = {1.0 / 11, 0, 1.0 / 11};
+    put_mat(o, 6, 1, FA_CV_64F, dl);
+    put_mat(o, 1, 3, FA_CV_32S, tri);
+    put_mat(o, 3, 3, FA_CV_32S, tid);
+    put_mat(o, 3, 3, FA_CV_32S, mask);
+    put_mat(o, 1, 3, FA_CV_64F, alpha);
+    put_mat(o, 1, 3, FA_CV_64F, beta);
+}
+
+static void test_tiny(fa_validator_ws *ws)
+{
+    static bytes o;
+    make_tiny(&o);
+    const char *dir = tu_tmpdir("test_validator_tiny");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tiny.txt", dir);
+    CHECK(tu_write_file(path, o.b, o.n) == 0, "write %s", path);
+    fa_err e;
+    fa_validator *v = NULL;
+    faceau_status st = fa_validator_load(path, &v, &e);
+    CHECK(st == FACEAU_OK, "tiny: %s", e.msg);
+    if (st)
+        return;
+    float zero[9] = {0};
+    double dec = 9;
+    int bin = -1;
+    CHECK(fa_validator_cnn(v, ws, 0, zero, &dec, &bin, &e) == FACEAU_OK, "tiny cnn: %s", e.msg);
+    CHECK(bin == 2 && dec == 0.25, "tiny: bin %d dec %g, want 2 and 0.25", bin, dec);
+
+    /* the whole Check on an all-zero 30 x 30 frame */
+    fa_grey g = {0};
+    CHECK(fa_grey_resize(&g, 30, 30, &e) == FACEAU_OK, "grey");
+    memset(g.px, 0, (size_t)g.stride * g.height * sizeof *g.px);
+    float lm[6] = {9, 20, 9, 9, 9, 20}, rot[3] = {0.1f, -0.2f, 0.3f}, conf = -1;
+    CHECK(fa_validator_check(v, ws, &g, lm, 3, rot, &conf, &e) == FACEAU_OK, "tiny check: %s",
+          e.msg);
+    CHECK(conf == 0.375f, "tiny check: confidence %g, want 0.375", conf);
+
+    /* the crop rule: (int)(min - 3) .. (int)(max + 3), clipped; at most 1 pixel wide -> 0 */
+    float far[6] = {-50, -40, -45, 5, 6, 7};
+    CHECK(fa_validator_check(v, ws, &g, far, 3, rot, &conf, &e) == FACEAU_OK && conf == 0.0f,
+          "landmarks left of the frame: %g", conf);
+    float edge[6] = {-3.5f, -3.9f, -3.2f, 5, 6, 7}; /* max_x = (int)(-0.2) = 0 -> width 0 */
+    CHECK(fa_validator_check(v, ws, &g, edge, 3, rot, &conf, &e) == FACEAU_OK && conf == 0.0f,
+          "box of width 0: %g", conf);
+    float nan3[6] = {NAN, 5, 6, 5, 6, 7};
+    CHECK(fa_validator_check(v, ws, &g, nan3, 3, rot, &conf, &e) == FACEAU_OK && conf == 0.0f,
+          "NaN landmark: %g", conf);
+    fa_err_clear(&e);
+    CHECK(fa_validator_check(v, ws, &g, lm, 68, rot, &conf, &e) == FACEAU_ERR_INVALID_ARG,
+          "68 landmarks on a 3-landmark validator: %s", e.msg);
+    fa_grey_free(&g);
+    fa_validator_free(v);
+}
+
 /* ---- hand-derived warps ------------------------------------------------------------------------ */
 
 /* Landmarks equal to the template's own shape, shifted by (ox, oy) into a synthetic image: every
@@ -379,6 +512,7 @@ int main(int argc, char **argv)
     test_damaged();
     test_warp_identity(v, ws);
     test_warp_scale(v, ws);
+    test_tiny(ws);
     /* --full: every frame of every single-face reference video (slow) */
     int full = argc > 1 && strcmp(argv[1], "--full") == 0;
     test_video(v, ws, "2015-10-15-15-14", "avi", full ? 0 : 150);
