@@ -6,8 +6,10 @@
  * Arithmetic follows OpenFace and the OpenCV 4.6 routines it calls:
  *  - PAW coefficients and maps: float, in OpenFace's expression order;
  *  - cv::remap INTER_LINEAR: B's fa_remap_grey (bit-exact);
- *  - cv::meanStdDev: sums in double, var = E[x^2] - mean^2 (OpenCV's generic path; an IPP
- *    build sums differently, which can move the last bits of the local normalisation);
+ *  - cv::meanStdDev: sums in double, var = E[x^2] - mean^2, std = sqrt(max(var, 0)). The warped
+ *    pixels are multiples of 1/1024 below 256 (8-bit grey times remap's 1/32 x 1/32 weights, all
+ *    exact in float), so both sums are exact in double whatever the summation order (an IPP
+ *    build may still finish the formula differently);
  *  - `vec -= mean; vec /= std` are float ops with the double scalars rounded to float (the
  *    division is convertTo's multiplication by (float)(1/std)); the global normalisation is a
  *    float subtract then a float divide;

@@ -67,7 +67,8 @@ faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, con
                                  const float *landmarks, int n_landmarks, const float rot[3],
                                  float *confidence, fa_err *err);
 
-/* The steps of fa_validator_check, usable alone (tests, debugging). */
+/* The steps of fa_validator_check, usable alone (tests, debugging). `view` is 0..views-1
+ * (checked: INVALID_ARG otherwise); the accessors above assume a valid view. */
 
 /* PAW::Warp of a float image onto view's template: out receives template-width x
  * template-height floats, row-major (masked-out pixels are whatever remap gives at (-1, -1),
