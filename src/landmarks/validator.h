@@ -28,9 +28,9 @@
  * one fa_validator may be shared by any number of threads, each with its own workspace. */
 typedef struct fa_validator fa_validator;
 
-/* Per-caller scratch (crop, maps, warped image, CNN activations). Buffers grow on the first
- * calls and are reused: once a call has seen a crop as large as the current one, checking
- * allocates nothing. Not shareable between concurrent calls. */
+/* Per-caller scratch (maps, warped image, CNN activations; the crop is a view into the frame,
+ * never copied). The first call sizes every buffer for the validator's largest view; later
+ * calls allocate nothing. Not shareable between concurrent calls. */
 typedef struct fa_validator_ws fa_validator_ws;
 
 /* Reads OpenFace's binary validator file (model/detection_validation/validator_cnn.txt), as
@@ -67,7 +67,8 @@ faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, con
                                  const float *landmarks, int n_landmarks, const float rot[3],
                                  float *confidence, fa_err *err);
 
-/* The steps of fa_validator_check, usable alone (tests, debugging). */
+/* The steps of fa_validator_check, usable alone (tests, debugging). `view` is 0..views-1
+ * (checked: INVALID_ARG otherwise); the accessors above assume a valid view. */
 
 /* PAW::Warp of a float image onto view's template: out receives template-width x
  * template-height floats, row-major (masked-out pixels are whatever remap gives at (-1, -1),
