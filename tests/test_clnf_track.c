@@ -1,8 +1,10 @@
 /* test_clnf_track.c - THE accuracy test of the CLNF fit: one tracking step from OpenFace's own
  * state. For frame t of a reference video, the face starts from frame t-1's p_scale..p_33 (the
- * full-precision reference CSV), DetectLandmarks runs with the windows OpenFace used (small after
- * a success), and the landmarks, parameters, confidence and success are compared with frame t's.
- * Only frames tracked in OpenFace (t-1 and t successful, so no re-detection) are scored.
+ * full-precision reference CSV) and success (the tracking counters follow from the success
+ * column), one DetectLandmarksInVideo step runs (DetectLandmarks with the small windows after a
+ * success, the init windows after a failure, and MTCNN + 11-hypothesis re-detection when OpenFace
+ * would run it), and landmarks, parameters, confidence and success are compared with frame t's
+ * (landmarks where both succeed).
  *
  * It also runs DetectLandmarksInVideo from scratch (MTCNN box, 11 rotation hypotheses on frame 1,
  * then tracking) on the first 30 frames.
@@ -21,7 +23,22 @@ typedef struct stats {
     double sum_err, max_err, max_frame_mean, sum_conf_diff, max_param_diff;
 } stats;
 
-static int run_video(const fa_clnf *m, const char *stem, int max_frames, stats *S)
+/* data/videos/<stem>.avi, .wmv or .mp4, whichever exists. */
+static const char *video_path(const char *stem)
+{
+    static const char *ext[3] = {"avi", "wmv", "mp4"};
+    for (int i = 0; i < 3; i++) {
+        const char *p = tu_shared_path("data/videos/%s.%s", stem, ext[i]);
+        FILE *f = fopen(p, "rb");
+        if (f) {
+            fclose(f);
+            return p;
+        }
+    }
+    return tu_shared_path("data/videos/%s.avi", stem);
+}
+
+static int run_video(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int max_frames, stats *S)
 {
     fa_err err = {0};
     fa_video *v = NULL;
@@ -29,7 +46,7 @@ static int run_video(const fa_clnf *m, const char *stem, int max_frames, stats *
     fa_clnf_face face;
     fa_grey grey = {0};
     memset(S, 0, sizeof *S);
-    if (fa_video_open(tu_shared_path("data/videos/%s.avi", stem), &v, &err) ||
+    if (fa_video_open(video_path(stem), &v, &err) ||
         fa_csv_reader_open(tu_shared_path("reference/fullprec/%s.csv", stem), &csv, &err) ||
         fa_clnf_face_init(&face, &err)) {
         fprintf(stderr, "%s: %s\n", stem, err.msg);
@@ -38,7 +55,7 @@ static int run_video(const fa_clnf *m, const char *stem, int max_frames, stats *
     const fa_pdm *pdm = fa_clnf_pdm(m);
     int n = pdm->n, mm = pdm->m;
     static fa_csv_row prev, row;
-    int have_prev = 0;
+    int have_prev = 0, fails = 0;
     for (int t = 1; t <= max_frames; t++) {
         const fa_image *frame;
         int got;
@@ -50,15 +67,18 @@ static int run_video(const fa_clnf *m, const char *stem, int max_frames, stats *
             fprintf(stderr, "%s\n", err.msg);
             break;
         }
-        if (have_prev && prev.success) {
+        if (have_prev) {
+            /* CLNF's state after frame t-1 as OpenFace printed it; the tracking counters follow
+             * from the success column (failures_in_a_row = failed frames in a row - 1) */
             for (int k = 0; k < 6; k++)
                 face.g[k] = (float)prev.params[k];
             for (int j = 0; j < mm; j++)
                 face.p[j] = (float)prev.params[6 + j];
-            face.detection_success = 1;
+            face.detection_success = prev.success;
+            face.tracking_initialised = 1;
+            face.failures_in_a_row = prev.success ? -1 : fails - 1;
             int ok;
-            if (fa_clnf_detect_landmarks(m, &face, &grey, fa_clnf_main_params(m)->win_small, &ok,
-                                         &err)) {
+            if (fa_clnf_track_video(m, &face, mtcnn, frame, &grey, &ok, &err)) {
                 fprintf(stderr, "frame %d: %s\n", t, err.msg);
                 break;
             }
@@ -90,6 +110,7 @@ static int run_video(const fa_clnf *m, const char *stem, int max_frames, stats *
                            row.confidence);
             }
         }
+        fails = row.success ? 0 : fails + 1;
         prev = row;
         have_prev = 1;
     }
@@ -120,7 +141,7 @@ static int run_tracking(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int
     static fa_csv_row row;
     memset(S, 0, sizeof *S);
     *first_err = -1;
-    if (fa_video_open(tu_shared_path("data/videos/%s.avi", stem), &v, &err) ||
+    if (fa_video_open(video_path(stem), &v, &err) ||
         fa_csv_reader_open(tu_shared_path("reference/fullprec/%s.csv", stem), &csv, &err) ||
         fa_clnf_face_init(&face, &err)) {
         fprintf(stderr, "%s: %s\n", stem, err.msg);
@@ -196,11 +217,11 @@ int main(int argc, char **argv)
     if (argc > 2 && !strcmp(argv[1], "-track")) {
         run_tracking(m, mtcnn, argv[2], argc > 3 ? atoi(argv[3]) : 1000000, &S, &e1);
     } else if (argc > 1) {
-        run_video(m, argv[1], argc > 2 ? atoi(argv[2]) : 100, &S);
+        run_video(m, mtcnn, argv[1], argc > 2 ? atoi(argv[2]) : 100, &S);
     } else {
         const char *stems[2] = {"2015-10-15-15-14", "1815_01_008_tony_blair"};
         for (int i = 0; i < 2; i++) {
-            if (run_video(m, stems[i], 100, &S)) {
+            if (run_video(m, mtcnn, stems[i], 100, &S)) {
                 tu_failed++;
                 continue;
             }
