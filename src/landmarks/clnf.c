@@ -270,13 +270,11 @@ static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_err *
         return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "unknown part model '%s'", name);
     snprintf(m->part_name[k], sizeof m->part_name[k], "%s", name);
     m->n_parts++;
-    faceau_status st = fa_path_join(full, sizeof full, dir, loc, err);
-    if (st || (st = read_part_main(full, P, err)))
-        return st;
+    /* the mapping pairs first (cheap), then the part's files */
     const char *s = line + used;
     int a, b, nb, nmap = 0;
     while (sscanf(s, "%d %d%n", &a, &b, &nb) == 2) {
-        if (nmap == MAXP || a < 0 || b < 0 || b >= P->pdm.n)
+        if (nmap == MAXP || a < 0 || b < 0)
             return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "part '%s': bad point mapping %d %d",
                            name, a, b);
         m->part_map[k][nmap][0] = a;
@@ -285,6 +283,14 @@ static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_err *
         s += nb;
     }
     m->part_nmap[k] = nmap;
+    faceau_status st = fa_path_join(full, sizeof full, dir, loc, err);
+    if (st || (st = read_part_main(full, P, err)))
+        return st;
+    for (int q = 0; q < nmap; q++)
+        if (m->part_map[k][q][1] >= P->pdm.n)
+            return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                           "part '%s' maps to point %d of its %d-point PDM", name,
+                           m->part_map[k][q][1], P->pdm.n);
     return model_prepare(P, err);
 }
 
@@ -357,6 +363,27 @@ const fa_pdm *fa_clnf_pdm(const fa_clnf *m)
 const fa_clnf_params *fa_clnf_main_params(const fa_clnf *m)
 {
     return &m->main.params;
+}
+
+int fa_clnf_n_parts(const fa_clnf *m)
+{
+    return m->n_parts;
+}
+
+const char *fa_clnf_part(const fa_clnf *m, int k, const fa_pdm **pdm,
+                         const fa_clnf_params **params, int *n_map, const int (**map)[2])
+{
+    if (k < 0 || k >= m->n_parts)
+        return NULL;
+    if (pdm)
+        *pdm = &m->part[k].pdm;
+    if (params)
+        *params = &m->part[k].params;
+    if (n_map)
+        *n_map = m->part_nmap[k];
+    if (map)
+        *map = (const int(*)[2])m->part_map[k];
+    return m->part_name[k];
 }
 
 /* ---- per-face state ------------------------------------------------------------------------- */

@@ -47,6 +47,12 @@ void fa_clnf_free(fa_clnf *m); /* NULL is fine */
 /* The main model's PDM and parameters (read-only views). */
 const fa_pdm *fa_clnf_pdm(const fa_clnf *m);
 const fa_clnf_params *fa_clnf_main_params(const fa_clnf *m);
+/* The hierarchical parts (inner, left_eye_28, right_eye_28 in the general model). Part k's name
+ * (NULL if k is out of range), PDM, parameters and point mapping: *n_map pairs (index in the
+ * main model, index in the part). Any out-pointer may be NULL. */
+int fa_clnf_n_parts(const fa_clnf *m);
+const char *fa_clnf_part(const fa_clnf *m, int k, const fa_pdm **pdm,
+                         const fa_clnf_params **params, int *n_map, const int (**map)[2]);
 
 typedef struct fa_clnf_ws fa_clnf_ws; /* per-face scratch (responses, images, validator) */
 
