@@ -21,7 +21,33 @@
 typedef struct stats {
     int frames, succ_agree, succ_total;
     double sum_err, max_err, max_frame_mean, sum_conf_diff, max_param_diff;
+    double sum_eye_err, max_eye_err; /* the eye parts' landmarks vs eye_lmk_x/y */
 } stats;
+
+/* Mean and max distance between the eye parts' landmarks (left_eye_28, right_eye_28: parts 1
+ * and 2) and the CSV's 56 eye_lmk_x/y points. */
+static double eye_error(const fa_clnf *m, const fa_clnf_face *f, const fa_csv_row *row,
+                        double *max)
+{
+    double sum = 0;
+    int cnt = 0;
+    for (int k = 1; k <= 2; k++) {
+        const fa_pdm *pp;
+        if (!fa_clnf_part(m, k, &pp, NULL, NULL, NULL))
+            continue;
+        for (int i = 0; i < pp->n; i++) {
+            int e = (k - 1) * pp->n + i;
+            double dx = f->part_landmarks[k][i] - row->eye_lmk2d[e];
+            double dy = f->part_landmarks[k][i + pp->n] - row->eye_lmk2d[FA_N_EYE_LMK + e];
+            double d = sqrt(dx * dx + dy * dy);
+            sum += d;
+            cnt++;
+            if (d > *max)
+                *max = d;
+        }
+    }
+    return cnt ? sum / cnt : 0;
+}
 
 /* data/videos/<stem>.avi, .wmv or .mp4, whichever exists. */
 static const char *video_path(const char *stem)
@@ -99,6 +125,7 @@ static int run_video(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int ma
                 if (fsum > S->max_frame_mean)
                     S->max_frame_mean = fsum;
                 S->sum_conf_diff += fabs(face.confidence - row.confidence);
+                S->sum_eye_err += eye_error(m, &face, &row, &S->max_eye_err);
                 for (int k = 0; k < 6 + mm; k++) {
                     double d = fabs((k < 6 ? face.g[k] : face.p[k - 6]) - row.params[k]);
                     if (d > S->max_param_diff)
@@ -120,10 +147,10 @@ static int run_video(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int ma
     fa_video_close(v);
     printf("%s: %d frames tracked from OpenFace's state: landmark error mean %.4f px, worst frame "
            "mean %.4f px, max %.4f px; |confidence diff| mean %.4f; success agreement %d/%d; "
-           "max |param diff| %.5f\n",
+           "max |param diff| %.5f; eye landmarks mean %.4f px, max %.4f px\n",
            stem, S->frames, S->frames ? S->sum_err / S->frames : 0, S->max_frame_mean, S->max_err,
            S->frames ? S->sum_conf_diff / S->frames : 0, S->succ_agree, S->succ_total,
-           S->max_param_diff);
+           S->max_param_diff, S->frames ? S->sum_eye_err / S->frames : 0, S->max_eye_err);
     return 0;
 }
 
@@ -230,6 +257,8 @@ int main(int argc, char **argv)
                   stems[i], S.frames ? S.sum_err / S.frames : 0);
             CHECK(S.succ_agree == S.succ_total, "%s: success agrees on %d of %d frames", stems[i],
                   S.succ_agree, S.succ_total);
+            CHECK(S.frames && S.sum_eye_err / S.frames <= 0.2, "%s: eye landmark error %.4f px",
+                  stems[i], S.frames ? S.sum_eye_err / S.frames : 0);
             /* from scratch: MTCNN box, 11 hypotheses on frame 1, then DetectLandmarksInVideo */
             if (run_tracking(m, mtcnn, stems[i], 30, &S, &e1)) {
                 tu_failed++;

@@ -616,9 +616,9 @@ faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *m
          (f->failures_in_a_row + 1) % (P->reinit_video_every * 6) == 0) ||
         (f->tracking_initialised && !f->detection_success && P->reinit_video_every > 0 &&
          f->failures_in_a_row % P->reinit_video_every == 0)) {
-        fa_face_box boxes[64];
+        fa_face_box boxes[256];
         int nb = 0;
-        if ((st = fa_mtcnn_detect(mtcnn, frame, boxes, 64, &nb, err)))
+        if ((st = fa_mtcnn_detect(mtcnn, frame, boxes, 256, &nb, err)))
             return st;
         int pick = fa_mtcnn_pick_single(boxes, nb, -1, -1);
         if (pick >= 0) {
@@ -631,13 +631,13 @@ faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *m
             if ((st = fa_clnf_detect_image(m, f, grey, box, 1, &ok, err)))
                 return st;
             if (!initial_detection && !ok) {
-                /* restore the previous estimates (detection_success stays as the failed
-                 * detection left it, as in OpenFace) */
-                int ds = f->detection_success;
-                float conf = f->confidence;
-                *f = saved;
-                f->detection_success = ds;
-                f->confidence = conf;
+                /* OpenFace restores params_global, params_local, model_likelihood and the
+                 * landmarks only: detection_success, the confidence and the parts keep what the
+                 * failed detection left */
+                memcpy(f->g, saved.g, sizeof f->g);
+                memcpy(f->p, saved.p, sizeof f->p);
+                memcpy(f->landmarks, saved.landmarks, sizeof f->landmarks);
+                f->model_likelihood = saved.model_likelihood;
                 *success = 0;
                 return FACEAU_OK;
             }
