@@ -429,6 +429,20 @@ static void test_real_frame(void)
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
                   r2->maps == maps_before && memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
               "second call differs or reallocated");
+        /* the scalar kernels (FACEAU_NO_AVX2) give the same bits as the AVX2 ones */
+        const char *old = getenv("FACEAU_NO_AVX2");
+        char *saved = old ? strdup(old) : NULL;
+        setenv("FACEAU_NO_AVX2", old && strcmp(old, "1") == 0 ? "0" : "1", 1);
+        CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
+                  memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
+              "scalar and vector kernels differ");
+        if (saved)
+            setenv("FACEAU_NO_AVX2", saved, 1);
+        else
+            unsetenv("FACEAU_NO_AVX2");
+        free(saved);
+        CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK,
+              "response after restoring the environment");
         free(first);
     }
     fprintf(stderr, "prepare(11): %.0f ms; response: %.1f ms; view %d\n", t1 - t0, t2 - t1, r->view);

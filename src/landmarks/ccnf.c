@@ -437,10 +437,11 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
         }
     if (n_comp > c->n_betas)
         n_comp = c->n_betas;
-    const size_t nn = (size_t)window * window * window * window;
-    float *scratch = fa_malloc(nn * sizeof *scratch, err, "CCNF sigma scratch");
+    const size_t N = (size_t)window * (size_t)window, nn = N * N;
+    float *scratch = fa_malloc(2 * nn * sizeof *scratch, err, "CCNF sigma scratch");
     if (!scratch)
         return FACEAU_ERR_NOMEM;
+    float *rowmajor = scratch + nn;
     const int slot = c->n_slots;
     faceau_status st = FACEAU_OK;
     for (int i = 0; i < c->n_views * c->n_points && !st; i++) {
@@ -450,10 +451,14 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
         e->sigma[slot] = fa_malloc(nn * sizeof(float), err, "a CCNF sigma");
         if (!e->sigma[slot])
             st = FACEAU_ERR_NOMEM;
-        else if (!fa_ccnf_compute_sigma(e, comp, n_comp, window, e->sigma[slot], scratch))
+        else if (!fa_ccnf_compute_sigma(e, comp, n_comp, window, rowmajor, scratch))
             st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
                          "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
                          window, i % c->n_points, i / c->n_points);
+        else
+            for (size_t a = 0; a < N; a++) /* stored column-major (see fa_ccnf_expert) */
+                for (size_t b = 0; b < N; b++)
+                    e->sigma[slot][b * N + a] = rowmajor[a * N + b];
     }
     free(scratch);
     if (st) {
@@ -492,100 +497,221 @@ int fa_ccnf_view(const fa_ccnf *c, const float g[6])
 
 size_t fa_ccnf_scratch_floats(int window, int sw, int sh)
 {
-    const size_t P = (size_t)window * (size_t)window;
-    return P * (size_t)(1 + sw * sh) + 2 * P;
+    const size_t P = (size_t)window * (size_t)window, K = 1 + (size_t)sw * (size_t)sh;
+    return P * K + 2 * P + K;
 }
 
-/* im2colContrastNormBias: row r = x*window + y (x outer, as OpenFace's j/i loops) holds 1 (the
- * bias column) and the window's pixels in column-major order, made zero-mean and unit-norm. */
-static void im2col_norm(const float *area, int stride, int window, int w, int h, float *out)
+/* im2colContrastNormBias for window position r = x*window + y (x outer, as OpenFace's j/i
+ * loops): 1 (the bias column), then the window's pixels in column-major order, made zero-mean
+ * and unit-norm, in float and in OpenFace's loop orders. Stored k-major: out[k*P + r], so that
+ * consecutive positions are contiguous for the vector kernels. tmp holds K floats. */
+static void im2col_norm(const float *area, int stride, int window, int w, int h, float *tmp,
+                        float *out)
 {
     const int K = 1 + w * h;
+    const size_t P = (size_t)window * (size_t)window;
     const float count = (float)(w * h);
     for (int x = 0; x < window; x++)
         for (int y = 0; y < window; y++) {
-            float *Mo = out + ((size_t)x * (size_t)window + (size_t)y) * (size_t)K;
-            Mo[0] = 1.f;
+            const size_t r = (size_t)x * (size_t)window + (size_t)y;
             float sum = 0;
             for (int yy = 0; yy < h; yy++) {
                 const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x;
                 for (int xx = 0; xx < w; xx++) {
                     float in = Mi[xx];
                     sum += in;
-                    Mo[1 + xx * h + yy] = in;
+                    tmp[1 + xx * h + yy] = in;
                 }
             }
             const float mean = sum / count;
             float sum_sq = 0;
             for (int k = 1; k < K; k++) {
-                float in = Mo[k] - mean;
-                Mo[k] = in;
+                float in = tmp[k] - mean;
+                tmp[k] = in;
                 sum_sq += in * in;
             }
             float norm = sqrtf(sum_sq);
             if (norm == 0)
                 norm = 1;
             norm = (float)(1.0 / (double)norm); /* `norm = 1.0 / norm` on a float */
+            out[r] = 1.f;
             for (int k = 1; k < K; k++)
-                Mo[k] *= norm;
+                out[(size_t)k * P + r] = tmp[k] * norm;
         }
 }
 
-/* One sgemm output element as OpenBLAS's FMA kernels accumulate it: a float fused multiply-add
- * chain over k in order, from 0. */
-static float dot_fma(const float *a, const float *b, int K)
+/* The sigmoid step for one neuron output q: OpenFace's
+ *   *p += (2.0 * alpha) / (1.0 + exp(-q))
+ * where -q is a float and `using namespace std` makes exp the float overload (expf); the sum is
+ * double, stored back to the float response. */
+static float add_sigmoid(float acc, double a2, float q)
 {
-    float acc = 0;
-    for (int k = 0; k < K; k++)
-        acc = fmaf(a[k], b[k], acc);
-    return acc;
+    return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
 }
 
-void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma, const float *area,
-                               int area_stride, int window, float *scratch, float *out)
+/* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
+ * each C element in one register and add a*b for k = 0, 1, ... with a fused multiply-add, from
+ * 0 (beta = 0 zeroes C first; alpha = 1). The scalar and AVX2 versions below compute the same
+ * chains (the vector one eight positions at a time), so they agree bit for bit. */
+static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_expert *e, int r0,
+                           float *flat)
+{
+    for (int i = 0; i < e->n_neurons; i++) {
+        if (!(e->alpha[i] > 1e-4))
+            continue;
+        const float *w = e->weights + (size_t)i * (size_t)K;
+        const double a2 = 2.0 * e->alpha[i];
+        for (int r = r0; r < P; r++) {
+            float acc = 0;
+            for (int k = 0; k < K; k++)
+                acc = fmaf(colsT[(size_t)k * (size_t)P + (size_t)r], w[k], acc);
+            flat[r] = add_sigmoid(flat[r], a2, acc);
+        }
+    }
+}
+
+static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0, float *out)
+{
+    for (int n = n0; n < P; n++) {
+        float acc = 0;
+        for (int k = 0; k < P; k++)
+            acc = fmaf(sigma_t[(size_t)k * (size_t)P + (size_t)n], resp[k], acc);
+        out[n] = acc;
+    }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FA_NO_AVX2)
+#include <immintrin.h>
+#define CCNF_AVX2 1
+#define AVX2_FN __attribute__((target("avx2,fma"))) static
+
+/* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
+ * position left for the scalar code. */
+AVX2_FN int neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
+{
+    int live[MAX_NEURONS], nl = 0;
+    for (int i = 0; i < e->n_neurons; i++)
+        if (e->alpha[i] > 1e-4)
+            live[nl++] = i;
+    int r0 = 0;
+    for (; r0 + 8 <= P; r0 += 8) {
+        for (int g = 0; g < nl; g += 8) {
+            const int m = nl - g < 8 ? nl - g : 8;
+            const float *w[8];
+            __m256 acc[8];
+            for (int j = 0; j < 8; j++) {
+                w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
+                acc[j] = _mm256_setzero_ps();
+            }
+            for (int k = 0; k < K; k++) {
+                const __m256 x = _mm256_loadu_ps(colsT + (size_t)k * (size_t)P + (size_t)r0);
+                for (int j = 0; j < m; j++)
+                    acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
+            }
+            for (int j = 0; j < m; j++) {
+                float q[8];
+                _mm256_storeu_ps(q, acc[j]);
+                const double a2 = 2.0 * e->alpha[live[g + j]];
+                for (int l = 0; l < 8; l++)
+                    flat[r0 + l] = add_sigmoid(flat[r0 + l], a2, q[l]);
+            }
+        }
+    }
+    return r0;
+}
+
+AVX2_FN int sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
+{
+    int n0 = 0;
+    for (; n0 + 16 <= P; n0 += 16) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++) {
+            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
+            const __m256 v = _mm256_set1_ps(resp[k]);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
+        }
+        _mm256_storeu_ps(out + n0, a0);
+        _mm256_storeu_ps(out + n0 + 8, a1);
+    }
+    for (; n0 + 8 <= P; n0 += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0),
+                                 _mm256_set1_ps(resp[k]), a0);
+        _mm256_storeu_ps(out + n0, a0);
+    }
+    return n0;
+}
+#endif
+
+/* AVX2+FMA kernels available and not disabled (FACEAU_NO_AVX2 set and not "0"). */
+static int ccnf_use_avx2(void)
+{
+#ifdef CCNF_AVX2
+    const char *no = getenv("FACEAU_NO_AVX2");
+    if (no && *no && *no != '0')
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
+                              int area_stride, int window, float *scratch, float *out, int avx2)
 {
     const int P = window * window;
-    if (!e->n_neurons || !sigma) {
+    if (!e->n_neurons || !sigma_t) {
         memset(out, 0, (size_t)P * sizeof *out);
         return;
     }
     const int K = 1 + e->width * e->height;
-    float *cols = scratch;                          /* P x K */
-    float *flat = cols + (size_t)P * (size_t)K;     /* P, position order x*window + y */
+    float *colsT = scratch;                         /* K x P */
+    float *flat = colsT + (size_t)P * (size_t)K;    /* P, position order x*window + y */
     float *resp = flat + P;                         /* P, row-major [y][x] */
-    im2col_norm(area, area_stride, window, e->width, e->height, cols);
+    float *tmp = resp + P;                          /* K */
+    im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
 
-    /* neuron_resp_full = weight_matrix * im2col^T (sgemm), then for each neuron with
-     * alpha > 1e-4: *p += (2.0*alpha) / (1.0 + exp(-q)) in double, stored to float */
+    /* neuron_resp_full = weight_matrix * im2col^T, then per neuron with alpha > 1e-4 the
+     * sigmoid added to the response (zero to start with) */
     memset(flat, 0, (size_t)P * sizeof *flat);
-    for (int i = 0; i < e->n_neurons; i++) {
-        if (!(e->alpha[i] > 1e-4))
-            continue;
-        const float *wrow = e->weights + (size_t)i * (size_t)K;
-        const double a2 = 2.0 * e->alpha[i];
-        for (int r = 0; r < P; r++) {
-            float q = dot_fma(cols + (size_t)r * (size_t)K, wrow, K);
-            flat[r] = (float)((double)flat[r] + a2 / (1.0 + exp((double)-q)));
-        }
-    }
+    int r0 = 0;
+#ifdef CCNF_AVX2
+    if (avx2)
+        r0 = neurons_avx2(colsT, P, K, e, flat);
+#else
+    (void)avx2;
+#endif
+    neurons_scalar(colsT, P, K, e, r0, flat);
     /* response.t(): flat[x*window + y] is (x, y) */
     for (int y = 0; y < window; y++)
         for (int x = 0; x < window; x++)
             resp[y * window + x] = flat[x * window + y];
 
     /* out = Sigma * resp (sgemm with one column) */
-    float mn = 0;
-    for (int n = 0; n < P; n++) {
-        out[n] = dot_fma(sigma + (size_t)n * (size_t)P, resp, P);
-        if (n == 0 || out[n] < mn)
-            mn = out[n];
-    }
-    /* minMaxIdx, then response - min (convertTo with beta = -min as a float) */
+    int n0 = 0;
+#ifdef CCNF_AVX2
+    if (avx2)
+        n0 = sigma_avx2(sigma_t, P, resp, out);
+#endif
+    sigma_scalar(sigma_t, P, resp, n0, out);
+    /* minMaxIdx, then response - min (a float add of -min) */
+    float mn = out[0];
+    for (int n = 1; n < P; n++)
+        mn = out[n] < mn ? out[n] : mn;
     if (mn < 0) {
         const float shift = -mn;
         for (int n = 0; n < P; n++)
             out[n] = out[n] + shift;
     }
+}
+
+void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
+                               int area_stride, int window, float *scratch, float *out)
+{
+    landmark_response(e, sigma_t, area, area_stride, window, scratch, out, ccnf_use_avx2());
 }
 
 /* ---- AlignShapesWithScale -------------------------------------------------------------------- */
@@ -792,6 +918,7 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
     const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
 
     const size_t P = (size_t)window * (size_t)window;
+    const int avx2 = ccnf_use_avx2();
     for (int i = 0; i < n; i++) {
         float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
@@ -806,7 +933,7 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
         fa_warp_affine_grey(grey, M, aw, ah, ws->area, aw);
-        fa_ccnf_landmark_response(e, e->sigma[slot], ws->area, aw, window, ws->scratch, map);
+        landmark_response(e, e->sigma[slot], ws->area, aw, window, ws->scratch, map, avx2);
     }
     *out = r;
     return FACEAU_OK;
