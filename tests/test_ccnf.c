@@ -360,6 +360,234 @@ static void test_align_shapes(void)
           "A = %g %g %g %g", A[0], A[1], A[2], A[3]);
 }
 
+/* ---- a synthetic file, end to end ------------------------------------------------------------ */
+
+typedef struct buf {
+    unsigned char b[16384];
+    size_t n;
+} buf;
+
+static void put(buf *o, const void *p, size_t n)
+{
+    if (o->n + n <= sizeof o->b) {
+        memcpy(o->b + o->n, p, n);
+        o->n += n;
+    }
+}
+static void put_i32(buf *o, int32_t v) { put(o, &v, 4); }
+static void put_f64(buf *o, double v) { put(o, &v, 8); }
+static void put_hdr(buf *o, int r, int c, int t)
+{
+    put_i32(o, r);
+    put_i32(o, c);
+    put_i32(o, t);
+}
+
+/* Double-precision inverse by Gauss-Jordan (n <= 25), for the reference. */
+static void invert_ref(double *a, int n, double *inv)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            inv[i * n + j] = i == j;
+    for (int c = 0; c < n; c++) {
+        int piv = c;
+        for (int r = c + 1; r < n; r++)
+            piv = fabs(a[r * n + c]) > fabs(a[piv * n + c]) ? r : piv;
+        for (int j = 0; j < n; j++) {
+            double t = a[c * n + j];
+            a[c * n + j] = a[piv * n + j];
+            a[piv * n + j] = t;
+            t = inv[c * n + j];
+            inv[c * n + j] = inv[piv * n + j];
+            inv[piv * n + j] = t;
+        }
+        double d = a[c * n + c];
+        for (int j = 0; j < n; j++) {
+            a[c * n + j] /= d;
+            inv[c * n + j] /= d;
+        }
+        for (int r = 0; r < n; r++)
+            if (r != c) {
+                double f = a[r * n + c];
+                for (int j = 0; j < n; j++) {
+                    a[r * n + j] -= f * a[c * n + j];
+                    inv[r * n + j] -= f * inv[c * n + j];
+                }
+            }
+    }
+}
+
+/* A one-view, two-landmark file with a 3-wide, 2-high support, 10 neurons (one with a tiny
+ * alpha), window 5 with one sigma component: load it, prepare, and compare the response with a
+ * straightforward double-precision reading of the same numbers (row-major weights as stored). */
+static void test_synthetic_file(void)
+{
+    enum { WS = 5, SW = 3, SH = 2, NN = 10, P = WS * WS, AH = WS + SH - 1, AW = WS + SW - 1 };
+    static buf o;
+    o.n = 0;
+    unsigned seed = 12345;
+#define RND() ((seed = seed * 1103515245u + 12345u), ((seed >> 8) & 0xffff) / 65536.0)
+    put_f64(&o, 0.3);
+    put_i32(&o, 1);
+    put_hdr(&o, 3, 1, 6);
+    put_f64(&o, 0);
+    put_f64(&o, 10);
+    put_f64(&o, 0);
+    put_hdr(&o, 2, 1, 4);
+    put_i32(&o, 1);
+    put_i32(&o, 0);
+    put_i32(&o, 1); /* windows */
+    put_i32(&o, WS);
+    put_i32(&o, 1);
+    put_hdr(&o, P, P, 5);
+    static float S[P * P];
+    for (int a = 0; a < P; a++)
+        for (int b = 0; b < P; b++) {
+            int ya = a / WS, xa = a % WS, yb = b / WS, xb = b % WS;
+            S[a * P + b] = (abs(ya - yb) + abs(xa - xb) == 1) ? 1.f : 0.f; /* 4-neighbours */
+        }
+    put(&o, S, sizeof S);
+    /* expert 0 */
+    double nw[NN], bias[NN], alpha[NN];
+    float W[NN][SH * SW];
+    put_i32(&o, 5);
+    put_i32(&o, SW);
+    put_i32(&o, SH);
+    put_i32(&o, NN);
+    for (int i = 0; i < NN; i++) {
+        nw[i] = 0.5 + 2 * RND();
+        bias[i] = RND() - 0.5;
+        alpha[i] = i == 3 ? 5e-5 : 0.05 + RND();
+        put_i32(&o, 2);
+        put_i32(&o, 0);
+        put_f64(&o, nw[i]);
+        put_f64(&o, bias[i]);
+        put_f64(&o, alpha[i]);
+        put_hdr(&o, SH, SW, 5);
+        for (int k = 0; k < SH * SW; k++)
+            W[i][k] = (float)(RND() * 2 - 1);
+        put(&o, W[i], sizeof W[i]);
+    }
+    const double beta = 0.3;
+    put_f64(&o, beta);
+    put_f64(&o, 0.875); /* confidence */
+    /* expert 1: empty */
+    put_i32(&o, 5);
+    put_i32(&o, 0);
+    put_i32(&o, 0);
+    put_i32(&o, 0);
+    put_i32(&o, 0);
+    const char *dir = tu_tmpdir("test_ccnf_synth");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/synthetic_ccnf.txt", dir);
+    CHECK(tu_write_file(path, o.b, o.n) == 0, "write %s", path);
+
+    fa_ccnf c;
+    fa_err e;
+    if (fa_ccnf_load(path, &c, &e) != FACEAU_OK) {
+        CHECK(0, "synthetic load: %s", e.msg);
+        return;
+    }
+    CHECK(c.n_views == 1 && c.n_points == 2 && c.n_betas == 1 && c.patch_scaling == 0.3,
+          "synthetic structure");
+    CHECK(c.centers[0][1] == (10 * 3.14159265358979323846) * (1. / 180), "centre %.17g",
+          c.centers[0][1]);
+    CHECK(c.experts[0].n_neurons == NN && c.experts[0].width == SW && c.experts[0].height == SH &&
+              c.experts[0].confidence == 0.875 && c.experts[0].betas[0] == beta,
+          "synthetic expert 0");
+    CHECK(c.experts[1].n_neurons == 0 && c.visibility[1] == 0, "synthetic expert 1");
+    CHECK(fa_ccnf_prepare(&c, WS, &e) == FACEAU_OK, "synthetic prepare: %s", e.msg);
+    CHECK(c.experts[1].sigma[0] == NULL, "empty expert got a Sigma");
+
+    /* the reference */
+    static double inv_in[P * P], sig[P * P];
+    double sa = 0;
+    for (int i = 0; i < NN; i++)
+        sa += alpha[i];
+    for (int k = 0; k < P * P; k++)
+        inv_in[k] = 2 * ((k % (P + 1) == 0 ? sa : 0) + beta * S[k]);
+    invert_ref(inv_in, P, sig);
+    float area[AH * AW];
+    for (int k = 0; k < AH * AW; k++)
+        area[k] = (float)(255 * RND());
+    double resp[P], want[P];
+    for (int y = 0; y < WS; y++)
+        for (int x = 0; x < WS; x++) {
+            double pm = 0, ss = 0, v[SH * SW];
+            for (int yy = 0; yy < SH; yy++)
+                for (int xx = 0; xx < SW; xx++)
+                    pm += v[yy * SW + xx] = area[(y + yy) * AW + x + xx];
+            pm /= SH * SW;
+            for (int k = 0; k < SH * SW; k++)
+                ss += (v[k] - pm) * (v[k] - pm);
+            double r = 0;
+            for (int i = 0; i < NN; i++) {
+                if (alpha[i] <= 1e-4)
+                    continue;
+                double q = bias[i];
+                for (int k = 0; k < SH * SW; k++)
+                    q += nw[i] * W[i][k] * (v[k] - pm) / sqrt(ss);
+                r += 2 * alpha[i] / (1 + exp(-q));
+            }
+            resp[y * WS + x] = r;
+        }
+    double mn = 0;
+    for (int n = 0; n < P; n++) {
+        double t = 0;
+        for (int k = 0; k < P; k++)
+            t += sig[n * P + k] * resp[k];
+        want[n] = t;
+        mn = n == 0 || t < mn ? t : mn;
+    }
+    float scratch[4096], out[P], out_scalar[P];
+    CHECK(fa_ccnf_scratch_floats(WS, SW, SH) <= 4096, "scratch");
+    fa_ccnf_landmark_response(&c.experts[0], c.experts[0].sigma[0], area, AW, WS, scratch, out);
+    double maxerr = 0, scale = 0;
+    for (int n = 0; n < P; n++) {
+        double w = mn < 0 ? want[n] - mn : want[n];
+        maxerr = fmax(maxerr, fabs(out[n] - w));
+        scale = fmax(scale, fabs(w));
+    }
+    CHECK(maxerr < 1e-5 * scale, "synthetic response differs from the double reference by %g (max %g)",
+          maxerr, scale);
+    /* scalar kernels: same bits */
+    const char *old = getenv("FACEAU_NO_AVX2");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("FACEAU_NO_AVX2", "1", 1);
+    fa_ccnf_landmark_response(&c.experts[0], c.experts[0].sigma[0], area, AW, WS, scratch,
+                              out_scalar);
+    if (saved)
+        setenv("FACEAU_NO_AVX2", saved, 1);
+    else
+        unsetenv("FACEAU_NO_AVX2");
+    free(saved);
+    CHECK(memcmp(out, out_scalar, sizeof out) == 0, "synthetic: scalar and vector kernels differ");
+    /* an empty expert gives zeros */
+    fa_ccnf_landmark_response(&c.experts[1], NULL, area, AW, WS, scratch, out);
+    int nz = 0;
+    for (int n = 0; n < P; n++)
+        nz += out[n] != 0;
+    CHECK(nz == 0, "empty expert response not zero");
+
+    /* a neuron type other than 0 is refused, naming the file */
+    size_t off = 0;
+    {
+        /* find the first neuron: after the header, centre, visibility, window and expert header */
+        off = 8 + 4 + (12 + 24) + (12 + 8) + 4 + 8 + (12 + sizeof S) + 16;
+        int32_t t3 = 3;
+        memcpy(o.b + off + 4, &t3, 4);
+        snprintf(path, sizeof path, "%s/neuron_type_ccnf.txt", dir);
+        CHECK(tu_write_file(path, o.b, o.n) == 0, "write %s", path);
+        fa_ccnf c2;
+        CHECK(fa_ccnf_load(path, &c2, &e) == FACEAU_ERR_MODEL_CORRUPT &&
+                  strstr(e.msg, "neuron_type_ccnf.txt") && strstr(e.msg, "neuron type"),
+              "neuron type 3 accepted: %s", e.msg);
+        fa_ccnf_free(&c2);
+    }
+    fa_ccnf_free(&c);
+#undef RND
+}
+
 /* ---- a real frame ---------------------------------------------------------------------------- */
 
 static void test_real_frame(void)
@@ -459,6 +687,22 @@ static void test_real_frame(void)
         maxd = fmax(maxd, fabs(r->shape2d[68 + i] - tu_csv_at(&csv, 0, tu_csv_col(&csv, ny))));
     }
     CHECK(maxd < 1e-3, "CalcShape2D differs from the CSV landmarks by %g px", maxd);
+    {
+        /* on the 24 rigid points fa_align_shapes_with_scale is align.c's AlignFaceMask fit */
+        static const int rigid[24] = {1,  2,  3,  4,  12, 13, 14, 15, 27, 28, 29, 31,
+                                      32, 33, 34, 35, 36, 39, 40, 41, 42, 45, 46, 47};
+        float src[48], dst[48], A1[4], A2[4];
+        for (int k = 0; k < 24; k++) {
+            src[k] = r->shape2d[rigid[k]];
+            src[24 + k] = r->shape2d[68 + rigid[k]];
+            dst[k] = pdm.mean[rigid[k]] * 0.7f;
+            dst[24 + k] = pdm.mean[68 + rigid[k]] * 0.7f;
+        }
+        fa_align_similarity(r->shape2d, &pdm, 0.7, A1);
+        fa_align_shapes_with_scale(src, dst, 24, A2);
+        CHECK(memcmp(A1, A2, sizeof A1) == 0, "24-point fit differs from align.c's: %g %g vs %g %g",
+              A1[0], A1[1], A2[0], A2[1]);
+    }
     /* the similarity: ref_to_img is the inverse of img_to_ref; the scale is 0.25/p_scale-ish */
     const float *A = r->sim_img_to_ref, *B = r->sim_ref_to_img;
     CHECK(fabs(A[0] * B[0] + A[1] * B[2] - 1) < 1e-5 && fabs(A[0] * B[1] + A[1] * B[3]) < 1e-5,
@@ -516,6 +760,7 @@ int main(void)
     test_sigma();
     test_response_hand();
     test_align_shapes();
+    test_synthetic_file();
     test_real_frame();
     return tu_done();
 }
