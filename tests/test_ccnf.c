@@ -635,6 +635,44 @@ static void test_real_frame(void)
         p[k] = (float)tu_csv_at(&csv, 0, tu_csv_col(&csv, name));
     }
     const int window = 11;
+    {
+        /* the Sigma of real experts: the AVX2 solves give the scalar bits; Sigma * SigmaInv = I */
+        static float sv[225 * 225], ss[225 * 225], scr[225 * 225];
+        const int wins[4] = {7, 9, 11, 15};
+        for (int wi = 0; wi < 4; wi++) {
+            const int W2 = wins[wi] * wins[wi];
+            const fa_ccnf_expert *ex = &c.experts[2 * 68 + 30];
+            const float *comp = c.windows[wi].comp;
+            CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], sv, scr) == 1, "sigma %d", wins[wi]);
+            const char *old = getenv("FACEAU_NO_AVX2");
+            char *saved = old ? strdup(old) : NULL;
+            setenv("FACEAU_NO_AVX2", "1", 1);
+            CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], ss, scr) == 1, "sigma %d", wins[wi]);
+            if (saved)
+                setenv("FACEAU_NO_AVX2", saved, 1);
+            else
+                unsetenv("FACEAU_NO_AVX2");
+            free(saved);
+            CHECK(memcmp(sv, ss, (size_t)W2 * W2 * sizeof *sv) == 0,
+                  "window %d: scalar and vector Cholesky differ", wins[wi]);
+            /* residual of Sigma * SigmaInv on a few rows */
+            double sa = 0, worst = 0;
+            for (int a = 0; a < ex->n_neurons; a++)
+                sa += ex->alpha[a];
+            for (int row = 0; row < W2; row += 17)
+                for (int col = 0; col < W2; col++) {
+                    double acc = 0;
+                    for (int k = 0; k < W2; k++) {
+                        double inv = k == col ? sa : 0;
+                        for (int b = 0; b < 3; b++)
+                            inv += ex->betas[b] * comp[(size_t)b * W2 * W2 + (size_t)k * W2 + col];
+                        acc += sv[(size_t)row * W2 + k] * 2 * inv;
+                    }
+                    worst = fmax(worst, fabs(acc - (row == col)));
+                }
+            CHECK(worst < 1e-4, "window %d: Sigma * SigmaInv - I up to %g", wins[wi], worst);
+        }
+    }
     double t0 = now_ms();
     CHECK(fa_ccnf_prepare(&c, window, &e) == FACEAU_OK, "prepare: %s", e.msg);
     double t1 = now_ms();

@@ -19,6 +19,27 @@
 
 #include "landmarks/ccnf.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FA_NO_AVX2)
+#include <immintrin.h>
+#define CCNF_AVX2 1
+#define AVX2_FN __attribute__((target("avx2,fma"))) static
+#endif
+
+/* AVX2+FMA kernels available and not disabled (FACEAU_NO_AVX2 set and not "0"). */
+static int ccnf_use_avx2(void)
+{
+#ifdef CCNF_AVX2
+    const char *no = getenv("FACEAU_NO_AVX2");
+    if (no && *no && *no != '0')
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+
 #define MAX_VIEWS 64
 #define MAX_POINTS 256
 #define MAX_WINDOWS 16
@@ -309,11 +330,60 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
 
 /* ---- Sigma ---------------------------------------------------------------------------------- */
 
+#ifdef CCNF_AVX2
+/* s (8 doubles in two halves) -= (double)(l * x) for 8 floats x: the float product rounded,
+ * then widened and subtracted, lane by lane exactly as the scalar code. */
+AVX2_FN void sub_prod8(__m256d *lo, __m256d *hi, float l, const float *x)
+{
+    const __m256 p = _mm256_mul_ps(_mm256_set1_ps(l), _mm256_loadu_ps(x));
+    *lo = _mm256_sub_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+    *hi = _mm256_sub_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+}
+
+AVX2_FN void store_scaled8(float *dst, __m256d lo, __m256d hi, float d)
+{
+    const __m256d v = _mm256_set1_pd((double)d);
+    const __m128 a = _mm256_cvtpd_ps(_mm256_mul_pd(lo, v)), b = _mm256_cvtpd_ps(_mm256_mul_pd(hi, v));
+    _mm256_storeu_ps(dst, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1));
+}
+
+/* Forward-solve row i for columns in whole blocks of 8 within 0..i; returns the first column
+ * left to the scalar code. */
+AVX2_FN int chol_forward_row_avx2(const float *A, float *X, int N, int i)
+{
+    const size_t n = (size_t)N;
+    const float *Li = A + (size_t)i * n;
+    float *Xi = X + (size_t)i * n;
+    int jb = 0;
+    for (; jb + 8 <= i + 1; jb += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
+        for (int k = jb; k < i; k++)
+            sub_prod8(&lo, &hi, Li[k], X + (size_t)k * n + (size_t)jb);
+        store_scaled8(Xi + jb, lo, hi, Li[i]);
+    }
+    return jb;
+}
+
+AVX2_FN int chol_backward_row_avx2(const float *A, float *X, int N, int i)
+{
+    const size_t n = (size_t)N;
+    float *Xi = X + (size_t)i * n;
+    int jb = 0;
+    for (; jb + 8 <= N; jb += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
+        for (int k = N - 1; k > i; k--)
+            sub_prod8(&lo, &hi, A[(size_t)k * n + (size_t)i], X + (size_t)k * n + (size_t)jb);
+        store_scaled8(Xi + jb, lo, hi, A[(size_t)i * n + (size_t)i]);
+    }
+    return jb;
+}
+#endif
+
 /* cv::invert(A, X, DECOMP_CHOLESKY) for a float N x N matrix, N > 3: OpenCV's CholImpl<float>
  * with b = identity. A is overwritten by the factor. Float products L*L and L*b are each rounded
  * to float before they are subtracted in double, as the template's `s -= L[..]*L[..]` does with
  * float operands. Returns 0 (X zeroed) if not positive definite. */
-static int cholesky_invert(float *A, int N, float *X)
+static int cholesky_invert(float *A, int N, float *X, int avx2)
 {
     const size_t n = (size_t)N;
     for (int i = 0; i < N; i++) {
@@ -339,14 +409,20 @@ static int cholesky_invert(float *A, int N, float *X)
     }
     /* X = I; forward: L y = b. Column j of b is 0 above row j throughout (each such entry is
      * +0 times a positive diagonal), and subtracting the +-0 products of those rows leaves s
-     * unchanged, so the sums may start at k = j. */
+     * unchanged (s starts at +0 or 1 and never becomes -0), so the sums may start at any
+     * k <= j: the scalar code starts at j, the vector code at its block's first column. */
     memset(X, 0, n * n * sizeof *X);
     for (int i = 0; i < N; i++)
         X[(size_t)i * n + (size_t)i] = 1.f;
     for (int i = 0; i < N; i++) {
         const float *Li = A + (size_t)i * n;
         float *Xi = X + (size_t)i * n;
-        for (int j = 0; j <= i; j++) {
+        int j0 = 0;
+#ifdef CCNF_AVX2
+        if (avx2)
+            j0 = chol_forward_row_avx2(A, X, N, i);
+#endif
+        for (int j = j0; j <= i; j++) {
             double s = Xi[j];
             for (int k = j; k < i; k++)
                 s -= (double)(Li[k] * X[(size_t)k * n + (size_t)j]);
@@ -357,7 +433,12 @@ static int cholesky_invert(float *A, int N, float *X)
     for (int i = N - 1; i >= 0; i--) {
         float *Xi = X + (size_t)i * n;
         const float dii = A[(size_t)i * n + (size_t)i];
-        for (int j = 0; j < N; j++) {
+        int j0 = 0;
+#ifdef CCNF_AVX2
+        if (avx2)
+            j0 = chol_backward_row_avx2(A, X, N, i);
+#endif
+        for (int j = j0; j < N; j++) {
             double s = Xi[j];
             for (int k = N - 1; k > i; k--)
                 s -= (double)(A[(size_t)k * n + (size_t)i] * X[(size_t)k * n + (size_t)j]);
@@ -403,7 +484,7 @@ int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp
         }
         /* windows are squares: N is 1, 4, 9, ... */
     }
-    return cholesky_invert(scratch, N, sigma);
+    return cholesky_invert(scratch, N, sigma, ccnf_use_avx2());
 }
 
 int fa_ccnf_slot(const fa_ccnf *c, int window)
@@ -580,10 +661,7 @@ static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0,
     }
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FA_NO_AVX2)
-#include <immintrin.h>
-#define CCNF_AVX2 1
-#define AVX2_FN __attribute__((target("avx2,fma"))) static
+#ifdef CCNF_AVX2
 
 /* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
  * position left for the scalar code. */
@@ -644,20 +722,6 @@ AVX2_FN int sigma_avx2(const float *sigma_t, int P, const float *resp, float *ou
     return n0;
 }
 #endif
-
-/* AVX2+FMA kernels available and not disabled (FACEAU_NO_AVX2 set and not "0"). */
-static int ccnf_use_avx2(void)
-{
-#ifdef CCNF_AVX2
-    const char *no = getenv("FACEAU_NO_AVX2");
-    if (no && *no && *no != '0')
-        return 0;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
 
 static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
                               int area_stride, int window, float *scratch, float *out, int avx2)
