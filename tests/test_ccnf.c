@@ -709,6 +709,19 @@ static void test_real_frame(void)
         free(saved);
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK,
               "response after restoring the environment");
+        /* split in three ranges with separate worker buffers: the same maps */
+        const size_t nb = fa_ccnf_worker_floats(&c, window);
+        float *b1 = malloc(nb * sizeof *b1), *b2 = malloc(nb * sizeof *b2);
+        if (b1 && b2) {
+            CHECK(fa_ccnf_response_begin(&c, &pdm, g, p, window, ws, &r2, &e) == FACEAU_OK, "begin");
+            memset(r2->maps, 0xff, 68 * 121 * sizeof *first); /* NaNs until filled */
+            fa_ccnf_response_landmarks(&c, &grey, r2, 40, 68, b2);
+            fa_ccnf_response_landmarks(&c, &grey, r2, 0, 17, b1);
+            fa_ccnf_response_landmarks(&c, &grey, r2, 17, 40, b2);
+            CHECK(memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0, "split ranges differ");
+        }
+        free(b1);
+        free(b2);
         free(first);
     }
     fprintf(stderr, "prepare(11): %.0f ms; response: %.1f ms; view %d\n", t1 - t0, t2 - t1, r->view);

@@ -47,6 +47,8 @@ static int ccnf_use_avx2(void)
 #define MAX_NEURONS 64
 #define FA_PI 3.14159265358979323846 /* M_PI */
 
+static int max_support(const fa_ccnf *c);
+
 /* ---- reading -------------------------------------------------------------------------------- */
 
 typedef struct reader {
@@ -300,6 +302,7 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
     for (int i = 0; i < nv * c->n_points; i++)
         if ((st = read_expert(r, c, &c->experts[i])))
             return st;
+    c->support = max_support(c);
     return FACEAU_OK;
 }
 
@@ -869,11 +872,10 @@ void fa_align_shapes_with_scale(const float *src_xy, const float *dst_xy, int n,
 
 struct fa_ccnf_ws {
     fa_ccnf_response out;
-    size_t maps_cap, shape2d_cap, ref_cap, shape3d_cap, area_cap, scratch_cap;
+    size_t maps_cap, shape2d_cap, ref_cap, shape3d_cap, worker_cap;
     float *ref;      /* 2n reference shape */
     float *shape3d;  /* 3n */
-    float *area;
-    float *scratch;
+    float *worker;   /* fa_ccnf_worker_floats: one landmark's area of interest and scratch */
 };
 
 faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err)
@@ -890,8 +892,7 @@ void fa_ccnf_ws_free(fa_ccnf_ws *ws)
     free(ws->out.shape2d);
     free(ws->ref);
     free(ws->shape3d);
-    free(ws->area);
-    free(ws->scratch);
+    free(ws->worker);
     free(ws);
 }
 
@@ -923,11 +924,34 @@ static void shape2d(const fa_pdm *pdm, const float *shape3d, const float g[6], f
     }
 }
 
-faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
-                                       const float *p_local, const fa_grey *grey, int window,
-                                       fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err)
+/* The widest expert support of the file (11 in the shipped ones); cached by the loader. */
+static int max_support(const fa_ccnf *c)
 {
-    if (!c || !pdm || !g || !p_local || !grey || !grey->px || !ws || !out)
+    if (c->support > 0)
+        return c->support;
+    int support = 1;
+    for (int i = 0; i < c->n_views * c->n_points; i++) {
+        const fa_ccnf_expert *e = &c->experts[i];
+        if (e->n_neurons) {
+            support = e->width > support ? e->width : support;
+            support = e->height > support ? e->height : support;
+        }
+    }
+    return support;
+}
+
+size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window)
+{
+    const int support = max_support(c);
+    const size_t side = (size_t)(window + support - 1);
+    return side * side + fa_ccnf_scratch_floats(window, support, support);
+}
+
+faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                     const float *p_local, int window, fa_ccnf_ws *ws,
+                                     const fa_ccnf_response **out, fa_err *err)
+{
+    if (!c || !pdm || !g || !p_local || !ws || !out)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL argument");
     if (pdm->n != c->n_points || pdm->n > FA_PDM_MAX_POINTS)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG,
@@ -936,27 +960,18 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
     if (slot < 0)
         return fa_fail(err, FACEAU_ERR_STATE, "ccnf response: window %d not prepared", window);
     const int n = pdm->n;
-    int support = 1;
-    for (int i = 0; i < c->n_views * n; i++) {
-        const fa_ccnf_expert *e = &c->experts[i];
-        if (e->n_neurons) {
-            support = e->width > support ? e->width : support;
-            support = e->height > support ? e->height : support;
-        }
-    }
-    const int side = window + support - 1;
     faceau_status st;
     if ((st = grow(&ws->out.maps, &ws->maps_cap, (size_t)n * (size_t)window * (size_t)window, err)) ||
         (st = grow(&ws->out.shape2d, &ws->shape2d_cap, 2 * (size_t)n, err)) ||
         (st = grow(&ws->ref, &ws->ref_cap, 2 * (size_t)n, err)) ||
         (st = grow(&ws->shape3d, &ws->shape3d_cap, 3 * (size_t)n, err)) ||
-        (st = grow(&ws->area, &ws->area_cap, (size_t)side * (size_t)side, err)) ||
-        (st = grow(&ws->scratch, &ws->scratch_cap, fa_ccnf_scratch_floats(window, support, support), err)))
+        (st = grow(&ws->worker, &ws->worker_cap, fa_ccnf_worker_floats(c, window), err)))
         return st;
 
     fa_ccnf_response *r = &ws->out;
     r->n = n;
     r->window = window;
+    r->slot = slot;
     r->view = fa_ccnf_view(c, g);
     r->visible = c->visibility + (size_t)r->view * (size_t)n;
 
@@ -979,11 +994,20 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
     } else {
         memset(r->sim_ref_to_img, 0, sizeof r->sim_ref_to_img);
     }
-    const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
+    *out = r;
+    return FACEAU_OK;
+}
 
+void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
+                                int i0, int i1, float *buf)
+{
+    const int n = r->n, window = r->window;
+    const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
     const size_t P = (size_t)window * (size_t)window;
+    const int support = max_support(c), side = window + support - 1;
+    float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
     const int avx2 = ccnf_use_avx2();
-    for (int i = 0; i < n; i++) {
+    for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
         float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
         if (!r->visible[i] || !e->n_neurons) {
@@ -996,9 +1020,20 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
         /* OpenFace's float sim matrix for warpAffine WARP_INVERSE_MAP (centred on the landmark) */
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
-        fa_warp_affine_grey(grey, M, aw, ah, ws->area, aw);
-        landmark_response(e, e->sigma[slot], ws->area, aw, window, ws->scratch, map, avx2);
+        fa_warp_affine_grey(grey, M, aw, ah, area, aw);
+        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map, avx2);
     }
-    *out = r;
+}
+
+faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                       const float *p_local, const fa_grey *grey, int window,
+                                       fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err)
+{
+    if (!grey || !grey->px)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL image");
+    faceau_status st = fa_ccnf_response_begin(c, pdm, g, p_local, window, ws, out, err);
+    if (st)
+        return st;
+    fa_ccnf_response_landmarks(c, grey, *out, 0, (*out)->n, ws->worker);
     return FACEAU_OK;
 }

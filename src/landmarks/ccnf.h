@@ -52,6 +52,7 @@ typedef struct fa_ccnf {
     fa_ccnf_window *windows;
     int n_betas;          /* betas per expert = components of the first window */
     fa_ccnf_expert *experts; /* n_views x n_points, view-major */
+    int support;          /* widest expert support (width or height) in the file */
     int n_slots;
     int slot_window[FA_CCNF_MAX_SLOTS]; /* window size of each prepared Sigma slot */
 } fa_ccnf;
@@ -102,6 +103,7 @@ void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, co
 typedef struct fa_ccnf_response {
     int n;                     /* landmarks (pdm->n == c->n_points) */
     int window;
+    int slot;                  /* the prepared Sigma slot of window */
     int view;                  /* GetViewIdx */
     const int *visible;        /* n flags of the view (c->visibility row); maps of invisible
                                 * landmarks are zero (OpenFace leaves them uncomputed) */
@@ -126,6 +128,19 @@ void fa_ccnf_ws_free(fa_ccnf_ws *ws);
 faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
                                        const float *p_local, const fa_grey *grey, int window,
                                        fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err);
+
+/* The two halves of fa_ccnf_response_compute, for callers that split the landmarks over
+ * threads. fa_ccnf_response_begin does everything but the maps (view, shapes, similarities;
+ * same checks and errors). fa_ccnf_response_landmarks then fills the maps of landmarks
+ * i0..i1-1 of r (the image must be the same for all calls); buf is the caller's
+ * fa_ccnf_worker_floats(c, window) floats, one buffer per concurrent call. Disjoint ranges may
+ * run concurrently; the maps do not depend on how the landmarks are split. */
+faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                     const float *p_local, int window, fa_ccnf_ws *ws,
+                                     const fa_ccnf_response **out, fa_err *err);
+void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
+                                int i0, int i1, float *buf);
+size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window);
 
 /* Utilities::AlignShapesWithScale(src, dst) for n 2D points (each x0.., y0.. as 2n floats):
  * the 2x2 scale-rotation A (row-major) mapping src onto dst, with OpenCV 4.6's cv::mean, cv::sum,
