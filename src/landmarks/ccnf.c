@@ -4,10 +4,12 @@
  * Arithmetic follows the types and operation order of OpenFace and of the OpenCV 4.6 / OpenBLAS
  * calls it makes:
  *  - im2colContrastNormBias: float sums in OpenFace's loop order.
- *  - The two sgemm_ calls (neurons, Sigma) are summed as OpenBLAS's x86-64 FMA kernels do
- *    (Haswell and later): each output element is one float fused multiply-add chain over k in
- *    order, starting from 0. This is an assumption about the reference machine's OpenBLAS
- *    kernel, not something the OpenFace sources fix (see fa_ccnf_landmark_response).
+ *  - The two sgemm_ calls (neurons, Sigma) are summed as OpenBLAS's Haswell kernel
+ *    (kernel/x86_64/sgemm_kernel_16x4_haswell.S) does: one register lane per C element,
+ *    vfmadd231ps for k = 0, 1, ... from zeroed registers, then C = alpha*acc + C with C zeroed
+ *    for beta = 0; K <= 225 is below its SGEMM_DEFAULT_Q of 384, so there is one K block. Other
+ *    OpenBLAS kernels (another CPU, or a build that forwards M = 1 to gemv) may sum in another
+ *    order: an assumption about the reference machine, not fixed by OpenFace's sources.
  *  - The sigmoid sum in double, rounded to float after each neuron, as OpenFace's `*p += double`.
  *  - ComputeSigmas: cv::scaleAdd (fused on OpenCV's AVX2 path), cv::invert(DECOMP_CHOLESKY) =
  *    OpenCV's CholImpl<float> (float products, double sums) solving against the identity. */
