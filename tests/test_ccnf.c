@@ -360,6 +360,234 @@ static void test_align_shapes(void)
           "A = %g %g %g %g", A[0], A[1], A[2], A[3]);
 }
 
+/* ---- a synthetic file, end to end ------------------------------------------------------------ */
+
+typedef struct buf {
+    unsigned char b[16384];
+    size_t n;
+} buf;
+
+static void put(buf *o, const void *p, size_t n)
+{
+    if (o->n + n <= sizeof o->b) {
+        memcpy(o->b + o->n, p, n);
+        o->n += n;
+    }
+}
+static void put_i32(buf *o, int32_t v) { put(o, &v, 4); }
+static void put_f64(buf *o, double v) { put(o, &v, 8); }
+static void put_hdr(buf *o, int r, int c, int t)
+{
+    put_i32(o, r);
+    put_i32(o, c);
+    put_i32(o, t);
+}
+
+/* Double-precision inverse by Gauss-Jordan (n <= 25), for the reference. */
+static void invert_ref(double *a, int n, double *inv)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            inv[i * n + j] = i == j;
+    for (int c = 0; c < n; c++) {
+        int piv = c;
+        for (int r = c + 1; r < n; r++)
+            piv = fabs(a[r * n + c]) > fabs(a[piv * n + c]) ? r : piv;
+        for (int j = 0; j < n; j++) {
+            double t = a[c * n + j];
+            a[c * n + j] = a[piv * n + j];
+            a[piv * n + j] = t;
+            t = inv[c * n + j];
+            inv[c * n + j] = inv[piv * n + j];
+            inv[piv * n + j] = t;
+        }
+        double d = a[c * n + c];
+        for (int j = 0; j < n; j++) {
+            a[c * n + j] /= d;
+            inv[c * n + j] /= d;
+        }
+        for (int r = 0; r < n; r++)
+            if (r != c) {
+                double f = a[r * n + c];
+                for (int j = 0; j < n; j++) {
+                    a[r * n + j] -= f * a[c * n + j];
+                    inv[r * n + j] -= f * inv[c * n + j];
+                }
+            }
+    }
+}
+
+/* A one-view, two-landmark file with a 3-wide, 2-high support, 10 neurons (one with a tiny
+ * alpha), window 5 with one sigma component: load it, prepare, and compare the response with a
+ * straightforward double-precision reading of the same numbers (row-major weights as stored). */
+static void test_synthetic_file(void)
+{
+    enum { WS = 5, SW = 3, SH = 2, NN = 10, P = WS * WS, AH = WS + SH - 1, AW = WS + SW - 1 };
+    static buf o;
+    o.n = 0;
+    unsigned seed = 12345;
+#define RND() ((seed = seed * 1103515245u + 12345u), ((seed >> 8) & 0xffff) / 65536.0)
+    put_f64(&o, 0.3);
+    put_i32(&o, 1);
+    put_hdr(&o, 3, 1, 6);
+    put_f64(&o, 0);
+    put_f64(&o, 10);
+    put_f64(&o, 0);
+    put_hdr(&o, 2, 1, 4);
+    put_i32(&o, 1);
+    put_i32(&o, 0);
+    put_i32(&o, 1); /* windows */
+    put_i32(&o, WS);
+    put_i32(&o, 1);
+    put_hdr(&o, P, P, 5);
+    static float S[P * P];
+    for (int a = 0; a < P; a++)
+        for (int b = 0; b < P; b++) {
+            int ya = a / WS, xa = a % WS, yb = b / WS, xb = b % WS;
+            S[a * P + b] = (abs(ya - yb) + abs(xa - xb) == 1) ? 1.f : 0.f; /* 4-neighbours */
+        }
+    put(&o, S, sizeof S);
+    /* expert 0 */
+    double nw[NN], bias[NN], alpha[NN];
+    float W[NN][SH * SW];
+    put_i32(&o, 5);
+    put_i32(&o, SW);
+    put_i32(&o, SH);
+    put_i32(&o, NN);
+    for (int i = 0; i < NN; i++) {
+        nw[i] = 0.5 + 2 * RND();
+        bias[i] = RND() - 0.5;
+        alpha[i] = i == 3 ? 5e-5 : 0.05 + RND();
+        put_i32(&o, 2);
+        put_i32(&o, 0);
+        put_f64(&o, nw[i]);
+        put_f64(&o, bias[i]);
+        put_f64(&o, alpha[i]);
+        put_hdr(&o, SH, SW, 5);
+        for (int k = 0; k < SH * SW; k++)
+            W[i][k] = (float)(RND() * 2 - 1);
+        put(&o, W[i], sizeof W[i]);
+    }
+    const double beta = 0.3;
+    put_f64(&o, beta);
+    put_f64(&o, 0.875); /* confidence */
+    /* expert 1: empty */
+    put_i32(&o, 5);
+    put_i32(&o, 0);
+    put_i32(&o, 0);
+    put_i32(&o, 0);
+    put_i32(&o, 0);
+    const char *dir = tu_tmpdir("test_ccnf_synth");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/synthetic_ccnf.txt", dir);
+    CHECK(tu_write_file(path, o.b, o.n) == 0, "write %s", path);
+
+    fa_ccnf c;
+    fa_err e;
+    if (fa_ccnf_load(path, &c, &e) != FACEAU_OK) {
+        CHECK(0, "synthetic load: %s", e.msg);
+        return;
+    }
+    CHECK(c.n_views == 1 && c.n_points == 2 && c.n_betas == 1 && c.patch_scaling == 0.3,
+          "synthetic structure");
+    CHECK(c.centers[0][1] == (10 * 3.14159265358979323846) * (1. / 180), "centre %.17g",
+          c.centers[0][1]);
+    CHECK(c.experts[0].n_neurons == NN && c.experts[0].width == SW && c.experts[0].height == SH &&
+              c.experts[0].confidence == 0.875 && c.experts[0].betas[0] == beta,
+          "synthetic expert 0");
+    CHECK(c.experts[1].n_neurons == 0 && c.visibility[1] == 0, "synthetic expert 1");
+    CHECK(fa_ccnf_prepare(&c, WS, &e) == FACEAU_OK, "synthetic prepare: %s", e.msg);
+    CHECK(c.experts[1].sigma[0] == NULL, "empty expert got a Sigma");
+
+    /* the reference */
+    static double inv_in[P * P], sig[P * P];
+    double sa = 0;
+    for (int i = 0; i < NN; i++)
+        sa += alpha[i];
+    for (int k = 0; k < P * P; k++)
+        inv_in[k] = 2 * ((k % (P + 1) == 0 ? sa : 0) + beta * S[k]);
+    invert_ref(inv_in, P, sig);
+    float area[AH * AW];
+    for (int k = 0; k < AH * AW; k++)
+        area[k] = (float)(255 * RND());
+    double resp[P], want[P];
+    for (int y = 0; y < WS; y++)
+        for (int x = 0; x < WS; x++) {
+            double pm = 0, ss = 0, v[SH * SW];
+            for (int yy = 0; yy < SH; yy++)
+                for (int xx = 0; xx < SW; xx++)
+                    pm += v[yy * SW + xx] = area[(y + yy) * AW + x + xx];
+            pm /= SH * SW;
+            for (int k = 0; k < SH * SW; k++)
+                ss += (v[k] - pm) * (v[k] - pm);
+            double r = 0;
+            for (int i = 0; i < NN; i++) {
+                if (alpha[i] <= 1e-4)
+                    continue;
+                double q = bias[i];
+                for (int k = 0; k < SH * SW; k++)
+                    q += nw[i] * W[i][k] * (v[k] - pm) / sqrt(ss);
+                r += 2 * alpha[i] / (1 + exp(-q));
+            }
+            resp[y * WS + x] = r;
+        }
+    double mn = 0;
+    for (int n = 0; n < P; n++) {
+        double t = 0;
+        for (int k = 0; k < P; k++)
+            t += sig[n * P + k] * resp[k];
+        want[n] = t;
+        mn = n == 0 || t < mn ? t : mn;
+    }
+    float scratch[4096], out[P], out_scalar[P];
+    CHECK(fa_ccnf_scratch_floats(WS, SW, SH) <= 4096, "scratch");
+    fa_ccnf_landmark_response(&c.experts[0], c.experts[0].sigma[0], area, AW, WS, scratch, out);
+    double maxerr = 0, scale = 0;
+    for (int n = 0; n < P; n++) {
+        double w = mn < 0 ? want[n] - mn : want[n];
+        maxerr = fmax(maxerr, fabs(out[n] - w));
+        scale = fmax(scale, fabs(w));
+    }
+    CHECK(maxerr < 1e-5 * scale, "synthetic response differs from the double reference by %g (max %g)",
+          maxerr, scale);
+    /* scalar kernels: same bits */
+    const char *old = getenv("FACEAU_NO_AVX2");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("FACEAU_NO_AVX2", "1", 1);
+    fa_ccnf_landmark_response(&c.experts[0], c.experts[0].sigma[0], area, AW, WS, scratch,
+                              out_scalar);
+    if (saved)
+        setenv("FACEAU_NO_AVX2", saved, 1);
+    else
+        unsetenv("FACEAU_NO_AVX2");
+    free(saved);
+    CHECK(memcmp(out, out_scalar, sizeof out) == 0, "synthetic: scalar and vector kernels differ");
+    /* an empty expert gives zeros */
+    fa_ccnf_landmark_response(&c.experts[1], NULL, area, AW, WS, scratch, out);
+    int nz = 0;
+    for (int n = 0; n < P; n++)
+        nz += out[n] != 0;
+    CHECK(nz == 0, "empty expert response not zero");
+
+    /* a neuron type other than 0 is refused, naming the file */
+    size_t off = 0;
+    {
+        /* find the first neuron: after the header, centre, visibility, window and expert header */
+        off = 8 + 4 + (12 + 24) + (12 + 8) + 4 + 8 + (12 + sizeof S) + 16;
+        int32_t t3 = 3;
+        memcpy(o.b + off + 4, &t3, 4);
+        snprintf(path, sizeof path, "%s/neuron_type_ccnf.txt", dir);
+        CHECK(tu_write_file(path, o.b, o.n) == 0, "write %s", path);
+        fa_ccnf c2;
+        CHECK(fa_ccnf_load(path, &c2, &e) == FACEAU_ERR_MODEL_CORRUPT &&
+                  strstr(e.msg, "neuron_type_ccnf.txt") && strstr(e.msg, "neuron type"),
+              "neuron type 3 accepted: %s", e.msg);
+        fa_ccnf_free(&c2);
+    }
+    fa_ccnf_free(&c);
+#undef RND
+}
+
 /* ---- a real frame ---------------------------------------------------------------------------- */
 
 static void test_real_frame(void)
@@ -407,6 +635,44 @@ static void test_real_frame(void)
         p[k] = (float)tu_csv_at(&csv, 0, tu_csv_col(&csv, name));
     }
     const int window = 11;
+    {
+        /* the Sigma of real experts: the AVX2 solves give the scalar bits; Sigma * SigmaInv = I */
+        static float sv[225 * 225], ss[225 * 225], scr[225 * 225];
+        const int wins[4] = {7, 9, 11, 15};
+        for (int wi = 0; wi < 4; wi++) {
+            const int W2 = wins[wi] * wins[wi];
+            const fa_ccnf_expert *ex = &c.experts[2 * 68 + 30];
+            const float *comp = c.windows[wi].comp;
+            CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], sv, scr) == 1, "sigma %d", wins[wi]);
+            const char *old = getenv("FACEAU_NO_AVX2");
+            char *saved = old ? strdup(old) : NULL;
+            setenv("FACEAU_NO_AVX2", "1", 1);
+            CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], ss, scr) == 1, "sigma %d", wins[wi]);
+            if (saved)
+                setenv("FACEAU_NO_AVX2", saved, 1);
+            else
+                unsetenv("FACEAU_NO_AVX2");
+            free(saved);
+            CHECK(memcmp(sv, ss, (size_t)W2 * W2 * sizeof *sv) == 0,
+                  "window %d: scalar and vector Cholesky differ", wins[wi]);
+            /* residual of Sigma * SigmaInv on a few rows */
+            double sa = 0, worst = 0;
+            for (int a = 0; a < ex->n_neurons; a++)
+                sa += ex->alpha[a];
+            for (int row = 0; row < W2; row += 17)
+                for (int col = 0; col < W2; col++) {
+                    double acc = 0;
+                    for (int k = 0; k < W2; k++) {
+                        double inv = k == col ? sa : 0;
+                        for (int b = 0; b < 3; b++)
+                            inv += ex->betas[b] * comp[(size_t)b * W2 * W2 + (size_t)k * W2 + col];
+                        acc += sv[(size_t)row * W2 + k] * 2 * inv;
+                    }
+                    worst = fmax(worst, fabs(acc - (row == col)));
+                }
+            CHECK(worst < 1e-4, "window %d: Sigma * SigmaInv - I up to %g", wins[wi], worst);
+        }
+    }
     double t0 = now_ms();
     CHECK(fa_ccnf_prepare(&c, window, &e) == FACEAU_OK, "prepare: %s", e.msg);
     double t1 = now_ms();
@@ -429,6 +695,33 @@ static void test_real_frame(void)
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
                   r2->maps == maps_before && memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
               "second call differs or reallocated");
+        /* the scalar kernels (FACEAU_NO_AVX2) give the same bits as the AVX2 ones */
+        const char *old = getenv("FACEAU_NO_AVX2");
+        char *saved = old ? strdup(old) : NULL;
+        setenv("FACEAU_NO_AVX2", old && strcmp(old, "1") == 0 ? "0" : "1", 1);
+        CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
+                  memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
+              "scalar and vector kernels differ");
+        if (saved)
+            setenv("FACEAU_NO_AVX2", saved, 1);
+        else
+            unsetenv("FACEAU_NO_AVX2");
+        free(saved);
+        CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK,
+              "response after restoring the environment");
+        /* split in three ranges with separate worker buffers: the same maps */
+        const size_t nb = fa_ccnf_worker_floats(&c, window);
+        float *b1 = malloc(nb * sizeof *b1), *b2 = malloc(nb * sizeof *b2);
+        if (b1 && b2) {
+            CHECK(fa_ccnf_response_begin(&c, &pdm, g, p, window, ws, &r2, &e) == FACEAU_OK, "begin");
+            memset(r2->maps, 0xff, 68 * 121 * sizeof *first); /* NaNs until filled */
+            fa_ccnf_response_landmarks(&c, &grey, r2, 40, 68, b2);
+            fa_ccnf_response_landmarks(&c, &grey, r2, 0, 17, b1);
+            fa_ccnf_response_landmarks(&c, &grey, r2, 17, 40, b2);
+            CHECK(memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0, "split ranges differ");
+        }
+        free(b1);
+        free(b2);
         free(first);
     }
     fprintf(stderr, "prepare(11): %.0f ms; response: %.1f ms; view %d\n", t1 - t0, t2 - t1, r->view);
@@ -445,6 +738,22 @@ static void test_real_frame(void)
         maxd = fmax(maxd, fabs(r->shape2d[68 + i] - tu_csv_at(&csv, 0, tu_csv_col(&csv, ny))));
     }
     CHECK(maxd < 1e-3, "CalcShape2D differs from the CSV landmarks by %g px", maxd);
+    {
+        /* on the 24 rigid points fa_align_shapes_with_scale is align.c's AlignFaceMask fit */
+        static const int rigid[24] = {1,  2,  3,  4,  12, 13, 14, 15, 27, 28, 29, 31,
+                                      32, 33, 34, 35, 36, 39, 40, 41, 42, 45, 46, 47};
+        float src[48], dst[48], A1[4], A2[4];
+        for (int k = 0; k < 24; k++) {
+            src[k] = r->shape2d[rigid[k]];
+            src[24 + k] = r->shape2d[68 + rigid[k]];
+            dst[k] = pdm.mean[rigid[k]] * 0.7f;
+            dst[24 + k] = pdm.mean[68 + rigid[k]] * 0.7f;
+        }
+        fa_align_similarity(r->shape2d, &pdm, 0.7, A1);
+        fa_align_shapes_with_scale(src, dst, 24, A2);
+        CHECK(memcmp(A1, A2, sizeof A1) == 0, "24-point fit differs from align.c's: %g %g vs %g %g",
+              A1[0], A1[1], A2[0], A2[1]);
+    }
     /* the similarity: ref_to_img is the inverse of img_to_ref; the scale is 0.25/p_scale-ish */
     const float *A = r->sim_img_to_ref, *B = r->sim_ref_to_img;
     CHECK(fabs(A[0] * B[0] + A[1] * B[2] - 1) < 1e-5 && fabs(A[0] * B[1] + A[1] * B[3]) < 1e-5,
@@ -502,6 +811,7 @@ int main(void)
     test_sigma();
     test_response_hand();
     test_align_shapes();
+    test_synthetic_file();
     test_real_frame();
     return tu_done();
 }

@@ -4,10 +4,12 @@
  * Arithmetic follows the types and operation order of OpenFace and of the OpenCV 4.6 / OpenBLAS
  * calls it makes:
  *  - im2colContrastNormBias: float sums in OpenFace's loop order.
- *  - The two sgemm_ calls (neurons, Sigma) are summed as OpenBLAS's x86-64 FMA kernels do
- *    (Haswell and later): each output element is one float fused multiply-add chain over k in
- *    order, starting from 0. This is an assumption about the reference machine's OpenBLAS
- *    kernel, not something the OpenFace sources fix (see fa_ccnf_landmark_response).
+ *  - The two sgemm_ calls (neurons, Sigma) are summed as OpenBLAS's Haswell kernel
+ *    (kernel/x86_64/sgemm_kernel_16x4_haswell.S) does: one register lane per C element,
+ *    vfmadd231ps for k = 0, 1, ... from zeroed registers, then C = alpha*acc + C with C zeroed
+ *    for beta = 0; K <= 225 is below its SGEMM_DEFAULT_Q of 384, so there is one K block. Other
+ *    OpenBLAS kernels (another CPU, or a build that forwards M = 1 to gemv) may sum in another
+ *    order: an assumption about the reference machine, not fixed by OpenFace's sources.
  *  - The sigmoid sum in double, rounded to float after each neuron, as OpenFace's `*p += double`.
  *  - ComputeSigmas: cv::scaleAdd (fused on OpenCV's AVX2 path), cv::invert(DECOMP_CHOLESKY) =
  *    OpenCV's CholImpl<float> (float products, double sums) solving against the identity. */
@@ -19,12 +21,35 @@
 
 #include "landmarks/ccnf.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FA_NO_AVX2)
+#include <immintrin.h>
+#define CCNF_AVX2 1
+#define AVX2_FN __attribute__((target("avx2,fma"))) static
+#endif
+
+/* AVX2+FMA kernels available and not disabled (FACEAU_NO_AVX2 set and not "0"). */
+static int ccnf_use_avx2(void)
+{
+#ifdef CCNF_AVX2
+    const char *no = getenv("FACEAU_NO_AVX2");
+    if (no && *no && *no != '0')
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+
 #define MAX_VIEWS 64
 #define MAX_POINTS 256
 #define MAX_WINDOWS 16
 #define MAX_COMP 16
 #define MAX_NEURONS 64
 #define FA_PI 3.14159265358979323846 /* M_PI */
+
+static int max_support(const fa_ccnf *c);
 
 /* ---- reading -------------------------------------------------------------------------------- */
 
@@ -279,6 +304,7 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
     for (int i = 0; i < nv * c->n_points; i++)
         if ((st = read_expert(r, c, &c->experts[i])))
             return st;
+    c->support = max_support(c);
     return FACEAU_OK;
 }
 
@@ -309,11 +335,60 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
 
 /* ---- Sigma ---------------------------------------------------------------------------------- */
 
+#ifdef CCNF_AVX2
+/* s (8 doubles in two halves) -= (double)(l * x) for 8 floats x: the float product rounded,
+ * then widened and subtracted, lane by lane exactly as the scalar code. */
+AVX2_FN void sub_prod8(__m256d *lo, __m256d *hi, float l, const float *x)
+{
+    const __m256 p = _mm256_mul_ps(_mm256_set1_ps(l), _mm256_loadu_ps(x));
+    *lo = _mm256_sub_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+    *hi = _mm256_sub_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+}
+
+AVX2_FN void store_scaled8(float *dst, __m256d lo, __m256d hi, float d)
+{
+    const __m256d v = _mm256_set1_pd((double)d);
+    const __m128 a = _mm256_cvtpd_ps(_mm256_mul_pd(lo, v)), b = _mm256_cvtpd_ps(_mm256_mul_pd(hi, v));
+    _mm256_storeu_ps(dst, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1));
+}
+
+/* Forward-solve row i for columns in whole blocks of 8 within 0..i; returns the first column
+ * left to the scalar code. */
+AVX2_FN int chol_forward_row_avx2(const float *A, float *X, int N, int i)
+{
+    const size_t n = (size_t)N;
+    const float *Li = A + (size_t)i * n;
+    float *Xi = X + (size_t)i * n;
+    int jb = 0;
+    for (; jb + 8 <= i + 1; jb += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
+        for (int k = jb; k < i; k++)
+            sub_prod8(&lo, &hi, Li[k], X + (size_t)k * n + (size_t)jb);
+        store_scaled8(Xi + jb, lo, hi, Li[i]);
+    }
+    return jb;
+}
+
+AVX2_FN int chol_backward_row_avx2(const float *A, float *X, int N, int i)
+{
+    const size_t n = (size_t)N;
+    float *Xi = X + (size_t)i * n;
+    int jb = 0;
+    for (; jb + 8 <= N; jb += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
+        for (int k = N - 1; k > i; k--)
+            sub_prod8(&lo, &hi, A[(size_t)k * n + (size_t)i], X + (size_t)k * n + (size_t)jb);
+        store_scaled8(Xi + jb, lo, hi, A[(size_t)i * n + (size_t)i]);
+    }
+    return jb;
+}
+#endif
+
 /* cv::invert(A, X, DECOMP_CHOLESKY) for a float N x N matrix, N > 3: OpenCV's CholImpl<float>
  * with b = identity. A is overwritten by the factor. Float products L*L and L*b are each rounded
  * to float before they are subtracted in double, as the template's `s -= L[..]*L[..]` does with
  * float operands. Returns 0 (X zeroed) if not positive definite. */
-static int cholesky_invert(float *A, int N, float *X)
+static int cholesky_invert(float *A, int N, float *X, int avx2)
 {
     const size_t n = (size_t)N;
     for (int i = 0; i < N; i++) {
@@ -339,14 +414,20 @@ static int cholesky_invert(float *A, int N, float *X)
     }
     /* X = I; forward: L y = b. Column j of b is 0 above row j throughout (each such entry is
      * +0 times a positive diagonal), and subtracting the +-0 products of those rows leaves s
-     * unchanged, so the sums may start at k = j. */
+     * unchanged (s starts at +0 or 1 and never becomes -0), so the sums may start at any
+     * k <= j: the scalar code starts at j, the vector code at its block's first column. */
     memset(X, 0, n * n * sizeof *X);
     for (int i = 0; i < N; i++)
         X[(size_t)i * n + (size_t)i] = 1.f;
     for (int i = 0; i < N; i++) {
         const float *Li = A + (size_t)i * n;
         float *Xi = X + (size_t)i * n;
-        for (int j = 0; j <= i; j++) {
+        int j0 = 0;
+#ifdef CCNF_AVX2
+        if (avx2)
+            j0 = chol_forward_row_avx2(A, X, N, i);
+#endif
+        for (int j = j0; j <= i; j++) {
             double s = Xi[j];
             for (int k = j; k < i; k++)
                 s -= (double)(Li[k] * X[(size_t)k * n + (size_t)j]);
@@ -357,7 +438,12 @@ static int cholesky_invert(float *A, int N, float *X)
     for (int i = N - 1; i >= 0; i--) {
         float *Xi = X + (size_t)i * n;
         const float dii = A[(size_t)i * n + (size_t)i];
-        for (int j = 0; j < N; j++) {
+        int j0 = 0;
+#ifdef CCNF_AVX2
+        if (avx2)
+            j0 = chol_backward_row_avx2(A, X, N, i);
+#endif
+        for (int j = j0; j < N; j++) {
             double s = Xi[j];
             for (int k = N - 1; k > i; k--)
                 s -= (double)(A[(size_t)k * n + (size_t)i] * X[(size_t)k * n + (size_t)j]);
@@ -403,7 +489,7 @@ int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp
         }
         /* windows are squares: N is 1, 4, 9, ... */
     }
-    return cholesky_invert(scratch, N, sigma);
+    return cholesky_invert(scratch, N, sigma, ccnf_use_avx2());
 }
 
 int fa_ccnf_slot(const fa_ccnf *c, int window)
@@ -437,10 +523,11 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
         }
     if (n_comp > c->n_betas)
         n_comp = c->n_betas;
-    const size_t nn = (size_t)window * window * window * window;
-    float *scratch = fa_malloc(nn * sizeof *scratch, err, "CCNF sigma scratch");
+    const size_t N = (size_t)window * (size_t)window, nn = N * N;
+    float *scratch = fa_malloc(2 * nn * sizeof *scratch, err, "CCNF sigma scratch");
     if (!scratch)
         return FACEAU_ERR_NOMEM;
+    float *rowmajor = scratch + nn;
     const int slot = c->n_slots;
     faceau_status st = FACEAU_OK;
     for (int i = 0; i < c->n_views * c->n_points && !st; i++) {
@@ -450,10 +537,14 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
         e->sigma[slot] = fa_malloc(nn * sizeof(float), err, "a CCNF sigma");
         if (!e->sigma[slot])
             st = FACEAU_ERR_NOMEM;
-        else if (!fa_ccnf_compute_sigma(e, comp, n_comp, window, e->sigma[slot], scratch))
+        else if (!fa_ccnf_compute_sigma(e, comp, n_comp, window, rowmajor, scratch))
             st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
                          "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
                          window, i % c->n_points, i / c->n_points);
+        else
+            for (size_t a = 0; a < N; a++) /* stored column-major (see fa_ccnf_expert) */
+                for (size_t b = 0; b < N; b++)
+                    e->sigma[slot][b * N + a] = rowmajor[a * N + b];
     }
     free(scratch);
     if (st) {
@@ -492,100 +583,204 @@ int fa_ccnf_view(const fa_ccnf *c, const float g[6])
 
 size_t fa_ccnf_scratch_floats(int window, int sw, int sh)
 {
-    const size_t P = (size_t)window * (size_t)window;
-    return P * (size_t)(1 + sw * sh) + 2 * P;
+    const size_t P = (size_t)window * (size_t)window, K = 1 + (size_t)sw * (size_t)sh;
+    return P * K + 2 * P + K;
 }
 
-/* im2colContrastNormBias: row r = x*window + y (x outer, as OpenFace's j/i loops) holds 1 (the
- * bias column) and the window's pixels in column-major order, made zero-mean and unit-norm. */
-static void im2col_norm(const float *area, int stride, int window, int w, int h, float *out)
+/* im2colContrastNormBias for window position r = x*window + y (x outer, as OpenFace's j/i
+ * loops): 1 (the bias column), then the window's pixels in column-major order, made zero-mean
+ * and unit-norm, in float and in OpenFace's loop orders. Stored k-major: out[k*P + r], so that
+ * consecutive positions are contiguous for the vector kernels. tmp holds K floats. */
+static void im2col_norm(const float *area, int stride, int window, int w, int h, float *tmp,
+                        float *out)
 {
     const int K = 1 + w * h;
+    const size_t P = (size_t)window * (size_t)window;
     const float count = (float)(w * h);
     for (int x = 0; x < window; x++)
         for (int y = 0; y < window; y++) {
-            float *Mo = out + ((size_t)x * (size_t)window + (size_t)y) * (size_t)K;
-            Mo[0] = 1.f;
+            const size_t r = (size_t)x * (size_t)window + (size_t)y;
             float sum = 0;
             for (int yy = 0; yy < h; yy++) {
                 const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x;
                 for (int xx = 0; xx < w; xx++) {
                     float in = Mi[xx];
                     sum += in;
-                    Mo[1 + xx * h + yy] = in;
+                    tmp[1 + xx * h + yy] = in;
                 }
             }
             const float mean = sum / count;
             float sum_sq = 0;
             for (int k = 1; k < K; k++) {
-                float in = Mo[k] - mean;
-                Mo[k] = in;
+                float in = tmp[k] - mean;
+                tmp[k] = in;
                 sum_sq += in * in;
             }
             float norm = sqrtf(sum_sq);
             if (norm == 0)
                 norm = 1;
             norm = (float)(1.0 / (double)norm); /* `norm = 1.0 / norm` on a float */
+            out[r] = 1.f;
             for (int k = 1; k < K; k++)
-                Mo[k] *= norm;
+                out[(size_t)k * P + r] = tmp[k] * norm;
         }
 }
 
-/* One sgemm output element as OpenBLAS's FMA kernels accumulate it: a float fused multiply-add
- * chain over k in order, from 0. */
-static float dot_fma(const float *a, const float *b, int K)
+/* The sigmoid step for one neuron output q: OpenFace's
+ *   *p += (2.0 * alpha) / (1.0 + exp(-q))
+ * where -q is a float and `using namespace std` makes exp the float overload (expf); the sum is
+ * double, stored back to the float response. */
+static float add_sigmoid(float acc, double a2, float q)
 {
-    float acc = 0;
-    for (int k = 0; k < K; k++)
-        acc = fmaf(a[k], b[k], acc);
-    return acc;
+    return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
 }
 
-void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma, const float *area,
-                               int area_stride, int window, float *scratch, float *out)
+/* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
+ * each C element in one register and add a*b for k = 0, 1, ... with a fused multiply-add, from
+ * 0 (beta = 0 zeroes C first; alpha = 1). The scalar and AVX2 versions below compute the same
+ * chains (the vector one eight positions at a time), so they agree bit for bit. */
+static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_expert *e, int r0,
+                           float *flat)
+{
+    for (int i = 0; i < e->n_neurons; i++) {
+        if (!(e->alpha[i] > 1e-4))
+            continue;
+        const float *w = e->weights + (size_t)i * (size_t)K;
+        const double a2 = 2.0 * e->alpha[i];
+        for (int r = r0; r < P; r++) {
+            float acc = 0;
+            for (int k = 0; k < K; k++)
+                acc = fmaf(colsT[(size_t)k * (size_t)P + (size_t)r], w[k], acc);
+            flat[r] = add_sigmoid(flat[r], a2, acc);
+        }
+    }
+}
+
+static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0, float *out)
+{
+    for (int n = n0; n < P; n++) {
+        float acc = 0;
+        for (int k = 0; k < P; k++)
+            acc = fmaf(sigma_t[(size_t)k * (size_t)P + (size_t)n], resp[k], acc);
+        out[n] = acc;
+    }
+}
+
+#ifdef CCNF_AVX2
+
+/* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
+ * position left for the scalar code. */
+AVX2_FN int neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
+{
+    int live[MAX_NEURONS], nl = 0;
+    for (int i = 0; i < e->n_neurons; i++)
+        if (e->alpha[i] > 1e-4)
+            live[nl++] = i;
+    int r0 = 0;
+    for (; r0 + 8 <= P; r0 += 8) {
+        for (int g = 0; g < nl; g += 8) {
+            const int m = nl - g < 8 ? nl - g : 8;
+            const float *w[8];
+            __m256 acc[8];
+            for (int j = 0; j < 8; j++) {
+                w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
+                acc[j] = _mm256_setzero_ps();
+            }
+            for (int k = 0; k < K; k++) {
+                const __m256 x = _mm256_loadu_ps(colsT + (size_t)k * (size_t)P + (size_t)r0);
+                for (int j = 0; j < m; j++)
+                    acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
+            }
+            for (int j = 0; j < m; j++) {
+                float q[8];
+                _mm256_storeu_ps(q, acc[j]);
+                const double a2 = 2.0 * e->alpha[live[g + j]];
+                for (int l = 0; l < 8; l++)
+                    flat[r0 + l] = add_sigmoid(flat[r0 + l], a2, q[l]);
+            }
+        }
+    }
+    return r0;
+}
+
+AVX2_FN int sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
+{
+    int n0 = 0;
+    for (; n0 + 16 <= P; n0 += 16) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++) {
+            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
+            const __m256 v = _mm256_set1_ps(resp[k]);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
+        }
+        _mm256_storeu_ps(out + n0, a0);
+        _mm256_storeu_ps(out + n0 + 8, a1);
+    }
+    for (; n0 + 8 <= P; n0 += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0),
+                                 _mm256_set1_ps(resp[k]), a0);
+        _mm256_storeu_ps(out + n0, a0);
+    }
+    return n0;
+}
+#endif
+
+static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
+                              int area_stride, int window, float *scratch, float *out, int avx2)
 {
     const int P = window * window;
-    if (!e->n_neurons || !sigma) {
+    if (!e->n_neurons || !sigma_t) {
         memset(out, 0, (size_t)P * sizeof *out);
         return;
     }
     const int K = 1 + e->width * e->height;
-    float *cols = scratch;                          /* P x K */
-    float *flat = cols + (size_t)P * (size_t)K;     /* P, position order x*window + y */
+    float *colsT = scratch;                         /* K x P */
+    float *flat = colsT + (size_t)P * (size_t)K;    /* P, position order x*window + y */
     float *resp = flat + P;                         /* P, row-major [y][x] */
-    im2col_norm(area, area_stride, window, e->width, e->height, cols);
+    float *tmp = resp + P;                          /* K */
+    im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
 
-    /* neuron_resp_full = weight_matrix * im2col^T (sgemm), then for each neuron with
-     * alpha > 1e-4: *p += (2.0*alpha) / (1.0 + exp(-q)) in double, stored to float */
+    /* neuron_resp_full = weight_matrix * im2col^T, then per neuron with alpha > 1e-4 the
+     * sigmoid added to the response (zero to start with) */
     memset(flat, 0, (size_t)P * sizeof *flat);
-    for (int i = 0; i < e->n_neurons; i++) {
-        if (!(e->alpha[i] > 1e-4))
-            continue;
-        const float *wrow = e->weights + (size_t)i * (size_t)K;
-        const double a2 = 2.0 * e->alpha[i];
-        for (int r = 0; r < P; r++) {
-            float q = dot_fma(cols + (size_t)r * (size_t)K, wrow, K);
-            flat[r] = (float)((double)flat[r] + a2 / (1.0 + exp((double)-q)));
-        }
-    }
+    int r0 = 0;
+#ifdef CCNF_AVX2
+    if (avx2)
+        r0 = neurons_avx2(colsT, P, K, e, flat);
+#else
+    (void)avx2;
+#endif
+    neurons_scalar(colsT, P, K, e, r0, flat);
     /* response.t(): flat[x*window + y] is (x, y) */
     for (int y = 0; y < window; y++)
         for (int x = 0; x < window; x++)
             resp[y * window + x] = flat[x * window + y];
 
     /* out = Sigma * resp (sgemm with one column) */
-    float mn = 0;
-    for (int n = 0; n < P; n++) {
-        out[n] = dot_fma(sigma + (size_t)n * (size_t)P, resp, P);
-        if (n == 0 || out[n] < mn)
-            mn = out[n];
-    }
-    /* minMaxIdx, then response - min (convertTo with beta = -min as a float) */
+    int n0 = 0;
+#ifdef CCNF_AVX2
+    if (avx2)
+        n0 = sigma_avx2(sigma_t, P, resp, out);
+#endif
+    sigma_scalar(sigma_t, P, resp, n0, out);
+    /* minMaxIdx, then response - min (a float add of -min) */
+    float mn = out[0];
+    for (int n = 1; n < P; n++)
+        mn = out[n] < mn ? out[n] : mn;
     if (mn < 0) {
         const float shift = -mn;
         for (int n = 0; n < P; n++)
             out[n] = out[n] + shift;
     }
+}
+
+void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
+                               int area_stride, int window, float *scratch, float *out)
+{
+    landmark_response(e, sigma_t, area, area_stride, window, scratch, out, ccnf_use_avx2());
 }
 
 /* ---- AlignShapesWithScale -------------------------------------------------------------------- */
@@ -679,11 +874,10 @@ void fa_align_shapes_with_scale(const float *src_xy, const float *dst_xy, int n,
 
 struct fa_ccnf_ws {
     fa_ccnf_response out;
-    size_t maps_cap, shape2d_cap, ref_cap, shape3d_cap, area_cap, scratch_cap;
+    size_t maps_cap, shape2d_cap, ref_cap, shape3d_cap, worker_cap;
     float *ref;      /* 2n reference shape */
     float *shape3d;  /* 3n */
-    float *area;
-    float *scratch;
+    float *worker;   /* fa_ccnf_worker_floats: one landmark's area of interest and scratch */
 };
 
 faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err)
@@ -700,8 +894,7 @@ void fa_ccnf_ws_free(fa_ccnf_ws *ws)
     free(ws->out.shape2d);
     free(ws->ref);
     free(ws->shape3d);
-    free(ws->area);
-    free(ws->scratch);
+    free(ws->worker);
     free(ws);
 }
 
@@ -733,11 +926,34 @@ static void shape2d(const fa_pdm *pdm, const float *shape3d, const float g[6], f
     }
 }
 
-faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
-                                       const float *p_local, const fa_grey *grey, int window,
-                                       fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err)
+/* The widest expert support of the file (11 in the shipped ones); cached by the loader. */
+static int max_support(const fa_ccnf *c)
 {
-    if (!c || !pdm || !g || !p_local || !grey || !grey->px || !ws || !out)
+    if (c->support > 0)
+        return c->support;
+    int support = 1;
+    for (int i = 0; i < c->n_views * c->n_points; i++) {
+        const fa_ccnf_expert *e = &c->experts[i];
+        if (e->n_neurons) {
+            support = e->width > support ? e->width : support;
+            support = e->height > support ? e->height : support;
+        }
+    }
+    return support;
+}
+
+size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window)
+{
+    const int support = max_support(c);
+    const size_t side = (size_t)(window + support - 1);
+    return side * side + fa_ccnf_scratch_floats(window, support, support);
+}
+
+faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                     const float *p_local, int window, fa_ccnf_ws *ws,
+                                     const fa_ccnf_response **out, fa_err *err)
+{
+    if (!c || !pdm || !g || !p_local || !ws || !out)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL argument");
     if (pdm->n != c->n_points || pdm->n > FA_PDM_MAX_POINTS)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG,
@@ -746,27 +962,18 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
     if (slot < 0)
         return fa_fail(err, FACEAU_ERR_STATE, "ccnf response: window %d not prepared", window);
     const int n = pdm->n;
-    int support = 1;
-    for (int i = 0; i < c->n_views * n; i++) {
-        const fa_ccnf_expert *e = &c->experts[i];
-        if (e->n_neurons) {
-            support = e->width > support ? e->width : support;
-            support = e->height > support ? e->height : support;
-        }
-    }
-    const int side = window + support - 1;
     faceau_status st;
     if ((st = grow(&ws->out.maps, &ws->maps_cap, (size_t)n * (size_t)window * (size_t)window, err)) ||
         (st = grow(&ws->out.shape2d, &ws->shape2d_cap, 2 * (size_t)n, err)) ||
         (st = grow(&ws->ref, &ws->ref_cap, 2 * (size_t)n, err)) ||
         (st = grow(&ws->shape3d, &ws->shape3d_cap, 3 * (size_t)n, err)) ||
-        (st = grow(&ws->area, &ws->area_cap, (size_t)side * (size_t)side, err)) ||
-        (st = grow(&ws->scratch, &ws->scratch_cap, fa_ccnf_scratch_floats(window, support, support), err)))
+        (st = grow(&ws->worker, &ws->worker_cap, fa_ccnf_worker_floats(c, window), err)))
         return st;
 
     fa_ccnf_response *r = &ws->out;
     r->n = n;
     r->window = window;
+    r->slot = slot;
     r->view = fa_ccnf_view(c, g);
     r->visible = c->visibility + (size_t)r->view * (size_t)n;
 
@@ -789,10 +996,20 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
     } else {
         memset(r->sim_ref_to_img, 0, sizeof r->sim_ref_to_img);
     }
-    const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
+    *out = r;
+    return FACEAU_OK;
+}
 
+void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
+                                int i0, int i1, float *buf)
+{
+    const int n = r->n, window = r->window;
+    const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
     const size_t P = (size_t)window * (size_t)window;
-    for (int i = 0; i < n; i++) {
+    const int support = max_support(c), side = window + support - 1;
+    float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
+    const int avx2 = ccnf_use_avx2();
+    for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
         float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
         if (!r->visible[i] || !e->n_neurons) {
@@ -805,9 +1022,20 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
         /* OpenFace's float sim matrix for warpAffine WARP_INVERSE_MAP (centred on the landmark) */
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
-        fa_warp_affine_grey(grey, M, aw, ah, ws->area, aw);
-        fa_ccnf_landmark_response(e, e->sigma[slot], ws->area, aw, window, ws->scratch, map);
+        fa_warp_affine_grey(grey, M, aw, ah, area, aw);
+        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map, avx2);
     }
-    *out = r;
+}
+
+faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                       const float *p_local, const fa_grey *grey, int window,
+                                       fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err)
+{
+    if (!grey || !grey->px)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL image");
+    faceau_status st = fa_ccnf_response_begin(c, pdm, g, p_local, window, ws, out, err);
+    if (st)
+        return st;
+    fa_ccnf_response_landmarks(c, grey, *out, 0, (*out)->n, ws->worker);
     return FACEAU_OK;
 }

@@ -30,8 +30,9 @@ typedef struct fa_ccnf_expert {
     double *alpha;        /* n_neurons */
     double *betas;        /* n_betas of the file (0 in the eye models) */
     double confidence;    /* patch_confidence */
-    /* Sigma (window² x window², row-major) per prepared slot (fa_ccnf.slot_window), NULL for an
-     * empty expert or an unprepared slot. */
+    /* Sigma (window² x window²) per prepared slot (fa_ccnf.slot_window), stored column-major
+     * (sigma[k*window² + n] = Sigma(n, k), the layout the product with the response streams);
+     * NULL for an empty expert or an unprepared slot. */
     float *sigma[FA_CCNF_MAX_SLOTS];
 } fa_ccnf_expert;
 
@@ -51,6 +52,7 @@ typedef struct fa_ccnf {
     fa_ccnf_window *windows;
     int n_betas;          /* betas per expert = components of the first window */
     fa_ccnf_expert *experts; /* n_views x n_points, view-major */
+    int support;          /* widest expert support (width or height) in the file */
     int n_slots;
     int slot_window[FA_CCNF_MAX_SLOTS]; /* window size of each prepared Sigma slot */
 } fa_ccnf;
@@ -71,7 +73,7 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err);
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 
 /* The Sigma computation of one expert alone: comp holds n_comp window² x window² matrices (may
- * be NULL when n_comp is 0); sigma receives window² x window² floats; scratch holds
+ * be NULL when n_comp is 0); sigma receives window² x window² floats, row-major; scratch holds
  * window² x window² floats. Returns 0 if the matrix is not positive definite (sigma zeroed, as
  * cv::invert leaves it), else 1. */
 int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp, int window,
@@ -88,18 +90,20 @@ int fa_ccnf_view(const fa_ccnf *c, const float g[6]);
 size_t fa_ccnf_scratch_floats(int window, int sw, int sh);
 
 /* CCNF_patch_expert::ResponseOpenBlas on one area of interest: area is (window+height-1) rows
- * of (window+width-1) floats (row-major, area_stride floats apart); sigma is the expert's
- * Sigma for window (NULL only for an empty expert). Writes window x window floats (row-major,
+ * of (window+width-1) floats (row-major, area_stride floats apart); sigma_t is the expert's
+ * Sigma for window, column-major as fa_ccnf_expert stores it (NULL only for an empty expert).
+ * Uses the AVX2+FMA kernels when the CPU has them (same bits). Writes window x window floats (row-major,
  * [y][x]) to out: im2colContrastNormBias, the neurons 2 alpha / (1 + exp(-(w . x))) summed
  * over neurons with alpha > 1e-4, times Sigma, then shifted so that the minimum is >= 0. An
  * empty expert gives zeros. */
-void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma, const float *area,
+void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
                                int area_stride, int window, float *scratch, float *out);
 
 /* Patch_experts::Response for one scale. */
 typedef struct fa_ccnf_response {
     int n;                     /* landmarks (pdm->n == c->n_points) */
     int window;
+    int slot;                  /* the prepared Sigma slot of window */
     int view;                  /* GetViewIdx */
     const int *visible;        /* n flags of the view (c->visibility row); maps of invisible
                                 * landmarks are zero (OpenFace leaves them uncomputed) */
@@ -124,6 +128,19 @@ void fa_ccnf_ws_free(fa_ccnf_ws *ws);
 faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
                                        const float *p_local, const fa_grey *grey, int window,
                                        fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err);
+
+/* The two halves of fa_ccnf_response_compute, for callers that split the landmarks over
+ * threads. fa_ccnf_response_begin does everything but the maps (view, shapes, similarities;
+ * same checks and errors). fa_ccnf_response_landmarks then fills the maps of landmarks
+ * i0..i1-1 of r (the image must be the same for all calls); buf is the caller's
+ * fa_ccnf_worker_floats(c, window) floats, one buffer per concurrent call. Disjoint ranges may
+ * run concurrently; the maps do not depend on how the landmarks are split. */
+faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                     const float *p_local, int window, fa_ccnf_ws *ws,
+                                     const fa_ccnf_response **out, fa_err *err);
+void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
+                                int i0, int i1, float *buf);
+size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window);
 
 /* Utilities::AlignShapesWithScale(src, dst) for n 2D points (each x0.., y0.. as 2n floats):
  * the 2x2 scale-rotation A (row-major) mapping src onto dst, with OpenCV 4.6's cv::mean, cv::sum,
