@@ -121,6 +121,38 @@ static void test_shipped(void)
         check_structure(&eyes[i]);
 }
 
+/* The eye models store no sigma components: every window's Sigma is inv(2 sum(alpha) I), for
+ * the eye windows 3 and 5 too (which the right-eye file does not even list). */
+static void test_eye_sigma(void)
+{
+    fa_ccnf c;
+    fa_err e;
+    if (fa_ccnf_load(tu_shared_path(EYE("", "1.00")), &c, &e)) {
+        CHECK(0, "eye: %s", e.msg);
+        return;
+    }
+    for (int w = 3; w <= 5; w += 2) {
+        CHECK(fa_ccnf_prepare(&c, w, &e) == FACEAU_OK, "eye prepare %d: %s", w, e.msg);
+        const int s = fa_ccnf_slot(&c, w), N = w * w;
+        CHECK(s >= 0 && c.slot_window[s] == w, "eye slot %d", w);
+        int bad = 0;
+        for (int i = 0; i < c.n_points && s >= 0; i++) {
+            const fa_ccnf_expert *ex = &c.experts[i];
+            float sa = 0;
+            for (int a = 0; a < ex->n_neurons; a++)
+                sa = (float)((double)sa + ex->alpha[a]);
+            const double want = 1.0 / (2.0 * sa);
+            for (int a = 0; a < N; a++)
+                for (int b = 0; b < N; b++) {
+                    double v = ex->sigma[s][a * N + b];
+                    bad += a == b ? fabs(v - want) > 1e-6 * want : v != 0;
+                }
+        }
+        CHECK(bad == 0, "eye window %d: %d Sigma entries off inv(2 sum(alpha) I)", w, bad);
+    }
+    fa_ccnf_free(&c);
+}
+
 /* ---- damaged files --------------------------------------------------------------------------- */
 
 static void expect_fail(const char *path, const char *name, faceau_status want, const char *what)
@@ -807,6 +839,7 @@ done:
 int main(void)
 {
     test_shipped();
+    test_eye_sigma();
     test_damaged();
     test_sigma();
     test_response_hand();

@@ -169,6 +169,13 @@ static void test_remap(const fa_grey *src)
         CHECK(out[k] == want[k], "remap #%d at (%g,%g) = %.9g, want %.9g", k, mx[k], my[k], out[k],
               want[k]);
 
+    /* NaN and huge map values: cvRound gives INT_MIN, far outside: 0 */
+    const float odd_x[3] = {NAN, 1e20f, -1e20f}, odd_y[3] = {0, 0, 0};
+    float odd[3] = {7, 7, 7};
+    fa_remap_grey(src, odd_x, odd_y, 3, 3, 1, odd, 3);
+    CHECK(odd[0] == 0 && odd[1] == 0 && odd[2] == 0, "NaN/huge remap: %g %g %g", odd[0], odd[1],
+          odd[2]);
+
     /* two rows with strides: rows are independent; row 1 is row 0 moved down 1 px */
     float mx2[2 * 16], my2[2 * 16];
     for (int k = 0; k < n; k++) {
