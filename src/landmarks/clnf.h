@@ -64,7 +64,8 @@ typedef struct fa_clnf_face {
     int detection_success, tracking_initialised, failures_in_a_row;
     float confidence;                 /* detection_certainty */
     float model_likelihood;
-    /* the hierarchical parts' last parameters and landmarks */
+    /* the hierarchical parts' last parameters and landmarks, in fa_clnf_part order (the eye
+     * parts' landmarks are the CSV's eye_lmk_x/y) */
     float part_g[FA_CLNF_MAX_PARTS][6];
     float part_p[FA_CLNF_MAX_PARTS][FA_PDM_MAX_MODES];
     float part_landmarks[FA_CLNF_MAX_PARTS][2 * FA_PDM_MAX_POINTS];
@@ -78,7 +79,11 @@ void fa_clnf_face_free(fa_clnf_face *f);
 
 /* CLNF::DetectLandmarks(grey, params with window_sizes_current = windows): fits from f's current
  * g, p over the scales whose window is > 0, runs the hierarchical parts, then the validator.
- * Sets f->landmarks, detection_success, confidence, model_likelihood; *success = success. */
+ * windows has fa_clnf_main_params(m)->n_windows entries (win_init or win_small, or any other).
+ * grey: the frame as fa_grey_from_bgr gives it (cvtColor BGR2GRAY, as float). Sets f->g, p,
+ * landmarks, the parts' state, detection_success, confidence and model_likelihood (the latter
+ * only when a scale computes it, as OpenFace); *success = detection_success. Tracking counters
+ * are not touched. */
 faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
                                        const int *windows, int *success, fa_err *err);
 
@@ -91,8 +96,12 @@ faceau_status fa_clnf_detect_image(const fa_clnf *m, fa_clnf_face *f, const fa_g
 
 /* DetectLandmarksInVideo for one frame: tracking from the previous frame (small windows after a
  * success, init windows after a failure), re-detection with mtcnn when OpenFace would run it
- * (first frame, then every 12th frame while uninitialised, or every 2nd failure), and the
- * restore-on-failed-redetection rule. frame is the BGR frame (for MTCNN), grey its grey image. */
+ * (first frame, then every 12th frame while uninitialised, or every 2nd failure): the widest
+ * MTCNN face, the 11-hypothesis DetectLandmarksInImage, and the restore-on-failed-redetection
+ * rule. frame is the BGR frame (for MTCNN), grey its grey image. *success is what
+ * DetectLandmarksInVideo returns (FeatureExtraction's `success` column; true after the first
+ * detection even when the validator rejects it, while f->detection_success keeps the
+ * validator's verdict). */
 faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtcnn,
                                   const fa_image *frame, const fa_grey *grey, int *success,
                                   fa_err *err);
