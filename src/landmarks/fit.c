@@ -123,13 +123,20 @@ static void mul_t(float a, float b, const float S[4], float *u, float *v)
     *v = (float)s1;
 }
 
-/* cv::norm(a, b) (L2) of two float vectors: float differences, double sum. */
+/* cv::norm(a, b) (L2) of two float vectors (normDiffL2_32f -> normL2Sqr<float, double>): float
+ * differences widened to double, squares added four at a time, then the tail. */
 static double l2_diff(const float *a, const float *b, int len)
 {
     double s = 0;
-    for (int i = 0; i < len; i++) {
-        double d = (float)(a[i] - b[i]);
-        s += d * d;
+    int i = 0;
+    for (; i <= len - 4; i += 4) {
+        double v0 = (float)(a[i] - b[i]), v1 = (float)(a[i + 1] - b[i + 1]);
+        double v2 = (float)(a[i + 2] - b[i + 2]), v3 = (float)(a[i + 3] - b[i + 3]);
+        s += v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3;
+    }
+    for (; i < len; i++) {
+        double v = (float)(a[i] - b[i]);
+        s += v * v;
     }
     return sqrt(s);
 }
