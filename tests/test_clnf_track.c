@@ -7,7 +7,8 @@
  * (landmarks where both succeed).
  *
  * It also runs DetectLandmarksInVideo from scratch (MTCNN box, 11 rotation hypotheses on frame 1,
- * then tracking) on the first 30 frames.
+ * then tracking) on the first 30 frames. Inputs: two videos (640x480 with the hierarchical parts
+ * fitted, 320x240 without) and the 30-JPEG image sequence.
  *
  * Usage (ctest runs the defaults): test_clnf_track [video-stem [frames]]
  *                                  test_clnf_track -track video-stem [frames]  (whole video) */
@@ -64,15 +65,57 @@ static const char *video_path(const char *stem)
     return tu_shared_path("data/videos/%s.avi", stem);
 }
 
+/* Frames of a reference input: a video, or the image sequence "sequence" (data/images/sequence,
+ * name order, as FeatureExtraction -fdir reads it). */
+typedef struct frame_src {
+    fa_video *v;
+    char **paths;
+    size_t n, i;
+    fa_image img;
+} frame_src;
+
+static faceau_status src_open(frame_src *s, const char *stem, fa_err *err)
+{
+    memset(s, 0, sizeof *s);
+    if (!strcmp(stem, "sequence"))
+        return fa_list_images(tu_shared_path("data/images/sequence"), &s->paths, &s->n, err);
+    return fa_video_open(video_path(stem), &s->v, err);
+}
+
+static faceau_status src_read(frame_src *s, const fa_image **frame, int *got, fa_err *err)
+{
+    if (s->v)
+        return fa_video_read(s->v, frame, got, err);
+    *got = 0;
+    if (s->i >= s->n)
+        return FACEAU_OK;
+    fa_image_free(&s->img);
+    faceau_status st = fa_image_read(s->paths[s->i++], &s->img, err);
+    if (st == FACEAU_OK) {
+        *frame = &s->img;
+        *got = 1;
+    }
+    return st;
+}
+
+static void src_close(frame_src *s)
+{
+    fa_video_close(s->v);
+    if (s->paths)
+        fa_free_list(s->paths, s->n);
+    fa_image_free(&s->img);
+    memset(s, 0, sizeof *s);
+}
+
 static int run_video(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int max_frames, stats *S)
 {
     fa_err err = {0};
-    fa_video *v = NULL;
+    frame_src v;
     fa_csv_reader *csv = NULL;
     fa_clnf_face face;
     fa_grey grey = {0};
     memset(S, 0, sizeof *S);
-    if (fa_video_open(video_path(stem), &v, &err) ||
+    if (src_open(&v, stem, &err) ||
         fa_csv_reader_open(tu_shared_path("reference/fullprec/%s.csv", stem), &csv, &err) ||
         fa_clnf_face_init(&face, &err)) {
         fprintf(stderr, "%s: %s\n", stem, err.msg);
@@ -85,7 +128,7 @@ static int run_video(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int ma
     for (int t = 1; t <= max_frames; t++) {
         const fa_image *frame;
         int got;
-        if (fa_video_read(v, &frame, &got, &err) || !got)
+        if (src_read(&v, &frame, &got, &err) || !got)
             break;
         if (fa_csv_reader_next(csv, &row, &got, &err) || !got)
             break;
@@ -144,7 +187,7 @@ static int run_video(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int ma
     fa_clnf_face_free(&face);
     fa_grey_free(&grey);
     fa_csv_reader_close(csv);
-    fa_video_close(v);
+    src_close(&v);
     printf("%s: %d frames tracked from OpenFace's state: landmark error mean %.4f px, worst frame "
            "mean %.4f px, max %.4f px; |confidence diff| mean %.4f; success agreement %d/%d; "
            "max |param diff| %.5f; eye landmarks mean %.4f px, max %.4f px\n",
@@ -161,14 +204,14 @@ static int run_tracking(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int
                         stats *S, double *first_err)
 {
     fa_err err = {0};
-    fa_video *v = NULL;
+    frame_src v;
     fa_csv_reader *csv = NULL;
     fa_clnf_face face;
     fa_grey grey = {0};
     static fa_csv_row row;
     memset(S, 0, sizeof *S);
     *first_err = -1;
-    if (fa_video_open(video_path(stem), &v, &err) ||
+    if (src_open(&v, stem, &err) ||
         fa_csv_reader_open(tu_shared_path("reference/fullprec/%s.csv", stem), &csv, &err) ||
         fa_clnf_face_init(&face, &err)) {
         fprintf(stderr, "%s: %s\n", stem, err.msg);
@@ -178,7 +221,7 @@ static int run_tracking(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int
     for (int t = 1; t <= max_frames; t++) {
         const fa_image *frame;
         int got, ok;
-        if (fa_video_read(v, &frame, &got, &err) || !got)
+        if (src_read(&v, &frame, &got, &err) || !got)
             break;
         if (fa_csv_reader_next(csv, &row, &got, &err) || !got)
             break;
@@ -217,7 +260,7 @@ static int run_tracking(const fa_clnf *m, fa_mtcnn *mtcnn, const char *stem, int
     fa_clnf_face_free(&face);
     fa_grey_free(&grey);
     fa_csv_reader_close(csv);
-    fa_video_close(v);
+    src_close(&v);
     printf("%s: tracked from scratch over %d frames: frame 1 (11 hypotheses from MTCNN) error "
            "%.4f px; landmark error mean %.4f px, worst frame mean %.4f px, max %.4f px; "
            "success agreement %d/%d\n",
@@ -246,13 +289,13 @@ int main(int argc, char **argv)
     } else if (argc > 1) {
         run_video(m, mtcnn, argv[1], argc > 2 ? atoi(argv[2]) : 100, &S);
     } else {
-        const char *stems[2] = {"2015-10-15-15-14", "1815_01_008_tony_blair"};
-        for (int i = 0; i < 2; i++) {
+        const char *stems[3] = {"2015-10-15-15-14", "1815_01_008_tony_blair", "sequence"};
+        for (int i = 0; i < 3; i++) {
             if (run_video(m, mtcnn, stems[i], 100, &S)) {
                 tu_failed++;
                 continue;
             }
-            CHECK(S.frames >= 50, "%s: %d frames scored", stems[i], S.frames);
+            CHECK(S.frames >= 29, "%s: %d frames scored", stems[i], S.frames);
             CHECK(S.frames && S.sum_err / S.frames <= 0.2, "%s: mean landmark error %.4f px",
                   stems[i], S.frames ? S.sum_err / S.frames : 0);
             CHECK(S.succ_agree == S.succ_total, "%s: success agrees on %d of %d frames", stems[i],
