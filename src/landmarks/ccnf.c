@@ -1,0 +1,1041 @@
+/* ccnf.c - OpenFace's CCNF patch experts: file reading, Sigmas, view choice and responses
+ * (Patch_experts.cpp, CCNF_patch_expert.cpp), see ccnf.h.
+ *
+ * Arithmetic follows the types and operation order of OpenFace and of the OpenCV 4.6 / OpenBLAS
+ * calls it makes:
+ *  - im2colContrastNormBias: float sums in OpenFace's loop order.
+ *  - The two sgemm_ calls (neurons, Sigma) are summed as OpenBLAS's Haswell kernel
+ *    (kernel/x86_64/sgemm_kernel_16x4_haswell.S) does: one register lane per C element,
+ *    vfmadd231ps for k = 0, 1, ... from zeroed registers, then C = alpha*acc + C with C zeroed
+ *    for beta = 0; K <= 225 is below its SGEMM_DEFAULT_Q of 384, so there is one K block. Other
+ *    OpenBLAS kernels (another CPU, or a build that forwards M = 1 to gemv) may sum in another
+ *    order: an assumption about the reference machine, not fixed by OpenFace's sources.
+ *  - The sigmoid sum in double, rounded to float after each neuron, as OpenFace's `*p += double`.
+ *  - ComputeSigmas: cv::scaleAdd (fused on OpenCV's AVX2 path), cv::invert(DECOMP_CHOLESKY) =
+ *    OpenCV's CholImpl<float> (float products, double sums) solving against the identity. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "landmarks/ccnf.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FA_NO_AVX2)
+#include <immintrin.h>
+#define CCNF_AVX2 1
+#define AVX2_FN __attribute__((target("avx2,fma"))) static
+#endif
+
+/* AVX2+FMA kernels available and not disabled (FACEAU_NO_AVX2 set and not "0"). */
+static int ccnf_use_avx2(void)
+{
+#ifdef CCNF_AVX2
+    const char *no = getenv("FACEAU_NO_AVX2");
+    if (no && *no && *no != '0')
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+
+#define MAX_VIEWS 64
+#define MAX_POINTS 256
+#define MAX_WINDOWS 16
+#define MAX_COMP 16
+#define MAX_NEURONS 64
+#define FA_PI 3.14159265358979323846 /* M_PI */
+
+static int max_support(const fa_ccnf *c);
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
+typedef struct reader {
+    FILE *f;
+    const char *path;
+    long size, pos; /* file size and bytes consumed: every count is checked against what is left */
+    fa_err *err;
+} reader;
+
+static faceau_status truncated(reader *r, const char *what)
+{
+    return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated at byte %ld reading %s",
+                   r->path, r->pos, what);
+}
+
+static faceau_status malformed(reader *r, const char *what, long long v)
+{
+    return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: malformed CCNF patch experts: %s (%lld) at byte %ld",
+                   r->path, what, v, r->pos);
+}
+
+/* Fails unless n more bytes remain in the file (checked before allocating for them). */
+static faceau_status need(reader *r, long long n, const char *what)
+{
+    if (n < 0 || n > (long long)(r->size - r->pos))
+        return truncated(r, what);
+    return FACEAU_OK;
+}
+
+static faceau_status read_raw(reader *r, void *dst, size_t n, const char *what)
+{
+    if (need(r, (long long)n, what) || fread(dst, 1, n, r->f) != n)
+        return truncated(r, what);
+    r->pos += (long)n;
+    return FACEAU_OK;
+}
+
+static faceau_status read_i32(reader *r, int32_t *v, const char *what)
+{
+    return read_raw(r, v, 4, what);
+}
+
+static faceau_status read_f64(reader *r, double *v, const char *what)
+{
+    return read_raw(r, v, 8, what);
+}
+
+/* ReadMatBin's header (int32 rows, cols, OpenCV type), required to be rows x cols of type. */
+static faceau_status read_mat_header(reader *r, int rows, int cols, int type, const char *what)
+{
+    int32_t h[3];
+    faceau_status st = read_raw(r, h, sizeof h, what);
+    if (st)
+        return st;
+    if (h[0] != rows || h[1] != cols || h[2] != type) {
+        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
+                       "%s: malformed CCNF patch experts: %s is %d x %d type %d, expected %d x %d type %d (byte %ld)",
+                       r->path, what, h[0], h[1], h[2], rows, cols, type, r->pos);
+    }
+    return need(r, (long long)rows * cols * (type == FA_CV_64F ? 8 : 4), what);
+}
+
+static void expert_free(fa_ccnf_expert *e)
+{
+    free(e->weights);
+    free(e->alpha);
+    free(e->betas);
+    for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
+        free(e->sigma[s]);
+    memset(e, 0, sizeof *e);
+}
+
+void fa_ccnf_free(fa_ccnf *c)
+{
+    if (!c)
+        return;
+    if (c->experts)
+        for (int i = 0; i < c->n_views * c->n_points; i++)
+            expert_free(&c->experts[i]);
+    free(c->experts);
+    if (c->windows)
+        for (int w = 0; w < c->n_windows; w++)
+            free(c->windows[w].comp);
+    free(c->windows);
+    free(c->centers);
+    free(c->visibility);
+    memset(c, 0, sizeof *c);
+}
+
+/* CCNF_patch_expert::Read (with CCNF_neuron::Read): type 5, width, height, n_neurons; an empty
+ * expert has one more int32; else the neurons {2, type, norm_weights, bias, alpha, Mat weights},
+ * the betas (if the file has windows) and the patch confidence. The neuron weights go into
+ * OpenFace's weight_matrix layout. */
+static faceau_status read_expert(reader *r, const fa_ccnf *c, fa_ccnf_expert *e)
+{
+    int32_t h[4];
+    faceau_status st = read_raw(r, h, sizeof h, "a patch expert header");
+    if (st)
+        return st;
+    if (h[0] != 5)
+        return malformed(r, "patch expert type is not 5", h[0]);
+    if (h[3] == 0) {
+        int32_t dummy;
+        return read_i32(r, &dummy, "an empty patch expert");
+    }
+    if (h[1] < 1 || h[1] > FA_CCNF_MAX_SUPPORT || h[2] < 1 || h[2] > FA_CCNF_MAX_SUPPORT)
+        return malformed(r, "patch expert size out of range", (long long)h[1] * 1000 + h[2]);
+    if (h[3] < 0 || h[3] > MAX_NEURONS)
+        return malformed(r, "neuron count out of range", h[3]);
+    const int w = h[1], hh = h[2], nn = h[3], K = 1 + w * hh;
+    /* each neuron is at least 4+4+24+12 bytes plus its weights */
+    if ((st = need(r, (long long)nn * (44 + 4LL * w * hh), "the neurons")))
+        return st;
+    e->width = w;
+    e->height = hh;
+    e->weights = fa_malloc((size_t)nn * (size_t)K * sizeof *e->weights, r->err, r->path);
+    e->alpha = fa_malloc((size_t)nn * sizeof *e->alpha, r->err, r->path);
+    e->betas = fa_malloc((size_t)(c->n_betas ? c->n_betas : 1) * sizeof *e->betas, r->err, r->path);
+    float *wt = fa_malloc((size_t)w * (size_t)hh * sizeof *wt, r->err, r->path);
+    if (!e->weights || !e->alpha || !e->betas || !wt) {
+        free(wt);
+        return FACEAU_ERR_NOMEM;
+    }
+    e->n_neurons = nn;
+    for (int i = 0; i < nn && !st; i++) {
+        int32_t t[2];
+        double nw, bias, alpha;
+        if ((st = read_raw(r, t, sizeof t, "a neuron header")) || (st = read_f64(r, &nw, "a neuron")) ||
+            (st = read_f64(r, &bias, "a neuron")) || (st = read_f64(r, &alpha, "a neuron")))
+            break;
+        if (t[0] != 2) {
+            st = malformed(r, "neuron type code is not 2", t[0]);
+            break;
+        }
+        if (t[1] != 0) {
+            /* ResponseOpenBlas treats every neuron as an intensity (type 0) neuron */
+            st = malformed(r, "unsupported neuron type", t[1]);
+            break;
+        }
+        if ((st = read_mat_header(r, hh, w, FA_CV_32F, "neuron weights")) ||
+            (st = read_raw(r, wt, (size_t)w * (size_t)hh * sizeof *wt, "neuron weights")))
+            break;
+        /* weight_matrix row i: bias, then weights.t() flattened (column-major over the patch),
+         * each times norm_weights (Mat * double = convertTo with a float scale). */
+        float *row = e->weights + (size_t)i * (size_t)K;
+        const float s = (float)nw;
+        row[0] = (float)bias;
+        for (int x = 0; x < w; x++)
+            for (int y = 0; y < hh; y++)
+                row[1 + x * hh + y] = wt[y * w + x] * s;
+        e->alpha[i] = alpha;
+    }
+    free(wt);
+    if (st)
+        return st;
+    if (c->n_windows > 0)
+        for (int b = 0; b < c->n_betas && !st; b++)
+            st = read_f64(r, &e->betas[b], "the betas");
+    if (!st)
+        st = read_f64(r, &e->confidence, "the patch confidence");
+    return st;
+}
+
+static faceau_status load_body(reader *r, fa_ccnf *c)
+{
+    faceau_status st;
+    int32_t nv, nw;
+    if ((st = read_f64(r, &c->patch_scaling, "the patch scaling")) ||
+        (st = read_i32(r, &nv, "the view count")))
+        return st;
+    if (!(c->patch_scaling > 0 && c->patch_scaling < 100))
+        return malformed(r, "patch scaling out of range", (long long)c->patch_scaling);
+    if (nv < 1 || nv > MAX_VIEWS)
+        return malformed(r, "view count out of range", nv);
+    if ((st = need(r, (long long)nv * 36, "the view centres")))
+        return st;
+    c->centers = fa_malloc((size_t)nv * sizeof *c->centers, r->err, r->path);
+    if (!c->centers)
+        return FACEAU_ERR_NOMEM;
+    c->n_views = nv;
+    for (int i = 0; i < nv; i++) {
+        double d[3];
+        if ((st = read_mat_header(r, 3, 1, FA_CV_64F, "a view centre")) ||
+            (st = read_raw(r, d, sizeof d, "a view centre")))
+            return st;
+        /* Vec3d * M_PI / 180.0: a product, then Vec's division (times 1/alpha) */
+        for (int k = 0; k < 3; k++)
+            c->centers[i][k] = (d[k] * FA_PI) * (1. / 180.0);
+    }
+    /* visibilities: n x 1 int32 each, n from the first */
+    for (int i = 0; i < nv; i++) {
+        int32_t h[3];
+        if ((st = read_raw(r, h, sizeof h, "a visibility header")))
+            return st;
+        if (i == 0) {
+            if (h[0] < 1 || h[0] > MAX_POINTS)
+                return malformed(r, "landmark count out of range", h[0]);
+            if ((st = need(r, (long long)nv * h[0] * 4, "the visibilities")))
+                return st;
+            c->n_points = h[0];
+            c->visibility = fa_malloc((size_t)nv * (size_t)h[0] * sizeof *c->visibility, r->err, r->path);
+            if (!c->visibility)
+                return FACEAU_ERR_NOMEM;
+        }
+        if (h[0] != c->n_points || h[1] != 1 || h[2] != FA_CV_32S)
+            return malformed(r, "visibility matrix is not n x 1 int32", (long long)h[0]);
+        if ((st = read_raw(r, c->visibility + (size_t)i * (size_t)c->n_points,
+                           (size_t)c->n_points * sizeof(int32_t), "a visibility")))
+            return st;
+    }
+    if ((st = read_i32(r, &nw, "the window count")))
+        return st;
+    if (nw < 0 || nw > MAX_WINDOWS)
+        return malformed(r, "window count out of range", nw);
+    c->windows = fa_calloc((size_t)(nw ? nw : 1), sizeof *c->windows, r->err, r->path);
+    if (!c->windows)
+        return FACEAU_ERR_NOMEM;
+    c->n_windows = nw;
+    for (int w = 0; w < nw; w++) {
+        int32_t ws, nc;
+        if ((st = read_i32(r, &ws, "a window size")) || (st = read_i32(r, &nc, "a sigma count")))
+            return st;
+        if (ws < 1 || ws > FA_CCNF_MAX_WINDOW)
+            return malformed(r, "window size out of range", ws);
+        if (nc < 0 || nc > MAX_COMP || (w > 0 && nc != c->windows[0].n_comp))
+            return malformed(r, "sigma component count out of range or unequal", nc);
+        const int N = ws * ws;
+        const size_t nn = (size_t)N * (size_t)N;
+        if ((st = need(r, (long long)nc * (12 + 4LL * (long long)nn), "the sigma components")))
+            return st;
+        c->windows[w].size = ws;
+        c->windows[w].n_comp = nc;
+        if (nc) {
+            c->windows[w].comp = fa_malloc((size_t)nc * nn * sizeof(float), r->err, r->path);
+            if (!c->windows[w].comp)
+                return FACEAU_ERR_NOMEM;
+        }
+        for (int s = 0; s < nc; s++)
+            if ((st = read_mat_header(r, N, N, FA_CV_32F, "a sigma component")) ||
+                (st = read_raw(r, c->windows[w].comp + (size_t)s * nn, nn * sizeof(float),
+                               "a sigma component")))
+                return st;
+    }
+    c->n_betas = nw > 0 ? c->windows[0].n_comp : 0;
+    /* every expert is at least 20 bytes */
+    if ((st = need(r, (long long)nv * c->n_points * 20, "the patch experts")))
+        return st;
+    c->experts = fa_calloc((size_t)nv * (size_t)c->n_points, sizeof *c->experts, r->err, r->path);
+    if (!c->experts)
+        return FACEAU_ERR_NOMEM;
+    for (int i = 0; i < nv * c->n_points; i++)
+        if ((st = read_expert(r, c, &c->experts[i])))
+            return st;
+    c->support = max_support(c);
+    return FACEAU_OK;
+}
+
+faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
+{
+    if (!c)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: NULL model");
+    memset(c, 0, sizeof *c);
+    if (!path)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: NULL path");
+    FILE *f;
+    faceau_status st = fa_fopen_read(path, &f, err);
+    if (st)
+        return st;
+    reader r = {f, path, 0, 0, err};
+    if (fseek(f, 0, SEEK_END) != 0 || (r.size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return fa_fail(err, FACEAU_ERR_IO, "%s: cannot determine the file size", path);
+    }
+    st = load_body(&r, c);
+    if (!st && ferror(f))
+        st = fa_fail(err, FACEAU_ERR_IO, "%s: read error", path);
+    fclose(f);
+    if (st)
+        fa_ccnf_free(c);
+    return st;
+}
+
+/* ---- Sigma ---------------------------------------------------------------------------------- */
+
+#ifdef CCNF_AVX2
+/* s (8 doubles in two halves) -= (double)(l * x) for 8 floats x: the float product rounded,
+ * then widened and subtracted, lane by lane exactly as the scalar code. */
+AVX2_FN void sub_prod8(__m256d *lo, __m256d *hi, float l, const float *x)
+{
+    const __m256 p = _mm256_mul_ps(_mm256_set1_ps(l), _mm256_loadu_ps(x));
+    *lo = _mm256_sub_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+    *hi = _mm256_sub_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+}
+
+AVX2_FN void store_scaled8(float *dst, __m256d lo, __m256d hi, float d)
+{
+    const __m256d v = _mm256_set1_pd((double)d);
+    const __m128 a = _mm256_cvtpd_ps(_mm256_mul_pd(lo, v)), b = _mm256_cvtpd_ps(_mm256_mul_pd(hi, v));
+    _mm256_storeu_ps(dst, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1));
+}
+
+/* Forward-solve row i for columns in whole blocks of 8 within 0..i; returns the first column
+ * left to the scalar code. */
+AVX2_FN int chol_forward_row_avx2(const float *A, float *X, int N, int i)
+{
+    const size_t n = (size_t)N;
+    const float *Li = A + (size_t)i * n;
+    float *Xi = X + (size_t)i * n;
+    int jb = 0;
+    for (; jb + 8 <= i + 1; jb += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
+        for (int k = jb; k < i; k++)
+            sub_prod8(&lo, &hi, Li[k], X + (size_t)k * n + (size_t)jb);
+        store_scaled8(Xi + jb, lo, hi, Li[i]);
+    }
+    return jb;
+}
+
+AVX2_FN int chol_backward_row_avx2(const float *A, float *X, int N, int i)
+{
+    const size_t n = (size_t)N;
+    float *Xi = X + (size_t)i * n;
+    int jb = 0;
+    for (; jb + 8 <= N; jb += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
+        for (int k = N - 1; k > i; k--)
+            sub_prod8(&lo, &hi, A[(size_t)k * n + (size_t)i], X + (size_t)k * n + (size_t)jb);
+        store_scaled8(Xi + jb, lo, hi, A[(size_t)i * n + (size_t)i]);
+    }
+    return jb;
+}
+#endif
+
+/* cv::invert(A, X, DECOMP_CHOLESKY) for a float N x N matrix, N > 3: OpenCV's CholImpl<float>
+ * with b = identity. A is overwritten by the factor. Float products L*L and L*b are each rounded
+ * to float before they are subtracted in double, as the template's `s -= L[..]*L[..]` does with
+ * float operands. Returns 0 (X zeroed) if not positive definite. */
+static int cholesky_invert(float *A, int N, float *X, int avx2)
+{
+    const size_t n = (size_t)N;
+    for (int i = 0; i < N; i++) {
+        float *Li = A + (size_t)i * n;
+        int j;
+        for (j = 0; j < i; j++) {
+            const float *Lj = A + (size_t)j * n;
+            double s = Li[j];
+            for (int k = 0; k < j; k++)
+                s -= (double)(Li[k] * Lj[k]);
+            Li[j] = (float)(s * Lj[j]);
+        }
+        double s = Li[i];
+        for (int k = 0; k < j; k++) {
+            double t = Li[k];
+            s -= t * t;
+        }
+        if (s < (double)FLT_EPSILON) {
+            memset(X, 0, n * n * sizeof *X);
+            return 0;
+        }
+        Li[i] = (float)(1. / sqrt(s));
+    }
+    /* X = I; forward: L y = b. Column j of b is 0 above row j throughout (each such entry is
+     * +0 times a positive diagonal), and subtracting the +-0 products of those rows leaves s
+     * unchanged (s starts at +0 or 1 and never becomes -0), so the sums may start at any
+     * k <= j: the scalar code starts at j, the vector code at its block's first column. */
+    memset(X, 0, n * n * sizeof *X);
+    for (int i = 0; i < N; i++)
+        X[(size_t)i * n + (size_t)i] = 1.f;
+    for (int i = 0; i < N; i++) {
+        const float *Li = A + (size_t)i * n;
+        float *Xi = X + (size_t)i * n;
+        int j0 = 0;
+#ifdef CCNF_AVX2
+        if (avx2)
+            j0 = chol_forward_row_avx2(A, X, N, i);
+#endif
+        for (int j = j0; j <= i; j++) {
+            double s = Xi[j];
+            for (int k = j; k < i; k++)
+                s -= (double)(Li[k] * X[(size_t)k * n + (size_t)j]);
+            Xi[j] = (float)(s * Li[i]);
+        }
+    }
+    /* backward: L^T x = y */
+    for (int i = N - 1; i >= 0; i--) {
+        float *Xi = X + (size_t)i * n;
+        const float dii = A[(size_t)i * n + (size_t)i];
+        int j0 = 0;
+#ifdef CCNF_AVX2
+        if (avx2)
+            j0 = chol_backward_row_avx2(A, X, N, i);
+#endif
+        for (int j = j0; j < N; j++) {
+            double s = Xi[j];
+            for (int k = N - 1; k > i; k--)
+                s -= (double)(A[(size_t)k * n + (size_t)i] * X[(size_t)k * n + (size_t)j]);
+            Xi[j] = (float)(s * dii);
+        }
+    }
+    return 1;
+}
+
+/* cv::invert for n <= 3 takes a closed form (not Cholesky); only windows 1 (1x1) can reach it
+ * here: x = 1/a in double, rounded (OpenCV's 1x1 case). */
+int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp, int window,
+                          float *sigma, float *scratch)
+{
+    const int N = window * window;
+    const size_t nn = (size_t)N * (size_t)N;
+    /* sum_alphas = sum_alphas + alpha: double addition rounded to the float accumulator */
+    float sum_alphas = 0;
+    for (int a = 0; a < e->n_neurons; a++)
+        sum_alphas = (float)((double)sum_alphas + e->alpha[a]);
+    /* q2 = q2 + (float)beta * S_b: cv::scaleAdd, fused multiply-add on OpenCV's AVX2 path */
+    memset(scratch, 0, nn * sizeof *scratch);
+    for (int b = 0; b < n_comp; b++) {
+        const float beta = (float)e->betas[b];
+        const float *S = comp + (size_t)b * nn;
+        for (size_t k = 0; k < nn; k++)
+            scratch[k] = fmaf(S[k], beta, scratch[k]);
+    }
+    /* SigmaInv = 2 * (q1 + q2), q1 = sum_alphas * I: addWeighted(q1, 2, q2, 2, 0) rounds
+     * 2 q1 + 2 q2 once, which is 2 * (float)(q1 + q2) exactly */
+    for (int i = 0; i < N; i++)
+        scratch[(size_t)i * (size_t)N + (size_t)i] += sum_alphas;
+    for (size_t k = 0; k < nn; k++)
+        scratch[k] = 2.f * scratch[k];
+    if (N <= 3) {
+        if (N == 1 && scratch[0] != 0) {
+            sigma[0] = (float)(1. / (double)scratch[0]);
+            return 1;
+        }
+        if (N == 1) {
+            sigma[0] = 0;
+            return 0;
+        }
+        /* windows are squares: N is 1, 4, 9, ... */
+    }
+    return cholesky_invert(scratch, N, sigma, ccnf_use_avx2());
+}
+
+int fa_ccnf_slot(const fa_ccnf *c, int window)
+{
+    for (int s = 0; s < c->n_slots; s++)
+        if (c->slot_window[s] == window)
+            return s;
+    return -1;
+}
+
+faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
+{
+    if (!c || !c->experts)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: prepare on an unloaded model");
+    if (window < 1 || window > FA_CCNF_MAX_WINDOW)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: window %d outside 1..%d", window,
+                       FA_CCNF_MAX_WINDOW);
+    if (fa_ccnf_slot(c, window) >= 0)
+        return FACEAU_OK;
+    if (c->n_slots == FA_CCNF_MAX_SLOTS)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: more than %d window sizes prepared",
+                       FA_CCNF_MAX_SLOTS);
+    /* Patch_experts::Response picks the components whose rows equal window²; none match for
+     * other sizes (and the eye models store none), which leaves Sigma = inv(2 sum(alpha) I). */
+    const float *comp = NULL;
+    int n_comp = 0;
+    for (int w = 0; w < c->n_windows; w++)
+        if (c->windows[w].n_comp > 0 && c->windows[w].size == window) {
+            comp = c->windows[w].comp;
+            n_comp = c->windows[w].n_comp;
+        }
+    if (n_comp > c->n_betas)
+        n_comp = c->n_betas;
+    const size_t N = (size_t)window * (size_t)window, nn = N * N;
+    float *scratch = fa_malloc(2 * nn * sizeof *scratch, err, "CCNF sigma scratch");
+    if (!scratch)
+        return FACEAU_ERR_NOMEM;
+    float *rowmajor = scratch + nn;
+    const int slot = c->n_slots;
+    faceau_status st = FACEAU_OK;
+    for (int i = 0; i < c->n_views * c->n_points && !st; i++) {
+        fa_ccnf_expert *e = &c->experts[i];
+        if (!e->n_neurons)
+            continue;
+        e->sigma[slot] = fa_malloc(nn * sizeof(float), err, "a CCNF sigma");
+        if (!e->sigma[slot])
+            st = FACEAU_ERR_NOMEM;
+        else if (!fa_ccnf_compute_sigma(e, comp, n_comp, window, rowmajor, scratch))
+            st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                         "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
+                         window, i % c->n_points, i / c->n_points);
+        else
+            for (size_t a = 0; a < N; a++) /* stored column-major (see fa_ccnf_expert) */
+                for (size_t b = 0; b < N; b++)
+                    e->sigma[slot][b * N + a] = rowmajor[a * N + b];
+    }
+    free(scratch);
+    if (st) {
+        for (int i = 0; i < c->n_views * c->n_points; i++) {
+            free(c->experts[i].sigma[slot]);
+            c->experts[i].sigma[slot] = NULL;
+        }
+        return st;
+    }
+    c->slot_window[slot] = window;
+    c->n_slots++;
+    return FACEAU_OK;
+}
+
+/* ---- view ------------------------------------------------------------------------------------- */
+
+int fa_ccnf_view(const fa_ccnf *c, const float g[6])
+{
+    int idx = 0;
+    float best = 0;
+    for (int i = 0; i < c->n_views; i++) {
+        /* float - double, stored to float */
+        float v1 = (float)((double)g[1] - c->centers[i][0]);
+        float v2 = (float)((double)g[2] - c->centers[i][1]);
+        float v3 = (float)((double)g[3] - c->centers[i][2]);
+        float d = v1 * v1 + v2 * v2 + v3 * v3;
+        if (i == 0 || d < best) {
+            best = d;
+            idx = i;
+        }
+    }
+    return idx;
+}
+
+/* ---- one landmark's response ---------------------------------------------------------------- */
+
+size_t fa_ccnf_scratch_floats(int window, int sw, int sh)
+{
+    const size_t P = (size_t)window * (size_t)window, K = 1 + (size_t)sw * (size_t)sh;
+    return P * K + 2 * P + K;
+}
+
+/* im2colContrastNormBias for window position r = x*window + y (x outer, as OpenFace's j/i
+ * loops): 1 (the bias column), then the window's pixels in column-major order, made zero-mean
+ * and unit-norm, in float and in OpenFace's loop orders. Stored k-major: out[k*P + r], so that
+ * consecutive positions are contiguous for the vector kernels. tmp holds K floats. */
+static void im2col_norm(const float *area, int stride, int window, int w, int h, float *tmp,
+                        float *out)
+{
+    const int K = 1 + w * h;
+    const size_t P = (size_t)window * (size_t)window;
+    const float count = (float)(w * h);
+    for (int x = 0; x < window; x++)
+        for (int y = 0; y < window; y++) {
+            const size_t r = (size_t)x * (size_t)window + (size_t)y;
+            float sum = 0;
+            for (int yy = 0; yy < h; yy++) {
+                const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x;
+                for (int xx = 0; xx < w; xx++) {
+                    float in = Mi[xx];
+                    sum += in;
+                    tmp[1 + xx * h + yy] = in;
+                }
+            }
+            const float mean = sum / count;
+            float sum_sq = 0;
+            for (int k = 1; k < K; k++) {
+                float in = tmp[k] - mean;
+                tmp[k] = in;
+                sum_sq += in * in;
+            }
+            float norm = sqrtf(sum_sq);
+            if (norm == 0)
+                norm = 1;
+            norm = (float)(1.0 / (double)norm); /* `norm = 1.0 / norm` on a float */
+            out[r] = 1.f;
+            for (int k = 1; k < K; k++)
+                out[(size_t)k * P + r] = tmp[k] * norm;
+        }
+}
+
+/* The sigmoid step for one neuron output q: OpenFace's
+ *   *p += (2.0 * alpha) / (1.0 + exp(-q))
+ * where -q is a float and `using namespace std` makes exp the float overload (expf); the sum is
+ * double, stored back to the float response. */
+static float add_sigmoid(float acc, double a2, float q)
+{
+    return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
+}
+
+/* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
+ * each C element in one register and add a*b for k = 0, 1, ... with a fused multiply-add, from
+ * 0 (beta = 0 zeroes C first; alpha = 1). The scalar and AVX2 versions below compute the same
+ * chains (the vector one eight positions at a time), so they agree bit for bit. */
+static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_expert *e, int r0,
+                           float *flat)
+{
+    for (int i = 0; i < e->n_neurons; i++) {
+        if (!(e->alpha[i] > 1e-4))
+            continue;
+        const float *w = e->weights + (size_t)i * (size_t)K;
+        const double a2 = 2.0 * e->alpha[i];
+        for (int r = r0; r < P; r++) {
+            float acc = 0;
+            for (int k = 0; k < K; k++)
+                acc = fmaf(colsT[(size_t)k * (size_t)P + (size_t)r], w[k], acc);
+            flat[r] = add_sigmoid(flat[r], a2, acc);
+        }
+    }
+}
+
+static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0, float *out)
+{
+    for (int n = n0; n < P; n++) {
+        float acc = 0;
+        for (int k = 0; k < P; k++)
+            acc = fmaf(sigma_t[(size_t)k * (size_t)P + (size_t)n], resp[k], acc);
+        out[n] = acc;
+    }
+}
+
+#ifdef CCNF_AVX2
+
+/* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
+ * position left for the scalar code. */
+AVX2_FN int neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
+{
+    int live[MAX_NEURONS], nl = 0;
+    for (int i = 0; i < e->n_neurons; i++)
+        if (e->alpha[i] > 1e-4)
+            live[nl++] = i;
+    int r0 = 0;
+    for (; r0 + 8 <= P; r0 += 8) {
+        for (int g = 0; g < nl; g += 8) {
+            const int m = nl - g < 8 ? nl - g : 8;
+            const float *w[8];
+            __m256 acc[8];
+            for (int j = 0; j < 8; j++) {
+                w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
+                acc[j] = _mm256_setzero_ps();
+            }
+            for (int k = 0; k < K; k++) {
+                const __m256 x = _mm256_loadu_ps(colsT + (size_t)k * (size_t)P + (size_t)r0);
+                for (int j = 0; j < m; j++)
+                    acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
+            }
+            for (int j = 0; j < m; j++) {
+                float q[8];
+                _mm256_storeu_ps(q, acc[j]);
+                const double a2 = 2.0 * e->alpha[live[g + j]];
+                for (int l = 0; l < 8; l++)
+                    flat[r0 + l] = add_sigmoid(flat[r0 + l], a2, q[l]);
+            }
+        }
+    }
+    return r0;
+}
+
+AVX2_FN int sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
+{
+    int n0 = 0;
+    for (; n0 + 16 <= P; n0 += 16) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++) {
+            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
+            const __m256 v = _mm256_set1_ps(resp[k]);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
+        }
+        _mm256_storeu_ps(out + n0, a0);
+        _mm256_storeu_ps(out + n0 + 8, a1);
+    }
+    for (; n0 + 8 <= P; n0 += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0),
+                                 _mm256_set1_ps(resp[k]), a0);
+        _mm256_storeu_ps(out + n0, a0);
+    }
+    return n0;
+}
+#endif
+
+static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
+                              int area_stride, int window, float *scratch, float *out, int avx2)
+{
+    const int P = window * window;
+    if (!e->n_neurons || !sigma_t) {
+        memset(out, 0, (size_t)P * sizeof *out);
+        return;
+    }
+    const int K = 1 + e->width * e->height;
+    float *colsT = scratch;                         /* K x P */
+    float *flat = colsT + (size_t)P * (size_t)K;    /* P, position order x*window + y */
+    float *resp = flat + P;                         /* P, row-major [y][x] */
+    float *tmp = resp + P;                          /* K */
+    im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
+
+    /* neuron_resp_full = weight_matrix * im2col^T, then per neuron with alpha > 1e-4 the
+     * sigmoid added to the response (zero to start with) */
+    memset(flat, 0, (size_t)P * sizeof *flat);
+    int r0 = 0;
+#ifdef CCNF_AVX2
+    if (avx2)
+        r0 = neurons_avx2(colsT, P, K, e, flat);
+#else
+    (void)avx2;
+#endif
+    neurons_scalar(colsT, P, K, e, r0, flat);
+    /* response.t(): flat[x*window + y] is (x, y) */
+    for (int y = 0; y < window; y++)
+        for (int x = 0; x < window; x++)
+            resp[y * window + x] = flat[x * window + y];
+
+    /* out = Sigma * resp (sgemm with one column) */
+    int n0 = 0;
+#ifdef CCNF_AVX2
+    if (avx2)
+        n0 = sigma_avx2(sigma_t, P, resp, out);
+#endif
+    sigma_scalar(sigma_t, P, resp, n0, out);
+    /* minMaxIdx, then response - min (a float add of -min) */
+    float mn = out[0];
+    for (int n = 1; n < P; n++)
+        mn = out[n] < mn ? out[n] : mn;
+    if (mn < 0) {
+        const float shift = -mn;
+        for (int n = 0; n < P; n++)
+            out[n] = out[n] + shift;
+    }
+}
+
+void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
+                               int area_stride, int window, float *scratch, float *out)
+{
+    landmark_response(e, sigma_t, area, area_stride, window, scratch, out, ccnf_use_avx2());
+}
+
+/* ---- AlignShapesWithScale -------------------------------------------------------------------- */
+
+/* cv::mean of one column of an n x 2 float Mat: a double sum in row order times 1/n. */
+static float column_mean(const float *pts, int n, int col)
+{
+    double s = 0;
+    for (int k = 0; k < n; k++)
+        s += pts[2 * k + col];
+    return (float)(s * (1. / n));
+}
+
+/* cv::sum of len contiguous floats, OpenCV 4.6's AVX2 build: Sum_SIMD<float,double> over whole
+ * 16-float blocks (four double lanes, two accumulators, added per lane, then the lanes in
+ * order), then sum_'s unrolled tail adding four floats in float before the double, then one by
+ * one. */
+static double cv_sum(const float *a, int len)
+{
+    double s0[4] = {0, 0, 0, 0}, s1[4] = {0, 0, 0, 0};
+    int x = 0;
+    for (; x <= len - 16; x += 16)
+        for (int l = 0; l < 4; l++) {
+            s0[l] += (double)a[x + l] + (double)a[x + 8 + l];
+            s1[l] += (double)a[x + 4 + l] + (double)a[x + 12 + l];
+        }
+    double s = 0;
+    for (int l = 0; l < 4; l++)
+        s += s0[l] + s1[l];
+    for (; x <= len - 4; x += 4)
+        s += (double)(a[x] + a[x + 1] + a[x + 2] + a[x + 3]);
+    for (; x < len; x++)
+        s += a[x];
+    return s;
+}
+
+/* Mean-normalises pts (n x 2 interleaved, in place) and scales it to unit RMS radius; returns
+ * that radius. */
+static float normalise_points(float *pts, int n)
+{
+    float mx = column_mean(pts, n, 0), my = column_mean(pts, n, 1);
+    float sq[2 * FA_PDM_MAX_POINTS];
+    for (int k = 0; k < n; k++) {
+        pts[2 * k] = pts[2 * k] - mx;
+        pts[2 * k + 1] = pts[2 * k + 1] - my;
+        sq[2 * k] = pts[2 * k] * pts[2 * k];
+        sq[2 * k + 1] = pts[2 * k + 1] * pts[2 * k + 1];
+    }
+    float scale = (float)sqrt(cv_sum(sq, 2 * n) / n);
+    float inv = (float)(1. / (double)scale);
+    for (int k = 0; k < 2 * n; k++)
+        pts[k] = pts[k] * inv;
+    return scale;
+}
+
+void fa_align_shapes_with_scale(const float *src_xy, const float *dst_xy, int n, float A[4])
+{
+    float src[2 * FA_PDM_MAX_POINTS], dst[2 * FA_PDM_MAX_POINTS];
+    if (n > FA_PDM_MAX_POINTS)
+        n = FA_PDM_MAX_POINTS;
+    for (int k = 0; k < n; k++) {
+        src[2 * k] = src_xy[k];
+        src[2 * k + 1] = src_xy[n + k];
+        dst[2 * k] = dst_xy[k];
+        dst[2 * k + 1] = dst_xy[n + k];
+    }
+    float s_src = normalise_points(src, n), s_dst = normalise_points(dst, n);
+    float s = s_dst / s_src;
+    /* src^T * dst: GEMMSingleMul with GEMM_1_T, a double sum in point order per entry */
+    float h[4];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            double acc = 0;
+            for (int k = 0; k < n; k++)
+                acc += (double)src[2 * k + i] * dst[2 * k + j];
+            h[2 * i + j] = (float)acc;
+        }
+    float u[4], vt[4], p[4];
+    fa_svd2x2(h, u, vt);
+    fa_gemm2x2(vt, 1, u, 1, p);
+    double det = (double)p[0] * p[3] - (double)p[1] * p[2];
+    float corr[4] = {1, 0, 0, det > 0 ? 1.f : -1.f};
+    float tmp[4], R[4];
+    fa_gemm2x2(vt, 1, corr, 0, tmp);
+    fa_gemm2x2(tmp, 0, u, 1, R);
+    for (int k = 0; k < 4; k++)
+        A[k] = s * R[k];
+}
+
+/* ---- Patch_experts::Response ------------------------------------------------------------------ */
+
+struct fa_ccnf_ws {
+    fa_ccnf_response out;
+    size_t maps_cap, shape2d_cap, ref_cap, shape3d_cap, worker_cap;
+    float *ref;      /* 2n reference shape */
+    float *shape3d;  /* 3n */
+    float *worker;   /* fa_ccnf_worker_floats: one landmark's area of interest and scratch */
+};
+
+faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err)
+{
+    *out = fa_calloc(1, sizeof **out, err, "a CCNF workspace");
+    return *out ? FACEAU_OK : FACEAU_ERR_NOMEM;
+}
+
+void fa_ccnf_ws_free(fa_ccnf_ws *ws)
+{
+    if (!ws)
+        return;
+    free(ws->out.maps);
+    free(ws->out.shape2d);
+    free(ws->ref);
+    free(ws->shape3d);
+    free(ws->worker);
+    free(ws);
+}
+
+/* Grows *p to hold n floats (never shrinks). */
+static faceau_status grow(float **p, size_t *cap, size_t n, fa_err *err)
+{
+    if (n <= *cap && *p)
+        return FACEAU_OK;
+    float *q = fa_malloc(n * sizeof *q, err, "a CCNF workspace buffer");
+    if (!q)
+        return FACEAU_ERR_NOMEM;
+    free(*p);
+    *p = q;
+    *cap = n;
+    return FACEAU_OK;
+}
+
+/* PDM::CalcShape2D: weak perspective, float, in OpenFace's expression order. */
+static void shape2d(const fa_pdm *pdm, const float *shape3d, const float g[6], float *out)
+{
+    const int n = pdm->n;
+    const float e[3] = {g[1], g[2], g[3]};
+    float R[9];
+    fa_euler_to_rotation(e, R);
+    for (int i = 0; i < n; i++) {
+        const float X = shape3d[i], Y = shape3d[i + n], Z = shape3d[i + 2 * n];
+        out[i] = g[0] * (R[0] * X + R[1] * Y + R[2] * Z) + g[4];
+        out[i + n] = g[0] * (R[3] * X + R[4] * Y + R[5] * Z) + g[5];
+    }
+}
+
+/* The widest expert support of the file (11 in the shipped ones); cached by the loader. */
+static int max_support(const fa_ccnf *c)
+{
+    if (c->support > 0)
+        return c->support;
+    int support = 1;
+    for (int i = 0; i < c->n_views * c->n_points; i++) {
+        const fa_ccnf_expert *e = &c->experts[i];
+        if (e->n_neurons) {
+            support = e->width > support ? e->width : support;
+            support = e->height > support ? e->height : support;
+        }
+    }
+    return support;
+}
+
+size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window)
+{
+    const int support = max_support(c);
+    const size_t side = (size_t)(window + support - 1);
+    return side * side + fa_ccnf_scratch_floats(window, support, support);
+}
+
+faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                     const float *p_local, int window, fa_ccnf_ws *ws,
+                                     const fa_ccnf_response **out, fa_err *err)
+{
+    if (!c || !pdm || !g || !p_local || !ws || !out)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL argument");
+    if (pdm->n != c->n_points || pdm->n > FA_PDM_MAX_POINTS)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG,
+                       "ccnf response: PDM has %d landmarks, patch experts %d", pdm->n, c->n_points);
+    const int slot = fa_ccnf_slot(c, window);
+    if (slot < 0)
+        return fa_fail(err, FACEAU_ERR_STATE, "ccnf response: window %d not prepared", window);
+    const int n = pdm->n;
+    faceau_status st;
+    if ((st = grow(&ws->out.maps, &ws->maps_cap, (size_t)n * (size_t)window * (size_t)window, err)) ||
+        (st = grow(&ws->out.shape2d, &ws->shape2d_cap, 2 * (size_t)n, err)) ||
+        (st = grow(&ws->ref, &ws->ref_cap, 2 * (size_t)n, err)) ||
+        (st = grow(&ws->shape3d, &ws->shape3d_cap, 3 * (size_t)n, err)) ||
+        (st = grow(&ws->worker, &ws->worker_cap, fa_ccnf_worker_floats(c, window), err)))
+        return st;
+
+    fa_ccnf_response *r = &ws->out;
+    r->n = n;
+    r->window = window;
+    r->slot = slot;
+    r->view = fa_ccnf_view(c, g);
+    r->visible = c->visibility + (size_t)r->view * (size_t)n;
+
+    /* the landmarks and the reference shape (scale patch_scaling, no rotation or translation) */
+    fa_pdm_shape3d(pdm, p_local, ws->shape3d);
+    shape2d(pdm, ws->shape3d, g, r->shape2d);
+    const float g_ref[6] = {(float)c->patch_scaling, 0, 0, 0, 0, 0};
+    shape2d(pdm, ws->shape3d, g_ref, ws->ref);
+
+    fa_align_shapes_with_scale(r->shape2d, ws->ref, n, r->sim_img_to_ref);
+    /* Matx22f::inv(DECOMP_LU): float determinant, d = 1/d, entries times d */
+    const float *m = r->sim_img_to_ref;
+    float det = m[0] * m[3] - m[1] * m[2];
+    if (det != 0) {
+        float d = 1 / det;
+        r->sim_ref_to_img[3] = m[0] * d;
+        r->sim_ref_to_img[0] = m[3] * d;
+        r->sim_ref_to_img[1] = -m[1] * d;
+        r->sim_ref_to_img[2] = -m[2] * d;
+    } else {
+        memset(r->sim_ref_to_img, 0, sizeof r->sim_ref_to_img);
+    }
+    *out = r;
+    return FACEAU_OK;
+}
+
+void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
+                                int i0, int i1, float *buf)
+{
+    const int n = r->n, window = r->window;
+    const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
+    const size_t P = (size_t)window * (size_t)window;
+    const int support = max_support(c), side = window + support - 1;
+    float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
+    const int avx2 = ccnf_use_avx2();
+    for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
+        float *map = r->maps + (size_t)i * P;
+        const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
+        if (!r->visible[i] || !e->n_neurons) {
+            memset(map, 0, P * sizeof *map);
+            continue;
+        }
+        const int aw = window + e->width - 1, ah = window + e->height - 1;
+        const float span = (float)aw - 1.0f; /* area_of_interest_width - 1.0f */
+        const float x = r->shape2d[i], y = r->shape2d[i + n];
+        /* OpenFace's float sim matrix for warpAffine WARP_INVERSE_MAP (centred on the landmark) */
+        const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
+                             b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
+        fa_warp_affine_grey(grey, M, aw, ah, area, aw);
+        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map, avx2);
+    }
+}
+
+faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                       const float *p_local, const fa_grey *grey, int window,
+                                       fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err)
+{
+    if (!grey || !grey->px)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL image");
+    faceau_status st = fa_ccnf_response_begin(c, pdm, g, p_local, window, ws, out, err);
+    if (st)
+        return st;
+    fa_ccnf_response_landmarks(c, grey, *out, 0, (*out)->n, ws->worker);
+    return FACEAU_OK;
+}

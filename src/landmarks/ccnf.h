@@ -1,0 +1,154 @@
+/* ccnf.h - OpenFace's CCNF patch experts (Patch_experts + CCNF_patch_expert) for one scale:
+ * loading a ccnf_patches_*.txt file (binary despite the name), the Sigma matrices
+ * (CCNF_patch_expert::ComputeSigmas), view selection (Patch_experts::GetViewIdx) and the
+ * response maps of Patch_experts::Response / CCNF_patch_expert::ResponseOpenBlas.
+ *
+ * Threading: a loaded fa_ccnf is immutable once fa_ccnf_prepare has run for every window size
+ * in use, so many trackers/threads may share it. Everything a response computation writes lives
+ * in an fa_ccnf_ws (one per tracker or thread), which grows on first use and is reused, so warm
+ * calls do not allocate. Each landmark's map depends only on its own expert and crop
+ * (fa_ccnf_landmark_response), so landmarks can be split over threads. */
+#ifndef FACEAU_LANDMARKS_CCNF_H
+#define FACEAU_LANDMARKS_CCNF_H
+
+#include "internal.h"
+#include "landmarks/warp.h"
+
+#define FA_CCNF_MAX_WINDOW 31   /* largest response window side accepted */
+#define FA_CCNF_MAX_SUPPORT 31  /* largest expert patch side accepted from a file */
+#define FA_CCNF_MAX_SLOTS 8     /* distinct window sizes that can be prepared at once */
+
+/* One landmark's expert in one view (CCNF_patch_expert). n_neurons == 0: an empty expert (the
+ * landmark is invisible in that view; the file stores it as such). */
+typedef struct fa_ccnf_expert {
+    int width, height;    /* support of every neuron (11 x 11 in the shipped files) */
+    int n_neurons;
+    /* OpenFace's weight_matrix: n_neurons rows of 1 + width*height floats: (float)bias, then
+     * (float)(w * (float)norm_weights) over the patch in column-major order (x outer, y inner),
+     * the order im2colContrastNormBias lays out a window. */
+    float *weights;
+    double *alpha;        /* n_neurons */
+    double *betas;        /* n_betas of the file (0 in the eye models) */
+    double confidence;    /* patch_confidence */
+    /* Sigma (window² x window²) per prepared slot (fa_ccnf.slot_window), stored column-major
+     * (sigma[k*window² + n] = Sigma(n, k), the layout the product with the response streams);
+     * NULL for an empty expert or an unprepared slot. */
+    float *sigma[FA_CCNF_MAX_SLOTS];
+} fa_ccnf_expert;
+
+/* The sigma components stored for one window size. */
+typedef struct fa_ccnf_window {
+    int size;             /* response window side */
+    int n_comp;           /* components (3 in general/inner, 0 in the eye models) */
+    float *comp;          /* n_comp matrices of size² x size², row-major */
+} fa_ccnf_window;
+
+typedef struct fa_ccnf {
+    double patch_scaling; /* the scale the experts were trained at (0.25, 0.35, 0.5, 1, 1.5) */
+    int n_views, n_points;
+    double (*centers)[3]; /* n_views view centres (pitch, yaw, roll) in radians, (deg*pi)*(1/180) */
+    int *visibility;      /* n_views x n_points flags, as stored */
+    int n_windows;
+    fa_ccnf_window *windows;
+    int n_betas;          /* betas per expert = components of the first window */
+    fa_ccnf_expert *experts; /* n_views x n_points, view-major */
+    int support;          /* widest expert support (width or height) in the file */
+    int n_slots;
+    int slot_window[FA_CCNF_MAX_SLOTS]; /* window size of each prepared Sigma slot */
+} fa_ccnf;
+
+/* Reads an OpenFace CCNF patch-expert file (Patch_experts::Read_CCNF_patch_experts). A missing,
+ * truncated or malformed file fails naming the file and what is wrong; every size is checked
+ * before anything is allocated. On failure c is left empty (safe to free). */
+faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err);
+void fa_ccnf_free(fa_ccnf *c);
+
+/* CCNF_patch_expert::ComputeSigmas for every non-empty expert at this window size (1..
+ * FA_CCNF_MAX_WINDOW): Sigma = inv(2 (sum(alpha) I + sum_b (float)beta_b S_b)) by OpenCV's float
+ * Cholesky, with S_b the file's components for window² rows (none if the file has none for this
+ * size, as in the eye models). Idempotent; call it for each window size in use before sharing c
+ * between threads (OpenFace computes the same lazily). Errors: FACEAU_ERR_MODEL_CORRUPT if a
+ * matrix is not positive definite, FACEAU_ERR_INVALID_ARG for a window out of range or more
+ * than FA_CCNF_MAX_SLOTS sizes, FACEAU_ERR_NOMEM; c is unchanged on failure. Window 11 takes
+ * about 0.2 s for a 68-point file (7 views). */
+faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err);
+/* The prepared Sigma slot for window, or -1. */
+int fa_ccnf_slot(const fa_ccnf *c, int window);
+
+/* The Sigma computation of one expert alone: comp holds n_comp window² x window² matrices (may
+ * be NULL when n_comp is 0); sigma receives window² x window² floats, row-major; scratch holds
+ * window² x window² floats. Returns 0 if the matrix is not positive definite (sigma zeroed, as
+ * cv::invert leaves it), else 1. */
+int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp, int window,
+                          float *sigma, float *scratch);
+
+/* Patch_experts::GetViewIdx: the view whose centre is nearest (squared distance in float) to
+ * the rotation g[1..3]; the first of equals. */
+int fa_ccnf_view(const fa_ccnf *c, const float g[6]);
+
+/* ---- responses ------------------------------------------------------------------------- */
+
+/* Floats of scratch fa_ccnf_landmark_response needs for window and an expert of support
+ * sw x sh. */
+size_t fa_ccnf_scratch_floats(int window, int sw, int sh);
+
+/* CCNF_patch_expert::ResponseOpenBlas on one area of interest: area is (window+height-1) rows
+ * of (window+width-1) floats (row-major, area_stride floats apart); sigma_t is the expert's
+ * Sigma for window, column-major as fa_ccnf_expert stores it (NULL only for an empty expert).
+ * Writes window x window floats (row-major, [y][x]) to out: im2colContrastNormBias, the
+ * neurons 2 alpha / (1 + expf(-(w . x))) summed over neurons with alpha > 1e-4, times Sigma,
+ * then shifted so that the minimum is >= 0. An empty expert gives zeros. Uses AVX2+FMA kernels
+ * when the CPU has them and FACEAU_NO_AVX2 is unset or "0" (same bits either way). */
+void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
+                               int area_stride, int window, float *scratch, float *out);
+
+/* Patch_experts::Response for one scale. */
+typedef struct fa_ccnf_response {
+    int n;                     /* landmarks (pdm->n == c->n_points) */
+    int window;
+    int slot;                  /* the prepared Sigma slot of window */
+    int view;                  /* GetViewIdx */
+    const int *visible;        /* n flags of the view (c->visibility row); maps of invisible
+                                * landmarks are zero (OpenFace leaves them uncomputed) */
+    float *maps;               /* n maps of window x window floats, landmark i at
+                                * maps + i*window*window, row-major [y][x] */
+    float sim_img_to_ref[4];   /* 2x2 row-major: AlignShapesWithScale(image shape, reference) */
+    float sim_ref_to_img[4];   /* its inverse (Matx22f::inv, DECOMP_LU) */
+    float *shape2d;            /* 2n: the current landmarks (CalcShape2D), x0.. then y0.. */
+} fa_ccnf_response;
+
+typedef struct fa_ccnf_ws fa_ccnf_ws;
+faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err);
+void fa_ccnf_ws_free(fa_ccnf_ws *ws);
+
+/* Patch_experts::Response(responses, sim_ref_to_img, sim_img_to_ref, grey, pdm, g, p_local,
+ * window, scale) with c = the experts of that scale: the view from g; the landmarks
+ * (CalcShape2D) and the reference shape (CalcShape2D with g = (patch_scaling, 0,0,0,0,0));
+ * the similarity between them; for every visible landmark the (window + support - 1)² area of
+ * interest cropped with warpAffine(WARP_INVERSE_MAP | INTER_LINEAR) around the landmark and its
+ * response map. grey is the float frame (fa_grey_from_bgr). window must
+ * have been prepared (fa_ccnf_prepare), else FACEAU_ERR_STATE. *out points into ws (valid until
+ * the next call with ws). pdm->n must equal c->n_points. */
+faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                       const float *p_local, const fa_grey *grey, int window,
+                                       fa_ccnf_ws *ws, const fa_ccnf_response **out, fa_err *err);
+
+/* The two halves of fa_ccnf_response_compute, for callers that split the landmarks over
+ * threads. fa_ccnf_response_begin does everything but the maps (view, shapes, similarities;
+ * same checks and errors). fa_ccnf_response_landmarks then fills the maps of landmarks
+ * i0..i1-1 of r (the image must be the same for all calls); buf is the caller's
+ * fa_ccnf_worker_floats(c, window) floats, one buffer per concurrent call. Disjoint ranges may
+ * run concurrently; the maps do not depend on how the landmarks are split. */
+faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                                     const float *p_local, int window, fa_ccnf_ws *ws,
+                                     const fa_ccnf_response **out, fa_err *err);
+void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
+                                int i0, int i1, float *buf);
+size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window);
+
+/* Utilities::AlignShapesWithScale(src, dst) for n 2D points (each x0.., y0.. as 2n floats):
+ * the 2x2 scale-rotation A (row-major) mapping src onto dst, with OpenCV 4.6's cv::mean, cv::sum,
+ * cv::gemm and cv::SVD arithmetic. n <= FA_PDM_MAX_POINTS. */
+void fa_align_shapes_with_scale(const float *src, const float *dst, int n, float A[4]);
+
+#endif

@@ -1,0 +1,252 @@
+/* fit.c - the fitting core of OpenFace's CLNF (LandmarkDetectorModel.cpp): the precalculated KDE
+ * mean-shift (NonVectorisedMeanShift_precalc_kde), NU_RLMS and Fit's per-scale parameters.
+ *
+ * Types and order follow OpenFace: float throughout; the 2x2 similarity products of NU_RLMS are
+ * cv::gemm calls with a transposed second operand (GEMMSingleMul's "A * B^T" path: double sums,
+ * one rounding); J_w_t * mean_shifts is cv::gemm as well (fa_gemv_cv); the Hessian is an OpenBLAS
+ * sgemm in OpenFace (float sums in a CPU-dependent order), summed here in double and rounded once;
+ * the solve is cv::solve(DECOMP_CHOLESKY) (fa_cholesky_solve). In LandmarkDetectorModel.cpp
+ * `using namespace std` is in effect, so exp() of a float is std::exp(float) (expf) while exp()
+ * and log() of a double are the double functions.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "landmarks/clnf.h"
+
+#define MAXP FA_PDM_MAX_POINTS
+#define MAXK FA_PDM_MAX_PARAMS
+
+static const float STEP = 0.1f; /* OpenFace's step_size */
+
+float fa_kde_a(float sigma)
+{
+    float s2 = sigma * sigma;
+    return (float)(-0.5 / s2);
+}
+
+faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
+{
+    memset(k, 0, sizeof *k);
+    if (ws < 1 || ws > 64)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "KDE window size %d out of range", ws);
+    /* for (x = 0; x < resp_size / step_size; x++): the bound is a float (ws / 0.1f) */
+    float bound = (float)ws / STEP;
+    int steps = 0;
+    while ((float)steps < bound)
+        steps++;
+    int rows = (int)((ws / STEP) * (ws / STEP)); /* the Mat's row count as OpenFace sizes it */
+    if (rows < steps * steps)
+        rows = steps * steps;
+    k->tab = fa_malloc((size_t)rows * (size_t)(ws * ws) * sizeof(float), err, "KDE grid");
+    if (!k->tab)
+        return FACEAU_ERR_NOMEM;
+    k->ws = ws;
+    k->a = a;
+    /* the lookup's row stride: (int)(resp_size / step_size + 0.5) */
+    k->steps = (int)((float)ws / STEP + 0.5);
+    float *it = k->tab;
+    for (int x = 0; x < steps; x++) {
+        float dx = (float)x * STEP;
+        for (int y = 0; y < steps; y++) {
+            float dy = (float)y * STEP;
+            for (int ii = 0; ii < ws; ii++) {
+                float vx = (dy - (float)ii) * (dy - (float)ii);
+                for (int jj = 0; jj < ws; jj++) {
+                    float vy = (dx - (float)jj) * (dx - (float)jj);
+                    *it++ = expf(a * (vx + vy));
+                }
+            }
+        }
+    }
+    return FACEAU_OK;
+}
+
+void fa_kde_free(fa_kde *k)
+{
+    if (k) {
+        free(k->tab);
+        memset(k, 0, sizeof *k);
+    }
+}
+
+void fa_clnf_mean_shift(const fa_kde *kde, const float *maps, const int *visible, int n,
+                        const float *dxs, const float *dys, float *ms)
+{
+    int ws = kde->ws;
+    for (int i = 0; i < n; i++) {
+        if (!visible[i]) {
+            ms[i] = 0;
+            ms[i + n] = 0;
+            continue;
+        }
+        float dx = dxs[i], dy = dys[i];
+        if (dx < 0)
+            dx = 0;
+        if (dy < 0)
+            dy = 0;
+        if (dx > ws - STEP)
+            dx = ws - STEP;
+        if (dy > ws - STEP)
+            dy = ws - STEP;
+        /* (int)(d / step_size + 0.5): float quotient, double sum, truncation */
+        int closest_col = (int)(dy / STEP + 0.5);
+        int closest_row = (int)(dx / STEP + 0.5);
+        int idx = closest_row * kde->steps + closest_col;
+        const float *kde_it = kde->tab + (size_t)idx * (size_t)(ws * ws);
+        const float *p = maps + (size_t)i * (size_t)(ws * ws);
+        float mx = 0.0f, my = 0.0f, sum = 0.0f;
+        for (int ii = 0; ii < ws; ii++)
+            for (int jj = 0; jj < ws; jj++) {
+                float v = (*p++) * (*kde_it++);
+                sum += v;
+                mx += v * (float)jj;
+                my += v * (float)ii;
+            }
+        ms[i] = mx / sum - dx;
+        ms[i + n] = my / sum - dy;
+    }
+}
+
+/* Row-vector (a, b) times S^T for a 2x2 S, as cv::gemm(A, S, GEMM_2_T) computes it for float:
+ * (0 + a S00) + b S01 in double, rounded once. */
+static void mul_t(float a, float b, const float S[4], float *u, float *v)
+{
+    double s0 = 0;
+    s0 += (double)a * S[0];
+    s0 += (double)b * S[1];
+    double s1 = 0;
+    s1 += (double)a * S[2];
+    s1 += (double)b * S[3];
+    *u = (float)s0;
+    *v = (float)s1;
+}
+
+/* cv::norm(a, b) (L2) of two float vectors (normDiffL2_32f -> normL2Sqr<float, double>): float
+ * differences widened to double, squares added four at a time, then the tail. */
+static double l2_diff(const float *a, const float *b, int len)
+{
+    double s = 0;
+    int i = 0;
+    for (; i <= len - 4; i += 4) {
+        double v0 = (float)(a[i] - b[i]), v1 = (float)(a[i + 1] - b[i + 1]);
+        double v2 = (float)(a[i + 2] - b[i + 2]), v3 = (float)(a[i + 3] - b[i + 3]);
+        s += v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3;
+    }
+    for (; i < len; i++) {
+        double v = (float)(a[i] - b[i]);
+        s += v * v;
+    }
+    return sqrt(s);
+}
+
+float fa_clnf_nu_rlms(const fa_nurlms_in *in, float g[6], float *p, float *landmark_lhoods)
+{
+    const fa_pdm *pdm = in->pdm;
+    int n = pdm->n, m = pdm->m, k = in->rigid ? 6 : 6 + m, ws = in->ws;
+    float J[2 * MAXP * MAXK], Jwt[2 * MAXP * MAXK], H[MAXK * MAXK], b[MAXK], delta[MAXK];
+    float reg[MAXK];
+    float cur[2 * MAXP], prev[2 * MAXP], dxs[MAXP], dys[MAXP], ms[2 * MAXP];
+    /* regTerm: zeros (rigid) or diag(0 x 6, reg_factor / eigenvalues) (cv's float division) */
+    for (int c = 0; c < k; c++)
+        reg[c] = c < 6 ? 0.0f : in->reg_factor / pdm->eig[c - 6];
+    int have_offsets = 0;
+
+    for (int iter = 0; iter < in->n_iter; iter++) {
+        fa_pdm_shape2d(pdm, p, g, cur);
+        if (iter > 0 && l2_diff(cur, prev, 2 * n) < 0.01)
+            break;
+        memcpy(prev, cur, sizeof(float) * 2 * (size_t)n);
+
+        if (in->rigid)
+            fa_pdm_rigid_jacobian(pdm, p, g, in->weights, J, Jwt);
+        else
+            fa_pdm_jacobian(pdm, p, g, in->weights, J, Jwt);
+
+        /* offsets = (current - base) * sim_img_to_ref^T, then + (ws - 1) / 2 (integer) */
+        for (int i = 0; i < n; i++) {
+            float ox, oy;
+            mul_t(cur[i] - in->base_shape[i], cur[i + n] - in->base_shape[i + n],
+                  in->sim_img_to_ref, &ox, &oy);
+            dxs[i] = ox + (float)((ws - 1) / 2);
+            dys[i] = oy + (float)((ws - 1) / 2);
+        }
+        have_offsets = 1;
+        fa_clnf_mean_shift(in->kde, in->maps, in->visible, n, dxs, dys, ms);
+        /* back to the image frame: mean_shifts_2D * sim_ref_to_img^T */
+        for (int i = 0; i < n; i++)
+            mul_t(ms[i], ms[i + n], in->sim_ref_to_img, &ms[i], &ms[i + n]);
+        /* invisible landmarks: their rows of J and columns of J_w_t, and their shifts, are 0 */
+        for (int i = 0; i < n; i++) {
+            if (in->visible[i])
+                continue;
+            for (int c = 0; c < k; c++) {
+                J[i * k + c] = 0;
+                J[(i + n) * k + c] = 0;
+                Jwt[c * 2 * n + i] = 0;
+                Jwt[c * 2 * n + i + n] = 0;
+            }
+            ms[i] = 0.0f;
+            ms[i + n] = 0.0f;
+        }
+        fa_gemv_cv(Jwt, k, 2 * n, ms, b);
+        if (!in->rigid)
+            for (int j = 0; j < m; j++)
+                b[6 + j] = b[6 + j] - reg[6 + j] * p[j];
+        /* Hessian = J_w_t * J + regTerm (sgemm with beta 1: the product, then + C) */
+        for (int r = 0; r < k; r++)
+            for (int c = 0; c < k; c++) {
+                double s = 0;
+                for (int q = 0; q < 2 * n; q++)
+                    s += (double)Jwt[r * 2 * n + q] * J[q * k + c];
+                H[r * k + c] = (float)s + (r == c ? reg[r] : 0.0f);
+            }
+        fa_cholesky_solve(H, b, k, delta);
+        fa_pdm_update(pdm, delta, k, p, g);
+        fa_pdm_clamp(pdm, p);
+    }
+
+    float loglhood = 0;
+    if (in->compute_lhood) {
+        int n_vis = 0;
+        double s2 = (double)(in->sigma * in->sigma);
+        for (int i = 0; i < n; i++) {
+            if (landmark_lhoods)
+                landmark_lhoods[i] = -1e8f;
+            if (!in->visible[i])
+                continue;
+            n_vis++;
+            if (!have_offsets)
+                continue; /* n_iter == 0: OpenFace would read empty offsets */
+            float dx = dxs[i], dy = dys[i], sum = 0.0f;
+            const float *r = in->maps + (size_t)i * (size_t)(ws * ws);
+            for (int ii = 0; ii < ws; ii++) {
+                float vx = (dy - (float)ii) * (dy - (float)ii);
+                for (int jj = 0; jj < ws; jj++) {
+                    float vy = (dx - (float)jj) * (dx - (float)jj);
+                    float v = *r++;
+                    v = (float)(v * exp(-0.5 * (vx + vy) / s2));
+                    sum += v;
+                }
+            }
+            if (landmark_lhoods)
+                landmark_lhoods[i] = sum;
+            loglhood = (float)(loglhood + log(sum + 1e-8));
+        }
+        loglhood = (float)(loglhood / (double)n_vis);
+    }
+    return loglhood;
+}
+
+void fa_clnf_scale_params(const fa_clnf_params *base, double ps, float *reg, float *sigma,
+                          float *wf)
+{
+    /* OpenFace's expressions, left to right: reg0 - ((15 * log(r)) / log(2)) etc. */
+    double r = ps / 0.25;
+    *reg = (float)(base->reg_factor - 15 * log(r) / log(2));
+    if (*reg <= 0)
+        *reg = (float)0.001;
+    *sigma = (float)(base->sigma + 0.25 * log(r) / log(2));
+    *wf = (float)(base->weight_factor + 2 * base->weight_factor * log(r) / log(2));
+}

@@ -1,0 +1,176 @@
+/* warp.c - OpenCV 4.6's BGR2GRAY, and its float warpAffine/remap with INTER_LINEAR and a
+ * constant 0 border, reproduced bit-exactly (see warp.h).
+ *
+ * Both resamplers come down to OpenCV's remapBilinear<Cast<float,float>, RemapNoVec, float>:
+ * every destination pixel has an integer source corner (sx, sy), saturated to short, and a
+ * fraction (fx, fy) in 1/32 pixel; the value is
+ *     v00*w[0] + v01*w[1] + v10*w[2] + v11*w[3]     (float products, summed left to right)
+ * with OpenCV's float table w = {(1-ax)(1-ay), ax(1-ay), (1-ax)ay, ax*ay}, ax = fx/32, ay = fy/32
+ * (all exact in float), and samples outside the image read as 0. OpenCV's "inlier" fast path
+ * computes the same expression, so one routine covers both. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "landmarks/warp.h"
+
+enum { AB_BITS = 10, AB_SCALE = 1 << AB_BITS, INTER_BITS = 5, INTER_TAB = 1 << INTER_BITS };
+
+faceau_status fa_grey_resize(fa_grey *g, int width, int height, fa_err *err)
+{
+    if (width < 1 || height < 1 || width > 65535 || height > 65535)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "grey image size %dx%d is out of range", width,
+                       height);
+    size_t n = (size_t)width * (size_t)height;
+    if (n > g->cap || !g->px) {
+        float *p = fa_malloc(n * sizeof *p, err, "a grey image");
+        if (!p)
+            return FACEAU_ERR_NOMEM;
+        free(g->px);
+        g->px = p;
+        g->cap = n;
+    }
+    g->width = width;
+    g->height = height;
+    g->stride = width;
+    return FACEAU_OK;
+}
+
+void fa_grey_free(fa_grey *g)
+{
+    if (g) {
+        free(g->px);
+        g->px = NULL;
+        g->cap = 0;
+        g->width = g->height = g->stride = 0;
+    }
+}
+
+/* OpenCV's RGB2Gray<uchar>: coefficients R2Y = 4899, G2Y = 9617, B2Y = 1868 (yuv_shift 14) and
+ * rounding 1 << 13; its table and SIMD forms both compute exactly this integer. */
+faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
+{
+    if (!img || !img->bgr || !out)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "grey: NULL image");
+    if (img->width < 1 || img->height < 1 || img->stride < 3 * img->width)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "grey: bad image geometry %dx%d stride %d",
+                       img->width, img->height, img->stride);
+    faceau_status st = fa_grey_resize(out, img->width, img->height, err);
+    if (st)
+        return st;
+    for (int y = 0; y < img->height; y++) {
+        const uint8_t *s = img->bgr + (size_t)y * (size_t)img->stride;
+        float *d = out->px + (size_t)y * (size_t)out->stride;
+        for (int x = 0; x < img->width; x++, s += 3)
+            d[x] = (float)((s[0] * 1868 + s[1] * 9617 + s[2] * 4899 + (1 << 13)) >> 14);
+    }
+    return FACEAU_OK;
+}
+
+/* ---- remapBilinear ---------------------------------------------------------------------- */
+
+static int saturate_short(int64_t v)
+{
+    return v < -32768 ? -32768 : v > 32767 ? 32767 : (int)v;
+}
+
+/* floor(v / 2^s) using only a shift of a non-negative number (|v| < 2^40). */
+static int64_t floor_shr(int64_t v, int s)
+{
+    const int64_t bias = (int64_t)1 << 40;
+    return ((v + bias) >> s) - (bias >> s);
+}
+
+/* One destination pixel from a source position P in 1/32 pixel (X, Y): OpenCV stores
+ * saturate_cast<short>(X >> 5) and X & 31, likewise for Y, then samples. */
+static float sample(const fa_grey *src, int64_t X, int64_t Y)
+{
+    int sx = saturate_short(floor_shr(X, INTER_BITS));
+    int sy = saturate_short(floor_shr(Y, INTER_BITS));
+    int fx = (int)(X & (INTER_TAB - 1)), fy = (int)(Y & (INTER_TAB - 1));
+    const int w = src->width, h = src->height;
+    if (sx >= w || sx + 1 < 0 || sy >= h || sy + 1 < 0)
+        return 0.f; /* cval */
+    const float ax = (float)fx * (1.f / INTER_TAB), ay = (float)fy * (1.f / INTER_TAB);
+    const float wx0 = 1.f - ax, wy0 = 1.f - ay;
+    const float w0 = wy0 * wx0, w1 = wy0 * ax, w2 = ay * wx0, w3 = ay * ax;
+    const size_t stride = (size_t)src->stride;
+    float v0 = 0.f, v1 = 0.f, v2 = 0.f, v3 = 0.f;
+    if (sx >= 0 && sy >= 0 && sx + 1 < w && sy + 1 < h) {
+        const float *p = src->px + (size_t)sy * stride + (size_t)sx;
+        v0 = p[0];
+        v1 = p[1];
+        v2 = p[stride];
+        v3 = p[stride + 1];
+    } else {
+        const int x0ok = sx >= 0, x1ok = sx + 1 < w, y0ok = sy >= 0, y1ok = sy + 1 < h;
+        const float *r0 = y0ok ? src->px + (size_t)sy * stride : NULL;
+        const float *r1 = y1ok ? src->px + (size_t)(sy + 1) * stride : NULL;
+        if (r0 && x0ok)
+            v0 = r0[sx];
+        if (r0 && x1ok)
+            v1 = r0[sx + 1];
+        if (r1 && x0ok)
+            v2 = r1[sx];
+        if (r1 && x1ok)
+            v3 = r1[sx + 1];
+    }
+    return v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3;
+}
+
+/* ---- warpAffine --------------------------------------------------------------------------- */
+
+/* saturate_cast<int>(double) = cvRound: nearest, ties to even; out of range or NaN gives
+ * INT_MIN as the x86 conversion does. */
+static int64_t cv_round(double v)
+{
+    if (!(v > -2147483648.5 && v < 2147483647.5))
+        return INT32_MIN;
+    return (int64_t)rint(v);
+}
+
+/* WarpAffineInvoker (WARP_INVERSE_MAP, so M is used as given): per row a 10-bit fixed-point
+ * origin X0 = round((M1*y + M2)*1024) + 16 and per column round(M0*x*1024), each rounded on its
+ * own; the sum shifted right by 5 is the position in 1/32 pixel. OpenCV's 64x64 blocking only
+ * groups pixels; no value depends on it. */
+void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
+                         int dst_stride)
+{
+    const int round_delta = AB_SCALE / INTER_TAB / 2;
+    for (int y = 0; y < dh; y++) {
+        int64_t X0 = cv_round((M[1] * y + M[2]) * AB_SCALE) + round_delta;
+        int64_t Y0 = cv_round((M[4] * y + M[5]) * AB_SCALE) + round_delta;
+        float *d = dst + (size_t)y * (size_t)dst_stride;
+        for (int x = 0; x < dw; x++) {
+            int64_t adelta = cv_round(M[0] * x * AB_SCALE);
+            int64_t bdelta = cv_round(M[3] * x * AB_SCALE);
+            int64_t X = floor_shr(X0 + adelta, AB_BITS - INTER_BITS);
+            int64_t Y = floor_shr(Y0 + bdelta, AB_BITS - INTER_BITS);
+            d[x] = sample(src, X, Y);
+        }
+    }
+}
+
+/* ---- remap ---------------------------------------------------------------------------------- */
+
+/* cvRound(float) (lrintf; x86 gives INT_MIN out of range or for NaN). */
+static int64_t cv_roundf(float v)
+{
+    if (!(v > -2147483648.f && v < 2147483648.f))
+        return INT32_MIN;
+    return (int64_t)lrintf(v);
+}
+
+/* RemapInvoker with planar CV_32FC1 maps: sx = cvRound(map_x*32) (exact product), then as
+ * above; OpenCV's SIMD conversion (v_round, saturating pack) gives the same integers. */
+void fa_remap_grey(const fa_grey *src, const float *map_x, const float *map_y, int map_stride,
+                   int dw, int dh, float *dst, int dst_stride)
+{
+    for (int y = 0; y < dh; y++) {
+        const float *mx = map_x + (size_t)y * (size_t)map_stride;
+        const float *my = map_y + (size_t)y * (size_t)map_stride;
+        float *d = dst + (size_t)y * (size_t)dst_stride;
+        for (int x = 0; x < dw; x++)
+            d[x] = sample(src, cv_roundf(mx[x] * (float)INTER_TAB), cv_roundf(my[x] * (float)INTER_TAB));
+    }
+}

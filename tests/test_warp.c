@@ -1,0 +1,214 @@
+/* test_warp.c - BGR2GRAY, the float warpAffine (WARP_INVERSE_MAP) and remap, on hand-derived
+ * cases: the grey formula on chosen pixels, integer shifts, half and quantised fractional
+ * shifts, rotations, and the constant-0 border. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "landmarks/warp.h"
+#include "testutil.h"
+
+#define W 7
+#define H 5
+
+/* src(x, y) = 10*y + x + 1: every value distinct, small integers (exact in float). */
+static void make_src(fa_grey *g)
+{
+    fa_err e;
+    if (fa_grey_resize(g, W, H, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(2);
+    }
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            g->px[y * g->stride + x] = (float)(10 * y + x + 1);
+}
+
+static float at(int x, int y)
+{
+    return (x < 0 || y < 0 || x >= W || y >= H) ? 0.f : (float)(10 * y + x + 1);
+}
+
+static void test_grey(void)
+{
+    /* (B, G, R) -> (1868 B + 9617 G + 4899 R + 8192) >> 14, worked by hand. */
+    static const uint8_t px[][3] = {{255, 255, 255}, {0, 0, 255}, {255, 0, 0}, {0, 255, 0},
+                                    {10, 20, 30},    {0, 0, 0},   {1, 1, 1},   {100, 50, 200}};
+    /* 255; 1257437>>14 = 76; 484532>>14 = 29; 2460527>>14 = 150; 366182>>14 = 22; 0;
+     * 24576>>14 = 1; (186800+480850+979800+8192)>>14 = 1655642>>14 = 101 */
+    static const float want[] = {255, 76, 29, 150, 22, 0, 1, 101};
+    const int n = (int)(sizeof want / sizeof want[0]);
+    fa_image img;
+    fa_err e;
+    if (fa_image_alloc(&img, n, 2, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(2);
+    }
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < n; x++)
+            memcpy(img.bgr + y * img.stride + 3 * x, px[x], 3);
+    fa_grey g = {0};
+    CHECK(fa_grey_from_bgr(&img, &g, &e) == FACEAU_OK, "grey: %s", e.msg);
+    CHECK(g.width == n && g.height == 2 && g.stride == n, "grey size %dx%d", g.width, g.height);
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < n; x++)
+            CHECK(g.px[y * g.stride + x] == want[x], "grey(%d,%d) = %g, want %g", x, y,
+                  g.px[y * g.stride + x], want[x]);
+    /* reuse: a smaller image keeps the buffer */
+    float *before = g.px;
+    img.width = 3;
+    CHECK(fa_grey_from_bgr(&img, &g, &e) == FACEAU_OK && g.px == before && g.width == 3,
+          "grey resize down reallocated");
+    img.width = 0;
+    CHECK(fa_grey_from_bgr(&img, &g, &e) == FACEAU_ERR_INVALID_ARG, "bad geometry accepted");
+    fa_grey_free(&g);
+    fa_image_free(&img);
+}
+
+static void warp(const fa_grey *src, double m0, double m1, double m2, double m3, double m4,
+                 double m5, int dw, int dh, float *out)
+{
+    const double M[6] = {m0, m1, m2, m3, m4, m5};
+    fa_warp_affine_grey(src, M, dw, dh, out, dw);
+}
+
+static void test_warp_affine(const fa_grey *src)
+{
+    float out[(W + 4) * (H + 4)];
+
+    /* identity and an integer shift: dst(x, y) = src(x + 2, y + 1), 0 beyond the image */
+    warp(src, 1, 0, 0, 0, 1, 0, W, H, out);
+    int bad = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            bad += out[y * W + x] != at(x, y);
+    CHECK(bad == 0, "identity: %d pixels differ", bad);
+    warp(src, 1, 0, 2, 0, 1, 1, W, H, out);
+    bad = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            /* the last in-image column/row blends with the 0 border at fraction 0: weight 1 on
+             * the inside sample, 0 on the outside one */
+            float want = at(x + 2, y + 1);
+            bad += out[y * W + x] != want;
+        }
+    CHECK(bad == 0, "shift (2,1): %d pixels differ", bad);
+
+    /* half-pixel shift in x: 0.5*a + 0.5*b, b = 0 past the right edge; x = -0.5 on the left */
+    warp(src, 1, 0, 0.5, 0, 1, 0, W, H, out);
+    CHECK(out[0] == 1.5f, "half shift (0,0) = %g, want 1.5", out[0]);
+    CHECK(out[2 * W + 3] == 24.5f, "half shift (3,2) = %g, want 24.5", out[2 * W + 3]);
+    CHECK(out[W - 1] == 3.5f, "half shift right edge = %g, want 0.5*7 = 3.5", out[W - 1]);
+    warp(src, 1, 0, -0.5, 0, 1, -0.5, 3, 3, out);
+    /* (0,0) samples (-0.5,-0.5): only src(0,0) = 1 inside, weight 1/4 */
+    CHECK(out[0] == 0.25f, "corner (-0.5,-0.5) = %g, want 0.25", out[0]);
+    /* (1,1) samples (0.5, 0.5): (1 + 2 + 11 + 12)/4 = 6.5 */
+    CHECK(out[4] == 6.5f, "(0.5,0.5) = %g, want 6.5", out[4]);
+    /* (1,0) samples (0.5,-0.5): (1 + 2)/4 */
+    CHECK(out[1] == 0.75f, "(0.5,-0.5) = %g, want 0.75", out[1]);
+
+    /* a fraction that OpenCV quantises: 0.3 px -> round(0.3*1024) + 16 = 323 -> 323 >> 5 = 10,
+     * so weights 22/32 and 10/32: 1*0.6875 + 2*0.3125 = 1.3125 (not 1.3) */
+    warp(src, 1, 0, 0.3, 0, 1, 0, 2, 1, out);
+    CHECK(out[0] == 1.3125f, "0.3 shift = %.9g, want 1.3125", out[0]);
+    /* 0.49 px -> 502 + 16 = 518 >> 5 = 16: exactly half */
+    warp(src, 1, 0, 0.49, 0, 1, 0, 1, 1, out);
+    CHECK(out[0] == 1.5f, "0.49 shift = %.9g, want 1.5", out[0]);
+    /* y fraction 0.25: 1*0.75 + 11*0.25 = 3.5 */
+    warp(src, 1, 0, 0, 0, 1, 0.25, 1, 1, out);
+    CHECK(out[0] == 3.5f, "0.25 y shift = %g, want 3.5", out[0]);
+
+    /* 90-degree rotation: dst(x, y) = src(y, W-1-x) as x' = y, y' = ... ; M maps dst to src:
+     * sx = y, sy = (H-1) - x on an H x W output */
+    warp(src, 0, 1, 0, -1, 0, H - 1, H, W, out);
+    bad = 0;
+    for (int y = 0; y < W; y++)
+        for (int x = 0; x < H; x++)
+            bad += out[y * H + x] != at(y, H - 1 - x);
+    CHECK(bad == 0, "rotation: %d pixels differ", bad);
+
+    /* scale 2 (a zoom out): dst(x, y) = src(2x, 2y) */
+    warp(src, 2, 0, 0, 0, 2, 0, 4, 3, out);
+    bad = 0;
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 4; x++)
+            bad += out[y * 4 + x] != at(2 * x, 2 * y);
+    CHECK(bad == 0, "scale 2: %d pixels differ", bad);
+
+    /* entirely outside, and a huge offset (positions saturate to short): all 0 */
+    warp(src, 1, 0, -100, 0, 1, 0, W, H, out);
+    bad = 0;
+    for (int k = 0; k < W * H; k++)
+        bad += out[k] != 0.f;
+    CHECK(bad == 0, "outside: %d non-zero", bad);
+    warp(src, 1, 0, 1e7, 0, 1, -1e7, 2, 2, out);
+    CHECK(out[0] == 0.f && out[3] == 0.f, "far outside non-zero");
+}
+
+static void test_remap(const fa_grey *src)
+{
+    /* one row of sample positions, each with its hand-derived value */
+    static const float mx[] = {0, 2.5f, -0.5f, 6.5f, 1.f / 64, 3.f / 64, 0.25f, -1.f, 7.f, 3.f};
+    static const float my[] = {0, 1, 0, 4, 0, 0, 0.5f, 0, 0, 4.5f};
+    static const float want[] = {
+        1,                 /* (0,0) */
+        13.5f,             /* (2.5,1): (13 + 14)/2 */
+        0.5f,              /* (-0.5,0): 0*0.5 + 1*0.5 */
+        23.5f,             /* (6.5,4): src(6,4) = 47, right neighbour 0 -> 23.5 */
+        1,                 /* 1/64*32 = 0.5 rounds to even 0: fraction 0 */
+        1 + 2.f / 32,      /* 3/64*32 = 1.5 rounds to 2: 1*30/32 + 2*2/32 */
+        6.25f,             /* (0.25, 0.5): 0.375*1 + 0.125*2 + 0.375*11 + 0.125*12 = 6.25 */
+        0,                 /* (-1, 0): sx + 1 = 0 is inside, weight 0 -> 0 */
+        0,                 /* (7, 0): sx = W -> border */
+        22,                /* (3, 4.5): 44*0.5 + 0*0.5 */
+    };
+    const int n = (int)(sizeof want / sizeof want[0]);
+    float out[16], out2[32];
+    fa_remap_grey(src, mx, my, n, n, 1, out, n);
+    for (int k = 0; k < n; k++)
+        CHECK(out[k] == want[k], "remap #%d at (%g,%g) = %.9g, want %.9g", k, mx[k], my[k], out[k],
+              want[k]);
+
+    /* NaN and huge map values: cvRound gives INT_MIN, far outside: 0 */
+    const float odd_x[3] = {NAN, 1e20f, -1e20f}, odd_y[3] = {0, 0, 0};
+    float odd[3] = {7, 7, 7};
+    fa_remap_grey(src, odd_x, odd_y, 3, 3, 1, odd, 3);
+    CHECK(odd[0] == 0 && odd[1] == 0 && odd[2] == 0, "NaN/huge remap: %g %g %g", odd[0], odd[1],
+          odd[2]);
+
+    /* two rows with strides: rows are independent; row 1 is row 0 moved down 1 px */
+    float mx2[2 * 16], my2[2 * 16];
+    for (int k = 0; k < n; k++) {
+        mx2[k] = mx2[16 + k] = mx[k];
+        my2[k] = my[k];
+        my2[16 + k] = my[k] + 1;
+    }
+    fa_remap_grey(src, mx2, my2, 16, n, 2, out2, 16);
+    for (int k = 0; k < n; k++)
+        CHECK(out2[k] == want[k], "remap row 0 #%d", k);
+    CHECK(out2[16 + 0] == 11 && out2[16 + 1] == 23.5f && out2[16 + 3] == 0.f,
+          "remap row 1: %g %g %g", out2[16], out2[17], out2[19]);
+
+    /* remap and warpAffine agree where the affine positions are exact multiples of 1/32 */
+    float a[W * H], b[W * H], gx[W * H], gy[W * H];
+    const double M[6] = {0.75, 0.25, -0.5, -0.125, 1.0, 0.375};
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            gx[y * W + x] = (float)(M[0] * x + M[1] * y + M[2]);
+            gy[y * W + x] = (float)(M[3] * x + M[4] * y + M[5]);
+        }
+    fa_warp_affine_grey(src, M, W, H, a, W);
+    fa_remap_grey(src, gx, gy, W, W, H, b, W);
+    CHECK(memcmp(a, b, sizeof a) == 0, "remap and warpAffine differ on a 1/32-exact affine map");
+}
+
+int main(void)
+{
+    test_grey();
+    fa_grey src = {0};
+    make_src(&src);
+    test_warp_affine(&src);
+    test_remap(&src);
+    fa_grey_free(&src);
+    return tu_done();
+}
