@@ -42,8 +42,9 @@ void fa_clnf_pose(const fa_pdm *pdm, const float g[6], const float *p_local, con
 
 /* cv::solvePnP(obj, img, K(cam), no distortion, rvec, tvec, useExtrinsicGuess = true,
  * SOLVEPNP_ITERATIVE) with float rvec/tvec as OpenFace passes them (cv::Vec3f in and out):
- * OpenCV's cvFindExtrinsicCameraParams2 Levenberg-Marquardt refinement (CvLevMarq, 20
- * iterations, eps DBL_EPSILON) from the given guess, in double. obj: 3n floats X0..,Y0..,Z0..
+ * OpenCV's cvFindExtrinsicCameraParams2 Levenberg-Marquardt refinement (CvLevMarq: at most
+ * 20 iterations, stop when the relative parameter step < FLT_EPSILON; lambda from 1e-3; each
+ * step solved with cv::solve(DECOMP_SVD)) from the given guess, in double. obj: 3n floats X0..,Y0..,Z0..
  * (model frame); img: 2n floats x0..,y0... n must be 4..FA_PDM_MAX_POINTS. */
 void fa_solve_pnp(const float *obj, const float *img, int n, const fa_camera *cam, float rvec[3],
                   float tvec[3]);
