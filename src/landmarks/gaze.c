@@ -58,15 +58,16 @@ void fa_gaze_estimate(const float *eye3d, int eye_stride, const float *face3d,
     float ray[3] = {pupil[0], pupil[1], pupil[2]};
     div3(ray, norm3(pupil));
 
-    /* Eyeball centre: (corner a + corner b) / 2 (exactly 0.5 a + 0.5 b rounded once) plus
-     * R * (0, -3.5, 7) from OpenCV's float gemm with inner length 3. */
+    /* Eyeball centre: (corner a + corner b) / 2 (addWeighted 0.5, 0.5: exact halves summed,
+     * rounded once) plus (R * (0, -3.5, 7)).t(). The transpose turns the product into
+     * gemm(offset, R, GEMM_1_T | GEMM_2_T), which skips cv::gemm's float shortcut: the float
+     * products are summed in double by GEMMSingleMul and rounded once. */
     int ia = left ? 36 : 42, ib = left ? 39 : 45;
     static const float off[3] = {0, -3.5f, 7.0f};
     float centre[3];
     for (int k = 0; k < 3; k++) {
-        float ro = R[3 * k] * off[0];
-        ro += R[3 * k + 1] * off[1];
-        ro += R[3 * k + 2] * off[2];
+        float ro = (float)((double)off[0] * R[3 * k] + (double)off[1] * R[3 * k + 1] +
+                           (double)off[2] * R[3 * k + 2]);
         float mid = (float)(0.5 * face3d[k * 68 + ia] + 0.5 * face3d[k * 68 + ib]);
         centre[k] = mid + ro;
     }

@@ -31,11 +31,11 @@ void fa_clnf_shape3d_camera(const fa_pdm *pdm, const float g[6], const float *p_
     /* Zavg = fx / s, in float as OpenFace writes it */
     float zavg = cam->fx / g[0];
     for (int i = 0; i < n; i++) {
-        /* Only the depth of shape3d.t() * R.t() is used: row 2 of R against the point; OpenCV's
-         * float gemm with an inner length of 3 (products and sums in float, left to right). */
-        float rz = R[6] * s3[i];
-        rz += R[7] * s3[i + n];
-        rz += R[8] * s3[i + 2 * n];
+        /* Only the depth of shape3d.t() * R.t() is used: row 2 of R against the point. Both
+         * operands are transposed, so cv::gemm skips its float 3x3 shortcut (flags == 0 only)
+         * and GEMMSingleMul sums the float products in double, rounding once. */
+        float rz = (float)((double)R[6] * s3[i] + (double)R[7] * s3[i + n] +
+                           (double)R[8] * s3[i + 2 * n]);
         float z = zavg + rz;
         out[i] = z * ((lmk2d[i] - cam->cx) / cam->fx);
         out[i + n] = z * ((lmk2d[i + n] - cam->cy) / cam->fy);
@@ -341,7 +341,8 @@ void fa_solve_pnp(const float *obj, const float *img, int n, const fa_camera *ca
         for (int k = 0; k < ne; k++)
             err[k] = proj[k] - m[k];
         if (state_calc_j) {
-            /* CALC_J: JtJ = J^T J (mulTransposed), JtErr = J^T err (gemm A^T) */
+            /* CALC_J: JtJ = J^T J (MulTransposedR: one sequential double sum per element of
+             * the upper triangle, mirrored) */
             for (int i = 0; i < NP; i++)
                 for (int j = i; j < NP; j++) {
                     double s = 0;
@@ -349,11 +350,20 @@ void fa_solve_pnp(const float *obj, const float *img, int n, const fa_camera *ca
                         s += J[k * NP + i] * J[k * NP + j];
                     L.JtJ[i * NP + j] = L.JtJ[j * NP + i] = s;
                 }
+            /* cvGEMM(J, err, GEMM_A_T) on a one-column err runs GEMMSingleMul's A * B^T branch:
+             * four interleaved partial sums, added at the end */
             for (int i = 0; i < NP; i++) {
-                double s = 0;
-                for (int k = 0; k < ne; k++)
-                    s += J[k * NP + i] * err[k];
-                L.JtErr[i] = s;
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                int k = 0;
+                for (; k <= ne - 4; k += 4) {
+                    s0 += J[k * NP + i] * err[k];
+                    s1 += J[(k + 1) * NP + i] * err[k + 1];
+                    s2 += J[(k + 2) * NP + i] * err[k + 2];
+                    s3 += J[(k + 3) * NP + i] * err[k + 3];
+                }
+                for (; k < ne; k++)
+                    s0 += J[k * NP + i] * err[k];
+                L.JtErr[i] = s0 + s1 + s2 + s3;
             }
             memcpy(L.prev, L.param, sizeof(L.prev));
             lm_step(&L);
