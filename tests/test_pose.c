@@ -65,7 +65,8 @@ static void row_inputs(const fa_csv_row *row, float g[6], float p[FA_N_MODES], f
         lmk[k] = (float)row->lmk2d[k];
 }
 
-static int run_file(const fa_pdm *pdm, const char *csv, int width, int height, file_stats *fs)
+static int run_file(const fa_pdm *pdm, const char *csv, int width, int height, int image_mode,
+                    file_stats *fs)
 {
     memset(fs, 0, sizeof(*fs));
     fs->lmk3d_excess = -1e9;
@@ -116,10 +117,11 @@ static int run_file(const fa_pdm *pdm, const char *csv, int width, int height, f
             }
         }
 
-        /* (c) gaze from eye_lmk_X/Y/Z, the face's X/Y/Z and pose_R*; FeatureExtraction writes
-         * zeros when detection failed. */
+        /* (c) gaze from eye_lmk_X/Y/Z, the face's X/Y/Z and pose_R*; FeatureExtraction and
+         * FaceLandmarkVidMulti write zeros when detection failed, FaceLandmarkImg estimates gaze
+         * for every face (its CSV has no success column: the reader reports 1). */
         float gz[2][3] = {{0, 0, 0}, {0, 0, 0}}, ang[2] = {0, 0};
-        if (row.success) {
+        if (row.success || image_mode) {
             float eye[3 * 56], face[204], eul[3];
             for (int k = 0; k < 3 * 56; k++)
                 eye[k] = (float)row.eye_lmk3d[k];
@@ -168,10 +170,10 @@ static void report(const char *name, const file_stats *fs)
     printf("  eye X/Z vs (x-cx)/fx  max %.3g\n", fs->eye_ratio.max);
 }
 
-static void check_file(const fa_pdm *pdm, const char *rel, int w, int h)
+static void check_file(const fa_pdm *pdm, const char *rel, int w, int h, int image_mode)
 {
     file_stats fs;
-    int rc = run_file(pdm, tu_shared_path("%s", rel), w, h, &fs);
+    int rc = run_file(pdm, tu_shared_path("%s", rel), w, h, image_mode, &fs);
     CHECK(rc == 0 && fs.rows > 0, "%s readable", rel);
     if (rc != 0)
         return;
@@ -369,25 +371,25 @@ int main(void)
      * 500 h/480), c = size/2. */
     static const struct {
         const char *csv;
-        int w, h;
+        int w, h, image;
     } files[] = {
-        {"reference/fullprec/2015-10-15-15-14.csv", 640, 480},
-        {"reference/fullprec/0217_03_006_alanis_morissette.csv", 320, 240},
-        {"reference/fullprec/0417_02_003_bill_clinton.csv", 320, 240},
-        {"reference/fullprec/1192_01_006_julia_roberts.csv", 320, 240},
-        {"reference/fullprec/1815_01_008_tony_blair.csv", 320, 240},
-        {"reference/fullprec/1878_01_002_vladimir_putin.csv", 320, 240},
-        {"reference/fullprec/default.csv", 640, 480},
-        {"reference/fullprec/multi_face.csv", 640, 480},
-        {"reference/fullprec/multi_face_all_faces.csv", 640, 480},
-        {"reference/fullprec/portrait_1080x1920.csv", 1080, 1920},
-        {"reference/fullprec/sequence.csv", 640, 480},
-        {"reference/images/fullprec/Obama.csv", 616, 389},
-        {"reference/images/fullprec/24795717_1.csv", 1024, 677},
-        {"reference/images/fullprec/child2.csv", 1800, 1118},
+        {"reference/fullprec/2015-10-15-15-14.csv", 640, 480, 0},
+        {"reference/fullprec/0217_03_006_alanis_morissette.csv", 320, 240, 0},
+        {"reference/fullprec/0417_02_003_bill_clinton.csv", 320, 240, 0},
+        {"reference/fullprec/1192_01_006_julia_roberts.csv", 320, 240, 0},
+        {"reference/fullprec/1815_01_008_tony_blair.csv", 320, 240, 0},
+        {"reference/fullprec/1878_01_002_vladimir_putin.csv", 320, 240, 0},
+        {"reference/fullprec/default.csv", 640, 480, 0},
+        {"reference/fullprec/multi_face.csv", 640, 480, 0},
+        {"reference/fullprec/multi_face_all_faces.csv", 640, 480, 0},
+        {"reference/fullprec/portrait_1080x1920.csv", 1080, 1920, 0},
+        {"reference/fullprec/sequence.csv", 640, 480, 0},
+        {"reference/images/fullprec/Obama.csv", 616, 389, 1},
+        {"reference/images/fullprec/24795717_1.csv", 1024, 677, 1},
+        {"reference/images/fullprec/child2.csv", 1800, 1118, 1},
     };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-        check_file(&pdm, files[i].csv, files[i].w, files[i].h);
+        check_file(&pdm, files[i].csv, files[i].w, files[i].h, files[i].image);
     fa_pdm_free(&pdm);
     return tu_done();
 }

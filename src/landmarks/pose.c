@@ -313,8 +313,8 @@ void fa_solve_pnp(const float *obj, const float *img, int n, const fa_camera *ca
     enum { MAXN = FA_PDM_MAX_POINTS };
     double M[3 * MAXN], m[2 * MAXN], proj[2 * MAXN], err[2 * MAXN], J[2 * MAXN * NP];
     double K[4] = {cam->fx, cam->fy, cam->cx, cam->cy};
-    if (n > MAXN)
-        n = MAXN;
+    if (n < 4 || n > MAXN)
+        return;
     for (int i = 0; i < n; i++) {
         M[3 * i] = obj[i];
         M[3 * i + 1] = obj[i + n];

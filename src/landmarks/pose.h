@@ -45,7 +45,8 @@ void fa_clnf_pose(const fa_pdm *pdm, const float g[6], const float *p_local, con
  * OpenCV's cvFindExtrinsicCameraParams2 Levenberg-Marquardt refinement (CvLevMarq: at most
  * 20 iterations, stop when the relative parameter step < FLT_EPSILON; lambda from 1e-3; each
  * step solved with cv::solve(DECOMP_SVD)) from the given guess, in double. obj: 3n floats X0..,Y0..,Z0..
- * (model frame); img: 2n floats x0..,y0... n must be 4..FA_PDM_MAX_POINTS. */
+ * (model frame); img: 2n floats x0..,y0... n must be 4..FA_PDM_MAX_POINTS (outside that range
+ * rvec/tvec are left as given). */
 void fa_solve_pnp(const float *obj, const float *img, int n, const fa_camera *cam, float rvec[3],
                   float tvec[3]);
 
@@ -64,9 +65,12 @@ void fa_gaze_estimate(const float *eye3d, int eye_stride, const float *face3d,
 /* GazeAnalysis::GetGazeAngle: (atan2(g.x, -g.z), atan2(g.y, -g.z)) of the mean of g0 and g1. */
 void fa_gaze_angle(const float g0[3], const float g1[3], float angle[2]);
 
-/* What FeatureExtraction writes for gaze on a frame whose detection failed (or without eye
- * models): gaze_0 = gaze_1 = (0, 0, 0), angle (0, 0). Pose and 3D landmarks are still written
- * from the (failed) fit's parameters. Eye 2D landmarks (eye_lmk_x/y) are the eye parts'
+/* What the executables write for gaze:
+ *  - FeatureExtraction and FaceLandmarkVidMulti: EstimateGaze only when the frame's detection
+ *    succeeded (and the model has eye parts); otherwise gaze_0 = gaze_1 = (0, 0, 0), angle (0, 0).
+ *  - FaceLandmarkImg: EstimateGaze for every face whatever its success; (0, 0, -1) and angle
+ *    (0, 0) only when the model has no eye parts.
+ * Pose and 3D landmarks are always written, from the (possibly failed) fit's parameters. Eye 2D landmarks (eye_lmk_x/y) are the eye parts'
  * detected_landmarks (PDM::CalcShape2D of the part's parameters after its fit); their 3D
  * (eye_lmk_X/Y/Z) come from fa_clnf_shape3d_camera on each part, left_eye_28 first. */
 
