@@ -367,6 +367,60 @@ static void test_gaze_synthetic(void)
           "yawed head, straight gaze = (%g, %g, %g)", g[0], g[1], g[2]);
 }
 
+/* The eye parts (28-point PDMs): GetShape on a part with no rotation and no modes, and the two
+ * parts laid out in the CSV's 56-point order. */
+static void test_eye_parts(void)
+{
+    fa_err err = {0};
+    fa_pdm pl, pr;
+    if (fa_pdm_load(tu_shared_path("models/model_eye/pdms/pdm_28_l_eye_3D_closed.txt"), &pl,
+                    &err) != FACEAU_OK) {
+        CHECK(0, "%s", err.msg);
+        return;
+    }
+    if (fa_pdm_load(tu_shared_path("models/model_eye/pdms/pdm_28_eye_3D_closed.txt"), &pr, &err) !=
+        FACEAU_OK) {
+        CHECK(0, "%s", err.msg);
+        fa_pdm_free(&pl);
+        return;
+    }
+    CHECK(pl.n == 28 && pr.n == 28, "eye PDMs have 28 points (%d, %d)", pl.n, pr.n);
+    fa_camera cam = fa_camera_default(320, 240);
+    float gl[6] = {2.0f, 0, 0, 0, 120, 100}, gr[6] = {2.1f, 0.1f, -0.2f, 0.05f, 190, 101};
+    float pzero[FA_PDM_MAX_MODES] = {0}, prand[FA_PDM_MAX_MODES];
+    for (int k = 0; k < pr.m; k++)
+        prand[k] = 0.1f * (float)((k % 5) - 2);
+    float ll[56], lr[56];
+    for (int i = 0; i < 56; i++) {
+        ll[i] = (i < 28 ? 120.0f : 100.0f) + (float)(i % 7) - 3;
+        lr[i] = (i < 28 ? 190.0f : 101.0f) + (float)(i % 5) - 2;
+    }
+    fa_part_view parts[2] = {{&pl, gl, pzero, ll}, {&pr, gr, prand, lr}};
+    float e2[112], e3[168], one[84];
+    fa_eye_landmarks(parts, 2, &cam, e2, e3);
+    /* left part, unrotated, no modes: Z = fx/s + mean_z, X = Z (x - cx)/fx */
+    double e = 0;
+    for (int i = 0; i < 28; i++) {
+        double Z = cam.fx / 2.0 + pl.mean[56 + i];
+        e = fmax(e, fabs(e3[112 + i] - Z));
+        e = fmax(e, fabs(e3[i] - Z * (ll[i] - cam.cx) / cam.fx));
+        e = fmax(e, fabs(e3[56 + i] - Z * (ll[28 + i] - cam.cy) / cam.fy));
+        e = fmax(e, fabs(e2[i] - ll[i]) + fabs(e2[56 + i] - ll[28 + i]));
+    }
+    CHECK(e < 1e-4, "left eye part GetShape / layout err %g", e);
+    /* right part: the second 28 of each row are its own GetShape */
+    fa_clnf_shape3d_camera(&pr, gr, prand, lr, &cam, one);
+    int same = 1;
+    for (int d = 0; d < 3; d++)
+        for (int i = 0; i < 28; i++)
+            same &= e3[56 * d + 28 + i] == one[28 * d + i];
+    for (int i = 0; i < 28; i++)
+        same &= e2[28 + i] == lr[i] && e2[56 + 28 + i] == lr[28 + i];
+    CHECK(same, "right eye part laid out at +28 of each CSV row");
+    fa_pdm_free(&pl);
+    fa_pdm_free(&pr);
+}
+
 int main(void)
 {
     fa_err err = {0};
@@ -378,6 +432,7 @@ int main(void)
     test_shape_simple(&pdm);
     test_pnp_synthetic(&pdm);
     test_gaze_synthetic();
+    test_eye_parts();
 
     /* Default intrinsics from each input's size: FeatureExtraction (video, image sequence),
      * FaceLandmarkVidMulti and FaceLandmarkImg all use the same fx = fy = mean(500 w/640,

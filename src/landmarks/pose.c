@@ -43,6 +43,32 @@ void fa_clnf_shape3d_camera(const fa_pdm *pdm, const float g[6], const float *p_
     }
 }
 
+void fa_eye_landmarks(const fa_part_view *parts, int nparts, const fa_camera *cam, float *eye2d,
+                      float *eye3d)
+{
+    int total = 0;
+    for (int k = 0; k < nparts; k++)
+        total += parts[k].pdm->n;
+    int at = 0;
+    for (int k = 0; k < nparts; k++) {
+        const fa_part_view *pv = &parts[k];
+        int n = pv->pdm->n;
+        if (eye2d)
+            for (int i = 0; i < n; i++) {
+                eye2d[at + i] = pv->lmk2d[i];
+                eye2d[total + at + i] = pv->lmk2d[n + i];
+            }
+        if (eye3d) {
+            float s[3 * FA_PDM_MAX_POINTS];
+            fa_clnf_shape3d_camera(pv->pdm, pv->g, pv->p_local, pv->lmk2d, cam, s);
+            for (int d = 0; d < 3; d++)
+                for (int i = 0; i < n; i++)
+                    eye3d[d * total + at + i] = s[d * n + i];
+        }
+        at += n;
+    }
+}
+
 /* ---- cv::Rodrigues (vector -> matrix, with its 3x9 Jacobian), double ------------------------ */
 
 /* calib3d's cvRodrigues2 for a rotation vector: R = cos(t) I + (1 - cos(t)) r r^T + sin(t) [r]x

@@ -32,6 +32,22 @@ fa_camera fa_camera_default(int width, int height);
 void fa_clnf_shape3d_camera(const fa_pdm *pdm, const float g[6], const float *p_local,
                             const float *lmk2d, const fa_camera *cam, float *out);
 
+/* One fitted part model as the eye helpers read it (pointers into the caller's state). */
+typedef struct fa_part_view {
+    const fa_pdm *pdm;
+    const float *g;       /* params_global */
+    const float *p_local; /* pdm->m */
+    const float *lmk2d;   /* 2 * pdm->n: the part's detected_landmarks */
+} fa_part_view;
+
+/* LandmarkDetectorUtils' CalculateAllEyeLandmarks and Calculate3DEyeLandmarks over the eye parts
+ * in model-file order (main_clnf_general.txt: left_eye_28, then right_eye_28), in the CSV's
+ * layout with N = the parts' total points (56): eye2d (2N) = eye_lmk_x_0..N-1 then eye_lmk_y_*,
+ * each part's detected_landmarks copied; eye3d (3N) = eye_lmk_X_*, eye_lmk_Y_*, eye_lmk_Z_*, each
+ * part's GetShape. Either output may be NULL. */
+void fa_eye_landmarks(const fa_part_view *parts, int nparts, const fa_camera *cam, float *eye2d,
+                      float *eye3d);
+
 /* LandmarkDetector::GetPose(clnf, fx, fy, cx, cy): pose = (Tx, Ty, Tz in mm, Rx, Ry, Rz Euler in
  * radians). The initial guess comes from g (Z = fx/s, X, Y from tx, ty; the Euler triple used as
  * the Rodrigues vector), then cv::solvePnP(PDM shape in model frame, lmk2d, K, no distortion,
