@@ -60,9 +60,9 @@ void fa_clnf_pose(const fa_pdm *pdm, const float g[6], const float *p_local, con
  * SOLVEPNP_ITERATIVE) with float rvec/tvec as OpenFace passes them (cv::Vec3f in and out):
  * OpenCV's cvFindExtrinsicCameraParams2 Levenberg-Marquardt refinement (CvLevMarq: at most
  * 20 iterations, stop when the relative parameter step < FLT_EPSILON; lambda from 1e-3; each
- * step solved with cv::solve(DECOMP_SVD)) from the given guess, in double. obj: 3n floats X0..,Y0..,Z0..
- * (model frame); img: 2n floats x0..,y0... n must be 4..FA_PDM_MAX_POINTS (outside that range
- * rvec/tvec are left as given). */
+ * step solved with cv::solve(DECOMP_SVD)) from the given guess, in double. obj: 3n floats
+ * X0.., Y0.., Z0.. (model frame); img: 2n floats x0.., y0... n must be 4..FA_PDM_MAX_POINTS
+ * (outside that range rvec/tvec are left as given). */
 void fa_solve_pnp(const float *obj, const float *img, int n, const fa_camera *cam, float rvec[3],
                   float tvec[3]);
 
@@ -86,8 +86,9 @@ void fa_gaze_angle(const float g0[3], const float g1[3], float angle[2]);
  *    succeeded (and the model has eye parts); otherwise gaze_0 = gaze_1 = (0, 0, 0), angle (0, 0).
  *  - FaceLandmarkImg: EstimateGaze for every face whatever its success; (0, 0, -1) and angle
  *    (0, 0) only when the model has no eye parts.
- * Pose and 3D landmarks are always written, from the (possibly failed) fit's parameters. Eye 2D landmarks (eye_lmk_x/y) are the eye parts'
- * detected_landmarks (PDM::CalcShape2D of the part's parameters after its fit); their 3D
- * (eye_lmk_X/Y/Z) come from fa_clnf_shape3d_camera on each part, left_eye_28 first. */
+ * Pose and 3D landmarks are always written, from the (possibly failed) fit's parameters.
+ * Eye 2D landmarks (eye_lmk_x/y) are the eye parts' detected_landmarks (PDM::CalcShape2D of the
+ * part's parameters after its fit, or after CalcParams when the part was not fitted); their 3D
+ * (eye_lmk_X/Y/Z) come from each part's GetShape, left_eye_28 first (fa_eye_landmarks). */
 
 #endif
