@@ -47,7 +47,7 @@ static double st_same(const stat *s)
     return s->n ? 100.0 * s->same6 / s->n : 100;
 }
 
-/* ---- the reference files ----------------------------------------------------------------------- */
+/* ---- the reference files -------------------------------------------------------------------- */
 
 typedef struct file_stats {
     stat lmk3d, pose_t, pose_r, gaze, angle, backproj, eye_backproj;
@@ -210,7 +210,7 @@ static void check_file(const fa_pdm *pdm, const char *rel, int w, int h, int ima
           fs.eye_backproj.n);
 }
 
-/* ---- hand-derived cases ------------------------------------------------------------------------ */
+/* ---- hand-derived cases --------------------------------------------------------------------- */
 
 /* Rodrigues in double, written from the formula (not the library's code). */
 static void rot_from_vec(const double r[3], double R[9])
@@ -255,7 +255,8 @@ static void test_pnp_synthetic(const fa_pdm *pdm)
     CHECK(er < 1e-5 && et < 1e-3, "synthetic PnP recovered r err %g t err %g", er, et);
 
     /* fa_clnf_pose: g[0] == 0 gives zeros; otherwise the guess comes from g */
-    float g0[6] = {0, 0.1f, 0.2f, 0.3f, 100, 100}, p[FA_N_MODES] = {0}, pose[6] = {1, 1, 1, 1, 1, 1};
+    float g0[6] = {0, 0.1f, 0.2f, 0.3f, 100, 100}, p[FA_N_MODES] = {0};
+    float pose[6] = {1, 1, 1, 1, 1, 1};
     fa_clnf_pose(pdm, g0, p, img, &cam, pose);
     CHECK(pose[0] == 0 && pose[2] == 0 && pose[5] == 0, "scale 0 gives a zero pose");
     float g[6] = {(float)(cam.fx / rt[5]), 0.15f, -0.3f, 0.1f, 337, 229};
@@ -347,7 +348,8 @@ static void test_gaze_synthetic(void)
         eye[56 + i] = 500;
     }
     fa_gaze_estimate(eye, 28, face, euler, 1, g);
-    double v[3] = {0 - -30.0, 0 - -3.5, -1 - 507.0}, nv = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    double v[3] = {0 - -30.0, 0 - -3.5, -1 - 507.0};
+    double nv = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
     CHECK(fabs(g[0] - v[0] / nv) < 1e-6 && fabs(g[1] - v[1] / nv) < 1e-6 &&
               fabs(g[2] - v[2] / nv) < 1e-6,
           "missed ray gaze = (%g, %g, %g)", g[0], g[1], g[2]);
@@ -355,7 +357,8 @@ static void test_gaze_synthetic(void)
     /* With the head yawed, the eyeball offset (0, -3.5, 7) turns with it. */
     float yaw[3] = {0, 0.4f, 0}, R[9];
     fa_euler_to_rotation(yaw, R);
-    double C[3] = {-30 + R[1] * -3.5 + R[2] * 7, R[4] * -3.5 + R[5] * 7, 500 + R[7] * -3.5 + R[8] * 7};
+    double C[3] = {-30 + R[1] * -3.5 + R[2] * 7, R[4] * -3.5 + R[5] * 7,
+                   500 + R[7] * -3.5 + R[8] * 7};
     double u[3] = {0, 0, -1};
     for (int i = 0; i < 8; i++) {
         eye[i] = (float)(C[0] + 12 * u[0]);

@@ -91,7 +91,8 @@ static void rodrigues(const double rv[3], double R[9], double J[27])
     rx *= itheta;
     ry *= itheta;
     rz *= itheta;
-    double rrt[9] = {rx * rx, rx * ry, rx * rz, rx * ry, ry * ry, ry * rz, rx * rz, ry * rz, rz * rz};
+    double rrt[9] = {rx * rx, rx * ry, rx * rz, rx * ry, ry * ry,
+                     ry * rz, rx * rz, ry * rz, rz * rz};
     double r_x[9] = {0, -rz, ry, rz, 0, -rx, -ry, rx, 0};
     static const double I[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     for (int k = 0; k < 9; k++)
@@ -300,7 +301,7 @@ static void solve_svd6(const double A[NP * NP], const double b[NP], double x[NP]
     }
 }
 
-/* ---- cvFindExtrinsicCameraParams2 from a guess: CvLevMarq ------------------------------------- */
+/* ---- cvFindExtrinsicCameraParams2 from a guess: CvLevMarq ---------------------------------- */
 
 /* cv::norm(NORM_L2) of a double vector (normL2Sqr's unrolled-by-4 sum). */
 static double norm_l2(const double *v, int len)
