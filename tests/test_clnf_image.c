@@ -16,7 +16,7 @@ static void run_image(const fa_clnf *m, fa_mtcnn *mtcnn, fa_clnf_face *face, con
     fa_grey grey = {0};
     fa_csv_reader *csv = NULL;
     static fa_csv_row row;
-    fa_face_box boxes[32];
+    faceau_box boxes[32];
     int nb = 0;
     if (fa_image_read(tu_shared_path("data/images/%s.jpg", stem), &img, &err) ||
         fa_grey_from_bgr(&img, &grey, &err) ||

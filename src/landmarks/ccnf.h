@@ -11,7 +11,10 @@
 #ifndef FACEAU_LANDMARKS_CCNF_H
 #define FACEAU_LANDMARKS_CCNF_H
 
-#include "internal.h"
+#include "cv/cv.h"
+#include "pdm/pdm.h"
+#include "detect/detect.h"
+#include "io/io.h"
 #include "landmarks/warp.h"
 
 #define FA_CCNF_MAX_WINDOW 31   /* largest response window side accepted */

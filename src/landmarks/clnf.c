@@ -616,7 +616,7 @@ faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *m
          (f->failures_in_a_row + 1) % (P->reinit_video_every * 6) == 0) ||
         (f->tracking_initialised && !f->detection_success && P->reinit_video_every > 0 &&
          f->failures_in_a_row % P->reinit_video_every == 0)) {
-        fa_face_box boxes[256];
+        faceau_box boxes[256];
         int nb = 0;
         if ((st = fa_mtcnn_detect(mtcnn, frame, boxes, 256, &nb, err)))
             return st;

@@ -12,7 +12,10 @@
 #ifndef FACEAU_LANDMARKS_CLNF_H
 #define FACEAU_LANDMARKS_CLNF_H
 
-#include "internal.h"
+#include "cv/cv.h"
+#include "pdm/pdm.h"
+#include "detect/detect.h"
+#include "io/io.h"
 #include "landmarks/pdm_fit.h"
 #include "landmarks/warp.h"
 

@@ -14,7 +14,10 @@
 #ifndef FACEAU_LANDMARKS_PDM_FIT_H
 #define FACEAU_LANDMARKS_PDM_FIT_H
 
-#include "internal.h"
+#include "cv/cv.h"
+#include "pdm/pdm.h"
+#include "detect/detect.h"
+#include "io/io.h"
 
 /* Largest number of unknowns of one solve: 6 rigid + the modes. */
 #define FA_PDM_MAX_PARAMS (6 + FA_PDM_MAX_MODES)

@@ -16,7 +16,10 @@
 #ifndef FACEAU_LANDMARKS_POSE_H
 #define FACEAU_LANDMARKS_POSE_H
 
-#include "internal.h"
+#include "cv/cv.h"
+#include "pdm/pdm.h"
+#include "detect/detect.h"
+#include "io/io.h"
 
 typedef struct fa_camera {
     float fx, fy, cx, cy;

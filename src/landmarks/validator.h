@@ -18,7 +18,10 @@
 #ifndef FACEAU_LANDMARKS_VALIDATOR_H
 #define FACEAU_LANDMARKS_VALIDATOR_H
 
-#include "internal.h"
+#include "cv/cv.h"
+#include "pdm/pdm.h"
+#include "detect/detect.h"
+#include "io/io.h"
 #include "landmarks/warp.h"
 
 /* FaceModelParameters::validation_boundary: CLNF succeeds when confidence > this. */

@@ -10,7 +10,10 @@
 #ifndef FACEAU_LANDMARKS_WARP_H
 #define FACEAU_LANDMARKS_WARP_H
 
-#include "internal.h"
+#include "cv/cv.h"
+#include "pdm/pdm.h"
+#include "detect/detect.h"
+#include "io/io.h"
 
 /* A single-channel float image (OpenCV's Mat_<float>), row-major. */
 typedef struct fa_grey {
