@@ -373,6 +373,8 @@ typedef struct faceau_run_options {
     /* Warnings about a run that still succeeds (e.g. a video in which no face was ever found:
      * its CSV holds OpenFace's failed-frame rows). Called even when quiet; NULL: none. */
     void (*warning)(void *user, const char *name, const char *message);
+    int full_precision;         /* every number with 6 decimals (as ../shared/reference/fullprec)
+                                   instead of OpenFace's per-column decimals */
 } faceau_run_options;
 
 /* Runs one input through the pipeline and writes out_dir/<name>.csv (through a temporary file,
