@@ -149,9 +149,7 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
                                 int i0, int i1, float *buf);
 size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window);
 
-/* Utilities::AlignShapesWithScale(src, dst) for n 2D points (each x0.., y0.. as 2n floats):
- * the 2x2 scale-rotation A (row-major) mapping src onto dst, with OpenCV 4.6's cv::mean, cv::sum,
- * cv::gemm and cv::SVD arithmetic. n <= FA_PDM_MAX_POINTS. */
-void fa_align_shapes_with_scale(const float *src, const float *dst, int n, float A[4]);
+/* fa_align_shapes_with_scale (AlignShapesWithScale) is in cv/cv.h. */
+_Static_assert(FA_PDM_MAX_POINTS <= FA_ALIGN_MAX_POINTS, "a PDM shape fits the alignment");
 
 #endif
