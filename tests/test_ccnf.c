@@ -569,17 +569,10 @@ static void test_synthetic_file(void)
     }
     CHECK(maxerr < 1e-5 * scale, "synthetic response differs from the double reference by %g (max %g)",
           maxerr, scale);
-    /* scalar kernels: same bits */
-    const char *old = getenv("FACEAU_NO_AVX2");
-    char *saved = old ? strdup(old) : NULL;
-    setenv("FACEAU_NO_AVX2", "1", 1);
-    fa_ccnf_landmark_response(&c.experts[0], c.experts[0].sigma[0], area, AW, WS, scratch,
-                              out_scalar);
-    if (saved)
-        setenv("FACEAU_NO_AVX2", saved, 1);
-    else
-        unsetenv("FACEAU_NO_AVX2");
-    free(saved);
+    /* scalar kernels (what FACEAU_NO_AVX2=1 picks at load): same bits */
+    fa_ccnf_expert scalar = c.experts[0];
+    scalar.cpu = 0;
+    fa_ccnf_landmark_response(&scalar, c.experts[0].sigma[0], area, AW, WS, scratch, out_scalar);
     CHECK(memcmp(out, out_scalar, sizeof out) == 0, "synthetic: scalar and vector kernels differ");
     /* an empty expert gives zeros */
     fa_ccnf_landmark_response(&c.experts[1], NULL, area, AW, WS, scratch, out);
@@ -663,15 +656,10 @@ static void test_real_frame(void)
             const fa_ccnf_expert *ex = &c.experts[2 * 68 + 30];
             const float *comp = c.windows[wi].comp;
             CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], sv, scr) == 1, "sigma %d", wins[wi]);
-            const char *old = getenv("FACEAU_NO_AVX2");
-            char *saved = old ? strdup(old) : NULL;
-            setenv("FACEAU_NO_AVX2", "1", 1);
-            CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], ss, scr) == 1, "sigma %d", wins[wi]);
-            if (saved)
-                setenv("FACEAU_NO_AVX2", saved, 1);
-            else
-                unsetenv("FACEAU_NO_AVX2");
-            free(saved);
+            fa_ccnf_expert scalar = *ex; /* the portable kernels */
+            scalar.cpu = 0;
+            CHECK(fa_ccnf_compute_sigma(&scalar, comp, 3, wins[wi], ss, scr) == 1, "sigma %d",
+                  wins[wi]);
             CHECK(memcmp(sv, ss, (size_t)W2 * W2 * sizeof *sv) == 0,
                   "window %d: scalar and vector Cholesky differ", wins[wi]);
             /* residual of Sigma * SigmaInv on a few rows */
@@ -714,20 +702,18 @@ static void test_real_frame(void)
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
                   r2->maps == maps_before && memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
               "second call differs or reallocated");
-        /* the scalar kernels (FACEAU_NO_AVX2) give the same bits as the AVX2 ones */
-        const char *old = getenv("FACEAU_NO_AVX2");
-        char *saved = old ? strdup(old) : NULL;
-        setenv("FACEAU_NO_AVX2", old && strcmp(old, "1") == 0 ? "0" : "1", 1);
+        /* the scalar kernels (what FACEAU_NO_AVX2=1 picks at load) give the same bits as the
+         * AVX2 ones */
+        const unsigned cpu = c.experts[0].cpu;
+        for (int k = 0; k < c.n_views * c.n_points; k++)
+            c.experts[k].cpu = 0;
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
                   memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
               "scalar and vector kernels differ");
-        if (saved)
-            setenv("FACEAU_NO_AVX2", saved, 1);
-        else
-            unsetenv("FACEAU_NO_AVX2");
-        free(saved);
+        for (int k = 0; k < c.n_views * c.n_points; k++)
+            c.experts[k].cpu = cpu;
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK,
-              "response after restoring the environment");
+              "response with the load-time kernels again");
         /* split in three ranges with separate worker buffers: the same maps */
         const size_t nb = fa_ccnf_worker_floats(&c, window);
         float *b1 = malloc(nb * sizeof *b1), *b2 = malloc(nb * sizeof *b2);

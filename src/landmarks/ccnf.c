@@ -19,34 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "landmarks/ccnf.h"
-
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FA_NO_AVX2)
-#include <immintrin.h>
-#define CCNF_AVX2 1
-#define AVX2_FN __attribute__((target("avx2,fma"))) static
-#endif
-
-/* AVX2+FMA kernels available and not disabled (FACEAU_NO_AVX2 set and not "0"). */
-static int ccnf_use_avx2(void)
-{
-#ifdef CCNF_AVX2
-    const char *no = getenv("FACEAU_NO_AVX2");
-    if (no && *no && *no != '0')
-        return 0;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
-
+#include "landmarks/ccnf_kernels.h"
 
 #define MAX_VIEWS 64
 #define MAX_POINTS 256
 #define MAX_WINDOWS 16
 #define MAX_COMP 16
-#define MAX_NEURONS 64
+
 #define FA_PI 3.14159265358979323846 /* M_PI */
 
 static int max_support(const fa_ccnf *c);
@@ -158,7 +137,7 @@ static faceau_status read_expert(reader *r, const fa_ccnf *c, fa_ccnf_expert *e)
     }
     if (h[1] < 1 || h[1] > FA_CCNF_MAX_SUPPORT || h[2] < 1 || h[2] > FA_CCNF_MAX_SUPPORT)
         return malformed(r, "patch expert size out of range", (long long)h[1] * 1000 + h[2]);
-    if (h[3] < 0 || h[3] > MAX_NEURONS)
+    if (h[3] < 0 || h[3] > FA_CCNF_MAX_NEURONS)
         return malformed(r, "neuron count out of range", h[3]);
     const int w = h[1], hh = h[2], nn = h[3], K = 1 + w * hh;
     /* each neuron is at least 4+4+24+12 bytes plus its weights */
@@ -301,9 +280,13 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
     c->experts = fa_calloc((size_t)nv * (size_t)c->n_points, sizeof *c->experts, r->err, r->path);
     if (!c->experts)
         return FACEAU_ERR_NOMEM;
-    for (int i = 0; i < nv * c->n_points; i++)
+    /* the kernels every expert runs, picked once for the model's lifetime */
+    const unsigned cpu = fa_cpu_features();
+    for (int i = 0; i < nv * c->n_points; i++) {
+        c->experts[i].cpu = cpu;
         if ((st = read_expert(r, c, &c->experts[i])))
             return st;
+    }
     c->support = max_support(c);
     return FACEAU_OK;
 }
@@ -371,7 +354,7 @@ int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp
         }
         /* windows are squares: N is 1, 4, 9, ... */
     }
-    return fa_cv_invert_cholesky(scratch, N, sigma, ccnf_use_avx2() ? FA_CPU_AVX2 : 0);
+    return fa_cv_invert_cholesky(scratch, N, sigma, e->cpu);
 }
 
 int fa_ccnf_slot(const fa_ccnf *c, int window)
@@ -508,19 +491,11 @@ static void im2col_norm(const float *area, int stride, int window, int w, int h,
         }
 }
 
-/* The sigmoid step for one neuron output q: OpenFace's
- *   *p += (2.0 * alpha) / (1.0 + exp(-q))
- * where -q is a float and `using namespace std` makes exp the float overload (expf); the sum is
- * double, stored back to the float response. */
-static float add_sigmoid(float acc, double a2, float q)
-{
-    return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
-}
-
 /* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
  * each C element in one register and add a*b for k = 0, 1, ... with a fused multiply-add, from
- * 0 (beta = 0 zeroes C first; alpha = 1). The scalar and AVX2 versions below compute the same
- * chains (the vector one eight positions at a time), so they agree bit for bit. */
+ * 0 (beta = 0 zeroes C first; alpha = 1). The scalar versions below and their AVX2 twins in
+ * ccnf_avx2.c compute the same chains (the vector ones eight positions at a time), so they
+ * agree bit for bit; the expert's cpu, picked at load, chooses. */
 static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_expert *e, int r0,
                            float *flat)
 {
@@ -533,7 +508,7 @@ static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_exper
             float acc = 0;
             for (int k = 0; k < K; k++)
                 acc = fmaf(colsT[(size_t)k * (size_t)P + (size_t)r], w[k], acc);
-            flat[r] = add_sigmoid(flat[r], a2, acc);
+            flat[r] = fa_ccnf_add_sigmoid(flat[r], a2, acc);
         }
     }
 }
@@ -548,70 +523,8 @@ static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0,
     }
 }
 
-#ifdef CCNF_AVX2
-
-/* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
- * position left for the scalar code. */
-AVX2_FN int neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
-{
-    int live[MAX_NEURONS], nl = 0;
-    for (int i = 0; i < e->n_neurons; i++)
-        if (e->alpha[i] > 1e-4)
-            live[nl++] = i;
-    int r0 = 0;
-    for (; r0 + 8 <= P; r0 += 8) {
-        for (int g = 0; g < nl; g += 8) {
-            const int m = nl - g < 8 ? nl - g : 8;
-            const float *w[8];
-            __m256 acc[8];
-            for (int j = 0; j < 8; j++) {
-                w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
-                acc[j] = _mm256_setzero_ps();
-            }
-            for (int k = 0; k < K; k++) {
-                const __m256 x = _mm256_loadu_ps(colsT + (size_t)k * (size_t)P + (size_t)r0);
-                for (int j = 0; j < m; j++)
-                    acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
-            }
-            for (int j = 0; j < m; j++) {
-                float q[8];
-                _mm256_storeu_ps(q, acc[j]);
-                const double a2 = 2.0 * e->alpha[live[g + j]];
-                for (int l = 0; l < 8; l++)
-                    flat[r0 + l] = add_sigmoid(flat[r0 + l], a2, q[l]);
-            }
-        }
-    }
-    return r0;
-}
-
-AVX2_FN int sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
-{
-    int n0 = 0;
-    for (; n0 + 16 <= P; n0 += 16) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++) {
-            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
-            const __m256 v = _mm256_set1_ps(resp[k]);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
-        }
-        _mm256_storeu_ps(out + n0, a0);
-        _mm256_storeu_ps(out + n0 + 8, a1);
-    }
-    for (; n0 + 8 <= P; n0 += 8) {
-        __m256 a0 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++)
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0),
-                                 _mm256_set1_ps(resp[k]), a0);
-        _mm256_storeu_ps(out + n0, a0);
-    }
-    return n0;
-}
-#endif
-
 static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
-                              int area_stride, int window, float *scratch, float *out, int avx2)
+                              int area_stride, int window, float *scratch, float *out)
 {
     const int P = window * window;
     if (!e->n_neurons || !sigma_t) {
@@ -629,11 +542,10 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
      * sigmoid added to the response (zero to start with) */
     memset(flat, 0, (size_t)P * sizeof *flat);
     int r0 = 0;
-#ifdef CCNF_AVX2
+#if FA_BUILD_AVX2
+    const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
     if (avx2)
-        r0 = neurons_avx2(colsT, P, K, e, flat);
-#else
-    (void)avx2;
+        r0 = fa_ccnf_neurons_avx2(colsT, P, K, e, flat);
 #endif
     neurons_scalar(colsT, P, K, e, r0, flat);
     /* response.t(): flat[x*window + y] is (x, y) */
@@ -643,9 +555,9 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
 
     /* out = Sigma * resp (sgemm with one column) */
     int n0 = 0;
-#ifdef CCNF_AVX2
+#if FA_BUILD_AVX2
     if (avx2)
-        n0 = sigma_avx2(sigma_t, P, resp, out);
+        n0 = fa_ccnf_sigma_avx2(sigma_t, P, resp, out);
 #endif
     sigma_scalar(sigma_t, P, resp, n0, out);
     /* minMaxIdx, then response - min (a float add of -min) */
@@ -662,7 +574,7 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
 void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
                                int area_stride, int window, float *scratch, float *out)
 {
-    landmark_response(e, sigma_t, area, area_stride, window, scratch, out, ccnf_use_avx2());
+    landmark_response(e, sigma_t, area, area_stride, window, scratch, out);
 }
 
 /* ---- Patch_experts::Response ------------------------------------------------------------------ */
@@ -803,7 +715,6 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
     const size_t P = (size_t)window * (size_t)window;
     const int support = max_support(c), side = window + support - 1;
     float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
-    const int avx2 = ccnf_use_avx2();
     for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
         float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
@@ -818,7 +729,7 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
         fa_warp_affine_grey(grey, M, aw, ah, area, aw);
-        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map, avx2);
+        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map);
     }
 }
 

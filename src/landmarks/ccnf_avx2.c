@@ -1,0 +1,70 @@
+/* ccnf_avx2.c - the AVX2+FMA twins of ccnf.c's two sgemm_ products (the neurons and the Sigma
+ * product of CCNF_patch_expert::ResponseOpenBlas): the same fused chains, eight positions at a
+ * time, so the same bits as the scalar loops. */
+#include "landmarks/ccnf_kernels.h"
+
+#if FA_BUILD_AVX2
+#include <immintrin.h>
+
+#define AVX2_FN __attribute__((target("avx2,fma")))
+
+/* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
+ * position left for the scalar code. */
+AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
+{
+    int live[FA_CCNF_MAX_NEURONS], nl = 0;
+    for (int i = 0; i < e->n_neurons; i++)
+        if (e->alpha[i] > 1e-4)
+            live[nl++] = i;
+    int r0 = 0;
+    for (; r0 + 8 <= P; r0 += 8) {
+        for (int g = 0; g < nl; g += 8) {
+            const int m = nl - g < 8 ? nl - g : 8;
+            const float *w[8];
+            __m256 acc[8];
+            for (int j = 0; j < 8; j++) {
+                w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
+                acc[j] = _mm256_setzero_ps();
+            }
+            for (int k = 0; k < K; k++) {
+                const __m256 x = _mm256_loadu_ps(colsT + (size_t)k * (size_t)P + (size_t)r0);
+                for (int j = 0; j < m; j++)
+                    acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
+            }
+            for (int j = 0; j < m; j++) {
+                float q[8];
+                _mm256_storeu_ps(q, acc[j]);
+                const double a2 = 2.0 * e->alpha[live[g + j]];
+                for (int l = 0; l < 8; l++)
+                    flat[r0 + l] = fa_ccnf_add_sigmoid(flat[r0 + l], a2, q[l]);
+            }
+        }
+    }
+    return r0;
+}
+
+AVX2_FN int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
+{
+    int n0 = 0;
+    for (; n0 + 16 <= P; n0 += 16) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++) {
+            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
+            const __m256 v = _mm256_set1_ps(resp[k]);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
+        }
+        _mm256_storeu_ps(out + n0, a0);
+        _mm256_storeu_ps(out + n0 + 8, a1);
+    }
+    for (; n0 + 8 <= P; n0 += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int k = 0; k < P; k++)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0),
+                                 _mm256_set1_ps(resp[k]), a0);
+        _mm256_storeu_ps(out + n0, a0);
+    }
+    return n0;
+}
+
+#endif
