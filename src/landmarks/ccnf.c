@@ -454,41 +454,111 @@ size_t fa_ccnf_scratch_floats(int window, int sw, int sh)
 
 /* im2colContrastNormBias for window position r = x*window + y (x outer, as OpenFace's j/i
  * loops): 1 (the bias column), then the window's pixels in column-major order, made zero-mean
- * and unit-norm, in float and in OpenFace's loop orders. Stored k-major: out[k*P + r], so that
- * consecutive positions are contiguous for the vector kernels. tmp holds K floats. */
-static void im2col_norm(const float *area, int stride, int window, int w, int h, float *tmp,
-                        float *out)
+ * and unit-norm, in float and in OpenFace's loop orders: the sum row by row (yy outer), the
+ * squares and the output in the column-major order of its temporary (xx outer). Stored k-major:
+ * out[k*P + r], so that consecutive positions are contiguous for the vector kernels.
+ *
+ * Each position's sums are serial float chains, so positions are done LANES at a time (the
+ * LANES windows with the same y and consecutive x): every lane runs its own chain in the order
+ * above, independent of the others, which the compiler vectorises and the CPU overlaps. A
+ * centred pixel (in - mean) is recomputed where OpenFace reads it back from its temporary: the
+ * same float. */
+enum { LANES = 8 };
+
+static inline __attribute__((always_inline)) void
+im2col_lanes(const float *area, int stride, int window, int w, int h, int x0, int y, float *out,
+             const int L)
+{
+    const size_t P = (size_t)window * (size_t)window;
+    const float count = (float)(w * h);
+    float sum[LANES] = {0}, mean[LANES], sum_sq[LANES] = {0}, norm[LANES];
+    for (int yy = 0; yy < h; yy++) {
+        const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x0;
+        for (int xx = 0; xx < w; xx++)
+            for (int l = 0; l < L; l++)
+                sum[l] += Mi[xx + l];
+    }
+    for (int l = 0; l < L; l++)
+        mean[l] = sum[l] / count;
+    for (int xx = 0; xx < w; xx++)
+        for (int yy = 0; yy < h; yy++) {
+            const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)(x0 + xx);
+            for (int l = 0; l < L; l++) {
+                float in = Mi[l] - mean[l];
+                sum_sq[l] += in * in;
+            }
+        }
+    for (int l = 0; l < L; l++) {
+        float n = sqrtf(sum_sq[l]);
+        if (n == 0)
+            n = 1;
+        norm[l] = (float)(1.0 / (double)n); /* `norm = 1.0 / norm` on a float */
+    }
+    float *o = out + (size_t)x0 * (size_t)window + (size_t)y;
+    for (int l = 0; l < L; l++)
+        o[(size_t)l * (size_t)window] = 1.f;
+    for (int xx = 0; xx < w; xx++)
+        for (int yy = 0; yy < h; yy++) {
+            const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)(x0 + xx);
+            float *ok = o + (size_t)(1 + xx * h + yy) * P;
+            for (int l = 0; l < L; l++)
+                ok[(size_t)l * (size_t)window] = (Mi[l] - mean[l]) * norm[l];
+        }
+}
+
+/* One position alone, as OpenFace computes it (tmp holds K floats). */
+static void im2col_one(const float *area, int stride, int window, int w, int h, int x, int y,
+                       float *tmp, float *out)
 {
     const int K = 1 + w * h;
     const size_t P = (size_t)window * (size_t)window;
+    const size_t r = (size_t)x * (size_t)window + (size_t)y;
     const float count = (float)(w * h);
-    for (int x = 0; x < window; x++)
-        for (int y = 0; y < window; y++) {
-            const size_t r = (size_t)x * (size_t)window + (size_t)y;
-            float sum = 0;
-            for (int yy = 0; yy < h; yy++) {
-                const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x;
-                for (int xx = 0; xx < w; xx++) {
-                    float in = Mi[xx];
-                    sum += in;
-                    tmp[1 + xx * h + yy] = in;
-                }
-            }
-            const float mean = sum / count;
-            float sum_sq = 0;
-            for (int k = 1; k < K; k++) {
-                float in = tmp[k] - mean;
-                tmp[k] = in;
-                sum_sq += in * in;
-            }
-            float norm = sqrtf(sum_sq);
-            if (norm == 0)
-                norm = 1;
-            norm = (float)(1.0 / (double)norm); /* `norm = 1.0 / norm` on a float */
-            out[r] = 1.f;
-            for (int k = 1; k < K; k++)
-                out[(size_t)k * P + r] = tmp[k] * norm;
+    float sum = 0;
+    for (int yy = 0; yy < h; yy++) {
+        const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x;
+        for (int xx = 0; xx < w; xx++) {
+            float in = Mi[xx];
+            sum += in;
+            tmp[1 + xx * h + yy] = in;
         }
+    }
+    const float mean = sum / count;
+    float sum_sq = 0;
+    for (int k = 1; k < K; k++) {
+        float in = tmp[k] - mean;
+        tmp[k] = in;
+        sum_sq += in * in;
+    }
+    float norm = sqrtf(sum_sq);
+    if (norm == 0)
+        norm = 1;
+    norm = (float)(1.0 / (double)norm); /* `norm = 1.0 / norm` on a float */
+    out[r] = 1.f;
+    for (int k = 1; k < K; k++)
+        out[(size_t)k * P + r] = tmp[k] * norm;
+}
+
+/* All window x window positions: blocks of LANES (or LANES/2 for narrower windows) consecutive
+ * x, the last block moved back to end at the window's edge (its overlap is recomputed to the
+ * same values); windows narrower still one position at a time. tmp holds K floats. */
+static void im2col_norm(const float *area, int stride, int window, int w, int h, float *tmp,
+                        float *out)
+{
+    for (int y = 0; y < window; y++) {
+        if (window >= LANES)
+            for (int x0 = 0; x0 < window; x0 += LANES)
+                im2col_lanes(area, stride, window, w, h,
+                             x0 + LANES <= window ? x0 : window - LANES, y, out, LANES);
+        else if (window >= LANES / 2)
+            for (int x0 = 0; x0 < window; x0 += LANES / 2)
+                im2col_lanes(area, stride, window, w, h,
+                             x0 + LANES / 2 <= window ? x0 : window - LANES / 2, y, out,
+                             LANES / 2);
+        else
+            for (int x = 0; x < window; x++)
+                im2col_one(area, stride, window, w, h, x, y, tmp, out);
+    }
 }
 
 /* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
