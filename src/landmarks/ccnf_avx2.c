@@ -8,8 +8,48 @@
 
 #define AVX2_FN __attribute__((target("avx2,fma")))
 
-/* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
- * position left for the scalar code. */
+/* Lanes 0..n-1 on (n <= 8): the mask of a partial block at the end of a row of positions. */
+AVX2_FN static __m256i lane_mask(int n)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+/* Eight consecutive floats, or only the first `rem` of them (the rest read as 0, never touched
+ * in memory) when the block is the partial last one. */
+#define LOAD8(p, full, mask) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), (mask)))
+
+/* Positions r0..r0+rem-1 (rem <= 8), up to eight neurons per pass sharing each load: each lane
+ * the scalar loop's fused chain over k, then the sigmoids added in neuron order. */
+AVX2_FN static inline __attribute__((always_inline)) void
+neurons_block(const float *colsT, int P, int K, const fa_ccnf_expert *e, const int *live, int nl,
+              int r0, int rem, float *flat)
+{
+    const int full = rem == 8;
+    const __m256i mask = lane_mask(rem);
+    for (int g = 0; g < nl; g += 8) {
+        const int m = nl - g < 8 ? nl - g : 8;
+        const float *w[8];
+        __m256 acc[8];
+        for (int j = 0; j < 8; j++) {
+            w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
+            acc[j] = _mm256_setzero_ps();
+        }
+        for (int k = 0; k < K; k++) {
+            const __m256 x = LOAD8(colsT + (size_t)k * (size_t)P + (size_t)r0, full, mask);
+            for (int j = 0; j < m; j++)
+                acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
+        }
+        for (int j = 0; j < m; j++) {
+            float q[8];
+            _mm256_storeu_ps(q, acc[j]);
+            const double a2 = 2.0 * e->alpha[live[g + j]];
+            for (int l = 0; l < rem; l++)
+                flat[r0 + l] = fa_ccnf_add_sigmoid(flat[r0 + l], a2, q[l]);
+        }
+    }
+}
+
 AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
 {
     int live[FA_CCNF_MAX_NEURONS], nl = 0;
@@ -17,30 +57,11 @@ AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf
         if (e->alpha[i] > 1e-4)
             live[nl++] = i;
     int r0 = 0;
-    for (; r0 + 8 <= P; r0 += 8) {
-        for (int g = 0; g < nl; g += 8) {
-            const int m = nl - g < 8 ? nl - g : 8;
-            const float *w[8];
-            __m256 acc[8];
-            for (int j = 0; j < 8; j++) {
-                w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
-                acc[j] = _mm256_setzero_ps();
-            }
-            for (int k = 0; k < K; k++) {
-                const __m256 x = _mm256_loadu_ps(colsT + (size_t)k * (size_t)P + (size_t)r0);
-                for (int j = 0; j < m; j++)
-                    acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
-            }
-            for (int j = 0; j < m; j++) {
-                float q[8];
-                _mm256_storeu_ps(q, acc[j]);
-                const double a2 = 2.0 * e->alpha[live[g + j]];
-                for (int l = 0; l < 8; l++)
-                    flat[r0 + l] = fa_ccnf_add_sigmoid(flat[r0 + l], a2, q[l]);
-            }
-        }
-    }
-    return r0;
+    for (; r0 + 8 <= P; r0 += 8)
+        neurons_block(colsT, P, K, e, live, nl, r0, 8, flat);
+    if (r0 < P)
+        neurons_block(colsT, P, K, e, live, nl, r0, P - r0, flat);
+    return P;
 }
 
 AVX2_FN int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
@@ -57,14 +78,16 @@ AVX2_FN int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, f
         _mm256_storeu_ps(out + n0, a0);
         _mm256_storeu_ps(out + n0 + 8, a1);
     }
-    for (; n0 + 8 <= P; n0 += 8) {
+    for (; n0 < P; n0 += 8) {
+        const int rem = P - n0 < 8 ? P - n0 : 8;
+        const __m256i mask = lane_mask(rem);
         __m256 a0 = _mm256_setzero_ps();
         for (int k = 0; k < P; k++)
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0),
+            a0 = _mm256_fmadd_ps(_mm256_maskload_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0, mask),
                                  _mm256_set1_ps(resp[k]), a0);
-        _mm256_storeu_ps(out + n0, a0);
+        _mm256_maskstore_ps(out + n0, mask, a0);
     }
-    return n0;
+    return P;
 }
 
 #endif

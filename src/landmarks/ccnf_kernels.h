@@ -19,11 +19,11 @@ static inline float fa_ccnf_add_sigmoid(float acc, double a2, float q)
 }
 
 #if FA_BUILD_AVX2
-/* neurons_scalar (flat[r] += the sigmoids of the live neurons) for the positions in whole
- * blocks of 8; returns the first position left to the scalar loop. */
+/* neurons_scalar (flat[r] += the sigmoids of the live neurons) for all P positions, eight at a
+ * time (the last block masked); returns P, the first position left to the scalar loop. */
 int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);
-/* sigma_scalar (out = Sigma * resp) for the rows in whole blocks of 8; returns the first row
- * left to the scalar loop. */
+/* sigma_scalar (out = Sigma * resp) for all P rows, 16 or 8 at a time (the last block masked);
+ * returns P, the first row left to the scalar loop. */
 int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out);
 #endif
 
