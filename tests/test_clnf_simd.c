@@ -1,9 +1,10 @@
 /* test_clnf_simd.c - the landmark tracker's AVX2+FMA kernels (CCNF responses, Sigma inverses)
- * and the portable loops they twin give the same bits: 30 frames of a 640x480 video (main model
- * and hierarchical parts) tracked from scratch with the model loaded as the CPU allows, then with
- * a model loaded under FACEAU_NO_AVX2=1 (the kernels are picked at load), must produce identical
- * landmarks, parameters, confidences and part landmarks. The MTCNN detector is loaded once and
- * shared, so only the landmark code's kernels differ between the runs. */
+ * and the portable loops they twin give the same bits, and so does any thread count: 30 frames
+ * of a 640x480 video (main model and hierarchical parts) tracked from scratch with the model
+ * loaded as the CPU allows, then with a model loaded under FACEAU_NO_AVX2=1 (the kernels are
+ * picked at load), then natively again with the responses split over 3 threads, must produce
+ * identical landmarks, parameters, confidences and part landmarks. The MTCNN detector is loaded
+ * once and shared, so only the landmark code differs between the runs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 enum { FRAMES = 30, PER_FRAME = 2 * FA_PDM_MAX_POINTS + 6 + FA_N_MODES + 2 +
                                 FA_CLNF_MAX_PARTS * 2 * FA_PDM_MAX_POINTS };
 
-static int track(const fa_clnf *m, fa_mtcnn *mtcnn, float *out)
+static int track(const fa_clnf *m, fa_mtcnn *mtcnn, int threads, float *out)
 {
     fa_err err = {0};
     fa_video *v = NULL;
@@ -22,6 +23,12 @@ static int track(const fa_clnf *m, fa_mtcnn *mtcnn, float *out)
     if (fa_video_open(tu_shared_path("data/videos/2015-10-15-15-14.avi"), &v, &err) ||
         fa_clnf_face_init(&f, &err)) {
         CHECK(0, "%s", err.msg);
+        fa_video_close(v);
+        return 0;
+    }
+    if (fa_clnf_face_set_threads(&f, threads, &err)) {
+        CHECK(0, "threads: %s", err.msg);
+        fa_clnf_face_free(&f);
         fa_video_close(v);
         return 0;
     }
@@ -75,12 +82,12 @@ int main(void)
     unsetenv("FACEAU_NO_AVX2");
     const unsigned cpu = fa_cpu_features();
     fa_clnf *m = load();
-    int n1 = m ? track(m, mtcnn, native) : 0;
+    int n1 = m ? track(m, mtcnn, 1, native) : 0;
     fa_clnf_free(m);
     setenv("FACEAU_NO_AVX2", "1", 1);
     CHECK(fa_cpu_features() == 0, "FACEAU_NO_AVX2=1 leaves kernels %u", fa_cpu_features());
     m = load();
-    int n2 = m ? track(m, mtcnn, portable) : 0;
+    int n2 = m ? track(m, mtcnn, 1, portable) : 0;
     fa_clnf_free(m);
     if (saved)
         setenv("FACEAU_NO_AVX2", saved, 1);
@@ -92,6 +99,16 @@ int main(void)
         if (memcmp(native + (size_t)t * PER_FRAME, portable + (size_t)t * PER_FRAME,
                    PER_FRAME * sizeof *native)) {
             CHECK(0, "frame %d: AVX2 and portable landmark kernels differ", t + 1);
+            break;
+        }
+    m = load();
+    int n3 = m ? track(m, mtcnn, 3, portable) : 0;
+    fa_clnf_free(m);
+    CHECK(n3 == FRAMES, "tracked %d frames of %d with 3 threads", n3, FRAMES);
+    for (int t = 0; t < n1 && t < n3; t++)
+        if (memcmp(native + (size_t)t * PER_FRAME, portable + (size_t)t * PER_FRAME,
+                   PER_FRAME * sizeof *native)) {
+            CHECK(0, "frame %d: 1 and 3 threads differ", t + 1);
             break;
         }
     if (!(cpu & FA_CPU_AVX2))
