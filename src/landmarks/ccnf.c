@@ -606,14 +606,19 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
     float *flat = colsT + (size_t)P * (size_t)K;    /* P, position order x*window + y */
     float *resp = flat + P;                         /* P, row-major [y][x] */
     float *tmp = resp + P;                          /* K */
-    im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
+#if FA_BUILD_AVX2
+    const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
+    if (avx2 && window >= 8)
+        fa_ccnf_im2col_avx2(area, area_stride, window, e->width, e->height, colsT);
+    else
+#endif
+        im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
 
     /* neuron_resp_full = weight_matrix * im2col^T, then per neuron with alpha > 1e-4 the
      * sigmoid added to the response (zero to start with) */
     memset(flat, 0, (size_t)P * sizeof *flat);
     int r0 = 0;
 #if FA_BUILD_AVX2
-    const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
     if (avx2)
         r0 = fa_ccnf_neurons_avx2(colsT, P, K, e, flat);
 #endif

@@ -1,12 +1,85 @@
 /* ccnf_avx2.c - the AVX2+FMA twins of ccnf.c's two sgemm_ products (the neurons and the Sigma
  * product of CCNF_patch_expert::ResponseOpenBlas): the same fused chains, eight positions at a
  * time, so the same bits as the scalar loops. */
+#include <math.h>
+
 #include "landmarks/ccnf_kernels.h"
 
 #if FA_BUILD_AVX2
 #include <immintrin.h>
 
 #define AVX2_FN __attribute__((target("avx2,fma")))
+
+/* im2colContrastNormBias as ccnf.c's im2col_norm computes it (see there): per position the
+ * pixel sum (yy outer, xx inner), mean = sum / count, the sum of squared centred pixels (xx
+ * outer, yy inner), norm = (float)(1.0 / (double)sqrtf(ss)) (1 for 0), then 1 and the centred
+ * pixels times norm. Lanes are eight positions with the same y and consecutive x (the last
+ * block moved back to end at the window edge); four rows run side by side, the last rows of a
+ * window not a multiple of 4 repeated. Separate add, sub, mul and div (IEEE, like the scalar
+ * code), so the same floats. */
+AVX2_FN void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h,
+                                 float *out)
+{
+    enum { R = 4 };
+    const size_t P = (size_t)window * (size_t)window;
+    const __m256 count = _mm256_set1_ps((float)(w * h));
+    for (int y0 = 0; y0 < window; y0 += R) {
+        int ys[R];
+        for (int q = 0; q < R; q++)
+            ys[q] = y0 + q < window ? y0 + q : window - 1;
+        for (int x0 = 0; x0 < window; x0 += 8) {
+            const int xb = x0 + 8 <= window ? x0 : window - 8;
+            const float *rows[R];
+            for (int q = 0; q < R; q++)
+                rows[q] = area + (size_t)ys[q] * (size_t)stride + (size_t)xb;
+            __m256 sum[R], mean[R], ss[R], norm[R];
+            for (int q = 0; q < R; q++)
+                sum[q] = ss[q] = _mm256_setzero_ps();
+            for (int yy = 0; yy < h; yy++)
+                for (int xx = 0; xx < w; xx++)
+                    for (int q = 0; q < R; q++)
+                        sum[q] = _mm256_add_ps(
+                            sum[q], _mm256_loadu_ps(rows[q] + (size_t)yy * (size_t)stride + (size_t)xx));
+            for (int q = 0; q < R; q++)
+                mean[q] = _mm256_div_ps(sum[q], count);
+            for (int xx = 0; xx < w; xx++)
+                for (int yy = 0; yy < h; yy++)
+                    for (int q = 0; q < R; q++) {
+                        const __m256 d = _mm256_sub_ps(
+                            _mm256_loadu_ps(rows[q] + (size_t)yy * (size_t)stride + (size_t)xx), mean[q]);
+                        ss[q] = _mm256_add_ps(ss[q], _mm256_mul_ps(d, d));
+                    }
+            for (int q = 0; q < R; q++) {
+                float v[8];
+                _mm256_storeu_ps(v, ss[q]);
+                for (int l = 0; l < 8; l++) {
+                    float n = sqrtf(v[l]);
+                    if (n == 0)
+                        n = 1;
+                    v[l] = (float)(1.0 / (double)n);
+                }
+                norm[q] = _mm256_loadu_ps(v);
+            }
+            for (int q = 0; q < R; q++) {
+                float *o = out + (size_t)xb * (size_t)window + (size_t)ys[q];
+                for (int l = 0; l < 8; l++)
+                    o[(size_t)l * (size_t)window] = 1.f;
+            }
+            for (int xx = 0; xx < w; xx++)
+                for (int yy = 0; yy < h; yy++)
+                    for (int q = 0; q < R; q++) {
+                        float v[8];
+                        _mm256_storeu_ps(v, _mm256_mul_ps(
+                            _mm256_sub_ps(_mm256_loadu_ps(rows[q] + (size_t)yy * (size_t)stride +
+                                                          (size_t)xx), mean[q]), norm[q]));
+                        float *ok = out + (size_t)(1 + xx * h + yy) * P +
+                                    (size_t)xb * (size_t)window + (size_t)ys[q];
+                        for (int l = 0; l < 8; l++)
+                            ok[(size_t)l * (size_t)window] = v[l];
+                    }
+        }
+    }
+}
 
 /* Lanes 0..n-1 on (n <= 8): the mask of a partial block at the end of a row of positions. */
 AVX2_FN static __m256i lane_mask(int n)

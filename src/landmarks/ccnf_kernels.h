@@ -19,6 +19,9 @@ static inline float fa_ccnf_add_sigmoid(float acc, double a2, float q)
 }
 
 #if FA_BUILD_AVX2
+/* im2col_norm for windows of 8 or more: four rows of positions at a time, eight positions per
+ * row block, each lane the scalar chains (no fused operation), so the same floats. */
+void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h, float *out);
 /* neurons_scalar (flat[r] += the sigmoids of the live neurons) for all P positions, eight at a
  * time (the last block masked); returns P, the first position left to the scalar loop. */
 int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);
