@@ -394,25 +394,12 @@ static void test_align_shapes(void)
 
 /* ---- a synthetic file, end to end ------------------------------------------------------------ */
 
-typedef struct buf {
-    unsigned char b[16384];
-    size_t n;
-} buf;
-
-static void put(buf *o, const void *p, size_t n)
-{
-    if (o->n + n <= sizeof o->b) {
-        memcpy(o->b + o->n, p, n);
-        o->n += n;
-    }
-}
-static void put_i32(buf *o, int32_t v) { put(o, &v, 4); }
-static void put_f64(buf *o, double v) { put(o, &v, 8); }
+typedef tu_buf buf;
 static void put_hdr(buf *o, int r, int c, int t)
 {
-    put_i32(o, r);
-    put_i32(o, c);
-    put_i32(o, t);
+    tu_put_i32(o, r);
+    tu_put_i32(o, c);
+    tu_put_i32(o, t);
 }
 
 /* Double-precision inverse by Gauss-Jordan (n <= 25), for the reference. */
@@ -459,18 +446,18 @@ static void test_synthetic_file(void)
     o.n = 0;
     unsigned seed = 12345;
 #define RND() ((seed = seed * 1103515245u + 12345u), ((seed >> 8) & 0xffff) / 65536.0)
-    put_f64(&o, 0.3);
-    put_i32(&o, 1);
+    tu_put_f64(&o, 0.3);
+    tu_put_i32(&o, 1);
     put_hdr(&o, 3, 1, 6);
-    put_f64(&o, 0);
-    put_f64(&o, 10);
-    put_f64(&o, 0);
+    tu_put_f64(&o, 0);
+    tu_put_f64(&o, 10);
+    tu_put_f64(&o, 0);
     put_hdr(&o, 2, 1, 4);
-    put_i32(&o, 1);
-    put_i32(&o, 0);
-    put_i32(&o, 1); /* windows */
-    put_i32(&o, WS);
-    put_i32(&o, 1);
+    tu_put_i32(&o, 1);
+    tu_put_i32(&o, 0);
+    tu_put_i32(&o, 1); /* windows */
+    tu_put_i32(&o, WS);
+    tu_put_i32(&o, 1);
     put_hdr(&o, P, P, 5);
     static float S[P * P];
     for (int a = 0; a < P; a++)
@@ -478,37 +465,37 @@ static void test_synthetic_file(void)
             int ya = a / WS, xa = a % WS, yb = b / WS, xb = b % WS;
             S[a * P + b] = (abs(ya - yb) + abs(xa - xb) == 1) ? 1.f : 0.f; /* 4-neighbours */
         }
-    put(&o, S, sizeof S);
+    tu_put(&o, S, sizeof S);
     /* expert 0 */
     double nw[NN], bias[NN], alpha[NN];
     float W[NN][SH * SW];
-    put_i32(&o, 5);
-    put_i32(&o, SW);
-    put_i32(&o, SH);
-    put_i32(&o, NN);
+    tu_put_i32(&o, 5);
+    tu_put_i32(&o, SW);
+    tu_put_i32(&o, SH);
+    tu_put_i32(&o, NN);
     for (int i = 0; i < NN; i++) {
         nw[i] = 0.5 + 2 * RND();
         bias[i] = RND() - 0.5;
         alpha[i] = i == 3 ? 5e-5 : 0.05 + RND();
-        put_i32(&o, 2);
-        put_i32(&o, 0);
-        put_f64(&o, nw[i]);
-        put_f64(&o, bias[i]);
-        put_f64(&o, alpha[i]);
+        tu_put_i32(&o, 2);
+        tu_put_i32(&o, 0);
+        tu_put_f64(&o, nw[i]);
+        tu_put_f64(&o, bias[i]);
+        tu_put_f64(&o, alpha[i]);
         put_hdr(&o, SH, SW, 5);
         for (int k = 0; k < SH * SW; k++)
             W[i][k] = (float)(RND() * 2 - 1);
-        put(&o, W[i], sizeof W[i]);
+        tu_put(&o, W[i], sizeof W[i]);
     }
     const double beta = 0.3;
-    put_f64(&o, beta);
-    put_f64(&o, 0.875); /* confidence */
+    tu_put_f64(&o, beta);
+    tu_put_f64(&o, 0.875); /* confidence */
     /* expert 1: empty */
-    put_i32(&o, 5);
-    put_i32(&o, 0);
-    put_i32(&o, 0);
-    put_i32(&o, 0);
-    put_i32(&o, 0);
+    tu_put_i32(&o, 5);
+    tu_put_i32(&o, 0);
+    tu_put_i32(&o, 0);
+    tu_put_i32(&o, 0);
+    tu_put_i32(&o, 0);
     const char *dir = tu_tmpdir("test_ccnf_synth");
     char path[4096];
     snprintf(path, sizeof path, "%s/synthetic_ccnf.txt", dir);
@@ -582,17 +569,10 @@ static void test_synthetic_file(void)
     }
     CHECK(maxerr < 1e-5 * scale, "synthetic response differs from the double reference by %g (max %g)",
           maxerr, scale);
-    /* scalar kernels: same bits */
-    const char *old = getenv("FACEAU_NO_AVX2");
-    char *saved = old ? strdup(old) : NULL;
-    setenv("FACEAU_NO_AVX2", "1", 1);
-    fa_ccnf_landmark_response(&c.experts[0], c.experts[0].sigma[0], area, AW, WS, scratch,
-                              out_scalar);
-    if (saved)
-        setenv("FACEAU_NO_AVX2", saved, 1);
-    else
-        unsetenv("FACEAU_NO_AVX2");
-    free(saved);
+    /* scalar kernels (what FACEAU_NO_AVX2=1 picks at load): same bits */
+    fa_ccnf_expert scalar = c.experts[0];
+    scalar.cpu = 0;
+    fa_ccnf_landmark_response(&scalar, c.experts[0].sigma[0], area, AW, WS, scratch, out_scalar);
     CHECK(memcmp(out, out_scalar, sizeof out) == 0, "synthetic: scalar and vector kernels differ");
     /* an empty expert gives zeros */
     fa_ccnf_landmark_response(&c.experts[1], NULL, area, AW, WS, scratch, out);
@@ -676,15 +656,10 @@ static void test_real_frame(void)
             const fa_ccnf_expert *ex = &c.experts[2 * 68 + 30];
             const float *comp = c.windows[wi].comp;
             CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], sv, scr) == 1, "sigma %d", wins[wi]);
-            const char *old = getenv("FACEAU_NO_AVX2");
-            char *saved = old ? strdup(old) : NULL;
-            setenv("FACEAU_NO_AVX2", "1", 1);
-            CHECK(fa_ccnf_compute_sigma(ex, comp, 3, wins[wi], ss, scr) == 1, "sigma %d", wins[wi]);
-            if (saved)
-                setenv("FACEAU_NO_AVX2", saved, 1);
-            else
-                unsetenv("FACEAU_NO_AVX2");
-            free(saved);
+            fa_ccnf_expert scalar = *ex; /* the portable kernels */
+            scalar.cpu = 0;
+            CHECK(fa_ccnf_compute_sigma(&scalar, comp, 3, wins[wi], ss, scr) == 1, "sigma %d",
+                  wins[wi]);
             CHECK(memcmp(sv, ss, (size_t)W2 * W2 * sizeof *sv) == 0,
                   "window %d: scalar and vector Cholesky differ", wins[wi]);
             /* residual of Sigma * SigmaInv on a few rows */
@@ -727,20 +702,18 @@ static void test_real_frame(void)
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
                   r2->maps == maps_before && memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
               "second call differs or reallocated");
-        /* the scalar kernels (FACEAU_NO_AVX2) give the same bits as the AVX2 ones */
-        const char *old = getenv("FACEAU_NO_AVX2");
-        char *saved = old ? strdup(old) : NULL;
-        setenv("FACEAU_NO_AVX2", old && strcmp(old, "1") == 0 ? "0" : "1", 1);
+        /* the scalar kernels (what FACEAU_NO_AVX2=1 picks at load) give the same bits as the
+         * AVX2 ones */
+        const unsigned cpu = c.experts[0].cpu;
+        for (int k = 0; k < c.n_views * c.n_points; k++)
+            c.experts[k].cpu = 0;
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK &&
                   memcmp(first, r2->maps, 68 * 121 * sizeof *first) == 0,
               "scalar and vector kernels differ");
-        if (saved)
-            setenv("FACEAU_NO_AVX2", saved, 1);
-        else
-            unsetenv("FACEAU_NO_AVX2");
-        free(saved);
+        for (int k = 0; k < c.n_views * c.n_points; k++)
+            c.experts[k].cpu = cpu;
         CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, window, ws, &r2, &e) == FACEAU_OK,
-              "response after restoring the environment");
+              "response with the load-time kernels again");
         /* split in three ranges with separate worker buffers: the same maps */
         const size_t nb = fa_ccnf_worker_floats(&c, window);
         float *b1 = malloc(nb * sizeof *b1), *b2 = malloc(nb * sizeof *b2);

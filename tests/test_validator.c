@@ -123,32 +123,18 @@ static void test_damaged(void)
 
 /* ---- a hand-made validator: layer semantics derived by hand ------------------------------------- */
 
-typedef struct bytes {
-    unsigned char b[4096];
-    size_t n;
-} bytes;
-
-static void put(bytes *o, const void *p, size_t n)
-{
-    if (o->n + n <= sizeof o->b) {
-        memcpy(o->b + o->n, p, n);
-        o->n += n;
-    }
-}
-static void put_i32(bytes *o, int32_t v) { put(o, &v, 4); }
-static void put_f32(bytes *o, float v) { put(o, &v, 4); }
-static void put_f64(bytes *o, double v) { put(o, &v, 8); }
+typedef tu_buf bytes;
 /* ReadMatBin layout: rows, cols, OpenCV type, row-major data */
 static void put_mat(bytes *o, int rows, int cols, int type, const double *v)
 {
-    put_i32(o, rows), put_i32(o, cols), put_i32(o, type);
+    tu_put_i32(o, rows), tu_put_i32(o, cols), tu_put_i32(o, type);
     for (int i = 0; i < rows * cols; i++) {
         if (type == FA_CV_64F)
-            put_f64(o, v[i]);
+            tu_put_f64(o, v[i]);
         else if (type == FA_CV_32F)
-            put_f32(o, (float)v[i]);
+            tu_put_f32(o, (float)v[i]);
         else
-            put_i32(o, (int32_t)v[i]);
+            tu_put_i32(o, (int32_t)v[i]);
     }
 }
 
@@ -168,7 +154,7 @@ static void put_mat(bytes *o, int rows, int cols, int type, const double *v)
 static void make_tiny(bytes *o)
 {
     o->n = 0;
-    put_i32(o, 3), put_i32(o, 1);
+    tu_put_i32(o, 3), tu_put_i32(o, 1);
     double orient[3] = {0, 0, 0};
     put_mat(o, 3, 1, FA_CV_64F, orient);
     double mean[9], sd[9];
@@ -176,26 +162,26 @@ static void make_tiny(bytes *o)
         mean[i] = -(i + 1), sd[i] = 1;
     put_mat(o, 1, 9, FA_CV_64F, mean);
     put_mat(o, 1, 9, FA_CV_64F, sd);
-    put_i32(o, 5); /* depth: conv, ReLU, FC, ReLU, FC */
-    put_i32(o, 0), put_i32(o, 1), put_i32(o, 2), put_f32(o, 0.5f), put_f32(o, -1.0f);
+    tu_put_i32(o, 5); /* depth: conv, ReLU, FC, ReLU, FC */
+    tu_put_i32(o, 0), tu_put_i32(o, 1), tu_put_i32(o, 2), tu_put_f32(o, 0.5f), tu_put_f32(o, -1.0f);
     double k0[4] = {1, 0, 0, 0}, k1[4] = {0, 2, 0, 0};
     put_mat(o, 2, 2, FA_CV_32F, k0);
     put_mat(o, 2, 2, FA_CV_32F, k1);
-    put_i32(o, 3);
-    put_i32(o, 2);
+    tu_put_i32(o, 3);
+    tu_put_i32(o, 2);
     double b1[3] = {0, 0, 0}, w1[24] = {0};
     w1[1 * 3 + 0] = 1, w1[6 * 3 + 1] = 1, w1[2 * 3 + 2] = 1, w1[5 * 3 + 2] = -1;
     put_mat(o, 3, 1, FA_CV_32F, b1);
     put_mat(o, 8, 3, FA_CV_32F, w1);
-    put_i32(o, 3);
-    put_i32(o, 2);
+    tu_put_i32(o, 3);
+    tu_put_i32(o, 2);
     double b2[4] = {0, 0, -10, 0}, w2[12] = {0};
     w2[0 * 4 + 0] = 1, w2[1 * 4 + 1] = 0.1, w2[1 * 4 + 2] = 1, w2[0 * 4 + 3] = 1,
     w2[2 * 4 + 3] = -100;
     put_mat(o, 4, 1, FA_CV_32F, b2);
     put_mat(o, 3, 4, FA_CV_32F, w2);
     /* PAW: triangle (-1,-1), (10,-1), (-1,10); alpha/beta from PAW's constructor formulas */
-    put_i32(o, 9), put_f64(o, 0), put_f64(o, 0);
+    tu_put_i32(o, 9), tu_put_f64(o, 0), tu_put_f64(o, 0);
     double dl[6] = {-1, 10, -1, -1, -1, 10}, tri[3] = {0, 1, 2}, tid[9] = {0}, mask[9];
     for (int i = 0; i < 9; i++)
         mask[i] = 1;

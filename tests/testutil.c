@@ -223,3 +223,14 @@ uint64_t tu_fnv1a(const fa_image *im)
     }
     return h;
 }
+
+void tu_put(tu_buf *o, const void *p, size_t n)
+{
+    if (o->n + n <= sizeof o->b) {
+        memcpy(o->b + o->n, p, n);
+        o->n += n;
+    }
+}
+void tu_put_i32(tu_buf *o, int32_t v) { tu_put(o, &v, 4); }
+void tu_put_f32(tu_buf *o, float v) { tu_put(o, &v, 4); }
+void tu_put_f64(tu_buf *o, double v) { tu_put(o, &v, 8); }

@@ -47,6 +47,17 @@ int tu_write_file(const char *path, const void *data, size_t n);
  * NULL on failure. */
 unsigned char *tu_read_file(const char *path, size_t *n);
 
+/* A byte buffer a test builds a synthetic model file in (little-endian, as OpenFace's binary
+ * readers expect); writes past its end are dropped. */
+typedef struct tu_buf {
+    unsigned char b[16384];
+    size_t n;
+} tu_buf;
+void tu_put(tu_buf *o, const void *p, size_t n);
+void tu_put_i32(tu_buf *o, int32_t v);
+void tu_put_f32(tu_buf *o, float v);
+void tu_put_f64(tu_buf *o, double v);
+
 /* FNV-1a 64 over an image's BGR bytes, row by row (stride padding excluded). */
 uint64_t tu_fnv1a(const fa_image *im);
 

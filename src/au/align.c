@@ -1,8 +1,9 @@
 /* align.c - OpenFace's similarity alignment with the face mask (FaceAnalysis::AlignFaceMask).
  *
  * Every step follows the float/double precision and the operation order of the OpenCV 4.6 calls
- * OpenFace makes (cv::mean, cv::sum, cv::gemm, cv::SVD, cv::warpAffine), because the aligned
- * face feeds HOG and a last-bit change of the warp matrix can move a pixel by one grey level. */
+ * OpenFace makes (AlignShapesWithScale in cv/align.c, cv::warpAffine in cv/warp_affine.c),
+ * because the aligned face feeds HOG and a last-bit change of the warp matrix can move a pixel
+ * by one grey level. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,97 +18,22 @@
 static const int rigid_idx[N_RIGID] = {1,  2,  3,  4,  12, 13, 14, 15, 27, 28, 29, 31,
                                        32, 33, 34, 35, 36, 39, 40, 41, 42, 45, 46, 47};
 
-/* ---- AlignShapesWithScale ------------------------------------------------------------ */
-
-/* cv::mean of one column of an n x 2 float Mat: a double sum in row order times 1/n. */
-static float column_mean(const float *pts, int n, int col)
-{
-    double s = 0;
-    for (int k = 0; k < n; k++)
-        s += pts[2 * k + col];
-    return (float)(s * (1. / n));
-}
-
-/* cv::sum of 48 contiguous floats as OpenCV's AVX2 kernel adds them: four double lanes, two
- * accumulators each, then the lanes in order. Only the last bits of the double differ from a
- * plain loop, but they can reach the float scale factor. */
-_Static_assert(2 * N_RIGID % 16 == 0, "cv_sum48 handles whole 16-float blocks only");
-static double cv_sum48(const float *a)
-{
-    double s0[4] = {0, 0, 0, 0}, s1[4] = {0, 0, 0, 0};
-    for (int x = 0; x < 2 * N_RIGID; x += 16) {
-        for (int l = 0; l < 4; l++) {
-            s0[l] += (double)a[x + l] + (double)a[x + 8 + l];
-            s1[l] += (double)a[x + 4 + l] + (double)a[x + 12 + l];
-        }
-    }
-    double s = 0;
-    for (int l = 0; l < 4; l++)
-        s += s0[l] + s1[l];
-    return s;
-}
-
-/* Mean-normalises pts (n x 2, in place) and scales it to unit RMS radius; returns that radius. */
-static float normalise_points(float *pts)
-{
-    float mx = column_mean(pts, N_RIGID, 0), my = column_mean(pts, N_RIGID, 1);
-    float sq[2 * N_RIGID];
-    for (int k = 0; k < N_RIGID; k++) {
-        pts[2 * k] = pts[2 * k] - mx;
-        pts[2 * k + 1] = pts[2 * k + 1] - my;
-        sq[2 * k] = pts[2 * k] * pts[2 * k];
-        sq[2 * k + 1] = pts[2 * k + 1] * pts[2 * k + 1];
-    }
-    float scale = (float)sqrt(cv_sum48(sq) / N_RIGID);
-    /* Mat / s is convertTo with alpha = 1/s, applied in float. */
-    float inv = (float)(1. / (double)scale);
-    for (int k = 0; k < 2 * N_RIGID; k++)
-        pts[k] = pts[k] * inv;
-    return scale;
-}
-
-/* Utilities::AlignShapesWithScale(src, dst) on the rigid points: scale * Kabsch rotation. */
-static void align_shapes_with_scale(float *src, float *dst, float A[4])
-{
-    float s_src = normalise_points(src), s_dst = normalise_points(dst);
-    float s = s_dst / s_src;
-
-    /* src^T * dst: cv::gemm with GEMM_1_T, double accumulation in point order. */
-    float h[4];
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-            double acc = 0;
-            for (int k = 0; k < N_RIGID; k++)
-                acc += (double)src[2 * k + i] * dst[2 * k + j];
-            h[2 * i + j] = (float)acc;
-        }
-    float u[4], vt[4], p[4];
-    fa_svd2x2(h, u, vt);
-    fa_gemm2x2(vt, 1, u, 1, p);
-    double det = (double)p[0] * p[3] - (double)p[1] * p[2];
-    float corr[4] = {1, 0, 0, det > 0 ? 1.f : -1.f};
-    float tmp[4], R[4];
-    fa_gemm2x2(vt, 1, corr, 0, tmp);
-    fa_gemm2x2(tmp, 0, u, 1, R);
-    for (int k = 0; k < 4; k++)
-        A[k] = s * R[k];
-}
-
 /* ---- AlignFaceMask ---------------------------------------------------------------------- */
 
 void fa_align_similarity(const float *landmarks, const fa_pdm *pdm, double sim_scale, float A[4])
 {
     /* The destination is the mean shape scaled in float: convertTo casts alpha to float. */
-    float src[2 * N_RIGID], dst[2 * N_RIGID];
+    float src[2 * N_RIGID], dst[2 * N_RIGID]; /* x0.., y0.. */
     const float fscale = (float)sim_scale;
     for (int k = 0; k < N_RIGID; k++) {
         int i = rigid_idx[k];
-        src[2 * k] = landmarks[i];
-        src[2 * k + 1] = landmarks[FA_N_LANDMARKS + i];
-        dst[2 * k] = pdm->mean[i] * fscale;
-        dst[2 * k + 1] = pdm->mean[pdm->n + i] * fscale;
+        src[k] = landmarks[i];
+        src[N_RIGID + k] = landmarks[FA_N_LANDMARKS + i];
+        dst[k] = pdm->mean[i] * fscale;
+        dst[N_RIGID + k] = pdm->mean[pdm->n + i] * fscale;
     }
-    align_shapes_with_scale(src, dst, A);
+    /* Utilities::AlignShapesWithScale(src, dst) on the rigid points: scale * Kabsch rotation. */
+    fa_align_shapes_with_scale(src, dst, N_RIGID, A);
 }
 
 /* AlignFaceMask's destination landmarks: all 68 points through the warp (cv::gemm with a

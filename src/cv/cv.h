@@ -1,6 +1,7 @@
 /* cv/cv.h - every OpenCV 4.6 routine faceau reproduces, bit for bit, in one place (not installed):
  * SVD and its hypot, Rodrigues and OpenFace's Euler helpers on top of them, resize, warpAffine,
- * the face triangulation and PAW's triangle mask.
+ * the float grey image with its warpAffine and remap, the face triangulation and PAW's triangle
+ * mask.
  */
 #ifndef FACEAU_CV_H
 #define FACEAU_CV_H
@@ -23,6 +24,14 @@ double fa_cv_hypot(double a, double b);
  * 3x3 input faceau has. */
 void fa_cv_svd(double At[3][3], double Vt[3][3], int n, int f);
 
+/* The same on n x n row-major arrays, 1 <= n <= FA_SVD_MAX (n = 2 completes a zero singular
+ * value's vector as above); W receives the singular values, descending. */
+#define FA_SVD_MAX 6
+void fa_cv_svd_n(double *At, double *Vt, double *W, int n, int f);
+/* cv::solve(A, b, x, DECOMP_SVD) for a square double system (n <= FA_SVD_MAX, A row-major):
+ * JacobiSVD of A, then SVBkSb with threshold 2 DBL_EPSILON * sum of the singular values. */
+void fa_cv_solve_svd(const double *A, const double *b, int n, double *x);
+
 /* cv::SVD of a 2x2 float matrix h (row-major) as OpenCV 4.6's Jacobi SVD computes it: u, vt
  * row-major (fa_cv_svd with n = 2 in float). */
 void fa_svd2x2(const float h[4], float u[4], float vt[4]);
@@ -31,16 +40,45 @@ void fa_svd2x2(const float h[4], float u[4], float vt[4]);
 /* cv::gemm of 2x2 float matrices through GEMMSingleMul: double products and sums, rounded once
  * to float; ta/tb: use the transpose of a/b. */
 void fa_gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4]);
+/* cv::gemm(A, v) [+ bias] of a float rows x len matrix (row-major) and a float vector, as
+ * OpenCV's GEMMSingleMul<float, double> computes it ("A * B^T" path, a column vector counting as
+ * transposed): lanes s0..s3 take the products k mod 4 over the largest multiple of 4, s0 the
+ * rest, ((s0 + s1) + s2) + s3, plus bias[r] in double if bias is not NULL, rounded once. */
+void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const float *bias,
+                     float *out);
+/* fa_gemv_cv_bias without a bias. */
+void fa_gemv_cv(const float *A, int rows, int len, const float *v, float *out);
 /* 3x3 product as OpenCV computes it for float (gemm's len-3 special case, or Matx33f): float
  * products summed left to right in float. */
 void fa_cv_mul3f(const double A[3][3], const double B[3][3], double C[3][3]);
 /* cv::Rodrigues, matrix to axis-angle: double-precision re-orthonormalisation by SVD first. */
 void fa_cv_rodrigues_to_vec(const double R[3][3], float out[3]);
+/* cv::Rodrigues, axis-angle to matrix, in double: R row-major and, if J is not NULL, the 3x9
+ * Jacobian dR/dr (one row of R's 9 elements per r_i), as solvePnP's projectPoints uses it. */
+void fa_cv_rodrigues_jac(const double rv[3], double R[9], double J[27]);
 /* cv::Rodrigues, axis-angle to matrix, in double, rounded to float. */
 void fa_cv_rodrigues_to_mat(const float v[3], float R[9]);
 /* OpenFace's Euler convention (RotationHelpers.h): R = Rx * Ry * Rz, row-major 3x3. */
 void fa_euler_to_rotation(const float euler[3], float R[9]);
 void fa_rotation_to_euler(const float R[9], float euler[3]);
+
+/* ---- Cholesky (cholesky.c) ------------------------------------------------------------- */
+/* OpenCV's CholImpl<float>, as cv::solve(A, b, x, DECOMP_CHOLESKY) runs it: A (N x N row-major)
+ * is overwritten by its factor, b (N x m row-major) by the solution. Returns 0, b zeroed (what
+ * cv::solve leaves), when A is not positive definite. */
+int fa_cv_cholesky(float *A, int N, float *b, int m);
+/* cv::invert(A, X, DECOMP_CHOLESKY) for N > 3 (CholImpl<float> against the identity; X N x N,
+ * A overwritten). Returns 0, X zeroed, if A is not positive definite. cpu: the FA_CPU_* kernels
+ * the caller picked (same bits either way). */
+int fa_cv_invert_cholesky(float *A, int N, float *X, unsigned cpu);
+
+/* ---- AlignShapesWithScale (align.c) ---------------------------------------------------- */
+#define FA_ALIGN_MAX_POINTS 68
+/* Utilities::AlignShapesWithScale(src, dst) for n 2D points (each x0.., y0.. as 2n floats):
+ * the 2x2 scale-rotation A (row-major) mapping src onto dst, with OpenCV 4.6's cv::mean, cv::sum
+ * (its AVX2 build's summation order), cv::gemm and cv::SVD arithmetic. 1 <= n; points past
+ * FA_ALIGN_MAX_POINTS are ignored. */
+void fa_align_shapes_with_scale(const float *src, const float *dst, int n, float A[4]);
 
 /* ---- cv::resize (resize.c) -------------------------------------------------------------- */
 /* cv::resize(INTER_LINEAR) of a float BGR image to dw x dh, bit-exact with OpenCV 4.6. The
@@ -62,6 +100,45 @@ faceau_status fa_warp_check(const fa_image *img, int size, const void *out, fa_e
  * are set to 0 without sampling. cpu: the FA_CPU_* kernels the caller picked (same bytes). */
 void fa_warp_affine_masked_rows(const fa_image *src, const float M[6], int size,
                                 const uint8_t *mask, unsigned cpu, uint8_t *out);
+
+/* ---- the float grey image and its resamplers (warp_grey.c) ------------------------------
+ * The image the landmark tracker fits on, and the two OpenCV 4.6 resamplers OpenFace's landmark
+ * code calls on it. Both quantise source positions to 1/32 pixel (INTER_BITS = 5) and
+ * interpolate with OpenCV's float bilinear weight table, summing the four products in OpenCV's
+ * order. */
+
+/* A single-channel float image (OpenCV's Mat_<float>), row-major. */
+typedef struct fa_grey {
+    int width, height;
+    int stride;   /* floats per row, >= width */
+    float *px;    /* owned by whoever allocated it (fa_grey_resize allocates) */
+    size_t cap;   /* floats allocated in px (fa_grey_resize reuses the buffer up to this) */
+} fa_grey;
+
+/* Sets g to width x height (stride = width), reallocating px only when it has fewer than
+ * width*height floats. A zeroed fa_grey is a valid empty image. Sizes 1..65535. Contents are
+ * undefined after a resize. */
+faceau_status fa_grey_resize(fa_grey *g, int width, int height, fa_err *err);
+void fa_grey_free(fa_grey *g);
+
+/* cv::cvtColor(img, grey, COLOR_BGR2GRAY) then convertTo(CV_32F): each pixel is
+ * (1868*B + 9617*G + 4899*R + 8192) >> 14 as a float. out is resized to img's size. */
+faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err);
+
+/* cv::warpAffine(src, dst, M, Size(dw, dh), WARP_INVERSE_MAP | INTER_LINEAR,
+ * BORDER_CONSTANT, 0), as Patch_experts::Response crops each landmark's area of interest:
+ * dst(x, y) samples src at (M[0]x + M[1]y + M[2], M[3]x + M[4]y + M[5]).
+ * M is double as OpenCV converts it (a float matrix, as OpenFace builds it, converts exactly).
+ * dst: dh rows of dw floats, dst_stride floats apart. dw, dh >= 1. */
+void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
+                         int dst_stride);
+
+/* cv::remap(src, dst, map_x, map_y, INTER_LINEAR, BORDER_CONSTANT, 0) with CV_32FC1 maps, as
+ * PAW::Warp uses it (the detection validator):
+ * dst(x, y) samples src at (map_x(x, y), map_y(x, y)) rounded to 1/32 pixel (cvRound(v*32)).
+ * map_x, map_y: dh rows of dw floats, map_stride floats apart; dst likewise dst_stride. */
+void fa_remap_grey(const fa_grey *src, const float *map_x, const float *map_y, int map_stride,
+                   int dw, int dh, float *dst, int dst_stride);
 
 /* ---- triangulation and PAW mask (paw.c) ------------------------------------------------- */
 #define FA_TRIS_MAX 254

@@ -2,6 +2,7 @@
  * and OpenFace's Euler-angle helpers (RotationHelpers.h) built on them. */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "cv/cv.h"
 
@@ -117,23 +118,55 @@ void fa_cv_rodrigues_to_vec(const double Rf[3][3], float out[3])
         out[k] = (float)r[k];
 }
 
-/* cv::Rodrigues, axis-angle to matrix, in double, rounded to float. */
-void fa_cv_rodrigues_to_mat(const float v[3], float R[9])
+/* calib3d's cvRodrigues2 for a rotation vector: R = cos(t) I + (1 - cos(t)) r r^T + sin(t) [r]x,
+ * and dR/dr laid out as 3 rows (one per r_i) of the 9 elements of R, row-major. */
+void fa_cv_rodrigues_jac(const double rv[3], double R[9], double J[27])
 {
-    double r[3] = {v[0], v[1], v[2]};
-    double theta = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+    double rx = rv[0], ry = rv[1], rz = rv[2];
+    double theta = sqrt(rx * rx + ry * ry + rz * rz);
     if (theta < DBL_EPSILON) {
         for (int k = 0; k < 9; k++)
             R[k] = k % 4 == 0;
+        if (J) {
+            memset(J, 0, 27 * sizeof(double));
+            J[5] = J[15] = J[19] = -1;
+            J[7] = J[11] = J[21] = 1;
+        }
         return;
     }
     double c = cos(theta), s = sin(theta), c1 = 1. - c, itheta = theta ? 1. / theta : 0.;
-    for (int k = 0; k < 3; k++)
-        r[k] *= itheta;
-    double rrt[9] = {r[0] * r[0], r[0] * r[1], r[0] * r[2], r[0] * r[1], r[1] * r[1],
-                     r[1] * r[2], r[0] * r[2], r[1] * r[2], r[2] * r[2]};
-    double rx[9] = {0, -r[2], r[1], r[2], 0, -r[0], -r[1], r[0], 0};
+    rx *= itheta;
+    ry *= itheta;
+    rz *= itheta;
+    double rrt[9] = {rx * rx, rx * ry, rx * rz, rx * ry, ry * ry,
+                     ry * rz, rx * rz, ry * rz, rz * rz};
+    double r_x[9] = {0, -rz, ry, rz, 0, -rx, -ry, rx, 0};
+    static const double I[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     for (int k = 0; k < 9; k++)
-        R[k] = (float)(c * (k % 4 == 0) + c1 * rrt[k] + s * rx[k]);
+        R[k] = c * I[k] + c1 * rrt[k] + s * r_x[k];
+    if (!J)
+        return;
+    double drrt[27] = {rx + rx, ry, rz, ry, 0, 0, rz, 0, 0,
+                       0, rx, 0, rx, ry + ry, rz, 0, rz, 0,
+                       0, 0, rx, 0, 0, ry, rx, ry, rz + rz};
+    static const double d_r_x_[27] = {0, 0, 0, 0, 0, -1, 0, 1, 0,
+                                      0, 0, 1, 0, 0, 0, -1, 0, 0,
+                                      0, -1, 0, 1, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        double ri = i == 0 ? rx : i == 1 ? ry : rz;
+        double a0 = -s * ri, a1 = (s - 2 * c1 * itheta) * ri, a2 = c1 * itheta;
+        double a3 = (c - s * itheta) * ri, a4 = s * itheta;
+        for (int k = 0; k < 9; k++)
+            J[i * 9 + k] = a0 * I[k] + a1 * rrt[k] + a2 * drrt[i * 9 + k] + a3 * r_x[k] +
+                           a4 * d_r_x_[i * 9 + k];
+    }
 }
 
+/* cv::Rodrigues, axis-angle to matrix, in double, rounded to float. */
+void fa_cv_rodrigues_to_mat(const float v[3], float R[9])
+{
+    double r[3] = {v[0], v[1], v[2]}, Rd[9];
+    fa_cv_rodrigues_jac(r, Rd, NULL);
+    for (int k = 0; k < 9; k++)
+        R[k] = (float)Rd[k];
+}

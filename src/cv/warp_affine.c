@@ -11,11 +11,6 @@
 /* ---- cv::warpAffine, INTER_LINEAR, BORDER_CONSTANT 0, 8UC3 ----------------------------- */
 
 
-static int saturate_short(int64_t v)
-{
-    return v < -32768 ? -32768 : v > 32767 ? 32767 : (int)v;
-}
-
 /* Inverts the forward matrix the way cv::warpAffine does (without WARP_INVERSE_MAP). */
 static void invert_affine(const float Mf[6], double M[6])
 {
@@ -75,20 +70,13 @@ static void sample_inside(const uint8_t *p, size_t stride, int fx, int fy, uint8
     }
 }
 
-/* floor(v / 2^s) for |v| < 2^39 with only a shift of a non-negative number. */
-static int64_t floor_shr(int64_t v, int s)
-{
-    const int64_t bias = (int64_t)1 << 40;
-    return ((v + bias) >> s) - (bias >> s);
-}
-
 /* One output pixel from its fixed-point source position v = (X, Y) in 1/1024 pixel: the
  * general case, including positions near or beyond the frame's edge. */
 void fa_warp_pixel(const fa_image *src, int64_t vx, int64_t vy, uint8_t *d)
 {
-    int64_t X = floor_shr(vx, AB_BITS - INTER_BITS), Y = floor_shr(vy, AB_BITS - INTER_BITS);
-    int sx = saturate_short(floor_shr(X, INTER_BITS));
-    int sy = saturate_short(floor_shr(Y, INTER_BITS));
+    int64_t X = fa_floor_shr(vx, AB_BITS - INTER_BITS), Y = fa_floor_shr(vy, AB_BITS - INTER_BITS);
+    int sx = fa_saturate_short(fa_floor_shr(X, INTER_BITS));
+    int sy = fa_saturate_short(fa_floor_shr(Y, INTER_BITS));
     int fx = (int)(X & (INTER_TAB - 1)), fy = (int)(Y & (INTER_TAB - 1));
     if (sx >= 0 && sy >= 0 && sx < src->width - 1 && sy < src->height - 1)
         sample_inside(src->bgr + (size_t)sy * (size_t)src->stride + 3 * (size_t)sx,

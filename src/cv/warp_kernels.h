@@ -17,6 +17,19 @@
 enum { AB_BITS = 10, AB_SCALE = 1 << AB_BITS, INTER_BITS = 5, INTER_TAB = 1 << INTER_BITS };
 enum { POS_BIAS = 1 << 26 }; /* makes the row's 1/1024-pixel positions non-negative */
 
+/* saturate_cast<short> of a source corner. */
+static inline int fa_saturate_short(int64_t v)
+{
+    return v < -32768 ? -32768 : v > 32767 ? 32767 : (int)v;
+}
+
+/* floor(v / 2^s) for |v| < 2^39 with only a shift of a non-negative number. */
+static inline int64_t fa_floor_shr(int64_t v, int s)
+{
+    const int64_t bias = (int64_t)1 << 40;
+    return ((v + bias) >> s) - (bias >> s);
+}
+
 /* One output pixel from its fixed-point source position v = (X, Y) in 1/1024 pixel: the
  * general case, including positions near or beyond the frame's edge. */
 void fa_warp_pixel(const fa_image *src, int64_t vx, int64_t vy, uint8_t *d);

@@ -19,34 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "landmarks/ccnf.h"
-
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(FA_NO_AVX2)
-#include <immintrin.h>
-#define CCNF_AVX2 1
-#define AVX2_FN __attribute__((target("avx2,fma"))) static
-#endif
-
-/* AVX2+FMA kernels available and not disabled (FACEAU_NO_AVX2 set and not "0"). */
-static int ccnf_use_avx2(void)
-{
-#ifdef CCNF_AVX2
-    const char *no = getenv("FACEAU_NO_AVX2");
-    if (no && *no && *no != '0')
-        return 0;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
-
+#include "landmarks/ccnf_kernels.h"
 
 #define MAX_VIEWS 64
 #define MAX_POINTS 256
 #define MAX_WINDOWS 16
 #define MAX_COMP 16
-#define MAX_NEURONS 64
+
 #define FA_PI 3.14159265358979323846 /* M_PI */
 
 static int max_support(const fa_ccnf *c);
@@ -158,7 +137,7 @@ static faceau_status read_expert(reader *r, const fa_ccnf *c, fa_ccnf_expert *e)
     }
     if (h[1] < 1 || h[1] > FA_CCNF_MAX_SUPPORT || h[2] < 1 || h[2] > FA_CCNF_MAX_SUPPORT)
         return malformed(r, "patch expert size out of range", (long long)h[1] * 1000 + h[2]);
-    if (h[3] < 0 || h[3] > MAX_NEURONS)
+    if (h[3] < 0 || h[3] > FA_CCNF_MAX_NEURONS)
         return malformed(r, "neuron count out of range", h[3]);
     const int w = h[1], hh = h[2], nn = h[3], K = 1 + w * hh;
     /* each neuron is at least 4+4+24+12 bytes plus its weights */
@@ -301,9 +280,13 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
     c->experts = fa_calloc((size_t)nv * (size_t)c->n_points, sizeof *c->experts, r->err, r->path);
     if (!c->experts)
         return FACEAU_ERR_NOMEM;
-    for (int i = 0; i < nv * c->n_points; i++)
+    /* the kernels every expert runs, picked once for the model's lifetime */
+    const unsigned cpu = fa_cpu_features();
+    for (int i = 0; i < nv * c->n_points; i++) {
+        c->experts[i].cpu = cpu;
         if ((st = read_expert(r, c, &c->experts[i])))
             return st;
+    }
     c->support = max_support(c);
     return FACEAU_OK;
 }
@@ -334,124 +317,6 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
 }
 
 /* ---- Sigma ---------------------------------------------------------------------------------- */
-
-#ifdef CCNF_AVX2
-/* s (8 doubles in two halves) -= (double)(l * x) for 8 floats x: the float product rounded,
- * then widened and subtracted, lane by lane exactly as the scalar code. */
-AVX2_FN void sub_prod8(__m256d *lo, __m256d *hi, float l, const float *x)
-{
-    const __m256 p = _mm256_mul_ps(_mm256_set1_ps(l), _mm256_loadu_ps(x));
-    *lo = _mm256_sub_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
-    *hi = _mm256_sub_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
-}
-
-AVX2_FN void store_scaled8(float *dst, __m256d lo, __m256d hi, float d)
-{
-    const __m256d v = _mm256_set1_pd((double)d);
-    const __m128 a = _mm256_cvtpd_ps(_mm256_mul_pd(lo, v)), b = _mm256_cvtpd_ps(_mm256_mul_pd(hi, v));
-    _mm256_storeu_ps(dst, _mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1));
-}
-
-/* Forward-solve row i for columns in whole blocks of 8 within 0..i; returns the first column
- * left to the scalar code. */
-AVX2_FN int chol_forward_row_avx2(const float *A, float *X, int N, int i)
-{
-    const size_t n = (size_t)N;
-    const float *Li = A + (size_t)i * n;
-    float *Xi = X + (size_t)i * n;
-    int jb = 0;
-    for (; jb + 8 <= i + 1; jb += 8) {
-        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
-        for (int k = jb; k < i; k++)
-            sub_prod8(&lo, &hi, Li[k], X + (size_t)k * n + (size_t)jb);
-        store_scaled8(Xi + jb, lo, hi, Li[i]);
-    }
-    return jb;
-}
-
-AVX2_FN int chol_backward_row_avx2(const float *A, float *X, int N, int i)
-{
-    const size_t n = (size_t)N;
-    float *Xi = X + (size_t)i * n;
-    int jb = 0;
-    for (; jb + 8 <= N; jb += 8) {
-        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb)), hi = _mm256_cvtps_pd(_mm_loadu_ps(Xi + jb + 4));
-        for (int k = N - 1; k > i; k--)
-            sub_prod8(&lo, &hi, A[(size_t)k * n + (size_t)i], X + (size_t)k * n + (size_t)jb);
-        store_scaled8(Xi + jb, lo, hi, A[(size_t)i * n + (size_t)i]);
-    }
-    return jb;
-}
-#endif
-
-/* cv::invert(A, X, DECOMP_CHOLESKY) for a float N x N matrix, N > 3: OpenCV's CholImpl<float>
- * with b = identity. A is overwritten by the factor. Float products L*L and L*b are each rounded
- * to float before they are subtracted in double, as the template's `s -= L[..]*L[..]` does with
- * float operands. Returns 0 (X zeroed) if not positive definite. */
-static int cholesky_invert(float *A, int N, float *X, int avx2)
-{
-    const size_t n = (size_t)N;
-    for (int i = 0; i < N; i++) {
-        float *Li = A + (size_t)i * n;
-        int j;
-        for (j = 0; j < i; j++) {
-            const float *Lj = A + (size_t)j * n;
-            double s = Li[j];
-            for (int k = 0; k < j; k++)
-                s -= (double)(Li[k] * Lj[k]);
-            Li[j] = (float)(s * Lj[j]);
-        }
-        double s = Li[i];
-        for (int k = 0; k < j; k++) {
-            double t = Li[k];
-            s -= t * t;
-        }
-        if (s < (double)FLT_EPSILON) {
-            memset(X, 0, n * n * sizeof *X);
-            return 0;
-        }
-        Li[i] = (float)(1. / sqrt(s));
-    }
-    /* X = I; forward: L y = b. Column j of b is 0 above row j throughout (each such entry is
-     * +0 times a positive diagonal), and subtracting the +-0 products of those rows leaves s
-     * unchanged (s starts at +0 or 1 and never becomes -0), so the sums may start at any
-     * k <= j: the scalar code starts at j, the vector code at its block's first column. */
-    memset(X, 0, n * n * sizeof *X);
-    for (int i = 0; i < N; i++)
-        X[(size_t)i * n + (size_t)i] = 1.f;
-    for (int i = 0; i < N; i++) {
-        const float *Li = A + (size_t)i * n;
-        float *Xi = X + (size_t)i * n;
-        int j0 = 0;
-#ifdef CCNF_AVX2
-        if (avx2)
-            j0 = chol_forward_row_avx2(A, X, N, i);
-#endif
-        for (int j = j0; j <= i; j++) {
-            double s = Xi[j];
-            for (int k = j; k < i; k++)
-                s -= (double)(Li[k] * X[(size_t)k * n + (size_t)j]);
-            Xi[j] = (float)(s * Li[i]);
-        }
-    }
-    /* backward: L^T x = y */
-    for (int i = N - 1; i >= 0; i--) {
-        float *Xi = X + (size_t)i * n;
-        const float dii = A[(size_t)i * n + (size_t)i];
-        int j0 = 0;
-#ifdef CCNF_AVX2
-        if (avx2)
-            j0 = chol_backward_row_avx2(A, X, N, i);
-#endif
-        for (int j = j0; j < N; j++) {
-            double s = Xi[j];
-            for (int k = N - 1; k > i; k--)
-                s -= (double)(A[(size_t)k * n + (size_t)i] * X[(size_t)k * n + (size_t)j]);
-            Xi[j] = (float)(s * dii);
-        }
-    }
-    return 1;
-}
 
 /* cv::invert for n <= 3 takes a closed form (not Cholesky); only windows 1 (1x1) can reach it
  * here: x = 1/a in double, rounded (OpenCV's 1x1 case). */
@@ -489,7 +354,7 @@ int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp
         }
         /* windows are squares: N is 1, 4, 9, ... */
     }
-    return cholesky_invert(scratch, N, sigma, ccnf_use_avx2());
+    return fa_cv_invert_cholesky(scratch, N, sigma, e->cpu);
 }
 
 int fa_ccnf_slot(const fa_ccnf *c, int window)
@@ -589,56 +454,118 @@ size_t fa_ccnf_scratch_floats(int window, int sw, int sh)
 
 /* im2colContrastNormBias for window position r = x*window + y (x outer, as OpenFace's j/i
  * loops): 1 (the bias column), then the window's pixels in column-major order, made zero-mean
- * and unit-norm, in float and in OpenFace's loop orders. Stored k-major: out[k*P + r], so that
- * consecutive positions are contiguous for the vector kernels. tmp holds K floats. */
-static void im2col_norm(const float *area, int stride, int window, int w, int h, float *tmp,
-                        float *out)
+ * and unit-norm, in float and in OpenFace's loop orders: the sum row by row (yy outer), the
+ * squares and the output in the column-major order of its temporary (xx outer). Stored k-major:
+ * out[k*P + r], so that consecutive positions are contiguous for the vector kernels.
+ *
+ * Each position's sums are serial float chains, so positions are done LANES at a time (the
+ * LANES windows with the same y and consecutive x): every lane runs its own chain in the order
+ * above, independent of the others, which the compiler vectorises and the CPU overlaps. A
+ * centred pixel (in - mean) is recomputed where OpenFace reads it back from its temporary: the
+ * same float. */
+enum { LANES = 8 };
+
+static inline __attribute__((always_inline)) void
+im2col_lanes(const float *area, int stride, int window, int w, int h, int x0, int y, float *out,
+             const int L)
 {
-    const int K = 1 + w * h;
     const size_t P = (size_t)window * (size_t)window;
     const float count = (float)(w * h);
-    for (int x = 0; x < window; x++)
-        for (int y = 0; y < window; y++) {
-            const size_t r = (size_t)x * (size_t)window + (size_t)y;
-            float sum = 0;
-            for (int yy = 0; yy < h; yy++) {
-                const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x;
-                for (int xx = 0; xx < w; xx++) {
-                    float in = Mi[xx];
-                    sum += in;
-                    tmp[1 + xx * h + yy] = in;
-                }
+    float sum[LANES] = {0}, mean[LANES], sum_sq[LANES] = {0}, norm[LANES];
+    for (int yy = 0; yy < h; yy++) {
+        const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x0;
+        for (int xx = 0; xx < w; xx++)
+            for (int l = 0; l < L; l++)
+                sum[l] += Mi[xx + l];
+    }
+    for (int l = 0; l < L; l++)
+        mean[l] = sum[l] / count;
+    for (int xx = 0; xx < w; xx++)
+        for (int yy = 0; yy < h; yy++) {
+            const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)(x0 + xx);
+            for (int l = 0; l < L; l++) {
+                float in = Mi[l] - mean[l];
+                sum_sq[l] += in * in;
             }
-            const float mean = sum / count;
-            float sum_sq = 0;
-            for (int k = 1; k < K; k++) {
-                float in = tmp[k] - mean;
-                tmp[k] = in;
-                sum_sq += in * in;
-            }
-            float norm = sqrtf(sum_sq);
-            if (norm == 0)
-                norm = 1;
-            norm = (float)(1.0 / (double)norm); /* `norm = 1.0 / norm` on a float */
-            out[r] = 1.f;
-            for (int k = 1; k < K; k++)
-                out[(size_t)k * P + r] = tmp[k] * norm;
+        }
+    for (int l = 0; l < L; l++) {
+        float n = sqrtf(sum_sq[l]);
+        if (n == 0)
+            n = 1;
+        norm[l] = (float)(1.0 / (double)n); /* `norm = 1.0 / norm` on a float */
+    }
+    float *o = out + (size_t)x0 * (size_t)window + (size_t)y;
+    for (int l = 0; l < L; l++)
+        o[(size_t)l * (size_t)window] = 1.f;
+    for (int xx = 0; xx < w; xx++)
+        for (int yy = 0; yy < h; yy++) {
+            const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)(x0 + xx);
+            float *ok = o + (size_t)(1 + xx * h + yy) * P;
+            for (int l = 0; l < L; l++)
+                ok[(size_t)l * (size_t)window] = (Mi[l] - mean[l]) * norm[l];
         }
 }
 
-/* The sigmoid step for one neuron output q: OpenFace's
- *   *p += (2.0 * alpha) / (1.0 + exp(-q))
- * where -q is a float and `using namespace std` makes exp the float overload (expf); the sum is
- * double, stored back to the float response. */
-static float add_sigmoid(float acc, double a2, float q)
+/* One position alone, as OpenFace computes it (tmp holds K floats). */
+static void im2col_one(const float *area, int stride, int window, int w, int h, int x, int y,
+                       float *tmp, float *out)
 {
-    return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
+    const int K = 1 + w * h;
+    const size_t P = (size_t)window * (size_t)window;
+    const size_t r = (size_t)x * (size_t)window + (size_t)y;
+    const float count = (float)(w * h);
+    float sum = 0;
+    for (int yy = 0; yy < h; yy++) {
+        const float *Mi = area + (size_t)(y + yy) * (size_t)stride + (size_t)x;
+        for (int xx = 0; xx < w; xx++) {
+            float in = Mi[xx];
+            sum += in;
+            tmp[1 + xx * h + yy] = in;
+        }
+    }
+    const float mean = sum / count;
+    float sum_sq = 0;
+    for (int k = 1; k < K; k++) {
+        float in = tmp[k] - mean;
+        tmp[k] = in;
+        sum_sq += in * in;
+    }
+    float norm = sqrtf(sum_sq);
+    if (norm == 0)
+        norm = 1;
+    norm = (float)(1.0 / (double)norm); /* `norm = 1.0 / norm` on a float */
+    out[r] = 1.f;
+    for (int k = 1; k < K; k++)
+        out[(size_t)k * P + r] = tmp[k] * norm;
+}
+
+/* All window x window positions: blocks of LANES (or LANES/2 for narrower windows) consecutive
+ * x, the last block moved back to end at the window's edge (its overlap is recomputed to the
+ * same values); windows narrower still one position at a time. tmp holds K floats. */
+static void im2col_norm(const float *area, int stride, int window, int w, int h, float *tmp,
+                        float *out)
+{
+    for (int y = 0; y < window; y++) {
+        if (window >= LANES)
+            for (int x0 = 0; x0 < window; x0 += LANES)
+                im2col_lanes(area, stride, window, w, h,
+                             x0 + LANES <= window ? x0 : window - LANES, y, out, LANES);
+        else if (window >= LANES / 2)
+            for (int x0 = 0; x0 < window; x0 += LANES / 2)
+                im2col_lanes(area, stride, window, w, h,
+                             x0 + LANES / 2 <= window ? x0 : window - LANES / 2, y, out,
+                             LANES / 2);
+        else
+            for (int x = 0; x < window; x++)
+                im2col_one(area, stride, window, w, h, x, y, tmp, out);
+    }
 }
 
 /* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
  * each C element in one register and add a*b for k = 0, 1, ... with a fused multiply-add, from
- * 0 (beta = 0 zeroes C first; alpha = 1). The scalar and AVX2 versions below compute the same
- * chains (the vector one eight positions at a time), so they agree bit for bit. */
+ * 0 (beta = 0 zeroes C first; alpha = 1). The scalar versions below and their AVX2 twins in
+ * ccnf_avx2.c compute the same chains (the vector ones eight positions at a time), so they
+ * agree bit for bit; the expert's cpu, picked at load, chooses. */
 static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_expert *e, int r0,
                            float *flat)
 {
@@ -651,7 +578,7 @@ static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_exper
             float acc = 0;
             for (int k = 0; k < K; k++)
                 acc = fmaf(colsT[(size_t)k * (size_t)P + (size_t)r], w[k], acc);
-            flat[r] = add_sigmoid(flat[r], a2, acc);
+            flat[r] = fa_ccnf_add_sigmoid(flat[r], a2, acc);
         }
     }
 }
@@ -666,70 +593,8 @@ static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0,
     }
 }
 
-#ifdef CCNF_AVX2
-
-/* Eight positions at a time, up to eight neurons per pass sharing each load. Returns the first
- * position left for the scalar code. */
-AVX2_FN int neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
-{
-    int live[MAX_NEURONS], nl = 0;
-    for (int i = 0; i < e->n_neurons; i++)
-        if (e->alpha[i] > 1e-4)
-            live[nl++] = i;
-    int r0 = 0;
-    for (; r0 + 8 <= P; r0 += 8) {
-        for (int g = 0; g < nl; g += 8) {
-            const int m = nl - g < 8 ? nl - g : 8;
-            const float *w[8];
-            __m256 acc[8];
-            for (int j = 0; j < 8; j++) {
-                w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
-                acc[j] = _mm256_setzero_ps();
-            }
-            for (int k = 0; k < K; k++) {
-                const __m256 x = _mm256_loadu_ps(colsT + (size_t)k * (size_t)P + (size_t)r0);
-                for (int j = 0; j < m; j++)
-                    acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
-            }
-            for (int j = 0; j < m; j++) {
-                float q[8];
-                _mm256_storeu_ps(q, acc[j]);
-                const double a2 = 2.0 * e->alpha[live[g + j]];
-                for (int l = 0; l < 8; l++)
-                    flat[r0 + l] = add_sigmoid(flat[r0 + l], a2, q[l]);
-            }
-        }
-    }
-    return r0;
-}
-
-AVX2_FN int sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
-{
-    int n0 = 0;
-    for (; n0 + 16 <= P; n0 += 16) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++) {
-            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
-            const __m256 v = _mm256_set1_ps(resp[k]);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
-        }
-        _mm256_storeu_ps(out + n0, a0);
-        _mm256_storeu_ps(out + n0 + 8, a1);
-    }
-    for (; n0 + 8 <= P; n0 += 8) {
-        __m256 a0 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++)
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0),
-                                 _mm256_set1_ps(resp[k]), a0);
-        _mm256_storeu_ps(out + n0, a0);
-    }
-    return n0;
-}
-#endif
-
 static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
-                              int area_stride, int window, float *scratch, float *out, int avx2)
+                              int area_stride, int window, float *scratch, float *out)
 {
     const int P = window * window;
     if (!e->n_neurons || !sigma_t) {
@@ -741,17 +606,21 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
     float *flat = colsT + (size_t)P * (size_t)K;    /* P, position order x*window + y */
     float *resp = flat + P;                         /* P, row-major [y][x] */
     float *tmp = resp + P;                          /* K */
-    im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
+#if FA_BUILD_AVX2
+    const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
+    if (avx2 && window >= 8)
+        fa_ccnf_im2col_avx2(area, area_stride, window, e->width, e->height, colsT);
+    else
+#endif
+        im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
 
     /* neuron_resp_full = weight_matrix * im2col^T, then per neuron with alpha > 1e-4 the
      * sigmoid added to the response (zero to start with) */
     memset(flat, 0, (size_t)P * sizeof *flat);
     int r0 = 0;
-#ifdef CCNF_AVX2
+#if FA_BUILD_AVX2
     if (avx2)
-        r0 = neurons_avx2(colsT, P, K, e, flat);
-#else
-    (void)avx2;
+        r0 = fa_ccnf_neurons_avx2(colsT, P, K, e, flat);
 #endif
     neurons_scalar(colsT, P, K, e, r0, flat);
     /* response.t(): flat[x*window + y] is (x, y) */
@@ -761,9 +630,9 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
 
     /* out = Sigma * resp (sgemm with one column) */
     int n0 = 0;
-#ifdef CCNF_AVX2
+#if FA_BUILD_AVX2
     if (avx2)
-        n0 = sigma_avx2(sigma_t, P, resp, out);
+        n0 = fa_ccnf_sigma_avx2(sigma_t, P, resp, out);
 #endif
     sigma_scalar(sigma_t, P, resp, n0, out);
     /* minMaxIdx, then response - min (a float add of -min) */
@@ -780,94 +649,7 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
 void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
                                int area_stride, int window, float *scratch, float *out)
 {
-    landmark_response(e, sigma_t, area, area_stride, window, scratch, out, ccnf_use_avx2());
-}
-
-/* ---- AlignShapesWithScale -------------------------------------------------------------------- */
-
-/* cv::mean of one column of an n x 2 float Mat: a double sum in row order times 1/n. */
-static float column_mean(const float *pts, int n, int col)
-{
-    double s = 0;
-    for (int k = 0; k < n; k++)
-        s += pts[2 * k + col];
-    return (float)(s * (1. / n));
-}
-
-/* cv::sum of len contiguous floats, OpenCV 4.6's AVX2 build: Sum_SIMD<float,double> over whole
- * 16-float blocks (four double lanes, two accumulators, added per lane, then the lanes in
- * order), then sum_'s unrolled tail adding four floats in float before the double, then one by
- * one. */
-static double cv_sum(const float *a, int len)
-{
-    double s0[4] = {0, 0, 0, 0}, s1[4] = {0, 0, 0, 0};
-    int x = 0;
-    for (; x <= len - 16; x += 16)
-        for (int l = 0; l < 4; l++) {
-            s0[l] += (double)a[x + l] + (double)a[x + 8 + l];
-            s1[l] += (double)a[x + 4 + l] + (double)a[x + 12 + l];
-        }
-    double s = 0;
-    for (int l = 0; l < 4; l++)
-        s += s0[l] + s1[l];
-    for (; x <= len - 4; x += 4)
-        s += (double)(a[x] + a[x + 1] + a[x + 2] + a[x + 3]);
-    for (; x < len; x++)
-        s += a[x];
-    return s;
-}
-
-/* Mean-normalises pts (n x 2 interleaved, in place) and scales it to unit RMS radius; returns
- * that radius. */
-static float normalise_points(float *pts, int n)
-{
-    float mx = column_mean(pts, n, 0), my = column_mean(pts, n, 1);
-    float sq[2 * FA_PDM_MAX_POINTS];
-    for (int k = 0; k < n; k++) {
-        pts[2 * k] = pts[2 * k] - mx;
-        pts[2 * k + 1] = pts[2 * k + 1] - my;
-        sq[2 * k] = pts[2 * k] * pts[2 * k];
-        sq[2 * k + 1] = pts[2 * k + 1] * pts[2 * k + 1];
-    }
-    float scale = (float)sqrt(cv_sum(sq, 2 * n) / n);
-    float inv = (float)(1. / (double)scale);
-    for (int k = 0; k < 2 * n; k++)
-        pts[k] = pts[k] * inv;
-    return scale;
-}
-
-void fa_align_shapes_with_scale(const float *src_xy, const float *dst_xy, int n, float A[4])
-{
-    float src[2 * FA_PDM_MAX_POINTS], dst[2 * FA_PDM_MAX_POINTS];
-    if (n > FA_PDM_MAX_POINTS)
-        n = FA_PDM_MAX_POINTS;
-    for (int k = 0; k < n; k++) {
-        src[2 * k] = src_xy[k];
-        src[2 * k + 1] = src_xy[n + k];
-        dst[2 * k] = dst_xy[k];
-        dst[2 * k + 1] = dst_xy[n + k];
-    }
-    float s_src = normalise_points(src, n), s_dst = normalise_points(dst, n);
-    float s = s_dst / s_src;
-    /* src^T * dst: GEMMSingleMul with GEMM_1_T, a double sum in point order per entry */
-    float h[4];
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-            double acc = 0;
-            for (int k = 0; k < n; k++)
-                acc += (double)src[2 * k + i] * dst[2 * k + j];
-            h[2 * i + j] = (float)acc;
-        }
-    float u[4], vt[4], p[4];
-    fa_svd2x2(h, u, vt);
-    fa_gemm2x2(vt, 1, u, 1, p);
-    double det = (double)p[0] * p[3] - (double)p[1] * p[2];
-    float corr[4] = {1, 0, 0, det > 0 ? 1.f : -1.f};
-    float tmp[4], R[4];
-    fa_gemm2x2(vt, 1, corr, 0, tmp);
-    fa_gemm2x2(tmp, 0, u, 1, R);
-    for (int k = 0; k < 4; k++)
-        A[k] = s * R[k];
+    landmark_response(e, sigma_t, area, area_stride, window, scratch, out);
 }
 
 /* ---- Patch_experts::Response ------------------------------------------------------------------ */
@@ -1008,7 +790,6 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
     const size_t P = (size_t)window * (size_t)window;
     const int support = max_support(c), side = window + support - 1;
     float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
-    const int avx2 = ccnf_use_avx2();
     for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
         float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
@@ -1023,7 +804,7 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
         fa_warp_affine_grey(grey, M, aw, ah, area, aw);
-        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map, avx2);
+        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map);
     }
 }
 

@@ -37,6 +37,10 @@ typedef struct fa_ccnf_expert {
      * (sigma[k*window² + n] = Sigma(n, k), the layout the product with the response streams);
      * NULL for an empty expert or an unprepared slot. */
     float *sigma[FA_CCNF_MAX_SLOTS];
+    /* The FA_CPU_* kernels its Sigma and responses run (fa_cpu_features() at fa_ccnf_load, so
+     * FACEAU_NO_AVX2=1 picks the portable loops; a hand-made expert with 0 runs them too). The
+     * bits are the same either way. */
+    unsigned cpu;
 } fa_ccnf_expert;
 
 /* The sigma components stored for one window size. */
@@ -101,7 +105,7 @@ size_t fa_ccnf_scratch_floats(int window, int sw, int sh);
  * Writes window x window floats (row-major, [y][x]) to out: im2colContrastNormBias, the
  * neurons 2 alpha / (1 + expf(-(w . x))) summed over neurons with alpha > 1e-4, times Sigma,
  * then shifted so that the minimum is >= 0. An empty expert gives zeros. Uses AVX2+FMA kernels
- * when the CPU has them and FACEAU_NO_AVX2 is unset or "0" (same bits either way). */
+ * when e->cpu has both (same bits either way). */
 void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, const float *area,
                                int area_stride, int window, float *scratch, float *out);
 
@@ -149,9 +153,7 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
                                 int i0, int i1, float *buf);
 size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window);
 
-/* Utilities::AlignShapesWithScale(src, dst) for n 2D points (each x0.., y0.. as 2n floats):
- * the 2x2 scale-rotation A (row-major) mapping src onto dst, with OpenCV 4.6's cv::mean, cv::sum,
- * cv::gemm and cv::SVD arithmetic. n <= FA_PDM_MAX_POINTS. */
-void fa_align_shapes_with_scale(const float *src, const float *dst, int n, float A[4]);
+/* fa_align_shapes_with_scale (AlignShapesWithScale) is in cv/cv.h. */
+_Static_assert(FA_PDM_MAX_POINTS <= FA_ALIGN_MAX_POINTS, "a PDM shape fits the alignment");
 
 #endif

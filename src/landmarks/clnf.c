@@ -36,6 +36,9 @@ struct fa_clnf {
 struct fa_clnf_ws {
     fa_ccnf_ws *ccnf;
     fa_validator_ws *val;
+    fa_pool *pool;   /* NULL: the responses run on the caller (fa_clnf_face_set_threads) */
+    float *bufs;     /* one fa_ccnf_worker_floats buffer per pool thread */
+    size_t buf_floats, bufs_cap;
 };
 
 /* ---- parameters --------------------------------------------------------------------------- */
@@ -423,12 +426,75 @@ void fa_clnf_face_free(fa_clnf_face *f)
     if (f && f->ws) {
         fa_ccnf_ws_free(f->ws->ccnf);
         fa_validator_ws_free(f->ws->val);
+        fa_pool_free(f->ws->pool);
+        free(f->ws->bufs);
         free(f->ws);
         f->ws = NULL;
     }
 }
 
+faceau_status fa_clnf_face_set_threads(fa_clnf_face *f, int threads, fa_err *err)
+{
+    if (!f || !f->ws)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "clnf: threads on an uninitialised face");
+    if (threads < 1 || threads > FA_POOL_MAX_THREADS)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "clnf: %d threads outside 1..%d", threads,
+                       FA_POOL_MAX_THREADS);
+    fa_pool_free(f->ws->pool);
+    f->ws->pool = NULL;
+    if (threads == 1)
+        return FACEAU_OK;
+    return fa_pool_create(threads, &f->ws->pool, err);
+}
+
 /* ---- Fit and DetectLandmarks ---------------------------------------------------------------- */
+
+/* Patch_experts::Response's per-landmark loop split over the face's pool: job j takes the
+ * landmarks [j*n/jobs, (j+1)*n/jobs), each map computed alone in the running thread's buffer,
+ * so the maps are the same whatever the thread count. */
+enum { RESPONSE_JOBS = 17 };
+typedef struct response_jobs {
+    const fa_ccnf *c;
+    const fa_grey *grey;
+    const fa_ccnf_response *r;
+    float *bufs;
+    size_t buf_floats;
+} response_jobs;
+
+static void response_job(void *ctx, long job, int thread)
+{
+    const response_jobs *J = ctx;
+    const int n = J->r->n;
+    fa_ccnf_response_landmarks(J->c, J->grey, J->r, (int)(job * n / RESPONSE_JOBS),
+                               (int)((job + 1) * n / RESPONSE_JOBS),
+                               J->bufs + (size_t)thread * J->buf_floats);
+}
+
+static faceau_status responses(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
+                               const float *p, const fa_grey *grey, int window, fa_clnf_ws *ws,
+                               const fa_ccnf_response **out, fa_err *err)
+{
+    if (!ws->pool)
+        return fa_ccnf_response_compute(c, pdm, g, p, grey, window, ws->ccnf, out, err);
+    if (!grey || !grey->px)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL image");
+    faceau_status st = fa_ccnf_response_begin(c, pdm, g, p, window, ws->ccnf, out, err);
+    if (st)
+        return st;
+    const size_t per = fa_ccnf_worker_floats(c, window);
+    const size_t need = per * (size_t)fa_pool_threads(ws->pool);
+    if (need > ws->bufs_cap) {
+        float *b = fa_malloc(need * sizeof *b, err, "CLNF response buffers");
+        if (!b)
+            return FACEAU_ERR_NOMEM;
+        free(ws->bufs);
+        ws->bufs = b;
+        ws->bufs_cap = need;
+    }
+    response_jobs J = {c, grey, *out, ws->bufs, per};
+    fa_pool_for(ws->pool, RESPONSE_JOBS, response_job, &J);
+    return FACEAU_OK;
+}
 
 /* CLNF::Fit over the scales whose window is > 0. *fit_ok = 0 when the face got too small (scale
  * < 0.25 after a scale); *lhood is set when a scale computes the likelihood. */
@@ -445,8 +511,7 @@ static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, const fa_grey *gre
         if (w == 0)
             continue;
         const fa_ccnf_response *r;
-        faceau_status st = fa_ccnf_response_compute(&M->ccnf[scale], pdm, g, p, grey, w, ws->ccnf,
-                                                    &r, err);
+        faceau_status st = responses(&M->ccnf[scale], pdm, g, p, grey, w, ws, &r, err);
         if (st)
             return st;
         float reg = M->params.reg_factor, sigma = M->params.sigma, wf = M->params.weight_factor;

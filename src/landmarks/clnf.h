@@ -77,6 +77,11 @@ typedef struct fa_clnf_face {
 
 /* A fresh face (CLNF::Reset: g = (1,0,0,0,0,0), p = 0, failures -1, likelihood -10). */
 faceau_status fa_clnf_face_init(fa_clnf_face *f, fa_err *err);
+/* Threads (1..FA_POOL_MAX_THREADS, caller included; fa_clnf_face_init starts with 1) that compute
+ * the face's patch-expert responses, landmarks split between them: every number is the same for
+ * any count. Starts a worker pool owned by the face (freed by fa_clnf_face_free); a face is then
+ * fitted by one caller at a time, as always. */
+faceau_status fa_clnf_face_set_threads(fa_clnf_face *f, int threads, fa_err *err);
 void fa_clnf_face_reset(fa_clnf_face *f);
 void fa_clnf_face_free(fa_clnf_face *f);
 

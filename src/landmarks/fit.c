@@ -141,6 +141,40 @@ static double l2_diff(const float *a, const float *b, int len)
     return sqrt(s);
 }
 
+/* H = Jwt * J + diag(reg), Jwt k x len, J len x k: each entry a double sum of the float
+ * products in q order, rounded, then + reg in float. The sums are serial chains, so HB entries
+ * of a row run side by side (each in its own order: the same bits, without waiting on one
+ * another). */
+enum { HB = 8 };
+static void hessian(const float *Jwt, const float *J, int len, int k, const float *reg, float *H)
+{
+    for (int r = 0; r < k; r++) {
+        const float *a = Jwt + (size_t)r * (size_t)len;
+        for (int c0 = 0; c0 < k; c0 += HB) {
+            const int nb = k - c0 < HB ? k - c0 : HB;
+            double s[HB] = {0};
+            if (nb == HB)
+                for (int q = 0; q < len; q++) {
+                    const double x = a[q];
+                    const float *jq = J + (size_t)q * (size_t)k + c0;
+                    for (int l = 0; l < HB; l++)
+                        s[l] += x * jq[l];
+                }
+            else
+                for (int q = 0; q < len; q++) {
+                    const double x = a[q];
+                    const float *jq = J + (size_t)q * (size_t)k + c0;
+                    for (int l = 0; l < nb; l++)
+                        s[l] += x * jq[l];
+                }
+            for (int l = 0; l < nb; l++) {
+                const int c = c0 + l;
+                H[r * k + c] = (float)s[l] + (r == c ? reg[r] : 0.0f);
+            }
+        }
+    }
+}
+
 float fa_clnf_nu_rlms(const fa_nurlms_in *in, float g[6], float *p, float *landmark_lhoods)
 {
     const fa_pdm *pdm = in->pdm;
@@ -195,13 +229,7 @@ float fa_clnf_nu_rlms(const fa_nurlms_in *in, float g[6], float *p, float *landm
             for (int j = 0; j < m; j++)
                 b[6 + j] = b[6 + j] - reg[6 + j] * p[j];
         /* Hessian = J_w_t * J + regTerm (sgemm with beta 1: the product, then + C) */
-        for (int r = 0; r < k; r++)
-            for (int c = 0; c < k; c++) {
-                double s = 0;
-                for (int q = 0; q < 2 * n; q++)
-                    s += (double)Jwt[r * 2 * n + q] * J[q * k + c];
-                H[r * k + c] = (float)s + (r == c ? reg[r] : 0.0f);
-            }
+        hessian(Jwt, J, 2 * n, k, reg, H);
         fa_cholesky_solve(H, b, k, delta);
         fa_pdm_update(pdm, delta, k, p, g);
         fa_pdm_clamp(pdm, p);

@@ -57,8 +57,6 @@ void fa_pdm_clamp(const fa_pdm *pdm, float *p_local);
  * and returns 0, else 1. H and b are not modified. */
 int fa_cholesky_solve(const float *H, const float *b, int k, float *x);
 
-/* cv::gemm(A, v) of a float rows x len matrix (row-major) and a float vector, as OpenCV's
- * GEMMSingleMul computes it (four interleaved double sums per row, rounded once). */
-void fa_gemv_cv(const float *A, int rows, int len, const float *v, float *out);
+/* fa_gemv_cv (cv::gemm of a float matrix and vector) is in cv/cv.h. */
 
 #endif

@@ -69,60 +69,11 @@ void fa_eye_landmarks(const fa_part_view *parts, int nparts, const fa_camera *ca
     }
 }
 
-/* ---- cv::Rodrigues (vector -> matrix, with its 3x9 Jacobian), double ------------------------ */
-
-/* calib3d's cvRodrigues2 for a rotation vector: R = cos(t) I + (1 - cos(t)) r r^T + sin(t) [r]x
- * and dR/dr laid out as 3 rows (one per r_i) of the 9 elements of R, row-major. */
-static void rodrigues(const double rv[3], double R[9], double J[27])
-{
-    double rx = rv[0], ry = rv[1], rz = rv[2];
-    double theta = sqrt(rx * rx + ry * ry + rz * rz);
-    if (theta < DBL_EPSILON) {
-        for (int k = 0; k < 9; k++)
-            R[k] = k % 4 == 0;
-        if (J) {
-            memset(J, 0, 27 * sizeof(double));
-            J[5] = J[15] = J[19] = -1;
-            J[7] = J[11] = J[21] = 1;
-        }
-        return;
-    }
-    double c = cos(theta), s = sin(theta), c1 = 1. - c, itheta = theta ? 1. / theta : 0.;
-    rx *= itheta;
-    ry *= itheta;
-    rz *= itheta;
-    double rrt[9] = {rx * rx, rx * ry, rx * rz, rx * ry, ry * ry,
-                     ry * rz, rx * rz, ry * rz, rz * rz};
-    double r_x[9] = {0, -rz, ry, rz, 0, -rx, -ry, rx, 0};
-    static const double I[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
-    for (int k = 0; k < 9; k++)
-        R[k] = c * I[k] + c1 * rrt[k] + s * r_x[k];
-    if (!J)
-        return;
-    double drrt[27] = {rx + rx, ry, rz, ry, 0, 0, rz, 0, 0,
-                       0, rx, 0, rx, ry + ry, rz, 0, rz, 0,
-                       0, 0, rx, 0, 0, ry, rx, ry, rz + rz};
-    static const double d_r_x_[27] = {0, 0, 0, 0, 0, -1, 0, 1, 0,
-                                      0, 0, 1, 0, 0, 0, -1, 0, 0,
-                                      0, -1, 0, 1, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 3; i++) {
-        double ri = i == 0 ? rx : i == 1 ? ry : rz;
-        double a0 = -s * ri, a1 = (s - 2 * c1 * itheta) * ri, a2 = c1 * itheta;
-        double a3 = (c - s * itheta) * ri, a4 = s * itheta;
-        for (int k = 0; k < 9; k++)
-            J[i * 9 + k] = a0 * I[k] + a1 * rrt[k] + a2 * drrt[i * 9 + k] + a3 * r_x[k] +
-                           a4 * d_r_x_[i * 9 + k];
-    }
-}
-
 void fa_axis_angle_to_euler(const float rvec[3], float euler[3])
 {
     /* cv::Rodrigues(Vec3f, Matx33f): computed in double, stored as float */
-    double rv[3] = {rvec[0], rvec[1], rvec[2]}, Rd[9];
     float R[9];
-    rodrigues(rv, Rd, NULL);
-    for (int k = 0; k < 9; k++)
-        R[k] = (float)Rd[k];
+    fa_cv_rodrigues_to_mat(rvec, R);
     fa_rotation_to_euler(R, euler);
 }
 
@@ -135,7 +86,7 @@ static void project(const double *M, int n, const double p[6], const double K[4]
                     double *J)
 {
     double R[9], dRdr[27];
-    rodrigues(p, R, J ? dRdr : NULL);
+    fa_cv_rodrigues_jac(p, R, J ? dRdr : NULL);
     double fx = K[0], fy = K[1], cx = K[2], cy = K[3];
     for (int i = 0; i < n; i++) {
         double X = M[3 * i], Y = M[3 * i + 1], Z = M[3 * i + 2];
@@ -169,137 +120,7 @@ static void project(const double *M, int n, const double p[6], const double K[4]
     }
 }
 
-/* ---- cv::solve(A, b, x, DECOMP_SVD) for a 6x6 system ----------------------------------------- */
-
-static double hypot_cv(double a, double b)
-{
-    a = fabs(a);
-    b = fabs(b);
-    if (a > b) {
-        b /= a;
-        return a * sqrt(1 + b * b);
-    }
-    if (b > 0) {
-        a /= b;
-        return b * sqrt(1 + a * a);
-    }
-    return 0;
-}
-
-/* OpenCV's JacobiSVDImpl_ (double: eps = 10 DBL_EPSILON) on At (n rows of length n: the
- * transposed matrix), then SVBkSb with threshold 2 DBL_EPSILON * sum(w), one right-hand side. */
 #define NP 6
-static void solve_svd6(const double A[NP * NP], const double b[NP], double x[NP])
-{
-    double At[NP][NP], Vt[NP][NP], W[NP];
-    const int n = NP, m = NP;
-    const double eps = DBL_EPSILON * 10;
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < m; k++)
-            At[i][k] = A[k * NP + i];
-    for (int i = 0; i < n; i++) {
-        double sd = 0;
-        for (int k = 0; k < m; k++)
-            sd += At[i][k] * At[i][k];
-        W[i] = sd;
-        for (int k = 0; k < n; k++)
-            Vt[i][k] = i == k;
-    }
-    int max_iter = m > 30 ? m : 30;
-    for (int iter = 0; iter < max_iter; iter++) {
-        int changed = 0;
-        for (int i = 0; i < n - 1; i++)
-            for (int j = i + 1; j < n; j++) {
-                double a = W[i], p = 0, bb = W[j];
-                for (int k = 0; k < m; k++)
-                    p += At[i][k] * At[j][k];
-                if (fabs(p) <= eps * sqrt(a * bb))
-                    continue;
-                p *= 2;
-                double beta = a - bb, gamma = hypot_cv(p, beta), c, s;
-                if (beta < 0) {
-                    double delta = (gamma - beta) * 0.5;
-                    s = sqrt(delta / gamma);
-                    c = p / (gamma * s * 2);
-                } else {
-                    c = sqrt((gamma + beta) / (gamma * 2));
-                    s = p / (gamma * c * 2);
-                }
-                a = bb = 0;
-                for (int k = 0; k < m; k++) {
-                    double t0 = c * At[i][k] + s * At[j][k];
-                    double t1 = -s * At[i][k] + c * At[j][k];
-                    At[i][k] = t0;
-                    At[j][k] = t1;
-                    a += t0 * t0;
-                    bb += t1 * t1;
-                }
-                W[i] = a;
-                W[j] = bb;
-                changed = 1;
-                for (int k = 0; k < n; k++) {
-                    double t0 = c * Vt[i][k] + s * Vt[j][k];
-                    double t1 = -s * Vt[i][k] + c * Vt[j][k];
-                    Vt[i][k] = t0;
-                    Vt[j][k] = t1;
-                }
-            }
-        if (!changed)
-            break;
-    }
-    for (int i = 0; i < n; i++) {
-        double sd = 0;
-        for (int k = 0; k < m; k++)
-            sd += At[i][k] * At[i][k];
-        W[i] = sqrt(sd);
-    }
-    for (int i = 0; i < n - 1; i++) {
-        int j = i;
-        for (int k = i + 1; k < n; k++)
-            if (W[j] < W[k])
-                j = k;
-        if (i != j) {
-            double t = W[i];
-            W[i] = W[j];
-            W[j] = t;
-            for (int k = 0; k < m; k++) {
-                t = At[i][k];
-                At[i][k] = At[j][k];
-                At[j][k] = t;
-            }
-            for (int k = 0; k < n; k++) {
-                t = Vt[i][k];
-                Vt[i][k] = Vt[j][k];
-                Vt[j][k] = t;
-            }
-        }
-    }
-    /* Left singular vectors: the rows normalised (a zero singular value would get OpenCV's
-     * random completion; its backsubstitution skips that term anyway). */
-    for (int i = 0; i < n; i++) {
-        double s = W[i] > DBL_MIN ? 1 / W[i] : 0.;
-        for (int k = 0; k < m; k++)
-            At[i][k] *= s;
-    }
-    double threshold = 0;
-    for (int i = 0; i < n; i++) {
-        x[i] = 0;
-        threshold += W[i];
-    }
-    threshold *= DBL_EPSILON * 2;
-    for (int i = 0; i < n; i++) {
-        double wi = W[i];
-        if (fabs(wi) <= threshold)
-            continue;
-        wi = 1 / wi;
-        double s = 0;
-        for (int j = 0; j < m; j++)
-            s += At[i][j] * b[j];
-        s *= wi;
-        for (int j = 0; j < n; j++)
-            x[j] = x[j] + s * Vt[i][j];
-    }
-}
 
 /* ---- cvFindExtrinsicCameraParams2 from a guess: CvLevMarq ---------------------------------- */
 
@@ -329,7 +150,7 @@ static void lm_step(lm *L)
     memcpy(A, L->JtJ, sizeof(A));
     for (int i = 0; i < NP; i++)
         A[i * NP + i] *= 1. + lambda;
-    solve_svd6(A, L->JtErr, d);
+    fa_cv_solve_svd(A, L->JtErr, NP, d); /* cv::solve(DECOMP_SVD) */
     for (int i = 0; i < NP; i++)
         L->param[i] = L->prev[i] - d[i];
 }

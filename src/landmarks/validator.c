@@ -728,26 +728,10 @@ static void conv_layer(const vlayer *L, const float *in, float *out, float *row)
     }
 }
 
-/* GEMMSingleMul<float, double> for weights (n_out x n_in) times a vector, plus the bias:
- * four double partial sums over k mod 4 (the tail in the first), summed, + bias, to float. */
+/* GEMMSingleMul<float, double> for weights (n_out x n_in) times a vector, plus the bias. */
 static void fc_vector(const vlayer *L, const float *x, float *out)
 {
-    int n = L->cin;
-    for (int k = 0; k < L->cout; k++) {
-        const float *a = L->w + (size_t)k * n;
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int i = 0;
-        for (; i <= n - 4; i += 4) {
-            s0 += (double)a[i] * x[i];
-            s1 += (double)a[i + 1] * x[i + 1];
-            s2 += (double)a[i + 2] * x[i + 2];
-            s3 += (double)a[i + 3] * x[i + 3];
-        }
-        for (; i < n; i++)
-            s0 += (double)a[i] * x[i];
-        s0 = s0 + s1 + s2 + s3;
-        out[k] = (float)(s0 + (double)L->b[k]);
-    }
+    fa_gemv_cv_bias(L->w, L->cout, L->cin, x, L->b, out);
 }
 
 /* NormaliseWarpedToVector then the CNN input image: masked pixels taken column by column,

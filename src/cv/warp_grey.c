@@ -1,5 +1,6 @@
-/* warp.c - OpenCV 4.6's BGR2GRAY, and its float warpAffine/remap with INTER_LINEAR and a
- * constant 0 border, reproduced bit-exactly (see warp.h).
+/* warp_grey.c - the float grey image: OpenCV 4.6's BGR2GRAY, and its float warpAffine/remap with
+ * INTER_LINEAR and a constant 0 border, reproduced bit-exactly (see cv.h). The landmark tracker
+ * fits on this image (Patch_experts::Response's area of interest, PAW::Warp in the validator).
  *
  * Both resamplers come down to OpenCV's remapBilinear<Cast<float,float>, RemapNoVec, float>:
  * every destination pixel has an integer source corner (sx, sy), saturated to short, and a
@@ -12,9 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "landmarks/warp.h"
-
-enum { AB_BITS = 10, AB_SCALE = 1 << AB_BITS, INTER_BITS = 5, INTER_TAB = 1 << INTER_BITS };
+#include "cv/warp_kernels.h"
 
 faceau_status fa_grey_resize(fa_grey *g, int width, int height, fa_err *err)
 {
@@ -69,24 +68,12 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
 
 /* ---- remapBilinear ---------------------------------------------------------------------- */
 
-static int saturate_short(int64_t v)
-{
-    return v < -32768 ? -32768 : v > 32767 ? 32767 : (int)v;
-}
-
-/* floor(v / 2^s) using only a shift of a non-negative number (|v| < 2^40). */
-static int64_t floor_shr(int64_t v, int s)
-{
-    const int64_t bias = (int64_t)1 << 40;
-    return ((v + bias) >> s) - (bias >> s);
-}
-
 /* One destination pixel from a source position P in 1/32 pixel (X, Y): OpenCV stores
  * saturate_cast<short>(X >> 5) and X & 31, likewise for Y, then samples. */
 static float sample(const fa_grey *src, int64_t X, int64_t Y)
 {
-    int sx = saturate_short(floor_shr(X, INTER_BITS));
-    int sy = saturate_short(floor_shr(Y, INTER_BITS));
+    int sx = fa_saturate_short(fa_floor_shr(X, INTER_BITS));
+    int sy = fa_saturate_short(fa_floor_shr(Y, INTER_BITS));
     int fx = (int)(X & (INTER_TAB - 1)), fy = (int)(Y & (INTER_TAB - 1));
     const int w = src->width, h = src->height;
     if (sx >= w || sx + 1 < 0 || sy >= h || sy + 1 < 0)
@@ -120,48 +107,40 @@ static float sample(const fa_grey *src, int64_t X, int64_t Y)
 
 /* ---- warpAffine --------------------------------------------------------------------------- */
 
-/* saturate_cast<int>(double) = cvRound: nearest, ties to even; out of range or NaN gives
- * INT_MIN as the x86 conversion does. */
-static int64_t cv_round(double v)
-{
-    if (!(v > -2147483648.5 && v < 2147483647.5))
-        return INT32_MIN;
-    return (int64_t)rint(v);
-}
-
 /* WarpAffineInvoker (WARP_INVERSE_MAP, so M is used as given): per row a 10-bit fixed-point
  * origin X0 = round((M1*y + M2)*1024) + 16 and per column round(M0*x*1024), each rounded on its
  * own; the sum shifted right by 5 is the position in 1/32 pixel. OpenCV's 64x64 blocking only
- * groups pixels; no value depends on it. */
+ * groups pixels; no value depends on it (the column offsets are computed once per block of 64
+ * columns here, as OpenCV does per block). */
 void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
                          int dst_stride)
 {
+    enum { COLS = 64 }; /* columns whose offsets are computed once for all rows */
     const int round_delta = AB_SCALE / INTER_TAB / 2;
-    for (int y = 0; y < dh; y++) {
-        int64_t X0 = cv_round((M[1] * y + M[2]) * AB_SCALE) + round_delta;
-        int64_t Y0 = cv_round((M[4] * y + M[5]) * AB_SCALE) + round_delta;
-        float *d = dst + (size_t)y * (size_t)dst_stride;
-        for (int x = 0; x < dw; x++) {
-            int64_t adelta = cv_round(M[0] * x * AB_SCALE);
-            int64_t bdelta = cv_round(M[3] * x * AB_SCALE);
-            int64_t X = floor_shr(X0 + adelta, AB_BITS - INTER_BITS);
-            int64_t Y = floor_shr(Y0 + bdelta, AB_BITS - INTER_BITS);
-            d[x] = sample(src, X, Y);
+    int64_t adelta[COLS], bdelta[COLS];
+    for (int x0 = 0; x0 < dw; x0 += COLS) {
+        const int nx = dw - x0 < COLS ? dw - x0 : COLS;
+        for (int x = 0; x < nx; x++) {
+            adelta[x] = (int64_t)fa_cv_round(M[0] * (x0 + x) * AB_SCALE);
+            bdelta[x] = (int64_t)fa_cv_round(M[3] * (x0 + x) * AB_SCALE);
+        }
+        for (int y = 0; y < dh; y++) {
+            int64_t X0 = (int64_t)fa_cv_round((M[1] * y + M[2]) * AB_SCALE) + round_delta;
+            int64_t Y0 = (int64_t)fa_cv_round((M[4] * y + M[5]) * AB_SCALE) + round_delta;
+            float *d = dst + (size_t)y * (size_t)dst_stride + (size_t)x0;
+            for (int x = 0; x < nx; x++) {
+                int64_t X = fa_floor_shr(X0 + adelta[x], AB_BITS - INTER_BITS);
+                int64_t Y = fa_floor_shr(Y0 + bdelta[x], AB_BITS - INTER_BITS);
+                d[x] = sample(src, X, Y);
+            }
         }
     }
 }
 
 /* ---- remap ---------------------------------------------------------------------------------- */
 
-/* cvRound(float) (lrintf; x86 gives INT_MIN out of range or for NaN). */
-static int64_t cv_roundf(float v)
-{
-    if (!(v > -2147483648.f && v < 2147483648.f))
-        return INT32_MIN;
-    return (int64_t)lrintf(v);
-}
-
-/* RemapInvoker with planar CV_32FC1 maps: sx = cvRound(map_x*32) (exact product), then as
+/* RemapInvoker with planar CV_32FC1 maps: sx = cvRound(map_x*32) (exact product, fa_cv_round of
+ * the float), then as
  * above; OpenCV's SIMD conversion (v_round, saturating pack) gives the same integers. */
 void fa_remap_grey(const fa_grey *src, const float *map_x, const float *map_y, int map_stride,
                    int dw, int dh, float *dst, int dst_stride)
@@ -171,6 +150,7 @@ void fa_remap_grey(const fa_grey *src, const float *map_x, const float *map_y, i
         const float *my = map_y + (size_t)y * (size_t)map_stride;
         float *d = dst + (size_t)y * (size_t)dst_stride;
         for (int x = 0; x < dw; x++)
-            d[x] = sample(src, cv_roundf(mx[x] * (float)INTER_TAB), cv_roundf(my[x] * (float)INTER_TAB));
+            d[x] = sample(src, fa_cv_round(mx[x] * (float)INTER_TAB),
+                          fa_cv_round(my[x] * (float)INTER_TAB));
     }
 }

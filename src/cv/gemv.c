@@ -1,0 +1,29 @@
+/* gemv.c - cv::gemm of a float matrix and a vector (GEMMSingleMul<float, double>), as the CLNF
+ * fit (J_w_t * mean shifts) and the detection validator's fully connected layers use it. */
+#include "cv/cv.h"
+
+void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const float *bias,
+                     float *out)
+{
+    int full = len & ~3;
+    for (int r = 0; r < rows; r++) {
+        const float *a = A + (size_t)r * (size_t)len;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int k = 0;
+        for (; k < full; k += 4) {
+            s0 += (double)a[k] * v[k];
+            s1 += (double)a[k + 1] * v[k + 1];
+            s2 += (double)a[k + 2] * v[k + 2];
+            s3 += (double)a[k + 3] * v[k + 3];
+        }
+        for (; k < len; k++)
+            s0 += (double)a[k] * v[k];
+        s0 = s0 + s1 + s2 + s3;
+        out[r] = bias ? (float)(s0 + (double)bias[r]) : (float)s0;
+    }
+}
+
+void fa_gemv_cv(const float *A, int rows, int len, const float *v, float *out)
+{
+    fa_gemv_cv_bias(A, rows, len, v, NULL, out);
+}

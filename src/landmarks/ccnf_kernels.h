@@ -1,0 +1,33 @@
+/* landmarks/ccnf_kernels.h - what ccnf.c shares with its AVX2+FMA twin (ccnf_avx2.c); private
+ * to landmarks/. */
+#ifndef FACEAU_LANDMARKS_CCNF_KERNELS_H
+#define FACEAU_LANDMARKS_CCNF_KERNELS_H
+
+#include <math.h>
+
+#include "landmarks/ccnf.h"
+
+#define FA_CCNF_MAX_NEURONS 64 /* neurons per expert accepted from a file */
+
+/* The sigmoid step for one neuron output q: OpenFace's
+ *   *p += (2.0 * alpha) / (1.0 + exp(-q))
+ * where -q is a float and `using namespace std` makes exp the float overload (expf); the sum is
+ * double, stored back to the float response. */
+static inline float fa_ccnf_add_sigmoid(float acc, double a2, float q)
+{
+    return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
+}
+
+#if FA_BUILD_AVX2
+/* im2col_norm for windows of 8 or more: four rows of positions at a time, eight positions per
+ * row block, each lane the scalar chains (no fused operation), so the same floats. */
+void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h, float *out);
+/* neurons_scalar (flat[r] += the sigmoids of the live neurons) for all P positions, eight at a
+ * time (the last block masked); returns P, the first position left to the scalar loop. */
+int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);
+/* sigma_scalar (out = Sigma * resp) for all P rows, 16 or 8 at a time (the last block masked);
+ * returns P, the first row left to the scalar loop. */
+int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out);
+#endif
+
+#endif
