@@ -173,6 +173,12 @@ static int pipe_frame(pipeline *P, const fa_image *img, long index, double fps, 
     return 1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* `ffmpeg -threads 1 -i FILE -f null -` through posix_spawnp: wall ms, or -1 when ffmpeg is
  * not installed (or fails). */
 static double ffmpeg_decode_ms(const char *file)
@@ -245,8 +251,10 @@ static void bench_fresh(pipeline *P, const char *file, int repeats)
         faceau_box boxes[256];
         int nb = 0;
         fa_clnf_face_reset(&P->face);
+        if (fa_grey_from_bgr(img, &P->grey, &e))
+            break;
         double t0 = now_ms();
-        if (fa_grey_from_bgr(img, &P->grey, &e) || fa_mtcnn_detect(P->mtcnn, img, boxes, 256, &nb, &e))
+        if (fa_mtcnn_detect(P->mtcnn, img, boxes, 256, &nb, &e))
             break;
         double t1 = now_ms();
         int pick = fa_mtcnn_pick_single(boxes, nb, -1, -1);
@@ -284,6 +292,14 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
     double ms[ST_N] = {0}, track_tracked = 0, track_other = 0, decode = 0;
     long n = 0, n_tracked = 0, n_success = 0;
     int w = 0, h = 0;
+    /* per tracked frame landmark ms, for the median (the mean drifts with the machine's load) */
+    size_t cap = 1024;
+    double *tms = malloc(cap * sizeof *tms);
+    if (!tms) {
+        fprintf(stderr, "bench: out of memory\n");
+        fa_video_close(v);
+        return 0;
+    }
     double t_start = now_ms();
     for (;;) {
         if (max_frames > 0 && n >= max_frames)
@@ -300,10 +316,23 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
         double before = ms[ST_TRACK];
         if (!pipe_frame(P, img, n, fps, &o, ms, &tracked)) {
             fa_video_close(v);
+            free(tms);
             return 0;
         }
         if (tracked) {
-            track_tracked += ms[ST_TRACK] - before;
+            if ((size_t)n_tracked == cap) {
+                double *g = realloc(tms, 2 * cap * sizeof *tms);
+                if (!g) {
+                    fprintf(stderr, "bench: out of memory\n");
+                    fa_video_close(v);
+                    free(tms);
+                    return 0;
+                }
+                tms = g;
+                cap *= 2;
+            }
+            tms[n_tracked] = ms[ST_TRACK] - before;
+            track_tracked += tms[n_tracked];
             n_tracked++;
         } else {
             track_other += ms[ST_TRACK] - before;
@@ -313,6 +342,11 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
     }
     double total = now_ms() - t_start;
     fa_video_close(v);
+    if (n == 0) {
+        fprintf(stderr, "bench: %s: no frames\n", file);
+        free(tms);
+        return 0;
+    }
     if (e.msg[0])
         fprintf(stderr, "bench: %s\n", e.msg);
     double stages[FA_N_STAGES];
@@ -323,9 +357,11 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
     double pfps = n / (total / 1e3);
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     printf("\n%s (%dx%d, %ld frames, success on %ld)\n", base, w, h, n, n_success);
-    printf("  landmarks        %.2f ms per tracked frame (%ld frames); %.1f ms per frame that ran "
-           "detection or the init windows (%ld)\n",
+    qsort(tms, (size_t)n_tracked, sizeof *tms, cmp_double);
+    printf("  landmarks        %.2f ms per tracked frame (mean of %ld; median %.2f); %.1f ms per "
+           "frame that ran detection or the init windows (%ld)\n",
            n_tracked ? track_tracked / n_tracked : 0, n_tracked,
+           n_tracked ? tms[n_tracked / 2] : 0,
            n > n_tracked ? track_other / (double)(n - n_tracked) : 0, n - n_tracked);
     printf("  per frame        decode %.2f, grey %.2f, landmarks %.2f, pose+gaze %.3f, AU stage %.2f ms\n",
            decode / n, ms[ST_GREY] / n, ms[ST_TRACK] / n, ms[ST_POSE] / n, ms[ST_AU] / n);
@@ -339,6 +375,7 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
         printf("  whole pipeline   %.1f frames/s (1 thread, decode included; first %ld frames, no "
                "decode-only comparison)\n",
                pfps, n);
+    free(tms);
     return 1;
 }
 
