@@ -103,7 +103,8 @@ typedef enum faceau_status {
     FACEAU_ERR_CSV,             /* a landmarks CSV lacks columns or rows */
     FACEAU_ERR_NO_INPUT,        /* an empty image directory, or no input given */
     FACEAU_ERR_TRUNCATED,       /* input ended early; what came before it is valid */
-    FACEAU_ERR_STATE            /* a call out of order (e.g. a frame after faceau_au_finish) */
+    FACEAU_ERR_STATE,           /* a call out of order (e.g. a frame after faceau_au_finish) */
+    FACEAU_ERR_NO_FACE          /* a still image in which no face was found */
 } faceau_status;
 
 FACEAU_API const char *faceau_status_string(faceau_status status);
@@ -230,44 +231,6 @@ FACEAU_API faceau_status faceau_au_finish(faceau_au *au, double *intensity, doub
 /* Forgets the person: medians and history start again (next video). */
 FACEAU_API void faceau_au_reset(faceau_au *au);
 
-/* ---- whole runs (what the CLI does) ----------------------------------------------------- */
-enum {
-    FACEAU_OUT_GAZE = 1 << 0,
-    FACEAU_OUT_POSE = 1 << 1,
-    FACEAU_OUT_2DFP = 1 << 2,
-    FACEAU_OUT_3DFP = 1 << 3,
-    FACEAU_OUT_PDM = 1 << 4,
-    FACEAU_OUT_AUS = 1 << 5,
-    FACEAU_OUT_ALL = 0x3f
-};
-
-typedef struct faceau_run_options {
-    const char *input;          /* video file, image, or (input_is_dir) directory of images */
-    int input_is_dir;
-    const char *landmarks_csv;  /* OpenFace-format CSV giving each frame's landmarks and success */
-    const char *out_dir;        /* created if missing */
-    const char *out_name;       /* -of: output base name; NULL = input's base name */
-    unsigned outputs;           /* FACEAU_OUT_* mask; 0 = all */
-    int hogalign;               /* write <name>.hog */
-    int simalign;               /* write <name>_aligned/frame_det_00_NNNNNN.bmp */
-    int quiet;                  /* no progress calls */
-    /* Progress (the library itself never writes to stdout or stderr): unless quiet, called
-     * every 100 frames and once more when the input is done (done = 1). name: the output base
-     * name. NULL: no progress. */
-    void (*progress)(void *user, const char *name, long frames, int done);
-    void *progress_user;        /* passed to progress */
-} faceau_run_options;
-
-/* Runs the AU stage over one input and writes out_dir/<name>.csv (through a temporary file,
- * renamed at the end; a failed run leaves no CSV). A video or image directory is processed as
- * FeatureExtraction does (dynamic models, post-processing; one row per frame, face 0 of the
- * landmarks CSV); a still image as FaceLandmarkImg does (every row of the landmarks CSV is a
- * face; static models; au must be opened with FACEAU_AU_STATIC). Frames are decoded ahead on
- * a second thread. FACEAU_ERR_TRUNCATED: the input broke off; the frames before it were
- * written and faceau_au_last_error() says where. */
-FACEAU_API faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt);
-
-
 /* ---- face detection --------------------------------------------------------------------- */
 /* OpenFace's MTCNN face detector (min face 60 px, thresholds 0.6/0.7/0.7), giving OpenFace's
  * boxes: after its final correction, the box it hands to landmark fitting. */
@@ -297,6 +260,136 @@ FACEAU_API int faceau_pick_single_face(const faceau_box *boxes, int n, int pref_
 FACEAU_API faceau_status faceau_write_boxes_png(const char *path, const faceau_frame *frame,
                                                 const faceau_box *boxes, int n, char *errbuf,
                                                 size_t errbuf_size);
+
+/* ---- landmarks, head pose, gaze (OpenFace's CLNF) ---------------------------------------- */
+/* faceau_landmarker: OpenFace's CLNF landmark model as FeatureExtraction and FaceLandmarkImg run
+ * it (-mloc main_clnf_general.txt: the 68-point PDM, CCNF patch experts at three scales and
+ * seven views, the inner-face and eye part models, the CNN validator), read-only once loaded:
+ * open once, share between trackers and threads. faceau_tracker: one face being tracked
+ * through a video (CLNF's per-face state, its grey image and an MTCNN detector of its own for
+ * (re-)detection; MTCNN's weights are loaded per tracker, about as fast as they are small),
+ * used by one thread at a time. */
+typedef struct faceau_landmarker faceau_landmarker;
+typedef struct faceau_tracker faceau_tracker;
+
+enum {
+    FACEAU_N_EYE_LANDMARKS = 56 /* 28 per eye: left_eye_28 then right_eye_28 (eye_lmk_*) */
+};
+
+/* Camera intrinsics in pixels (OpenFace's -fx -fy -cx -cy). */
+typedef struct faceau_camera {
+    float fx, fy, cx, cy;
+} faceau_camera;
+
+/* One fitted face: every tracking column of OpenFace's CSV. Layouts are the CSV's: 2D points
+ * x0..x(n-1) then y0..; 3D points X0.., Y0.., Z0.. (millimetres, camera frame). */
+typedef struct faceau_face {
+    int success;          /* the CSV's `success` (see faceau_track, faceau_fit_image) */
+    int valid;            /* the validator accepted this fit (CLNF::detection_success): what
+                             FeatureExtraction passes to the AU stage (faceau_au_add_frame's
+                             success); differs from success only on a first detection the
+                             validator rejects, which DetectLandmarksInVideo still reports */
+    float confidence;     /* the CNN validator's certainty, as OpenFace's `confidence` */
+    float landmarks[2 * FACEAU_N_LANDMARKS];    /* x_*, y_* */
+    float landmarks_3d[3 * FACEAU_N_LANDMARKS]; /* X_*, Y_*, Z_* (CLNF::GetShape) */
+    float params_global[6];                     /* p_scale, p_rx, p_ry, p_rz, p_tx, p_ty */
+    float params_local[FACEAU_N_PARAMS_LOCAL];  /* p_0 .. p_33 */
+    float pose[6];        /* pose_Tx, Ty, Tz (mm), Rx, Ry, Rz (radians), LandmarkDetector::GetPose */
+    float gaze_0[3], gaze_1[3]; /* unit gaze vectors of the left and right eye (camera frame) */
+    float gaze_angle[2];  /* gaze_angle_x, gaze_angle_y (radians) */
+    float eye_landmarks[2 * FACEAU_N_EYE_LANDMARKS];    /* eye_lmk_x_*, eye_lmk_y_* */
+    float eye_landmarks_3d[3 * FACEAU_N_EYE_LANDMARKS]; /* eye_lmk_X_*, _Y_*, _Z_* */
+    faceau_box box;       /* faceau_fit_image: the MTCNN box the fit started from */
+} faceau_face;
+
+/* Loads the CLNF model: model_dir as for faceau_models_locate (NULL searches), whose
+ * main_clnf_general.txt is read with everything it names; if model_dir is a file, that file is
+ * the main CLNF file. A missing or damaged file fails naming it. */
+FACEAU_API faceau_status faceau_landmarker_open(const char *model_dir, faceau_landmarker **out,
+                                                char *errbuf, size_t errbuf_size);
+FACEAU_API void faceau_landmarker_close(faceau_landmarker *lm);
+/* Milliseconds spent loading it. */
+FACEAU_API double faceau_landmarker_load_ms(const faceau_landmarker *lm);
+
+/* A tracker on a loaded model (which must outlive it); loads its own MTCNN detector from the
+ * directory the model was found in (mtcnn_detector/). */
+FACEAU_API faceau_status faceau_tracker_open(const faceau_landmarker *lm, faceau_tracker **out,
+                                             char *errbuf, size_t errbuf_size);
+FACEAU_API void faceau_tracker_close(faceau_tracker *t);
+FACEAU_API const char *faceau_tracker_last_error(const faceau_tracker *t);
+/* Forgets the face: the next faceau_track detects from scratch (a new video). */
+FACEAU_API void faceau_tracker_reset(faceau_tracker *t);
+
+/* The camera faceau uses when given none: faceau_default_intrinsics of the frame size. */
+FACEAU_API faceau_camera faceau_default_camera(int width, int height);
+
+/* One frame of a video, as FeatureExtraction processes it (DetectLandmarksInVideo: tracking from
+ * the previous frame, MTCNN re-detection on OpenFace's schedule, then GetShape, GetPose and
+ * gaze). camera NULL: faceau_default_camera of the frame. out gets the face whether or not it
+ * succeeded: on failure the landmarks, parameters, 3D points and pose of the failed fit (what
+ * OpenFace writes), gaze (0,0,0) and angle (0,0). out->box is zero. */
+FACEAU_API faceau_status faceau_track(faceau_tracker *t, const faceau_frame *frame,
+                                      const faceau_camera *camera, faceau_face *out);
+
+/* A still image, as FaceLandmarkImg: every face MTCNN finds (best first), each fitted from its
+ * box (DetectLandmarksInImage, one hypothesis) and described as faceau_track does, except that
+ * gaze is computed whatever the validator says and success is the validator's verdict. Writes
+ * up to max_faces faces, *n of them (0: no face found, not an error). Uses t's detector and
+ * workspace and leaves t reset. */
+FACEAU_API faceau_status faceau_fit_image(faceau_tracker *t, const faceau_frame *frame,
+                                          const faceau_camera *camera, faceau_face *faces,
+                                          int max_faces, int *n);
+
+/* ---- whole runs (what the CLI does) ----------------------------------------------------- */
+enum {
+    FACEAU_OUT_GAZE = 1 << 0,
+    FACEAU_OUT_POSE = 1 << 1,
+    FACEAU_OUT_2DFP = 1 << 2,
+    FACEAU_OUT_3DFP = 1 << 3,
+    FACEAU_OUT_PDM = 1 << 4,
+    FACEAU_OUT_AUS = 1 << 5,
+    FACEAU_OUT_ALL = 0x3f
+};
+
+typedef struct faceau_run_options {
+    const char *input;          /* video file, image, or (input_is_dir) directory of images */
+    int input_is_dir;
+    const char *landmarks_csv;  /* OpenFace-format CSV giving each frame's landmarks and success */
+    const char *out_dir;        /* created if missing */
+    const char *out_name;       /* -of: output base name; NULL = input's base name */
+    unsigned outputs;           /* FACEAU_OUT_* mask; 0 = all */
+    int hogalign;               /* write <name>.hog */
+    int simalign;               /* write <name>_aligned/frame_det_00_NNNNNN.bmp */
+    int quiet;                  /* no progress calls */
+    /* Progress (the library itself never writes to stdout or stderr): unless quiet, called
+     * every 100 frames and once more when the input is done (done = 1). name: the output base
+     * name. NULL: no progress. */
+    void (*progress)(void *user, const char *name, long frames, int done);
+    void *progress_user;        /* passed to progress and warning */
+    /* Landmarks from pixels: when landmarks_csv is NULL, faceau_run tracks the face itself with
+     * this model (required then; a tracker is opened per run) and computes every column. */
+    const faceau_landmarker *landmarker;
+    const faceau_camera *camera; /* -fx -fy -cx -cy; NULL = faceau_default_camera of the frame */
+    /* Warnings about a run that still succeeds (e.g. a video in which no face was ever found:
+     * its CSV holds OpenFace's failed-frame rows). Called even when quiet; NULL: none. */
+    void (*warning)(void *user, const char *name, const char *message);
+} faceau_run_options;
+
+/* Runs one input through the pipeline and writes out_dir/<name>.csv (through a temporary file,
+ * renamed at the end; a failed run leaves no CSV).
+ *  - landmarks_csv NULL (the whole pipeline, needs opt->landmarker): a video or image directory
+ *    as FeatureExtraction runs it (DetectLandmarksInVideo frame by frame, pose, gaze, dynamic AU
+ *    models and post-processing; one row per frame, failed frames written as OpenFace writes
+ *    them: the failed fit's landmarks, parameters and pose, gaze 0, AUs 0); a video with no face
+ *    at all still succeeds, with a warning. A still image as FaceLandmarkImg (every face MTCNN
+ *    finds, static AU models, its CSV layout; au must be opened with FACEAU_AU_STATIC); an image
+ *    with no face is FACEAU_ERR_NO_FACE and writes nothing.
+ *  - landmarks_csv given (the AU stage alone): each frame's landmarks, success and tracking
+ *    columns come from that OpenFace CSV (face 0 of a video; every row of an image's CSV).
+ * Frames are decoded ahead on a second thread. FACEAU_ERR_TRUNCATED: the input broke off; the
+ * frames before it were written and faceau_au_last_error() says where. Errors are reported
+ * through faceau_au_last_error(au). */
+FACEAU_API faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,7 @@ no_csv() { # no output CSV (or temporary) left in dir
 "$BIN" --version | grep -qE "^faceau [0-9]" && ok || bad "--version"
 expect 2 "unknown option '-bogus'" -- "$BIN" -bogus
 expect 2 "no input" -- "$BIN" -q
-expect 2 "landmarks" -- "$BIN" -f "$V"
+expect 2 "all four of -fx -fy -cx -cy" -- "$BIN" -f "$V" -fx 500 -out_dir "$T/ofx"
 
 # no models anywhere: every place tried is named
 expect 1 "FACEAU_MODELS.*" -- env -u FACEAU_MODELS HOME="$T/home" XDG_DATA_HOME= "$BIN" -f "$V" -landmarks "$L" -out_dir "$T/o0"

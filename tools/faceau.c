@@ -13,23 +13,28 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: faceau -f VIDEO_OR_IMAGE -landmarks CSV [options]\n"
+"usage: faceau -f VIDEO_OR_IMAGE [options]\n"
+"       faceau -fdir DIR [options]\n"
 "       faceau detect -f IMAGE_OR_VIDEO... [options]   (faces only; see faceau detect --help)\n"
-"       faceau -fdir DIR -landmarks CSV [options]\n"
 "\n"
-"Computes OpenFace 2.2's facial Action Units for each frame and writes OpenFace's CSV\n"
-"(OUT_DIR/<name>.csv). Landmark tracking is not built into faceau yet: each frame's 68\n"
-"landmarks and success flag come from an OpenFace-format CSV (-landmarks).\n"
+"Does what OpenFace 2.2's FeatureExtraction (videos, image sequences) and FaceLandmarkImg\n"
+"(still images) do, number for number, and writes OpenFace's CSV, OUT_DIR/<name>.csv:\n"
+"MTCNN face detection, CLNF landmark tracking (68 points, confidence, success, p_* shape\n"
+"parameters), 3D landmarks, head pose, eye landmarks and gaze, and 17 AU intensities and\n"
+"18 AU presences (dynamic models with person calibration and OpenFace's end-of-video\n"
+"post-processing for videos; static models for still images).\n"
 "\n"
 "Input:\n"
 "  -f FILE          a video file (FFmpeg reads it) or an image; may be repeated\n"
 "  -fdir DIR        a directory of images (.jpg .jpeg .png .bmp), in name order, as one sequence;\n"
 "                   may be repeated\n"
-"  -landmarks CSV   OpenFace CSV with the landmarks of each frame; give one per -f/-fdir, in the\n"
-"                   same order. Confidence, success, gaze, eye landmarks, pose and 2D/3D\n"
-"                   landmarks are copied from it; p_* and AU* are computed by faceau.\n"
 "  -mloc PATH       OpenFace model directory, or its main_clnf_general.txt (default: search\n"
 "                   $FACEAU_MODELS, ~/.local/share/faceau/models, <prefix>/share/faceau/models)\n"
+"  -fx F -fy F -cx F -cy F\n"
+"                   camera intrinsics in pixels for pose, 3D landmarks and gaze (all four or\n"
+"                   none; default: OpenFace's, from the frame size)\n"
+"  -landmarks CSV   AU stage only: take each frame's landmarks, success and tracking columns\n"
+"                   from this OpenFace CSV instead of tracking (one per -f/-fdir, same order)\n"
 "\n"
 "Output:\n"
 "  -out_dir DIR     output directory (default: processed), created if missing\n"
@@ -43,16 +48,20 @@ static void usage(FILE *out)
 "  -online          OpenFace's live per-frame correction, no end-of-video post-processing\n"
 "  -au_static       static AU models only, as FeatureExtraction -au_static (no person\n"
 "                   calibration; still clamped and smoothed at the end)\n"
-"  Still images (-f photo.jpg) are processed as FaceLandmarkImg does: every face (row) of the\n"
-"  landmarks CSV, static AU models, no post-processing, FaceLandmarkImg's CSV layout.\n"
+"\n"
+"Videos and sequences: one row per frame; frames where tracking failed are written as OpenFace\n"
+"writes them (the failed fit's landmarks and pose, gaze 0, AUs 0); a video in which no face\n"
+"is ever found gives such rows and a warning. Still images: one row per face MTCNN finds\n"
+"(FaceLandmarkImg's layout); an image with no face is reported and the run goes on.\n"
 "\n"
 "Other:\n"
 "  -q               no progress messages\n"
 "  -h, --help       this help\n"
 "  --version        print the version\n"
 "\n"
-"Exit status: 0 success; 1 error (nothing written for that input); 2 bad usage;\n"
-"3 an input was truncated (the frames before the damage were written, with a warning).\n");
+"Exit status: 0 success (warnings included); 1 an input failed (an error, or an image with no\n"
+"face; the other inputs are still processed); 2 bad usage; 3 an input was truncated (the\n"
+"frames before the damage were written, with a warning).\n");
 }
 
 typedef struct cli {
@@ -63,6 +72,9 @@ typedef struct cli {
     int n_landmarks;
     faceau_run_options run;
     faceau_config cfg;
+    double intrinsics[4]; /* -fx -fy -cx -cy */
+    int intrinsics_set;   /* bit k: intrinsics[k] given */
+    faceau_camera camera;
 } cli;
 
 /* faceau_run's progress, on stderr as FeatureExtraction prints it. */
@@ -70,6 +82,14 @@ static void print_progress(void *user, const char *name, long frames, int done)
 {
     (void)user;
     fprintf(stderr, "\r%s: %ld frames%s", name, frames, done ? "\n" : "");
+}
+
+/* faceau_run's warnings (printed even with -q). */
+static void print_warning(void *user, const char *name, const char *message)
+{
+    (void)user;
+    (void)name;
+    fprintf(stderr, "faceau: warning: %s\n", message);
 }
 
 static int need_value(int i, int argc, char **argv)
@@ -120,7 +140,20 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
     else if (!strcmp(a, "-online")) c->cfg.online = 1;
     else if (!strcmp(a, "-au_static")) c->cfg.au_mode = FACEAU_AU_VIDEO_STATIC;
     else if (!strcmp(a, "-q")) c->run.quiet = 1;
-    else if (!strcmp(a, "-f") || !strcmp(a, "-fdir") || !strcmp(a, "-landmarks") ||
+    else if (!strcmp(a, "-fx") || !strcmp(a, "-fy") || !strcmp(a, "-cx") || !strcmp(a, "-cy")) {
+        if (!need_value(*i, argc, argv))
+            return 2;
+        const char *v = argv[++*i];
+        char *end;
+        double x = strtod(v, &end);
+        if (end == v || *end || !(x == x)) {
+            fprintf(stderr, "faceau: %s needs a number, not '%s'\n", a, v);
+            return 2;
+        }
+        int k = a[1] == 'f' ? (a[2] == 'x' ? 0 : 1) : (a[2] == 'x' ? 2 : 3);
+        c->intrinsics[k] = x;
+        c->intrinsics_set |= 1 << k;
+    } else if (!strcmp(a, "-f") || !strcmp(a, "-fdir") || !strcmp(a, "-landmarks") ||
              !strcmp(a, "-out_dir") || !strcmp(a, "-of") || !strcmp(a, "-mloc")) {
         if (!need_value(*i, argc, argv))
             return 2;
@@ -154,9 +187,17 @@ static int check_usage(const cli *c)
         fprintf(stderr, "faceau: no input given (-f VIDEO or -fdir DIR; see faceau --help)\n");
         return 2;
     }
-    if (c->n_landmarks != c->n_inputs) {
-        fprintf(stderr, "faceau: %d inputs but %d -landmarks files: give one landmarks CSV per input\n",
-                c->n_inputs, c->n_landmarks);
+    if (c->n_landmarks != 0 && c->n_landmarks != c->n_inputs) {
+        fprintf(stderr, "faceau: %d inputs but %d -landmarks files: give one landmarks CSV per input, "
+                "or none to track the landmarks\n", c->n_inputs, c->n_landmarks);
+        return 2;
+    }
+    if (c->intrinsics_set != 0 && c->intrinsics_set != 15) {
+        fprintf(stderr, "faceau: give all four of -fx -fy -cx -cy, or none\n");
+        return 2;
+    }
+    if (c->intrinsics_set && (c->intrinsics[0] <= 0 || c->intrinsics[1] <= 0)) {
+        fprintf(stderr, "faceau: -fx and -fy must be positive\n");
         return 2;
     }
     if (c->run.out_name && c->n_inputs > 1) {
@@ -186,6 +227,24 @@ int main(int argc, char **argv)
     int rc = check_usage(&c);
     if (rc >= 0)
         return rc;
+    if (c.intrinsics_set) {
+        c.camera.fx = (float)c.intrinsics[0];
+        c.camera.fy = (float)c.intrinsics[1];
+        c.camera.cx = (float)c.intrinsics[2];
+        c.camera.cy = (float)c.intrinsics[3];
+        c.run.camera = &c.camera;
+    }
+    c.run.warning = print_warning;
+    /* without -landmarks faceau tracks the face itself: one landmark model for every input */
+    faceau_landmarker *landmarker = NULL;
+    if (c.n_landmarks == 0) {
+        char err[4096];
+        if (faceau_landmarker_open(c.cfg.model_dir, &landmarker, err, sizeof err) != FACEAU_OK) {
+            fprintf(stderr, "faceau: %s\n", err);
+            return 1;
+        }
+        c.run.landmarker = landmarker;
+    }
     /* videos and sequences use the dynamic AU models, still images the static ones */
     faceau_au *au[2] = {NULL, NULL};
     int exit_code = 0;
@@ -205,7 +264,7 @@ int main(int argc, char **argv)
         faceau_run_options run = c.run;
         run.input = c.inputs[k];
         run.input_is_dir = c.input_is_dir[k];
-        run.landmarks_csv = c.landmarks[k];
+        run.landmarks_csv = c.n_landmarks ? c.landmarks[k] : NULL;
         faceau_status st = faceau_run(au[still], &run);
         if (st == FACEAU_ERR_TRUNCATED) {
             fprintf(stderr, "faceau: warning: %s\n", faceau_au_last_error(au[still]));
@@ -218,5 +277,6 @@ int main(int argc, char **argv)
     }
     faceau_au_close(au[0]);
     faceau_au_close(au[1]);
+    faceau_landmarker_close(landmarker);
     return exit_code;
 }

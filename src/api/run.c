@@ -18,7 +18,10 @@ typedef struct run_state {
     char hog_path[4096], hog_tmp[4200];
     char aligned_dir[4096];
     faceau_source *src;
-    fa_csv_reader *lm;
+    fa_csv_reader *lm;       /* the landmarks CSV (AU stage only), or NULL */
+    faceau_tracker *tracker; /* our own landmark tracking when there is no landmarks CSV */
+    faceau_face *faces;      /* a still image's faces (tracker mode) */
+    long tracked_ok;         /* frames the tracker called successful */
     fa_csv_writer *csv;
     FILE *hog;
     long frames;
@@ -195,25 +198,68 @@ static void progress(run_state *r, int force)
         r->opt->progress(r->opt->progress_user, r->name, r->frames, force);
 }
 
+/* The tracking columns of a CSV row from our own fit (what RecorderOpenFace is given). */
+static void row_from_face(const faceau_face *f, fa_csv_row *row)
+{
+    row->confidence = f->confidence;
+    row->success = f->success;
+    for (int k = 0; k < 3; k++) {
+        row->gaze[k] = f->gaze_0[k];
+        row->gaze[3 + k] = f->gaze_1[k];
+    }
+    row->gaze[6] = f->gaze_angle[0];
+    row->gaze[7] = f->gaze_angle[1];
+    for (int i = 0; i < 2 * FA_N_EYE_LMK; i++)
+        row->eye_lmk2d[i] = f->eye_landmarks[i];
+    for (int i = 0; i < 3 * FA_N_EYE_LMK; i++)
+        row->eye_lmk3d[i] = f->eye_landmarks_3d[i];
+    for (int i = 0; i < 6; i++)
+        row->pose[i] = f->pose[i];
+    for (int i = 0; i < 2 * FA_N_LANDMARKS; i++)
+        row->lmk2d[i] = f->landmarks[i];
+    for (int i = 0; i < 3 * FA_N_LANDMARKS; i++)
+        row->lmk3d[i] = f->landmarks_3d[i];
+    for (int i = 0; i < 6; i++)
+        row->params[i] = f->params_global[i];
+    for (int i = 0; i < FA_N_MODES; i++)
+        row->params[6 + i] = f->params_local[i];
+}
+
 static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_csv_row *row)
 {
     long number = frame->index + 1;
-    faceau_status st = next_landmarks(r, number, row);
-    if (st)
-        return st;
+    faceau_status st;
     float lm[2 * FA_N_LANDMARKS];
-    for (int i = 0; i < 2 * FA_N_LANDMARKS; i++)
-        lm[i] = (float)row->lmk2d[i];
+    int success;
+    if (r->tracker) {
+        /* FeatureExtraction: DetectLandmarksInVideo, then the AU stage on the fit with the
+         * validator's verdict (face_model.detection_success) */
+        faceau_face face;
+        if ((st = faceau_track(r->tracker, frame, r->opt->camera, &face)))
+            return fa_fail(&r->err, st, "%s frame %ld: %s", r->opt->input, number,
+                           faceau_tracker_last_error(r->tracker));
+        memset(row, 0, sizeof *row);
+        row_from_face(&face, row);
+        memcpy(lm, face.landmarks, sizeof lm);
+        success = face.valid;
+        r->tracked_ok += face.success != 0;
+    } else {
+        if ((st = next_landmarks(r, number, row)))
+            return st;
+        for (int i = 0; i < 2 * FA_N_LANDMARKS; i++)
+            lm[i] = (float)row->lmk2d[i];
+        success = row->success;
+    }
     faceau_au_result res;
-    if ((st = faceau_au_add_frame(r->au, frame, lm, row->success, &res)))
+    if ((st = faceau_au_add_frame(r->au, frame, lm, success, &res)))
         return fa_fail(&r->err, st, "%s frame %ld: %s", r->opt->input, number,
                        faceau_au_last_error(r->au));
     row->frame = number;
     row->face_id = 0;
     row->timestamp = frame->timestamp;
-    /* OpenFace's p_* columns are the landmark tracker's parameters: keep the given ones; only a
-     * landmarks file without them gets the AU stage's own CalcParams fit. */
-    if (res.success && !(fa_csv_reader_groups(r->lm) & FA_CSV_HAS_PDM)) {
+    /* OpenFace's p_* columns are the landmark tracker's parameters: keep ours or the given ones;
+     * only a landmarks file without them gets the AU stage's own CalcParams fit. */
+    if (res.success && r->lm && !(fa_csv_reader_groups(r->lm) & FA_CSV_HAS_PDM)) {
         for (int i = 0; i < 6; i++)
             row->params[i] = res.params_global[i];
         for (int i = 0; i < FA_N_MODES; i++)
@@ -229,6 +275,36 @@ static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_c
     return FACEAU_OK;
 }
 
+#define MAX_IMAGE_FACES 256
+
+/* A still image with our own landmarks, as FaceLandmarkImg: every MTCNN face fitted from its
+ * box, static AUs from its landmarks (PredictStaticAUsAndComputeFeatures, no success gating). */
+static faceau_status process_image_faces(run_state *r, const faceau_frame *frame, fa_csv_row *row)
+{
+    int n = 0;
+    faceau_status st = faceau_fit_image(r->tracker, frame, r->opt->camera, r->faces,
+                                        MAX_IMAGE_FACES, &n);
+    if (st)
+        return fa_fail(&r->err, st, "%s: %s", r->opt->input, faceau_tracker_last_error(r->tracker));
+    if (n == 0)
+        return fa_fail(&r->err, FACEAU_ERR_NO_FACE, "%s: no face found in the image", r->opt->input);
+    for (int k = 0; k < n; k++) {
+        memset(row, 0, sizeof *row);
+        row_from_face(&r->faces[k], row);
+        row->face_id = k;
+        faceau_au_result res;
+        if ((st = faceau_au_add_frame(r->au, frame, r->faces[k].landmarks, 1, &res)))
+            return fa_fail(&r->err, st, "%s face %d: %s", r->opt->input, k, faceau_au_last_error(r->au));
+        memcpy(row->au_r, res.au_intensity, sizeof row->au_r);
+        memcpy(row->au_c, res.au_presence, sizeof row->au_c);
+        if ((st = fa_csv_write_row(r->csv, row, &r->err)) ||
+            (st = write_stage_outputs(r, r->faces[k].success, k)))
+            return st;
+        r->frames++;
+    }
+    return FACEAU_OK;
+}
+
 /* A still image, as FaceLandmarkImg: every face (row) of the landmarks CSV, static models, no
  * post-processing, the image CSV layout. */
 static faceau_status process_image(run_state *r)
@@ -241,6 +317,11 @@ static faceau_status process_image(run_state *r)
     fa_csv_row *row = fa_malloc(sizeof *row, &r->err, "a CSV row");
     if (!row)
         return FACEAU_ERR_NOMEM;
+    if (r->tracker) {
+        st = process_image_faces(r, &frame, row);
+        free(row);
+        return st;
+    }
     for (;;) {
         if ((st = fa_csv_reader_next(r->lm, row, &got, &r->err)) || !got)
             break;
@@ -273,12 +354,20 @@ static faceau_status open_all(run_state *r)
         return st;
     if ((st = faceau_source_open(o->input, &r->src, errbuf, sizeof errbuf)))
         return fa_fail(&r->err, st, "%s", errbuf);
-    if (!o->landmarks_csv)
-        return fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
-                       "%s: no landmarks given (-landmarks CSV); landmark tracking is not built yet",
-                       o->input);
-    if ((st = fa_csv_reader_open(o->landmarks_csv, &r->lm, &r->err)))
-        return st;
+    if (o->landmarks_csv) {
+        if ((st = fa_csv_reader_open(o->landmarks_csv, &r->lm, &r->err)))
+            return st;
+    } else {
+        if (!o->landmarker)
+            return fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
+                           "%s: faceau_run needs a landmark model (opt->landmarker) or a landmarks CSV",
+                           o->input);
+        if ((st = faceau_tracker_open(o->landmarker, &r->tracker, errbuf, sizeof errbuf)))
+            return fa_fail(&r->err, st, "%s", errbuf);
+        if (r->image_mode &&
+            !(r->faces = fa_malloc(MAX_IMAGE_FACES * sizeof *r->faces, &r->err, "the image's faces")))
+            return FACEAU_ERR_NOMEM;
+    }
     if ((st = fa_csv_writer_open(r->csv_tmp, o->outputs, r->image_mode, &r->csv, &r->err)))
         return st;
     if (o->hogalign) {
@@ -378,6 +467,8 @@ static void cleanup(run_state *r)
     unlink(r->csv_tmp2);
     unlink(r->hog_tmp);
     fa_csv_reader_close(r->lm);
+    faceau_tracker_close(r->tracker);
+    free(r->faces);
     faceau_source_close(r->src);
 }
 
@@ -389,6 +480,11 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
         fa_analyser_set_error(au, FACEAU_ERR_INVALID_ARG,
                               !opt ? "faceau_run: opt is NULL" : !opt->input ? "faceau_run: no input"
                                                                   : "faceau_run: no out_dir");
+        return FACEAU_ERR_INVALID_ARG;
+    }
+    const faceau_camera *cam = opt->camera;
+    if (cam && !(cam->fx > 0 && cam->fy > 0 && cam->cx == cam->cx && cam->cy == cam->cy)) {
+        fa_analyser_set_error(au, FACEAU_ERR_INVALID_ARG, "faceau_run: camera fx and fy must be positive");
         return FACEAU_ERR_INVALID_ARG;
     }
     run_state *r = calloc(1, sizeof *r);
@@ -412,6 +508,12 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
         st = finish_files(r);
     if (!st)
         progress(r, 1);
+    if (!st && r->tracker && !r->image_mode && r->tracked_ok == 0 && opt->warning) {
+        char msg[4500];
+        snprintf(msg, sizeof msg, "%s: no face found in any of its %ld frames; %s has only failed-frame rows",
+                 opt->input, r->frames, r->csv_path);
+        opt->warning(opt->progress_user, r->name, msg);
+    }
     if (!st && r->truncated)
         st = fa_fail(&r->err, FACEAU_ERR_TRUNCATED, "%s; wrote the %ld frames before it",
                      faceau_source_last_error(r->src), r->frames);

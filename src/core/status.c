@@ -16,6 +16,7 @@ const char *faceau_status_string(faceau_status status)
     case FACEAU_ERR_NO_INPUT: return "no input";
     case FACEAU_ERR_TRUNCATED: return "input truncated";
     case FACEAU_ERR_STATE: return "call out of order";
+    case FACEAU_ERR_NO_FACE: return "no face found";
     }
     return "unknown status";
 }

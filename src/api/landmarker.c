@@ -1,0 +1,270 @@
+/* landmarker.c - the public landmark objects: OpenFace's CLNF model (landmarks/clnf.h) shared
+ * read-only, and per-face trackers that drive it as FeatureExtraction (DetectLandmarksInVideo)
+ * and FaceLandmarkImg (DetectLandmarksInImage on every MTCNN face) do, then describe the fit as
+ * the recorder does: GetShape, GetPose, the eye parts' landmarks and EstimateGaze. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "landmarks/clnf.h"
+#include "landmarks/pose.h"
+
+#define CLNF_MAIN "main_clnf_general.txt"
+#define MAX_MTCNN_BOXES 256
+
+struct faceau_landmarker {
+    fa_clnf *clnf;
+    char dir[4096]; /* the model directory (MTCNN is loaded from it per tracker) */
+    int eye_part[2]; /* fa_clnf_part index of left_eye_28 and right_eye_28, -1 if absent */
+    double load_ms;
+};
+
+struct faceau_tracker {
+    const faceau_landmarker *lm;
+    fa_clnf_face face;
+    fa_grey grey;
+    fa_mtcnn *mtcnn;
+    faceau_box boxes[MAX_MTCNN_BOXES];
+    fa_err err;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+faceau_status faceau_landmarker_open(const char *model_dir, faceau_landmarker **out, char *errbuf,
+                                     size_t errbuf_size)
+{
+    fa_err err;
+    fa_err_clear(&err);
+    if (!out)
+        return fa_err_to_buf(fa_fail(&err, FACEAU_ERR_INVALID_ARG, "faceau_landmarker_open: out is NULL"),
+                             &err, errbuf, errbuf_size);
+    *out = NULL;
+    double t0 = now_ms();
+    faceau_landmarker *lm = fa_calloc(1, sizeof *lm, &err, "the landmark model");
+    if (!lm)
+        return fa_err_to_buf(FACEAU_ERR_NOMEM, &err, errbuf, errbuf_size);
+    char main_path[4200];
+    faceau_status st = FACEAU_OK;
+    struct stat sb;
+    if (model_dir && stat(model_dir, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        /* -mloc names the main CLNF file itself: use it, and its directory for the rest */
+        snprintf(main_path, sizeof main_path, "%s", model_dir);
+        const char *slash = strrchr(model_dir, '/');
+        if (!slash)
+            snprintf(lm->dir, sizeof lm->dir, ".");
+        else
+            snprintf(lm->dir, sizeof lm->dir, "%.*s", (int)(slash - model_dir), model_dir);
+        if (!lm->dir[0])
+            snprintf(lm->dir, sizeof lm->dir, "/");
+    } else {
+        char msg[3584];
+        st = fa_models_locate(model_dir, CLNF_MAIN, lm->dir, sizeof lm->dir, msg, sizeof msg);
+        if (st)
+            fa_fail(&err, st, "%s", msg);
+        else
+            st = fa_path_join(main_path, sizeof main_path, lm->dir, CLNF_MAIN, &err);
+    }
+    if (!st)
+        st = fa_clnf_load(main_path, &lm->clnf, &err);
+    if (st) {
+        faceau_landmarker_close(lm);
+        return fa_err_to_buf(st, &err, errbuf, errbuf_size);
+    }
+    lm->eye_part[0] = lm->eye_part[1] = -1;
+    for (int k = 0; k < fa_clnf_n_parts(lm->clnf); k++) {
+        const char *name = fa_clnf_part(lm->clnf, k, NULL, NULL, NULL, NULL);
+        if (name && !strcmp(name, "left_eye_28"))
+            lm->eye_part[0] = k;
+        else if (name && !strcmp(name, "right_eye_28"))
+            lm->eye_part[1] = k;
+    }
+    lm->load_ms = now_ms() - t0;
+    *out = lm;
+    return FACEAU_OK;
+}
+
+void faceau_landmarker_close(faceau_landmarker *lm)
+{
+    if (!lm)
+        return;
+    fa_clnf_free(lm->clnf);
+    free(lm);
+}
+
+double faceau_landmarker_load_ms(const faceau_landmarker *lm)
+{
+    return lm ? lm->load_ms : 0;
+}
+
+faceau_status faceau_tracker_open(const faceau_landmarker *lm, faceau_tracker **out, char *errbuf,
+                                  size_t errbuf_size)
+{
+    fa_err err;
+    fa_err_clear(&err);
+    if (!out || !lm)
+        return fa_err_to_buf(fa_fail(&err, FACEAU_ERR_INVALID_ARG, "faceau_tracker_open: %s is NULL",
+                                     !out ? "out" : "lm"),
+                             &err, errbuf, errbuf_size);
+    *out = NULL;
+    faceau_tracker *t = fa_calloc(1, sizeof *t, &err, "the landmark tracker");
+    if (!t)
+        return fa_err_to_buf(FACEAU_ERR_NOMEM, &err, errbuf, errbuf_size);
+    t->lm = lm;
+    faceau_status st = fa_clnf_face_init(&t->face, &err);
+    if (!st)
+        st = fa_mtcnn_load(lm->dir, &t->mtcnn, &err);
+    if (st) {
+        faceau_tracker_close(t);
+        return fa_err_to_buf(st, &err, errbuf, errbuf_size);
+    }
+    *out = t;
+    return FACEAU_OK;
+}
+
+void faceau_tracker_close(faceau_tracker *t)
+{
+    if (!t)
+        return;
+    fa_clnf_face_free(&t->face);
+    fa_grey_free(&t->grey);
+    fa_mtcnn_free(t->mtcnn);
+    free(t);
+}
+
+const char *faceau_tracker_last_error(const faceau_tracker *t)
+{
+    return t ? t->err.msg : "no tracker";
+}
+
+void faceau_tracker_reset(faceau_tracker *t)
+{
+    if (t)
+        fa_clnf_face_reset(&t->face);
+}
+
+faceau_camera faceau_default_camera(int width, int height)
+{
+    float k[4];
+    faceau_default_intrinsics(width, height, k);
+    faceau_camera c = {k[0], k[1], k[2], k[3]};
+    return c;
+}
+
+static faceau_status check_frame(faceau_tracker *t, const char *fn, const faceau_frame *frame,
+                                 const void *out)
+{
+    if (!frame || !out)
+        return fa_fail(&t->err, FACEAU_ERR_INVALID_ARG, "%s: %s is NULL", fn, !frame ? "frame" : "out");
+    if (!frame->bgr || frame->width <= 0 || frame->height <= 0 || frame->stride < 3 * frame->width)
+        return fa_fail(&t->err, FACEAU_ERR_INVALID_ARG, "%s: bad frame (%dx%d, stride %d)", fn,
+                       frame->width, frame->height, frame->stride);
+    return FACEAU_OK;
+}
+
+/* What the recorder writes from the fitted face: landmarks, parameters, GetShape, GetPose, the
+ * eye parts' landmarks (2D and GetShape), and EstimateGaze when `gaze` (else zeros, as
+ * FeatureExtraction writes them for a failed frame). */
+static void describe(const faceau_landmarker *lm, const fa_clnf_face *f, const fa_camera *cam,
+                     int gaze, faceau_face *out)
+{
+    const fa_pdm *pdm = fa_clnf_pdm(lm->clnf);
+    memset(out, 0, sizeof *out);
+    out->confidence = f->confidence;
+    memcpy(out->landmarks, f->landmarks, sizeof out->landmarks);
+    memcpy(out->params_global, f->g, sizeof out->params_global);
+    memcpy(out->params_local, f->p, sizeof out->params_local);
+    fa_clnf_shape3d_camera(pdm, f->g, f->p, f->landmarks, cam, out->landmarks_3d);
+    fa_clnf_pose(pdm, f->g, f->p, f->landmarks, cam, out->pose);
+    if (lm->eye_part[0] < 0 || lm->eye_part[1] < 0)
+        return;
+    fa_part_view parts[2];
+    for (int e = 0; e < 2; e++) {
+        int k = lm->eye_part[e];
+        fa_clnf_part(lm->clnf, k, &parts[e].pdm, NULL, NULL, NULL);
+        parts[e].g = f->part_g[k];
+        parts[e].p_local = f->part_p[k];
+        parts[e].lmk2d = f->part_landmarks[k];
+    }
+    fa_eye_landmarks(parts, 2, cam, out->eye_landmarks, out->eye_landmarks_3d);
+    if (gaze) {
+        /* the 56-point layout: coordinate k of eye point i at k * 56 + i, right eye at +28 */
+        fa_gaze_estimate(out->eye_landmarks_3d, FACEAU_N_EYE_LANDMARKS, out->landmarks_3d,
+                         out->pose + 3, 1, out->gaze_0);
+        fa_gaze_estimate(out->eye_landmarks_3d + FACEAU_N_EYE_LANDMARKS / 2,
+                         FACEAU_N_EYE_LANDMARKS, out->landmarks_3d, out->pose + 3, 0, out->gaze_1);
+        fa_gaze_angle(out->gaze_0, out->gaze_1, out->gaze_angle);
+    }
+}
+
+static fa_camera camera_of(const faceau_camera *camera, const faceau_frame *frame)
+{
+    faceau_camera c = camera ? *camera : faceau_default_camera(frame->width, frame->height);
+    fa_camera fc = {c.fx, c.fy, c.cx, c.cy};
+    return fc;
+}
+
+faceau_status faceau_track(faceau_tracker *t, const faceau_frame *frame, const faceau_camera *camera,
+                           faceau_face *out)
+{
+    if (!t)
+        return FACEAU_ERR_INVALID_ARG;
+    faceau_status st = check_frame(t, "faceau_track", frame, out);
+    if (st)
+        return st;
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    int ok = 0;
+    if ((st = fa_grey_from_bgr(&img, &t->grey, &t->err)) ||
+        (st = fa_clnf_track_video(t->lm->clnf, &t->face, t->mtcnn, &img, &t->grey, &ok, &t->err)))
+        return st;
+    fa_camera cam = camera_of(camera, frame);
+    /* FeatureExtraction: gaze only when DetectLandmarksInVideo succeeded */
+    describe(t->lm, &t->face, &cam, ok, out);
+    out->success = ok;
+    out->valid = t->face.detection_success;
+    return FACEAU_OK;
+}
+
+faceau_status faceau_fit_image(faceau_tracker *t, const faceau_frame *frame, const faceau_camera *camera,
+                               faceau_face *faces, int max_faces, int *n)
+{
+    if (n)
+        *n = 0;
+    if (!t)
+        return FACEAU_ERR_INVALID_ARG;
+    if (!n || max_faces < 0 || (max_faces > 0 && !faces))
+        return fa_fail(&t->err, FACEAU_ERR_INVALID_ARG, "faceau_fit_image: %s",
+                       !n ? "n is NULL" : max_faces < 0 ? "max_faces is negative" : "faces is NULL");
+    faceau_status st = check_frame(t, "faceau_fit_image", frame, n);
+    if (st)
+        return st;
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    int nb = 0;
+    if ((st = fa_grey_from_bgr(&img, &t->grey, &t->err)) ||
+        (st = fa_mtcnn_detect(t->mtcnn, &img, t->boxes, MAX_MTCNN_BOXES, &nb, &t->err)))
+        return st;
+    fa_camera cam = camera_of(camera, frame);
+    int written = 0;
+    for (int k = 0; k < nb && written < max_faces; k++) {
+        float box[4] = {t->boxes[k].x, t->boxes[k].y, t->boxes[k].width, t->boxes[k].height};
+        int ok = 0;
+        fa_clnf_face_reset(&t->face);
+        /* FaceLandmarkImg's default parameters: multi_view off (one hypothesis) */
+        if ((st = fa_clnf_detect_image(t->lm->clnf, &t->face, &t->grey, box, 0, &ok, &t->err)))
+            break;
+        /* FaceLandmarkImg: gaze for every face; success is the validator's verdict */
+        describe(t->lm, &t->face, &cam, 1, &faces[written]);
+        faces[written].success = faces[written].valid = t->face.detection_success;
+        faces[written].box = t->boxes[k];
+        written++;
+    }
+    fa_clnf_face_reset(&t->face);
+    *n = written;
+    return st;
+}
