@@ -1,10 +1,7 @@
 /* bench - what faceau costs, measured in this run on this machine (one thread unless said).
  *
- *   faceau_bench [-frames N]            the benchmark (default: every frame of both clips)
- *   faceau_bench -csv VIDEO OUT.csv     the internal pipeline over VIDEO, one row per frame
- *                                       (frame, confidence, success, gaze, x_*, y_*, AU*_r
- *                                       before post-processing); tests/test_hard_cases.sh uses
- *                                       it while the CLI cannot run without -landmarks
+ *   faceau_bench [-frames N]            the benchmark (the stage timings over the first N
+ *                                       frames of each clip, default 300; N = 0: all)
  *
  * Prints:
  *  - model load ms: the CLNF model (main_clnf_general.txt and everything it names), MTCNN and
@@ -53,6 +50,7 @@ typedef struct pipeline {
     fa_mtcnn *mtcnn;
     faceau_au_models *aum;
     faceau_au *au;
+    faceau_landmarker *lm; /* the public API's model, for faceau_run */
     fa_clnf_face face;
     fa_grey grey;
     double load_clnf, load_mtcnn, load_au;
@@ -91,11 +89,16 @@ static int pipe_open(pipeline *P, const char *models)
         fprintf(stderr, "bench: %s\n", e.msg);
         return 0;
     }
+    if (faceau_landmarker_open(models, &P->lm, err, sizeof err)) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 0;
+    }
     return 1;
 }
 
 static void pipe_close(pipeline *P)
 {
+    faceau_landmarker_close(P->lm);
     fa_clnf_face_free(&P->face);
     fa_grey_free(&P->grey);
     faceau_au_close(P->au);
@@ -178,6 +181,8 @@ static int cmp_double(const void *a, const void *b)
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
+
+static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, long *n);
 
 /* `ffmpeg -threads 1 -i FILE -f null -` through posix_spawnp: wall ms, or -1 when ffmpeg is
  * not installed (or fails). */
@@ -351,72 +356,84 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
         fprintf(stderr, "bench: %s\n", e.msg);
     double stages[FA_N_STAGES];
     fa_analyser_stage_ms(P->au, stages);
-    const char *how;
-    /* ffmpeg decodes the whole file: compare like with like when the pass was cut short */
-    double dfps = max_frames > 0 ? 0 : decode_fps(file, n, &how);
-    double pfps = n / (total / 1e3);
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    printf("\n%s (%dx%d, %ld frames, success on %ld)\n", base, w, h, n, n_success);
     qsort(tms, (size_t)n_tracked, sizeof *tms, cmp_double);
+    printf("\n%s (%dx%d)\n", base, w, h);
+    printf("  stages, first %ld frames (success on %ld), one thread, faceau's internal calls:\n", n,
+           n_success);
     printf("  landmarks        %.2f ms per tracked frame (mean of %ld; median %.2f); %.1f ms per "
            "frame that ran detection or the init windows (%ld)\n",
            n_tracked ? track_tracked / n_tracked : 0, n_tracked,
            n_tracked ? tms[n_tracked / 2] : 0,
            n > n_tracked ? track_other / (double)(n - n_tracked) : 0, n - n_tracked);
-    printf("  per frame        decode %.2f, grey %.2f, landmarks %.2f, pose+gaze %.3f, AU stage %.2f ms\n",
-           decode / n, ms[ST_GREY] / n, ms[ST_TRACK] / n, ms[ST_POSE] / n, ms[ST_AU] / n);
+    printf("  per frame        decode %.2f, grey %.2f, landmarks %.2f, pose+gaze %.3f, AU stage %.2f ms "
+           "(%.1f frames/s)\n",
+           decode / n, ms[ST_GREY] / n, ms[ST_TRACK] / n, ms[ST_POSE] / n, ms[ST_AU] / n,
+           n / (total / 1e3));
     printf("  AU stage         calc_params %.3f, align %.3f, hog+geom %.3f, median %.3f, predict %.3f ms\n",
            stages[0] / n, stages[1] / n, stages[2] / n, stages[3] / n, stages[4] / n);
-    if (dfps > 0)
-        printf("  whole pipeline   %.1f frames/s (1 thread, decode included); decode only %.1f frames/s "
-               "(%s); ratio %.3fx\n",
-               pfps, dfps, how, pfps / dfps);
-    else
-        printf("  whole pipeline   %.1f frames/s (1 thread, decode included; first %ld frames, no "
-               "decode-only comparison)\n",
-               pfps, n);
+    /* the whole pipeline as the CLI runs it, every frame, beside ffmpeg decoding the same file */
+    long nrun;
+    double trun = timed_run(P, file, NULL, &nrun);
+    if (trun > 0) {
+        const char *how;
+        double dfps = decode_fps(file, nrun, &how), pfps = nrun / (trun / 1e3);
+        printf("  whole pipeline   %.1f frames/s (faceau_run, no -landmarks: %ld frames, decode on its "
+               "own thread, CSV, post-processing); decode only %.1f frames/s (%s); ratio %.3fx\n",
+               pfps, nrun, dfps, how, dfps > 0 ? pfps / dfps : 0);
+    }
     free(tms);
     return 1;
 }
 
-/* The AU-only whole run (-landmarks mode): faceau_run's decode thread + AU stage + CSV. */
-static void bench_au_only(const char *models, const char *video, const char *csv)
+/* faceau_run over video (the CLI's path: decode thread, tracking, pose, gaze, AU stage,
+ * post-processing, CSV); landmarks_csv NULL tracks with P->lm. Returns ms, *n = frames. */
+static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, long *n)
 {
-    char err[4096];
+    char err[4096], outdir[64];
     faceau_au *au;
     faceau_config cfg = faceau_default_config();
-    cfg.model_dir = models;
-    if (faceau_au_open(&cfg, &au, err, sizeof err)) {
+    *n = 0;
+    if (faceau_au_open_with(P->aum, &cfg, &au, err, sizeof err)) {
         fprintf(stderr, "bench: %s\n", err);
-        return;
+        return -1;
     }
-    char outdir[64];
     snprintf(outdir, sizeof outdir, "/tmp/faceau-bench-%ld", (long)getpid());
     faceau_run_options ro = {0};
     ro.input = video;
-    ro.landmarks_csv = csv;
+    ro.landmarks_csv = landmarks_csv;
+    ro.landmarker = P->lm;
     ro.out_dir = outdir;
+    ro.out_name = "bench";
     ro.quiet = 1;
     double t = now_ms();
     faceau_status st = faceau_run(au, &ro);
     t = now_ms() - t;
-    long n = (long)faceau_au_frame_count(au);
-    if (st != FACEAU_OK)
+    *n = (long)faceau_au_frame_count(au);
+    if (st != FACEAU_OK) {
         fprintf(stderr, "bench: %s\n", faceau_au_last_error(au));
-    else {
-        const char *how;
-        double dfps = decode_fps(video, n, &how);
-        double fps = n / (t / 1e3);
-        printf("\nAU-only run       %.1f frames/s (faceau_run with -landmarks: decode thread + AU stage + "
-               "CSV, %ld frames); decode only %.1f (%s); ratio %.3fx\n",
-               fps, n, dfps, how, dfps > 0 ? fps / dfps : 0);
+        t = -1;
     }
     char path[128];
-    const char *base = strrchr(video, '/') ? strrchr(video, '/') + 1 : video;
-    snprintf(path, sizeof path, "%s/%.*s.csv", outdir, (int)(strrchr(base, '.') - base), base);
+    snprintf(path, sizeof path, "%s/bench.csv", outdir);
     remove(path);
     rmdir(outdir);
     faceau_au_close(au);
+    return t;
+}
+
+/* The AU-only whole run (-landmarks mode): faceau_run's decode thread + AU stage + CSV. */
+static void bench_au_only(pipeline *P, const char *video, const char *csv)
+{
+    long n;
+    double t = timed_run(P, video, csv, &n);
+    if (t <= 0)
+        return;
+    const char *how;
+    double dfps = decode_fps(video, n, &how), fps = n / (t / 1e3);
+    printf("\nAU-only run      %.1f frames/s (faceau_run with -landmarks: decode thread + AU stage + "
+           "CSV, %ld frames); decode only %.1f (%s); ratio %.3fx\n",
+           fps, n, dfps, how, dfps > 0 ? fps / dfps : 0);
 }
 
 /* MTCNN alone on the first frame of a video: best and mean ms, 1 and 2 threads. */
@@ -451,66 +468,6 @@ static void bench_detect(pipeline *P, const char *video, int repeats)
     fa_video_close(v);
 }
 
-/* -csv VIDEO OUT: the internal pipeline's per-frame output in OpenFace's column names. */
-static int dump_csv(pipeline *P, const char *video, const char *out)
-{
-    static const char *au_names[FACEAU_N_AU_INTENSITY] = {
-        "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",
-        "AU14", "AU15", "AU17", "AU20", "AU23", "AU25", "AU26", "AU45"};
-    fa_err e = {0};
-    fa_video *v;
-    if (fa_video_open(video, &v, &e)) {
-        fprintf(stderr, "bench: %s\n", e.msg);
-        return 1;
-    }
-    FILE *f = fopen(out, "w");
-    if (!f) {
-        fprintf(stderr, "bench: cannot write %s\n", out);
-        fa_video_close(v);
-        return 1;
-    }
-    fprintf(f, "frame, confidence, success, gaze_0_x, gaze_0_y, gaze_0_z, gaze_1_x, gaze_1_y, "
-               "gaze_1_z, gaze_angle_x, gaze_angle_y");
-    for (int k = 0; k < 68; k++)
-        fprintf(f, ", x_%d", k);
-    for (int k = 0; k < 68; k++)
-        fprintf(f, ", y_%d", k);
-    for (int k = 0; k < FACEAU_N_AU_INTENSITY; k++)
-        fprintf(f, ", %s_r", au_names[k]);
-    fputc('\n', f);
-    double fps = fa_video_fps(v), ms[ST_N] = {0};
-    long n = 0;
-    int rc = 0;
-    for (;;) {
-        const fa_image *img;
-        int got, tracked;
-        frame_out o;
-        if (fa_video_read(v, &img, &got, &e) || !got)
-            break;
-        if (!pipe_frame(P, img, n, fps, &o, ms, &tracked)) {
-            rc = 1;
-            break;
-        }
-        n++;
-        fprintf(f, "%ld, %.3f, %d, %.6f, %.6f, %.6f, %.6f, %.6f, %.6f, %.3f, %.3f", n,
-                P->face.confidence, o.success, o.gaze0[0], o.gaze0[1], o.gaze0[2], o.gaze1[0],
-                o.gaze1[1], o.gaze1[2], o.angle[0], o.angle[1]);
-        for (int k = 0; k < 136; k++)
-            fprintf(f, ", %.6f", P->face.landmarks[k]);
-        for (int k = 0; k < FACEAU_N_AU_INTENSITY; k++)
-            fprintf(f, ", %.2f", o.success ? o.au.au_intensity[k] : 0.0);
-        fputc('\n', f);
-    }
-    if (e.msg[0]) {
-        fprintf(stderr, "bench: %s\n", e.msg);
-        rc = 1;
-    }
-    fa_video_close(v);
-    if (fclose(f))
-        rc = 1;
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     const char *shared = getenv("FACEAU_SHARED") ? getenv("FACEAU_SHARED") : "../shared";
@@ -519,27 +476,18 @@ int main(int argc, char **argv)
         snprintf(models, sizeof models, "%s", getenv("FACEAU_MODELS"));
     else
         snprintf(models, sizeof models, "%s/models", shared);
-    long max_frames = 0;
-    const char *csv_in = NULL, *csv_out = NULL;
+    long max_frames = 300;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-frames") && i + 1 < argc)
             max_frames = atol(argv[++i]);
-        else if (!strcmp(argv[i], "-csv") && i + 2 < argc) {
-            csv_in = argv[++i];
-            csv_out = argv[++i];
-        } else {
-            fprintf(stderr, "usage: faceau_bench [-frames N] | faceau_bench -csv VIDEO OUT.csv\n");
+        else {
+            fprintf(stderr, "usage: faceau_bench [-frames N]\n");
             return 2;
         }
     }
     pipeline P;
     if (!pipe_open(&P, models))
         return 1;
-    if (csv_in) {
-        int rc = dump_csv(&P, csv_in, csv_out);
-        pipe_close(&P);
-        return rc;
-    }
     printf("model load       CLNF %.1f ms + MTCNN %.1f ms + AU %.1f ms = %.1f ms (target < 100)\n",
            P.load_clnf, P.load_mtcnn, P.load_au, P.load_clnf + P.load_mtcnn + P.load_au);
 
@@ -550,7 +498,7 @@ int main(int argc, char **argv)
     bench_fresh(&P, v640, 3);
     bench_fresh(&P, vport, 3);
     int ok = bench_pipeline(&P, v640, max_frames) && bench_pipeline(&P, vport, max_frames);
-    bench_au_only(models, v640, csv640);
+    bench_au_only(&P, v640, csv640);
     printf("\n");
     bench_detect(&P, v640, 10);
     bench_detect(&P, vport, 5);
