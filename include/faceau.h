@@ -2,21 +2,24 @@
  *
  * OVERVIEW
  *
- *   faceau is a C11 library that computes what OpenFace 2.2's FeatureExtraction computes, number
- *   for number: per frame, the PDM parameters of the face, a 112x112 similarity-aligned face, its
- *   FHOG descriptor, person-specific running medians, 17 AU intensities and 18 AU presences, and
- *   after the last frame OpenFace's offline post-processing of the whole video.
- *
- *   Stages available now: the AU stage from given 68-point landmarks (OpenFace's own landmarks,
- *   read from an OpenFace CSV), OpenFace's MTCNN face detector, frame input (video through
- *   FFmpeg, images, image directories) decoded to the same BGR pixels OpenCV gives OpenFace,
- *   and OpenFace's CSV format.
+ *   faceau is a C11 library that computes what OpenFace 2.2's FeatureExtraction (videos, image
+ *   sequences) and FaceLandmarkImg (still images) compute, number for number, from pixels:
+ *   frame input (video through FFmpeg, images, image directories) decoded to the BGR pixels
+ *   OpenCV gives OpenFace; OpenFace's MTCNN face detector; its CLNF landmark tracker (68 points,
+ *   confidence, success, PDM parameters, with MTCNN re-detection on OpenFace's schedule); 3D
+ *   landmarks, head pose, eye landmarks and gaze; and the AU stage (112x112 aligned face, FHOG,
+ *   person-specific running medians, 17 AU intensities and 18 presences, OpenFace's offline
+ *   post-processing of the whole video); and OpenFace's CSV format.
  *
  *   The library needs OpenFace's model files (see faceau_models_locate): they are OpenFace's,
  *   under OpenFace's licence, and are never bundled.
  *
  * OBJECTS
  *
+ *   faceau_landmarker  OpenFace's CLNF landmark model, read-only once loaded: open once, share
+ *                  between trackers and threads.
+ *   faceau_tracker one face tracked through a video on such a model (its state, its grey image
+ *                  and its own MTCNN detector); also fits every face of a still image.
  *   faceau_au_models  OpenFace's AU models, read-only once loaded: open once, share between
  *                  analysers and threads.
  *   faceau_au      one person's AU analysis on such models: running medians and the per-frame
@@ -24,7 +27,7 @@
  *   faceau_source  a video file, an image, or a directory of images, frame by frame.
  *   faceau_detector  OpenFace's MTCNN face detector and its workspace.
  *
- *   Both are opaque; create them with *_open and free them with *_close. Buffers passed in are
+ *   All are opaque; create them with *_open and free them with *_close. Buffers passed in are
  *   the caller's and are never kept; buffers handed out (faceau_frame.bgr) belong to the object
  *   that handed them out and stay valid until its next call.
  *
@@ -40,39 +43,48 @@
  *     any other failure. The one exception: a NULL object itself, which has nowhere to keep a
  *     message (its *_last_error(NULL) returns a fixed text).
  *   - On failure, *out parameters of *_open are set to NULL; nothing is left to free.
- *   - faceau never writes to stdout or stderr itself (faceau_run reports progress through
- *     faceau_run_options.progress), never changes the process locale, and reads and writes
- *     numbers with '.' whatever LC_NUMERIC the host has set. FFmpeg's own log (av_log) is the
- *     host's to configure.
- *   - Objects are not thread-safe, except faceau_au_models, which is read-only once open: any
- *     number of analysers on any threads may share one. Different objects may be used on
- *     different threads at once.
+ *   - faceau never writes to stdout or stderr itself (faceau_run reports progress and warnings
+ *     through faceau_run_options.progress and .warning), never changes the process locale, and
+ *     reads and writes numbers with '.' whatever LC_NUMERIC the host has set. FFmpeg's own log
+ *     (av_log) is the host's to configure.
+ *   - Objects are not thread-safe, except faceau_au_models and faceau_landmarker, which are
+ *     read-only once open: any number of analysers / trackers on any threads may share one.
+ *     Different objects may be used on different threads at once.
  *
- * EXAMPLE (AU stage, landmarks from elsewhere)
+ * EXAMPLE (the whole pipeline, pixels to AUs, for one face in a video)
  *
- *   faceau_config cfg = faceau_default_config();
- *   cfg.model_dir = NULL;                       // search FACEAU_MODELS, user data dir, prefix
  *   char err[512];
+ *   faceau_landmarker *lm;                      // NULL: search FACEAU_MODELS, user data dir, prefix
+ *   if (faceau_landmarker_open(NULL, &lm, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); exit(1); }
+ *   faceau_tracker *tr;
+ *   if (faceau_tracker_open(lm, &tr, err, sizeof err) != FACEAU_OK) { ... }
+ *   faceau_config cfg = faceau_default_config(); // dynamic AU models, as FeatureExtraction
  *   faceau_au *au;                              // faceau_au_open_with() shares loaded models
- *   if (faceau_au_open(&cfg, &au, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); exit(1); }
+ *   if (faceau_au_open(&cfg, &au, err, sizeof err) != FACEAU_OK) { ... }
  *
  *   faceau_source *src;
  *   if (faceau_source_open("video.avi", &src, err, sizeof err) != FACEAU_OK) { ... }
  *   faceau_frame frame;
  *   int got;
  *   while (faceau_source_read(src, &frame, &got) == FACEAU_OK && got) {
- *       float lm[136];                          // x0..x67, y0..y67 from your landmark detector
+ *       faceau_face face;                       // landmarks, pose, gaze, parameters
+ *       if (faceau_track(tr, &frame, NULL, &face) != FACEAU_OK) { fprintf(stderr, "%s\n", faceau_tracker_last_error(tr)); break; }
  *       faceau_au_result r;
- *       faceau_au_add_frame(au, &frame, lm, 1, &r);
- *       printf("AU12 %.2f\n", r.au_intensity[8]);
+ *       faceau_au_add_frame(au, &frame, face.landmarks, face.valid, &r);
+ *       printf("success %d  yaw %.3f rad  gaze x %.3f  AU12 %.2f\n", face.success, face.pose[4],
+ *              face.gaze_angle[0], r.au_intensity[8]);
  *   }
  *   size_t n = faceau_au_frame_count(au);
  *   double *I = malloc(n * FACEAU_N_AU_INTENSITY * sizeof *I), *P = malloc(n * FACEAU_N_AU_PRESENCE * sizeof *P);
  *   faceau_au_finish(au, I, P, n);             // OpenFace's offline post-processing
  *   faceau_source_close(src);
  *   faceau_au_close(au);
+ *   faceau_tracker_close(tr);
+ *   faceau_landmarker_close(lm);
  *
- * The whole FeatureExtraction-style run (video + landmarks CSV -> OpenFace CSV) is faceau_run().
+ *   Still images: faceau_fit_image(tr, &frame, NULL, faces, max, &n) fits every face, and an
+ *   analyser opened with cfg.au_mode = FACEAU_AU_STATIC gives their AUs. The whole
+ *   FeatureExtraction / FaceLandmarkImg run (input -> OpenFace CSV) is faceau_run().
  */
 #ifndef FACEAU_H
 #define FACEAU_H
@@ -373,6 +385,8 @@ typedef struct faceau_run_options {
     /* Warnings about a run that still succeeds (e.g. a video in which no face was ever found:
      * its CSV holds OpenFace's failed-frame rows). Called even when quiet; NULL: none. */
     void (*warning)(void *user, const char *name, const char *message);
+    int full_precision;         /* every number with 6 decimals (as ../shared/reference/fullprec)
+                                   instead of OpenFace's per-column decimals */
 } faceau_run_options;
 
 /* Runs one input through the pipeline and writes out_dir/<name>.csv (through a temporary file,

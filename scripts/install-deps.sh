@@ -3,8 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-      libjpeg62-turbo-dev libpng-dev python3 locales
-      ffmpeg)  # ffmpeg: the bench's decode-only baseline and the hard-case clips (tests/test_hard_cases.sh)
+      libjpeg62-turbo-dev libpng-dev python3 locales ffmpeg)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

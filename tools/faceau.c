@@ -43,6 +43,8 @@ static void usage(FILE *out)
 "                   column groups to write, as in FeatureExtraction (none given: all)\n"
 "  -hogalign        also write OpenFace's binary HOG file, OUT_DIR/<name>.hog\n"
 "  -simalign        also write the aligned faces, OUT_DIR/<name>_aligned/frame_det_00_NNNNNN.bmp\n"
+"  -fullprec        every number with 6 decimals instead of OpenFace's per-column decimals (the\n"
+"                   layout of OpenFace's full-precision reference CSVs, for scoring)\n"
 "\n"
 "AU models:\n"
 "  -online          OpenFace's live per-frame correction, no end-of-video post-processing\n"
@@ -140,6 +142,7 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
     else if (!strcmp(a, "-online")) c->cfg.online = 1;
     else if (!strcmp(a, "-au_static")) c->cfg.au_mode = FACEAU_AU_VIDEO_STATIC;
     else if (!strcmp(a, "-q")) c->run.quiet = 1;
+    else if (!strcmp(a, "-fullprec")) c->run.full_precision = 1;
     else if (!strcmp(a, "-fx") || !strcmp(a, "-fy") || !strcmp(a, "-cx") || !strcmp(a, "-cy")) {
         if (!need_value(*i, argc, argv))
             return 2;

@@ -370,6 +370,8 @@ static faceau_status open_all(run_state *r)
     }
     if ((st = fa_csv_writer_open(r->csv_tmp, o->outputs, r->image_mode, &r->csv, &r->err)))
         return st;
+    if (o->full_precision)
+        fa_csv_writer_full_precision(r->csv);
     if (o->hogalign) {
         r->hog = fopen(r->hog_tmp, "wb");
         if (!r->hog)
@@ -425,7 +427,8 @@ static faceau_status postprocess(run_state *r, const char **final_tmp)
     if (st && st != FACEAU_ERR_NOMEM)
         fa_fail(&r->err, st, "%s", faceau_au_last_error(r->au));
     if (!st && !fa_analyser_online(r->au)) {
-        st = fa_csv_rewrite_aus(r->csv_tmp, r->csv_tmp2, I, P, n, &r->err);
+        st = fa_csv_rewrite_aus_dp(r->csv_tmp, r->csv_tmp2, I, P, n, o->full_precision ? 6 : 2,
+                                   &r->err);
         *final_tmp = r->csv_tmp2;
     }
     free(I);

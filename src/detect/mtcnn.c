@@ -416,7 +416,8 @@ static faceau_status stage_pnet(fa_mtcnn *d, int *nb_out, fa_err *err)
             memcpy(d->all + k, d->ws[t].c, d->ws[t].nc * sizeof *d->all);
         k += d->ws[t].nc;
     }
-    qsort(d->all, total, sizeof *d->all, cmp_cand);
+    if (total) /* a frame with no candidate: d->all may still be NULL, which qsort must not get */
+        qsort(d->all, total, sizeof *d->all, cmp_cand);
     for (size_t i = 0; i < total; i++)
         d->box[i] = d->all[i].b;
     int nb = 0;

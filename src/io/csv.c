@@ -348,6 +348,13 @@ faceau_status fa_csv_writer_open(const char *path, unsigned outputs, int image_m
     return FACEAU_OK;
 }
 
+void fa_csv_writer_full_precision(fa_csv_writer *w)
+{
+    for (int i = 0; i < w->ncols; i++)
+        if (w->cols[i].kind == K_NUM)
+            w->cols[i].dp = 6;
+}
+
 static char *put_cell(char *p, const col_spec *c, const fa_csv_row *row)
 {
     switch (c->kind) {
@@ -437,6 +444,7 @@ typedef struct rewrite_ctx {
     char *line, *obuf;
     size_t line_cap, obuf_cap;
     int au_begin; /* header token index of the first column containing "AU" */
+    int dp;       /* decimals of the rewritten AU values (OpenFace: 2) */
 } rewrite_ctx;
 
 static faceau_status rw_write(rewrite_ctx *c, const char *p, size_t n, fa_err *err)
@@ -508,9 +516,9 @@ static faceau_status rw_line(rewrite_ctx *c, size_t n, const double *inten, cons
         if (t)
             o = put_sep(o);
         if (t >= begin && t < mid) {
-            o = put_fixed(o, inten[t - begin], 2);
+            o = put_fixed(o, inten[t - begin], c->dp);
         } else if (t >= mid && t < stop) {
-            o = put_fixed(o, pres[t - mid], 2);
+            o = put_fixed(o, pres[t - mid], c->dp);
         } else {
             const char *tb = b, *te = p;
             trim_span(&tb, &te);
@@ -554,10 +562,17 @@ static faceau_status rw_body(rewrite_ctx *c, const double *intensity, const doub
 faceau_status fa_csv_rewrite_aus(const char *in_path, const char *out_path, const double *intensity,
                                  const double *presence, size_t n, fa_err *err)
 {
+    return fa_csv_rewrite_aus_dp(in_path, out_path, intensity, presence, n, 2, err);
+}
+
+faceau_status fa_csv_rewrite_aus_dp(const char *in_path, const char *out_path,
+                                    const double *intensity, const double *presence, size_t n,
+                                    int dp, fa_err *err)
+{
     if (same_file(in_path, out_path))
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "%s: cannot rewrite a CSV onto itself",
                        in_path);
-    rewrite_ctx c = {in_path, out_path, NULL, NULL, NULL, NULL, 0, 0, -1};
+    rewrite_ctx c = {in_path, out_path, NULL, NULL, NULL, NULL, 0, 0, -1, dp < 0 || dp > 6 ? 2 : dp};
     faceau_status st = fa_fopen_read(in_path, &c.in, err);
     if (st != FACEAU_OK)
         return st;

@@ -60,6 +60,9 @@ faceau_status fa_csv_writer_open(const char *path, unsigned outputs, int image_m
 /* Writes one row with OpenFace's per-group decimals (AU _r 2 dp, _c 1 dp, as before OpenFace's
  * post-processing rewrite). */
 faceau_status fa_csv_write_row(fa_csv_writer *w, const fa_csv_row *row, fa_err *err);
+/* Every number of later rows with 6 decimals (the layout of ../shared/reference/fullprec:
+ * integers stay integers), for scoring against full-precision references. */
+void fa_csv_writer_full_precision(fa_csv_writer *w);
 /* Flushes and closes, checking every write; frees w even on failure. */
 faceau_status fa_csv_writer_close(fa_csv_writer *w, fa_err *err);
 /* OpenFace's PostprocessOutputFile: copies in_path to out_path replacing the AU columns of data
@@ -68,6 +71,10 @@ faceau_status fa_csv_writer_close(fa_csv_writer *w, fa_err *err);
  * in_path and out_path must be different files. */
 faceau_status fa_csv_rewrite_aus(const char *in_path, const char *out_path, const double *intensity,
                                  const double *presence, size_t n, fa_err *err);
+/* The same with dp (0..6) decimals for the AU values. */
+faceau_status fa_csv_rewrite_aus_dp(const char *in_path, const char *out_path,
+                                    const double *intensity, const double *presence, size_t n,
+                                    int dp, fa_err *err);
 
 typedef struct fa_csv_reader fa_csv_reader;
 /* Opens an OpenFace-format CSV (FeatureExtraction, FaceLandmarkImg or FaceLandmarkVidMulti
