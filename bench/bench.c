@@ -1,22 +1,41 @@
-/* bench - AU-stage throughput on one thread, landmarks given, decode excluded.
+/* bench - what faceau costs, measured in this run on this machine (one thread unless said).
  *
- *   faceau_bench [VIDEO LANDMARKS_CSV [REPEATS]]
+ *   faceau_bench [-frames N]            the benchmark (the stage timings over the first N
+ *                                       frames of each clip, default 300; N = 0: all)
  *
- * Then times OpenFace's MTCNN face detector on a 640x480 and a 1080x1920 frame, 1 and 2
- * threads.
- *
- * Decodes the whole video into memory first (timed separately: decode-only FPS of the same
- * file, in the same run), then runs the AU stage over every frame REPEATS times and prints
- * frames/s, ms per sub-stage, model load ms and peak RSS. Quote ratios, not absolutes: these
- * machines are shared. */
+ * Prints:
+ *  - model load ms: the CLNF model (main_clnf_general.txt and everything it names), MTCNN and
+ *    the AU models, each and their sum;
+ *  - a fresh detection + fit: MTCNN plus the 11-hypothesis DetectLandmarksInImage on the first
+ *    frame of each clip (best and mean of a few repeats);
+ *  - per clip (2015-10-15-15-14.avi 640x480 and portrait_1080x1920.mp4), one streamed pass of
+ *    the whole pipeline decode -> grey -> DetectLandmarksInVideo -> pose/gaze -> AU stage, frames
+ *    never held in memory: landmark ms per tracked frame (frames tracked from the previous one;
+ *    frames that ran MTCNN are counted apart), ms per frame of each stage, and the pipeline's
+ *    frames/s beside `ffmpeg -threads 1 -i FILE -f null -` decode-only frames/s of the same
+ *    file in the same run (the ratio is what to quote: these machines are shared);
+ *  - the AU-only whole run (faceau_run with -landmarks) on the 640x480 clip, same ratio;
+ *  - MTCNN alone on a 640x480 and a 1080x1920 frame, 1 and 2 threads;
+ *  - peak RSS.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "landmarks/clnf.h"
+#include "landmarks/pose.h"
+#include "landmarks/warp.h"
+
+extern char **environ;
 
 static double now_ms(void)
 {
@@ -25,199 +44,536 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-typedef struct clip {
-    int n, w, h, stride;
-    unsigned char *pixels; /* n frames */
-    float *lm;             /* n x 136 */
-    int *success;
-} clip;
+/* Everything one face's pipeline needs: the shared models and the per-face state. */
+typedef struct pipeline {
+    fa_clnf *clnf;
+    fa_mtcnn *mtcnn;
+    faceau_au_models *aum;
+    faceau_au *au;
+    faceau_landmarker *lm; /* the public API's model (only in spawn_run's child) */
+    fa_clnf_face face;
+    fa_grey grey;
+    double load_clnf, load_mtcnn, load_au;
+} pipeline;
 
-static int load_clip(const char *video, const char *csv, clip *c, double *decode_ms)
+static int pipe_open(pipeline *P, const char *models)
 {
-    char err[1024];
-    faceau_source *src;
-    if (faceau_source_open(video, &src, err, sizeof err)) {
-        fprintf(stderr, "bench: %s\n", err);
-        return 0;
-    }
-    size_t cap = 0;
-    faceau_frame f;
-    int got;
+    fa_err e = {0};
+    char path[4200], err[4096];
+    memset(P, 0, sizeof *P);
     double t0 = now_ms();
-    memset(c, 0, sizeof *c);
-    while (faceau_source_read(src, &f, &got) == FACEAU_OK && got) {
-        size_t fsz = (size_t)f.stride * (size_t)f.height;
-        if ((size_t)c->n == cap) {
-            cap = cap ? cap * 2 : 256;
-            unsigned char *p = realloc(c->pixels, cap * fsz);
-            if (!p) {
-                fprintf(stderr, "bench: out of memory\n");
-                faceau_source_close(src);
-                return 0;
-            }
-            c->pixels = p;
-        }
-        memcpy(c->pixels + (size_t)c->n * fsz, f.bgr, fsz);
-        c->w = f.width;
-        c->h = f.height;
-        c->stride = f.stride;
-        c->n++;
-    }
-    *decode_ms = now_ms() - t0;
-    faceau_source_close(src);
-    fa_err e;
-    fa_csv_reader *r;
-    if (fa_csv_reader_open(csv, &r, &e)) {
+    snprintf(path, sizeof path, "%s/main_clnf_general.txt", models);
+    if (fa_clnf_load(path, &P->clnf, &e)) {
         fprintf(stderr, "bench: %s\n", e.msg);
         return 0;
     }
-    c->lm = malloc((size_t)c->n * 136 * sizeof *c->lm);
-    c->success = malloc((size_t)c->n * sizeof *c->success);
-    fa_csv_row *row = malloc(sizeof *row);
-    if (!c->lm || !c->success || !row) {
-        fprintf(stderr, "bench: out of memory\n");
+    double t1 = now_ms();
+    snprintf(path, sizeof path, "%s/mtcnn_detector", models);
+    if (fa_mtcnn_load(path, &P->mtcnn, &e)) {
+        fprintf(stderr, "bench: %s\n", e.msg);
         return 0;
     }
-    for (int i = 0; i < c->n; i++) {
-        if (fa_csv_reader_next(r, row, &got, &e) || !got) {
-            fprintf(stderr, "bench: %s has fewer rows than the video\n", csv);
-            return 0;
-        }
-        for (int k = 0; k < 136; k++)
-            c->lm[(size_t)i * 136 + (size_t)k] = (float)row->lmk2d[k];
-        c->success[i] = row->success;
+    double t2 = now_ms();
+    faceau_config cfg = faceau_default_config();
+    cfg.model_dir = models;
+    if (faceau_au_models_open(&cfg, &P->aum, err, sizeof err) ||
+        faceau_au_open_with(P->aum, &cfg, &P->au, err, sizeof err)) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 0;
     }
-    free(row);
-    fa_csv_reader_close(r);
+    double t3 = now_ms();
+    P->load_clnf = t1 - t0;
+    P->load_mtcnn = t2 - t1;
+    P->load_au = t3 - t2;
+    if (fa_clnf_face_init(&P->face, &e)) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 0;
+    }
     return 1;
 }
 
-/* MTCNN on the first frame of a video: best and mean ms over repeats, 1 and 2 threads. */
-static void bench_detect(const char *video, const char *models, int repeats)
+static void pipe_close(pipeline *P)
 {
-    char err[4096];
-    faceau_source *src;
-    faceau_frame f;
+    faceau_landmarker_close(P->lm);
+    fa_clnf_face_free(&P->face);
+    fa_grey_free(&P->grey);
+    faceau_au_close(P->au);
+    faceau_au_models_close(P->aum);
+    fa_mtcnn_free(P->mtcnn);
+    fa_clnf_free(P->clnf);
+}
+
+/* A new video: fresh tracker and person. */
+static void pipe_reset(pipeline *P)
+{
+    fa_clnf_face_reset(&P->face);
+    faceau_au_reset(P->au);
+}
+
+enum { ST_GREY, ST_TRACK, ST_POSE, ST_AU, ST_N };
+
+typedef struct frame_out {
+    int success;
+    float pose[6], gaze0[3], gaze1[3], angle[2];
+    faceau_au_result au;
+} frame_out;
+
+/* One frame of FeatureExtraction's loop as faceau does it internally: grey, tracking,
+ * pose and gaze (gaze only on success, as FeatureExtraction), AU stage. ms[] accumulates the
+ * time of each stage; *tracked says whether the frame started from a successful previous
+ * frame (OpenFace tracks it with the small windows and runs no MTCNN unless that fails). */
+static int pipe_frame(pipeline *P, const fa_image *img, long index, double fps, frame_out *o,
+                      double ms[ST_N], int *tracked)
+{
+    fa_err e = {0};
+    double t0 = now_ms();
+    if (fa_grey_from_bgr(img, &P->grey, &e)) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 0;
+    }
+    double t1 = now_ms();
+    *tracked = P->face.tracking_initialised && P->face.detection_success;
+    if (fa_clnf_track_video(P->clnf, &P->face, P->mtcnn, img, &P->grey, &o->success, &e)) {
+        fprintf(stderr, "bench: frame %ld: %s\n", index, e.msg);
+        return 0;
+    }
+    double t2 = now_ms();
+    const fa_pdm *pdm = fa_clnf_pdm(P->clnf);
+    fa_camera cam = fa_camera_default(img->width, img->height);
+    fa_clnf_pose(pdm, P->face.g, P->face.p, P->face.landmarks, &cam, o->pose);
+    memset(o->gaze0, 0, sizeof o->gaze0);
+    memset(o->gaze1, 0, sizeof o->gaze1);
+    memset(o->angle, 0, sizeof o->angle);
+    if (o->success && fa_clnf_n_parts(P->clnf) >= 3) {
+        static const int eye_part[2] = {1, 2}; /* left_eye_28, right_eye_28 */
+        float face3d[3 * FA_PDM_MAX_POINTS], eye3d[3 * FA_PDM_MAX_POINTS];
+        fa_clnf_shape3d_camera(pdm, P->face.g, P->face.p, P->face.landmarks, &cam, face3d);
+        for (int k = 0; k < 2; k++) {
+            const fa_pdm *ep;
+            int part = eye_part[k];
+            fa_clnf_part(P->clnf, part, &ep, NULL, NULL, NULL);
+            fa_clnf_shape3d_camera(ep, P->face.part_g[part], P->face.part_p[part],
+                                   P->face.part_landmarks[part], &cam, eye3d);
+            fa_gaze_estimate(eye3d, ep->n, face3d, o->pose + 3, k == 0, k == 0 ? o->gaze0 : o->gaze1);
+        }
+        fa_gaze_angle(o->gaze0, o->gaze1, o->angle);
+    }
+    double t3 = now_ms();
+    faceau_frame f = {img->width, img->height, img->stride, img->bgr, (double)index / fps, index};
+    if (faceau_au_add_frame(P->au, &f, P->face.landmarks, o->success, &o->au)) {
+        fprintf(stderr, "bench: %s\n", faceau_au_last_error(P->au));
+        return 0;
+    }
+    double t4 = now_ms();
+    ms[ST_GREY] += t1 - t0;
+    ms[ST_TRACK] += t2 - t1;
+    ms[ST_POSE] += t3 - t2;
+    ms[ST_AU] += t4 - t3;
+    return 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, long *n);
+
+/* The whole pipeline in a process of its own (this program with -run VIDEO): its peak RSS is
+ * then the pipeline's alone (models, one tracker, the decode queue), not the bench's. Returns
+ * faceau_run's ms (-1 on failure); *n frames, *rss_mb the child's peak RSS (it reports both). */
+static double spawn_run(const char *video, long *n, double *rss_mb)
+{
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    int fds[2];
+    *n = 0;
+    *rss_mb = 0;
+    if (len <= 0 || pipe(fds))
+        return -1;
+    self[len] = 0;
+    char *argv[] = {self, "-run", (char *)video, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    pid_t pid;
+    int rc = posix_spawn(&pid, self, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc) {
+        close(fds[0]);
+        return -1;
+    }
+    char buf[256] = {0};
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = read(fds[0], buf + got, sizeof buf - 1 - got)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    double ms;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) || sscanf(buf, "%ld %lf %lf", n, &ms, rss_mb) != 3)
+        return -1;
+    return ms;
+}
+
+/* `ffmpeg -threads 1 -i FILE -f null -` through posix_spawnp: wall ms, or -1 when ffmpeg is
+ * not installed (or fails). */
+static double ffmpeg_decode_ms(const char *file)
+{
+    char *argv[] = {"ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-i", (char *)file,
+                    "-f", "null", "-", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    double t0 = now_ms();
+    int rc = posix_spawnp(&pid, "ffmpeg", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    double t = now_ms() - t0;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? t : -1;
+}
+
+/* The library's own decode-only loop (the fallback when ffmpeg is absent). */
+static double own_decode_ms(const char *file, long *frames)
+{
+    fa_err e = {0};
+    fa_video *v;
+    const fa_image *img;
     int got;
-    if (faceau_source_open(video, &src, err, sizeof err) || faceau_source_read(src, &f, &got) || !got) {
+    *frames = 0;
+    if (fa_video_open(file, &v, &e))
+        return -1;
+    double t0 = now_ms();
+    while (fa_video_read(v, &img, &got, &e) == FACEAU_OK && got)
+        (*frames)++;
+    double t = now_ms() - t0;
+    fa_video_close(v);
+    return t;
+}
+
+/* Decode-only frames/s of file (n frames) and a label saying how it was measured. */
+static double decode_fps(const char *file, long n, const char **how)
+{
+    double t = ffmpeg_decode_ms(file);
+    if (t > 0) {
+        *how = "ffmpeg -threads 1 -f null";
+        return n / (t / 1e3);
+    }
+    long frames;
+    t = own_decode_ms(file, &frames);
+    *how = "ffmpeg not found: faceau's own decode loop";
+    return t > 0 ? frames / (t / 1e3) : 0;
+}
+
+/* MTCNN + 11-hypothesis DetectLandmarksInImage on the first frame, fresh face each time. */
+static void bench_fresh(pipeline *P, const char *file, int repeats)
+{
+    fa_err e = {0};
+    fa_video *v;
+    const fa_image *img;
+    int got;
+    if (fa_video_open(file, &v, &e) || fa_video_read(v, &img, &got, &e) || !got) {
+        fprintf(stderr, "bench: %s: %s\n", file, e.msg);
+        return;
+    }
+    double best = 1e30, sum = 0, det_sum = 0;
+    int ok = 0;
+    for (int r = 0; r < repeats; r++) {
+        faceau_box boxes[256];
+        int nb = 0;
+        fa_clnf_face_reset(&P->face);
+        if (fa_grey_from_bgr(img, &P->grey, &e))
+            break;
+        double t0 = now_ms();
+        if (fa_mtcnn_detect(P->mtcnn, img, boxes, 256, &nb, &e))
+            break;
+        double t1 = now_ms();
+        int pick = fa_mtcnn_pick_single(boxes, nb, -1, -1);
+        if (pick < 0)
+            break;
+        float box[4] = {boxes[pick].x, boxes[pick].y, boxes[pick].width, boxes[pick].height};
+        if (fa_clnf_detect_image(P->clnf, &P->face, &P->grey, box, 1, &ok, &e))
+            break;
+        double t = now_ms() - t0;
+        det_sum += t1 - t0;
+        sum += t;
+        best = t < best ? t : best;
+        if (r + 1 == repeats)
+            printf("fresh detect+fit %4dx%-4d %.1f ms best, %.1f ms mean (MTCNN %.1f + 11-hypothesis fit "
+                   "%.1f; success %d)\n",
+                   img->width, img->height, best, sum / repeats, det_sum / repeats,
+                   (sum - det_sum) / repeats, ok);
+    }
+    if (e.msg[0])
+        fprintf(stderr, "bench: %s\n", e.msg);
+    fa_video_close(v);
+}
+
+/* One streamed pass of the whole pipeline over file (at most max_frames frames). */
+static int bench_pipeline(pipeline *P, const char *file, long max_frames)
+{
+    fa_err e = {0};
+    fa_video *v;
+    if (fa_video_open(file, &v, &e)) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 0;
+    }
+    pipe_reset(P);
+    double fps = fa_video_fps(v);
+    double ms[ST_N] = {0}, track_tracked = 0, track_other = 0, decode = 0;
+    long n = 0, n_tracked = 0, n_success = 0;
+    int w = 0, h = 0;
+    /* per tracked frame landmark ms, for the median (the mean drifts with the machine's load) */
+    size_t cap = 1024;
+    double *tms = malloc(cap * sizeof *tms);
+    if (!tms) {
+        fprintf(stderr, "bench: out of memory\n");
+        fa_video_close(v);
+        return 0;
+    }
+    double t_start = now_ms();
+    for (;;) {
+        if (max_frames > 0 && n >= max_frames)
+            break;
+        const fa_image *img;
+        int got, tracked;
+        double t0 = now_ms();
+        if (fa_video_read(v, &img, &got, &e) || !got)
+            break;
+        decode += now_ms() - t0;
+        w = img->width;
+        h = img->height;
+        frame_out o;
+        double before = ms[ST_TRACK];
+        if (!pipe_frame(P, img, n, fps, &o, ms, &tracked)) {
+            fa_video_close(v);
+            free(tms);
+            return 0;
+        }
+        if (tracked) {
+            if ((size_t)n_tracked == cap) {
+                double *g = realloc(tms, 2 * cap * sizeof *tms);
+                if (!g) {
+                    fprintf(stderr, "bench: out of memory\n");
+                    fa_video_close(v);
+                    free(tms);
+                    return 0;
+                }
+                tms = g;
+                cap *= 2;
+            }
+            tms[n_tracked] = ms[ST_TRACK] - before;
+            track_tracked += tms[n_tracked];
+            n_tracked++;
+        } else {
+            track_other += ms[ST_TRACK] - before;
+        }
+        n_success += o.success;
+        n++;
+    }
+    double total = now_ms() - t_start;
+    fa_video_close(v);
+    if (n == 0) {
+        fprintf(stderr, "bench: %s: no frames\n", file);
+        free(tms);
+        return 0;
+    }
+    if (e.msg[0])
+        fprintf(stderr, "bench: %s\n", e.msg);
+    double stages[FA_N_STAGES];
+    fa_analyser_stage_ms(P->au, stages);
+    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    qsort(tms, (size_t)n_tracked, sizeof *tms, cmp_double);
+    printf("\n%s (%dx%d)\n", base, w, h);
+    printf("  stages, first %ld frames (success on %ld), one thread, faceau's internal calls:\n", n,
+           n_success);
+    printf("  landmarks        %.2f ms per tracked frame (mean of %ld; median %.2f); %.1f ms per "
+           "frame that ran detection or the init windows (%ld)\n",
+           n_tracked ? track_tracked / n_tracked : 0, n_tracked,
+           n_tracked ? tms[n_tracked / 2] : 0,
+           n > n_tracked ? track_other / (double)(n - n_tracked) : 0, n - n_tracked);
+    printf("  per frame        decode %.2f, grey %.2f, landmarks %.2f, pose+gaze %.3f, AU stage %.2f ms "
+           "(%.1f frames/s)\n",
+           decode / n, ms[ST_GREY] / n, ms[ST_TRACK] / n, ms[ST_POSE] / n, ms[ST_AU] / n,
+           n / (total / 1e3));
+    printf("  AU stage         calc_params %.3f, align %.3f, hog+geom %.3f, median %.3f, predict %.3f ms\n",
+           stages[0] / n, stages[1] / n, stages[2] / n, stages[3] / n, stages[4] / n);
+    /* the whole pipeline as the CLI runs it, every frame, beside ffmpeg decoding the same file */
+    long nrun;
+    double rss, trun = spawn_run(file, &nrun, &rss);
+    if (trun > 0) {
+        const char *how;
+        double dfps = decode_fps(file, nrun, &how), pfps = nrun / (trun / 1e3);
+        printf("  whole pipeline   %.1f frames/s (faceau_run, no -landmarks: %ld frames, decode on its "
+               "own thread, CSV, post-processing); decode only %.1f frames/s (%s); ratio %.3fx; "
+               "peak RSS %.1f MB\n",
+               pfps, nrun, dfps, how, dfps > 0 ? pfps / dfps : 0, rss);
+    } else {
+        fprintf(stderr, "bench: the whole-pipeline run on %s failed\n", file);
+    }
+    free(tms);
+    return 1;
+}
+
+/* faceau_run over video (the CLI's path: decode thread, tracking, pose, gaze, AU stage,
+ * post-processing, CSV); landmarks_csv NULL tracks with P->lm. Returns ms, *n = frames. */
+static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, long *n)
+{
+    char err[4096], outdir[64];
+    faceau_au *au;
+    faceau_config cfg = faceau_default_config();
+    *n = 0;
+    if (faceau_au_open_with(P->aum, &cfg, &au, err, sizeof err)) {
         fprintf(stderr, "bench: %s\n", err);
+        return -1;
+    }
+    snprintf(outdir, sizeof outdir, "/tmp/faceau-bench-%ld", (long)getpid());
+    faceau_run_options ro = {0};
+    ro.input = video;
+    ro.landmarks_csv = landmarks_csv;
+    ro.landmarker = P->lm;
+    ro.out_dir = outdir;
+    ro.out_name = "bench";
+    ro.quiet = 1;
+    double t = now_ms();
+    faceau_status st = faceau_run(au, &ro);
+    t = now_ms() - t;
+    *n = (long)faceau_au_frame_count(au);
+    if (st != FACEAU_OK) {
+        fprintf(stderr, "bench: %s\n", faceau_au_last_error(au));
+        t = -1;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/bench.csv", outdir);
+    remove(path);
+    rmdir(outdir);
+    faceau_au_close(au);
+    return t;
+}
+
+/* The AU-only whole run (-landmarks mode): faceau_run's decode thread + AU stage + CSV. */
+static void bench_au_only(pipeline *P, const char *video, const char *csv)
+{
+    long n;
+    double t = timed_run(P, video, csv, &n);
+    if (t <= 0)
+        return;
+    const char *how;
+    double dfps = decode_fps(video, n, &how), fps = n / (t / 1e3);
+    printf("\nAU-only run      %.1f frames/s (faceau_run with -landmarks: decode thread + AU stage + "
+           "CSV, %ld frames); decode only %.1f (%s); ratio %.3fx\n",
+           fps, n, dfps, how, dfps > 0 ? fps / dfps : 0);
+}
+
+/* MTCNN alone on the first frame of a video: best and mean ms, 1 and 2 threads. */
+static void bench_detect(pipeline *P, const char *video, int repeats)
+{
+    fa_err e = {0};
+    fa_video *v;
+    const fa_image *img;
+    int got;
+    if (fa_video_open(video, &v, &e) || fa_video_read(v, &img, &got, &e) || !got) {
+        fprintf(stderr, "bench: %s\n", e.msg);
         return;
     }
     for (int threads = 1; threads <= 2; threads++) {
-        faceau_detector *d;
-        if (faceau_detector_open(models, threads, &d, err, sizeof err)) {
-            fprintf(stderr, "bench: %s\n", err);
-            break;
-        }
         faceau_box boxes[64];
         int n = 0;
-        faceau_detect(d, &f, boxes, 64, &n); /* warm-up: the workspace grows once */
+        if (fa_mtcnn_set_threads(P->mtcnn, threads, &e) ||
+            fa_mtcnn_detect(P->mtcnn, img, boxes, 64, &n, &e)) /* warm-up */
+            break;
         double best = 1e30, sum = 0;
         for (int r = 0; r < repeats; r++) {
             double t0 = now_ms();
-            faceau_detect(d, &f, boxes, 64, &n);
+            fa_mtcnn_detect(P->mtcnn, img, boxes, 64, &n, &e);
             double t = now_ms() - t0;
             sum += t;
             best = t < best ? t : best;
         }
-        printf("detect %4dx%-4d  %d thread%s: %.2f ms best, %.2f ms mean (%d faces)\n", f.width, f.height,
-               threads, threads > 1 ? "s" : " ", best, sum / repeats, n);
-        faceau_detector_close(d);
+        printf("MTCNN %4dx%-4d  %d thread%s: %.2f ms best, %.2f ms mean (%d faces)\n", img->width,
+               img->height, threads, threads > 1 ? "s" : " ", best, sum / repeats, n);
     }
-    faceau_source_close(src);
+    fa_mtcnn_set_threads(P->mtcnn, 1, &e);
+    fa_video_close(v);
 }
 
 int main(int argc, char **argv)
 {
     const char *shared = getenv("FACEAU_SHARED") ? getenv("FACEAU_SHARED") : "../shared";
-    char vbuf[4096], cbuf[4096];
-    snprintf(vbuf, sizeof vbuf, "%s/data/videos/2015-10-15-15-14.avi", shared);
-    snprintf(cbuf, sizeof cbuf, "%s/reference/fullprec/2015-10-15-15-14.csv", shared);
-    const char *video = argc > 2 ? argv[1] : vbuf;
-    const char *csv = argc > 2 ? argv[2] : cbuf;
-    int repeats = argc > 3 ? atoi(argv[3]) : 3;
-    if (repeats < 1)
-        repeats = 1;
-
-    char err[4096];
-    faceau_au *au;
-    faceau_config cfg = faceau_default_config();
-    char mbuf[4096];
-    snprintf(mbuf, sizeof mbuf, "%s/models", shared);
-    if (!getenv("FACEAU_MODELS"))
-        cfg.model_dir = mbuf; /* the shared models unless told otherwise */
-    if (faceau_au_open(&cfg, &au, err, sizeof err)) {
-        fprintf(stderr, "bench: %s\n", err);
-        return 1;
-    }
-    clip c;
-    double decode_ms;
-    if (!load_clip(video, csv, &c, &decode_ms))
-        return 1;
-    double total = 0, best = 1e30, stages[FA_N_STAGES] = {0};
-    faceau_au_result res;
-    for (int rep = 0; rep < repeats; rep++) {
-        faceau_au_reset(au);
-        double t0 = now_ms();
-        for (int i = 0; i < c.n; i++) {
-            faceau_frame f = {c.w, c.h, c.stride, c.pixels + (size_t)i * (size_t)c.stride * (size_t)c.h, 0, i};
-            if (faceau_au_add_frame(au, &f, c.lm + (size_t)i * 136, c.success[i], &res)) {
-                fprintf(stderr, "bench: %s\n", faceau_au_last_error(au));
-                return 1;
-            }
+    char models[4096];
+    if (getenv("FACEAU_MODELS"))
+        snprintf(models, sizeof models, "%s", getenv("FACEAU_MODELS"));
+    else
+        snprintf(models, sizeof models, "%s/models", shared);
+    long max_frames = 300;
+    if (argc == 3 && !strcmp(argv[1], "-run")) {
+        /* the child of spawn_run: load what faceau_run needs, run, print "frames ms" */
+        pipeline R = {0};
+        char err[4096];
+        faceau_config cfg = faceau_default_config();
+        cfg.model_dir = models;
+        if (faceau_au_models_open(&cfg, &R.aum, err, sizeof err) ||
+            faceau_landmarker_open(models, &R.lm, err, sizeof err)) {
+            fprintf(stderr, "bench: %s\n", err);
+            return 1;
         }
-        double t = now_ms() - t0;
-        total += t;
-        best = t < best ? t : best;
-        double ms[FA_N_STAGES];
-        fa_analyser_stage_ms(au, ms);
-        for (int s = 0; s < FA_N_STAGES; s++)
-            stages[s] += ms[s];
+        long n;
+        double t = timed_run(&R, argv[2], NULL, &n);
+        faceau_landmarker_close(R.lm);
+        faceau_au_models_close(R.aum);
+        if (t <= 0)
+            return 1;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("%ld %.3f %.1f\n", n, t, ru.ru_maxrss / 1024.0);
+        return 0;
     }
-    double frames = (double)c.n * repeats;
-    /* the whole CLI path: decode ahead on its own thread, AU stage, CSV, post-processing */
-    char outdir[64];
-    snprintf(outdir, sizeof outdir, "/tmp/faceau-bench-%ld", (long)getpid());
-    faceau_run_options ro = {0};
-    ro.input = video;
-    ro.landmarks_csv = csv;
-    ro.out_dir = outdir;
-    ro.quiet = 1;
-    double t_run = now_ms();
-    if (faceau_run(au, &ro) != FACEAU_OK) {
-        fprintf(stderr, "bench: %s\n", faceau_au_last_error(au));
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-frames") && i + 1 < argc)
+            max_frames = atol(argv[++i]);
+        else {
+            fprintf(stderr, "usage: faceau_bench [-frames N]\n");
+            return 2;
+        }
+    }
+    pipeline P;
+    if (!pipe_open(&P, models))
         return 1;
-    }
-    t_run = now_ms() - t_run;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", outdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench: could not remove %s\n", outdir);
+    printf("model load       CLNF %.1f ms + MTCNN %.1f ms + AU %.1f ms = %.1f ms (target < 100)\n",
+           P.load_clnf, P.load_mtcnn, P.load_au, P.load_clnf + P.load_mtcnn + P.load_au);
+
+    char v640[4096], vport[4096], csv640[4096];
+    snprintf(v640, sizeof v640, "%s/data/videos/2015-10-15-15-14.avi", shared);
+    snprintf(vport, sizeof vport, "%s/data/videos/portrait_1080x1920.mp4", shared);
+    snprintf(csv640, sizeof csv640, "%s/reference/fullprec/2015-10-15-15-14.csv", shared);
+    bench_fresh(&P, v640, 3);
+    bench_fresh(&P, vport, 3);
+    int ok = bench_pipeline(&P, v640, max_frames) && bench_pipeline(&P, vport, max_frames);
+    bench_au_only(&P, v640, csv640);
+    printf("\n");
+    bench_detect(&P, v640, 10);
+    bench_detect(&P, vport, 5);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    static const char *names[FA_N_STAGES] = {"calc_params", "align", "hog+geom", "median", "predict"};
-    printf("video            %s (%dx%d, %d frames)\n", video, c.w, c.h, c.n);
-    printf("model load       %.1f ms\n", faceau_au_model_load_ms(au));
-    printf("decode only      %.1f frames/s\n", c.n / (decode_ms / 1e3));
-    printf("AU stage         %.1f frames/s (1 thread, mean of %d passes; best pass %.1f frames/s)\n",
-           frames / (total / 1e3), repeats, c.n / (best / 1e3));
-    printf("ratio AU/decode  %.2f\n", (frames / (total / 1e3)) / (c.n / (decode_ms / 1e3)));
-    printf("whole run        %.1f frames/s (faceau_run: decode thread + AU stage + CSV), ratio to decode %.2f\n",
-           c.n / (t_run / 1e3), (c.n / (t_run / 1e3)) / (c.n / (decode_ms / 1e3)));
-    for (int s = 0; s < FA_N_STAGES; s++)
-        printf("  %-14s %.4f ms/frame\n", names[s], stages[s] / frames);
-    printf("peak RSS         %.1f MB (frames held in memory: %.1f MB)\n", ru.ru_maxrss / 1024.0,
-           (double)c.n * c.stride * c.h / 1048576.0);
-    free(c.pixels);
-    free(c.lm);
-    free(c.success);
-    faceau_au_close(au);
-
-    /* face detection, OpenFace's MTCNN: 640x480 and the 1080x1920 portrait clip */
-    char v2[4096];
-    snprintf(v2, sizeof v2, "%s/data/videos/portrait_1080x1920.mp4", shared);
-    const char *mloc = getenv("FACEAU_MODELS") ? NULL : mbuf;
-    bench_detect(vbuf, mloc, 20);
-    bench_detect(v2, mloc, 10);
-    return 0;
+    printf("peak RSS         %.1f MB (this bench process: internal calls, AU-only run)\n",
+           ru.ru_maxrss / 1024.0);
+    pipe_close(&P);
+    return ok ? 0 : 1;
 }
