@@ -397,6 +397,9 @@ void fa_clnf_face_reset(fa_clnf_face *f)
     memset(f, 0, sizeof *f);
     f->ws = ws;
     f->g[0] = 1;
+    /* CLNF::Read starts every part at scale 1; a zero scale would make GetShape's depth fx/0. */
+    for (int k = 0; k < FA_CLNF_MAX_PARTS; k++)
+        f->part_g[k][0] = 1;
     f->failures_in_a_row = -1;
     f->model_likelihood = -10;
     f->confidence = 0;
