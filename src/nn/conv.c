@@ -2,7 +2,8 @@
  *
  * Layout: feature maps are row-major height x width x channels, so a convolution reads each
  * kernel row as one contiguous run and the output channels vectorise. Only the order of the
- * float sums differs from OpenBLAS's (and AVX2 uses FMA), which moves scores by ~1e-6. */
+ * float sums differs from OpenBLAS's, which moves scores by ~1e-6; the portable and AVX2 paths
+ * give the same bits (both fused multiply-adds in the same order). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include <xmmintrin.h>
 #endif
 
-typedef float v4f __attribute__((vector_size(16)));
 
 /* ---- convolution --------------------------------------------------------------------------- */
 
@@ -62,40 +62,33 @@ void fa_conv_free(fa_conv *c)
 
 /* One tile: np (1..MR) pixels whose receptive fields start at a[q], channels cb..cb+NB-1.
  * Sums run over kernel rows, then along each row (kw*cin values), then the bias is added and
- * PReLU applied; res gets MR x NB values. Portable version: 8 channels at a time in SSE. */
+ * PReLU applied; res gets MR x NB values. Portable version. */
 static void tile_generic(const fa_conv *c, const float *const *a, size_t rstride, int cb,
                          float *res)
 {
+    /* Each sum is the AVX2 kernels' sequence of fused multiply-adds (fmaf rounds once, as
+     * vfmadd does), so the portable path gives the same bits as the AVX2 one: a last-bit
+     * difference in an MTCNN box would otherwise move every landmark fitted from it. */
     int rowlen = c->kw * c->cin, cpad = c->cpad;
-    for (int half = 0; half < NB; half += 8) {
-        v4f acc[MR][2];
-        memset(acc, 0, sizeof acc);
-        for (int i = 0; i < c->kh; i++) {
-            const float *wp = c->w + (size_t)i * rowlen * cpad + cb + half;
-            size_t off = (size_t)i * rstride;
-            for (int t = 0; t < rowlen; t++, wp += cpad) {
-                v4f w0, w1;
-                memcpy(&w0, wp, sizeof w0);
-                memcpy(&w1, wp + 4, sizeof w1);
-                for (int q = 0; q < MR; q++) {
-                    float s = a[q][off + t];
-                    v4f b = {s, s, s, s};
-                    acc[q][0] += b * w0;
-                    acc[q][1] += b * w1;
-                }
+    float acc[MR][NB];
+    memset(acc, 0, sizeof acc);
+    for (int i = 0; i < c->kh; i++) {
+        const float *wp = c->w + (size_t)i * rowlen * cpad + cb;
+        size_t off = (size_t)i * rstride;
+        for (int t = 0; t < rowlen; t++, wp += cpad)
+            for (int q = 0; q < MR; q++) {
+                float s = a[q][off + t];
+                for (int k = 0; k < NB; k++)
+                    acc[q][k] = fmaf(s, wp[k], acc[q][k]);
             }
-        }
-        for (int q = 0; q < MR; q++) {
-            float v[8];
-            memcpy(v, acc[q], sizeof v);
-            for (int k = 0; k < 8; k++) {
-                float x = v[k] + c->bias[cb + half + k];
-                if (c->slope && !(x >= 0))
-                    x = x * c->slope[cb + half + k];
-                res[q * NB + half + k] = x;
-            }
-        }
     }
+    for (int q = 0; q < MR; q++)
+        for (int k = 0; k < NB; k++) {
+            float x = acc[q][k] + c->bias[cb + k];
+            if (c->slope && !(x >= 0))
+                x = x * c->slope[cb + k];
+            res[q * NB + k] = x;
+        }
 }
 
 
