@@ -128,6 +128,17 @@ typedef struct fa_mat {
 void fa_skip_comments(FILE *f);
 /* Reads "rows cols type" and rows*cols values (OpenFace's ReadMat). path is for messages. */
 faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err);
+
+/* A binary model file being read: every value is little-endian, and a short read fails with
+ * FACEAU_ERR_MODEL_CORRUPT naming the file and what was being read (`what`). */
+typedef struct fa_reader {
+    FILE *f;
+    const char *path;
+    fa_err *err;
+} fa_reader;
+faceau_status fa_read_i32(fa_reader *r, int32_t *v, const char *what);
+faceau_status fa_read_f32(fa_reader *r, float *v, const char *what);
+faceau_status fa_read_f64(fa_reader *r, double *v, const char *what);
 /* Reads int32 rows, cols, type then raw little-endian data (OpenFace's ReadMatBin). */
 faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err);
 void fa_mat_free(fa_mat *m);

@@ -90,22 +90,40 @@ faceau_status fa_textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
     return st;
 }
 
-static int read_i32(FILE *f, int32_t *v)
+/* Reads n little-endian bytes into the host's value (all supported hosts are little-endian;
+ * the bytes are assembled explicitly so a big-endian host would still read them right). */
+static faceau_status read_le(fa_reader *r, void *v, int n, const char *what)
 {
-    unsigned char b[4];
-    if (fread(b, 1, 4, f) != 4)
-        return 0;
-    *v = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
-    return 1;
+    unsigned char b[8];
+    if (fread(b, 1, (size_t)n, r->f) != (size_t)n)
+        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated (ends before %s)", r->path,
+                       what);
+    uint64_t u = 0;
+    for (int k = n - 1; k >= 0; k--)
+        u = u << 8 | b[k];
+    if (n == 4) {
+        uint32_t u32 = (uint32_t)u;
+        memcpy(v, &u32, 4);
+    } else {
+        memcpy(v, &u, 8);
+    }
+    return FACEAU_OK;
 }
+
+faceau_status fa_read_i32(fa_reader *r, int32_t *v, const char *what) { return read_le(r, v, 4, what); }
+faceau_status fa_read_f32(fa_reader *r, float *v, const char *what) { return read_le(r, v, 4, what); }
+faceau_status fa_read_f64(fa_reader *r, double *v, const char *what) { return read_le(r, v, 8, what); }
 
 faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
 {
-    int32_t r, c, t;
+    int32_t r = 0, c = 0, t = 0;
     m->data = NULL;
-    if (!read_i32(f, &r) || !read_i32(f, &c) || !read_i32(f, &t))
-        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated matrix header", path);
-    faceau_status st = check_dims(path, r, c, t, err);
+    fa_reader rd = {f, path, err};
+    faceau_status st;
+    if ((st = fa_read_i32(&rd, &r, "the matrix header")) || (st = fa_read_i32(&rd, &c, "the matrix header")) ||
+        (st = fa_read_i32(&rd, &t, "the matrix header")))
+        return st;
+    st = check_dims(path, r, c, t, err);
     if (st)
         return st;
     m->rows = r;

@@ -89,41 +89,8 @@ struct fa_validator_ws {
 
 /* ---- loading -------------------------------------------------------------------------------- */
 
-typedef struct reader {
-    FILE *f;
-    const char *path;
-    fa_err *err;
-} reader;
-
-static faceau_status rd_i32(reader *r, int32_t *v, const char *what)
-{
-    unsigned char b[4];
-    if (fread(b, 1, 4, r->f) != 4)
-        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated at %s", r->path, what);
-    memcpy(v, b, 4);
-    return FACEAU_OK;
-}
-
-static faceau_status rd_f64(reader *r, double *v, const char *what)
-{
-    unsigned char b[8];
-    if (fread(b, 1, 8, r->f) != 8)
-        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated at %s", r->path, what);
-    memcpy(v, b, 8);
-    return FACEAU_OK;
-}
-
-static faceau_status rd_f32(reader *r, float *v, const char *what)
-{
-    unsigned char b[4];
-    if (fread(b, 1, 4, r->f) != 4)
-        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated at %s", r->path, what);
-    memcpy(v, b, 4);
-    return FACEAU_OK;
-}
-
 /* ReadMatBin, with the context named in the message on failure. */
-static faceau_status rd_mat(reader *r, fa_mat *m, const char *what, int view)
+static faceau_status rd_mat(fa_reader *r, fa_mat *m, const char *what, int view)
 {
     fa_err e;
     fa_err_clear(&e);
@@ -133,7 +100,7 @@ static faceau_status rd_mat(reader *r, fa_mat *m, const char *what, int view)
     return FACEAU_OK;
 }
 
-static faceau_status corrupt(reader *r, int view, const char *what)
+static faceau_status corrupt(fa_reader *r, int view, const char *what)
 {
     return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: view %d: %s", r->path, view, what);
 }
@@ -188,11 +155,11 @@ void fa_validator_free(fa_validator *v)
 
 /* Convolutional layer: int32 n_in, int32 n_kernels, n_kernels float32 biases, then n_in x
  * n_kernels kernel matrices (input-major). */
-static faceau_status read_conv(reader *r, vlayer *L, int view, int li)
+static faceau_status read_conv(fa_reader *r, vlayer *L, int view, int li)
 {
     int32_t nin = 0, nk = 0;
     faceau_status st;
-    if ((st = rd_i32(r, &nin, "conv input maps")) || (st = rd_i32(r, &nk, "conv kernel count")))
+    if ((st = fa_read_i32(r, &nin, "conv input maps")) || (st = fa_read_i32(r, &nk, "conv kernel count")))
         return st;
     if (nin < 1 || nk < 1 || nin > V_MAX_MAPS || nk > V_MAX_MAPS)
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: view %d layer %d: conv %d -> %d maps",
@@ -202,7 +169,7 @@ static faceau_status read_conv(reader *r, vlayer *L, int view, int li)
     if (!L->b)
         return FACEAU_ERR_NOMEM;
     for (int k = 0; k < nk; k++)
-        if ((st = rd_f32(r, &L->b[k], "conv biases")))
+        if ((st = fa_read_f32(r, &L->b[k], "conv biases")))
             return st;
     for (int m = 0; m < nin; m++)
         for (int k = 0; k < nk; k++) {
@@ -239,7 +206,7 @@ static faceau_status read_conv(reader *r, vlayer *L, int view, int li)
 }
 
 /* Fully connected layer: Mat bias (n_out values), Mat weights (n_in x n_out, transposed at use). */
-static faceau_status read_fc(reader *r, vlayer *L, int view, int li)
+static faceau_status read_fc(fa_reader *r, vlayer *L, int view, int li)
 {
     fa_mat bm, wm;
     faceau_status st;
@@ -271,7 +238,7 @@ static faceau_status read_fc(reader *r, vlayer *L, int view, int li)
 }
 
 /* Shapes through the network (what OpenCV would accept), and the buffer sizes they need. */
-static faceau_status plan_cnn(reader *r, fa_validator *v, vview *w, int view)
+static faceau_status plan_cnn(fa_reader *r, fa_validator *v, vview *w, int view)
 {
     int c = 1, h = w->h, wd = w->w;
     size_t act = (size_t)h * wd;
@@ -336,13 +303,13 @@ static faceau_status plan_cnn(reader *r, fa_validator *v, vview *w, int view)
 
 /* PAW::Read: int32 n_pixels, f64 min_x, f64 min_y, Mats destination landmarks, triangulation,
  * triangle_id, pixel_mask, alpha, beta. */
-static faceau_status read_paw(reader *r, vview *w, int view)
+static faceau_status read_paw(fa_reader *r, vview *w, int view)
 {
     int32_t npix = 0;
     double mx = 0, my = 0;
     faceau_status st;
-    if ((st = rd_i32(r, &npix, "PAW pixel count")) || (st = rd_f64(r, &mx, "PAW min_x")) ||
-        (st = rd_f64(r, &my, "PAW min_y")))
+    if ((st = fa_read_i32(r, &npix, "PAW pixel count")) || (st = fa_read_f64(r, &mx, "PAW min_x")) ||
+        (st = fa_read_f64(r, &my, "PAW min_y")))
         return st;
     w->npix = npix, w->min_x = (float)mx, w->min_y = (float)my;
     fa_mat m[6];
@@ -399,7 +366,7 @@ static faceau_status read_paw(reader *r, vview *w, int view)
     return st;
 }
 
-static faceau_status read_view(reader *r, fa_validator *v, vview *w, int view)
+static faceau_status read_view(fa_reader *r, fa_validator *v, vview *w, int view)
 {
     fa_mat mm, sm;
     faceau_status st;
@@ -419,7 +386,7 @@ static faceau_status read_view(reader *r, fa_validator *v, vview *w, int view)
         return FACEAU_ERR_NOMEM;
 
     int32_t depth = 0;
-    if ((st = rd_i32(r, &depth, "network depth")))
+    if ((st = fa_read_i32(r, &depth, "network depth")))
         return st;
     if (depth < 1 || depth > V_MAX_DEPTH)
         return corrupt(r, view, "network depth out of range");
@@ -429,7 +396,7 @@ static faceau_status read_view(reader *r, fa_validator *v, vview *w, int view)
     w->depth = depth;
     for (int l = 0; l < depth; l++) {
         int32_t t = 0;
-        if ((st = rd_i32(r, &t, "layer type")))
+        if ((st = fa_read_i32(r, &t, "layer type")))
             return st;
         w->layers[l].type = t;
         if (t == VL_CONV)
@@ -473,14 +440,14 @@ faceau_status fa_validator_load(const char *path, fa_validator **out, fa_err *er
     faceau_status st = fa_fopen_read(path, &f, err);
     if (st)
         return st;
-    reader r = {f, path, err};
+    fa_reader r = {f, path, err};
     fa_validator *v = fa_calloc(1, sizeof *v, err, path);
     if (!v) {
         fclose(f);
         return FACEAU_ERR_NOMEM;
     }
     int32_t type = 0, n = 0;
-    if ((st = rd_i32(&r, &type, "validator type")))
+    if ((st = fa_read_i32(&r, &type, "validator type")))
         goto done;
     if (type != 3) {
         st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
@@ -488,7 +455,7 @@ faceau_status fa_validator_load(const char *path, fa_validator **out, fa_err *er
                      (int)type);
         goto done;
     }
-    if ((st = rd_i32(&r, &n, "view count")))
+    if ((st = fa_read_i32(&r, &n, "view count")))
         goto done;
     if (n < 1 || n > V_MAX_VIEWS) {
         st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: %d views", path, (int)n);

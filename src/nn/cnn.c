@@ -34,29 +34,12 @@ void fa_cnn_shapes(const fa_cnn *net, int h, int w, int *hs, int *ws, int *cs)
     }
 }
 
-typedef struct reader {
-    FILE *f;
-    const char *path;
-    fa_err *err;
-} reader;
-
-static faceau_status rd_i32(reader *r, int *v, const char *what)
-{
-    unsigned char b[4];
-    if (fread(b, 1, 4, r->f) != 4)
-        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated (ends before %s)", r->path, what);
-    *v = (int)(int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
-    return FACEAU_OK;
-}
-
-/* A float matrix whose element count must be in [1, max] (checked before fa_binmat_read
- * allocates, so a corrupt header cannot ask for gigabytes). */
-static faceau_status rd_mat(reader *r, fa_mat *m, long max, const char *what)
+static faceau_status rd_mat(fa_reader *r, fa_mat *m, long max, const char *what)
 {
     int rows = 0, cols = 0, type = 0;
     faceau_status st;
     long pos = ftell(r->f);
-    if ((st = rd_i32(r, &rows, what)) || (st = rd_i32(r, &cols, what)) || (st = rd_i32(r, &type, what)))
+    if ((st = fa_read_i32(r, &rows, what)) || (st = fa_read_i32(r, &cols, what)) || (st = fa_read_i32(r, &type, what)))
         return st;
     if (rows < 1 || cols < 1 || (long)rows * cols > max || type != FA_CV_32F)
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
@@ -66,11 +49,11 @@ static faceau_status rd_mat(reader *r, fa_mat *m, long max, const char *what)
     return fa_binmat_read(r->f, r->path, m, r->err);
 }
 
-static faceau_status add_conv(fa_cnn *net, reader *r, int ch, int li, int *out_ch)
+static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *out_ch)
 {
     int nin = 0, nk = 0;
     faceau_status st;
-    if ((st = rd_i32(r, &nin, "a conv layer")) || (st = rd_i32(r, &nk, "a conv layer")))
+    if ((st = fa_read_i32(r, &nin, "a conv layer")) || (st = fa_read_i32(r, &nk, "a conv layer")))
         return st;
     if (nin != ch || nk < 1 || nk > 4096)
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
@@ -81,13 +64,8 @@ static faceau_status add_conv(fa_cnn *net, reader *r, int ch, int li, int *out_c
     int kh = 0, kw = 0;
     if (!bias)
         return FACEAU_ERR_NOMEM;
-    for (int k = 0; k < nk && !st; k++) {
-        unsigned char b[4];
-        if (fread(b, 1, 4, r->f) != 4)
-            st = fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: truncated in layer %d biases", r->path, li);
-        else
-            memcpy(&bias[k], b, 4);
-    }
+    for (int k = 0; k < nk && !st; k++)
+        st = fa_read_f32(r, &bias[k], "conv biases");
     for (long i = 0; i < (long)nin * nk && !st; i++) {
         fa_mat m;
         if ((st = rd_mat(r, &m, 64 * 64, "conv kernel")))
@@ -119,7 +97,7 @@ static faceau_status add_conv(fa_cnn *net, reader *r, int ch, int li, int *out_c
 /* OpenFace's fully_connected: per pixel when n_in equals the maps' count (PNet's head, or a
  * vector after an FC), else over the whole map flattened column-major per map. Both become a
  * conv: 1x1, or as large as the map with the weights permuted to our layout. */
-static faceau_status add_fc(fa_cnn *net, reader *r, int h, int w, int ch, int li, int *out_ch)
+static faceau_status add_fc(fa_cnn *net, fa_reader *r, int h, int w, int ch, int li, int *out_ch)
 {
     fa_mat bm, wm;
     faceau_status st = rd_mat(r, &bm, 1 << 16, "FC bias");
@@ -161,7 +139,7 @@ static faceau_status add_fc(fa_cnn *net, reader *r, int h, int w, int ch, int li
     return st;
 }
 
-static faceau_status add_prelu(fa_cnn *net, reader *r, int ch, int li)
+static faceau_status add_prelu(fa_cnn *net, fa_reader *r, int ch, int li)
 {
     fa_mat m;
     faceau_status st = rd_mat(r, &m, 1 << 16, "PReLU");
@@ -190,23 +168,23 @@ faceau_status fa_cnn_read(fa_cnn *net, const char *path, int in_size, fa_err *er
 {
     memset(net, 0, sizeof *net);
     net->in_size = in_size;
-    reader r = {NULL, path, err};
+    fa_reader r = {NULL, path, err};
     faceau_status st = fa_fopen_read(path, &r.f, err);
     if (st)
         return st;
     int depth = 0, ch = 3, h = in_size, w = in_size;
-    if (!(st = rd_i32(&r, &depth, "the layer count")) && (depth < 1 || depth > FA_CNN_MAX_LAYERS))
+    if (!(st = fa_read_i32(&r, &depth, "the layer count")) && (depth < 1 || depth > FA_CNN_MAX_LAYERS))
         st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: bad layer count %d", path, depth);
     for (int li = 0; !st && li < depth; li++) {
         int type = 0, n0 = net->n;
-        if ((st = rd_i32(&r, &type, "a layer type")))
+        if ((st = fa_read_i32(&r, &type, "a layer type")))
             break;
         if (type == 0) {
             st = add_conv(net, &r, ch, li, &ch);
         } else if (type == 1) {
             int v[4] = {0, 0, 0, 0};
             for (int k = 0; k < 4 && !st; k++)
-                st = rd_i32(&r, &v[k], "a pooling layer");
+                st = fa_read_i32(&r, &v[k], "a pooling layer");
             if (!st && (v[0] < 1 || v[1] < 1 || v[2] < 1 || v[3] < 1 || v[0] > 64 || v[1] > 64 ||
                         v[2] > 64 || v[3] > 64))
                 st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: layer %d: bad pooling %d %d %d %d",
