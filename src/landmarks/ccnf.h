@@ -82,6 +82,9 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 
+/* The widest expert support of the file (11 in the shipped ones); cached by the loader. */
+int fa_ccnf_max_support(const fa_ccnf *c);
+
 /* The Sigma computation of one expert alone: comp holds n_comp window² x window² matrices (may
  * be NULL when n_comp is 0); sigma receives window² x window² floats, row-major; scratch holds
  * window² x window² floats. Returns 0 if the matrix is not positive definite (sigma zeroed, as
