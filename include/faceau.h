@@ -277,10 +277,10 @@ FACEAU_API faceau_status faceau_write_boxes_png(const char *path, const faceau_f
 /* faceau_landmarker: OpenFace's CLNF landmark model as FeatureExtraction and FaceLandmarkImg run
  * it (-mloc main_clnf_general.txt: the 68-point PDM, CCNF patch experts at three scales and
  * seven views, the inner-face and eye part models, the CNN validator), read-only once loaded:
- * open once, share between trackers and threads. faceau_tracker: one face being tracked
- * through a video (CLNF's per-face state, its grey image and an MTCNN detector of its own for
- * (re-)detection; MTCNN's weights are loaded per tracker, about as fast as they are small),
- * used by one thread at a time. */
+ * open once, share between trackers and threads; it holds the MTCNN detector's weights too.
+ * faceau_tracker: one face being tracked through a video (CLNF's per-face state, its grey
+ * image and an MTCNN workspace for (re-)detection on the landmarker's weights), used by one
+ * thread at a time. */
 typedef struct faceau_landmarker faceau_landmarker;
 typedef struct faceau_tracker faceau_tracker;
 
@@ -315,16 +315,16 @@ typedef struct faceau_face {
 } faceau_face;
 
 /* Loads the CLNF model: model_dir as for faceau_models_locate (NULL searches), whose
- * main_clnf_general.txt is read with everything it names; if model_dir is a file, that file is
- * the main CLNF file. A missing or damaged file fails naming it. */
+ * main_clnf_general.txt is read with everything it names, and the MTCNN detector in its
+ * mtcnn_detector/; if model_dir is a file, that file is the main CLNF file and its directory
+ * the model directory. A missing or damaged file fails naming it. */
 FACEAU_API faceau_status faceau_landmarker_open(const char *model_dir, faceau_landmarker **out,
                                                 char *errbuf, size_t errbuf_size);
 FACEAU_API void faceau_landmarker_close(faceau_landmarker *lm);
 /* Milliseconds spent loading it. */
 FACEAU_API double faceau_landmarker_load_ms(const faceau_landmarker *lm);
 
-/* A tracker on a loaded model (which must outlive it); loads its own MTCNN detector from the
- * directory the model was found in (mtcnn_detector/). */
+/* A tracker on a loaded model (which must outlive it); cheap: it loads nothing. */
 FACEAU_API faceau_status faceau_tracker_open(const faceau_landmarker *lm, faceau_tracker **out,
                                              char *errbuf, size_t errbuf_size);
 FACEAU_API void faceau_tracker_close(faceau_tracker *t);

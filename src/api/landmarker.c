@@ -16,7 +16,8 @@
 
 struct faceau_landmarker {
     fa_clnf *clnf;
-    char dir[4096]; /* the model directory (MTCNN is loaded from it per tracker) */
+    fa_mtcnn_model *mtcnn; /* every tracker's (re-)detector runs on these weights */
+    char dir[4096];        /* the model directory */
     int eye_part[2]; /* fa_clnf_part index of left_eye_28 and right_eye_28, -1 if absent */
     double load_ms;
 };
@@ -73,6 +74,8 @@ faceau_status faceau_landmarker_open(const char *model_dir, faceau_landmarker **
     }
     if (!st)
         st = fa_clnf_load(main_path, &lm->clnf, &err);
+    if (!st)
+        st = fa_mtcnn_model_load(lm->dir, &lm->mtcnn, &err);
     if (st) {
         faceau_landmarker_close(lm);
         return fa_err_to_buf(st, &err, errbuf, errbuf_size);
@@ -95,6 +98,7 @@ void faceau_landmarker_close(faceau_landmarker *lm)
     if (!lm)
         return;
     fa_clnf_free(lm->clnf);
+    fa_mtcnn_model_free(lm->mtcnn);
     free(lm);
 }
 
@@ -119,7 +123,7 @@ faceau_status faceau_tracker_open(const faceau_landmarker *lm, faceau_tracker **
     t->lm = lm;
     faceau_status st = fa_clnf_face_init(&t->face, &err);
     if (!st)
-        st = fa_mtcnn_load(lm->dir, &t->mtcnn, &err);
+        st = fa_mtcnn_create(lm->mtcnn, &t->mtcnn, &err);
     if (st) {
         faceau_tracker_close(t);
         return fa_err_to_buf(st, &err, errbuf, errbuf_size);

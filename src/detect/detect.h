@@ -14,11 +14,19 @@
 #define FA_MTCNN_MAX_PIXELS (1L << 27)
 #define FA_MTCNN_MAX_THREADS FA_POOL_MAX_THREADS
 
+/* fa_mtcnn_model: the weights, read-only once loaded, shared by any number of detectors and
+ * threads. fa_mtcnn: one detector's workspace and threads on a model; one thread at a time. */
+typedef struct fa_mtcnn_model fa_mtcnn_model;
 typedef struct fa_mtcnn fa_mtcnn;
 
 /* Reads OpenFace's detector: dir holds MTCNN_detector.txt (or dir/mtcnn_detector/ does, so
  * the model root works too), which names PNet, RNet and ONet .dat files beside it. A missing,
- * truncated or malformed file fails naming the file and the problem. One thread by default. */
+ * truncated or malformed file fails naming the file and the problem. */
+faceau_status fa_mtcnn_model_load(const char *dir, fa_mtcnn_model **out, fa_err *err);
+void fa_mtcnn_model_free(fa_mtcnn_model *m);
+/* A detector on m (which must outlive it), one thread. */
+faceau_status fa_mtcnn_create(const fa_mtcnn_model *m, fa_mtcnn **out, fa_err *err);
+/* fa_mtcnn_model_load + fa_mtcnn_create, the detector owning its model. */
 faceau_status fa_mtcnn_load(const char *dir, fa_mtcnn **out, fa_err *err);
 void fa_mtcnn_free(fa_mtcnn *d);
 /* Threads used by later fa_mtcnn_detect calls (1..FA_MTCNN_MAX_THREADS); the boxes do not

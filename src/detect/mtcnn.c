@@ -43,8 +43,14 @@ typedef struct job {
     long cost;
 } job;
 
-struct fa_mtcnn {
+/* The three networks, read-only once loaded (fa_cnn_run takes them const). */
+struct fa_mtcnn_model {
     fa_cnn net[3];
+};
+
+struct fa_mtcnn {
+    const fa_cnn *net;          /* model->net */
+    fa_mtcnn_model *owned;      /* the model when fa_mtcnn_load read it for this detector */
     int threads;   /* fa_pool_threads(pool): the workspaces in use */
     fa_pool *pool; /* NULL for one thread */
     tws ws[FA_MTCNN_MAX_THREADS];
@@ -94,12 +100,20 @@ static void tws_free(tws *w)
     memset(w, 0, sizeof *w);
 }
 
+void fa_mtcnn_model_free(fa_mtcnn_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < 3; i++)
+        fa_cnn_free(&m->net[i]);
+    free(m);
+}
+
 void fa_mtcnn_free(fa_mtcnn *d)
 {
     if (!d)
         return;
-    for (int i = 0; i < 3; i++)
-        fa_cnn_free(&d->net[i]);
+    fa_mtcnn_model_free(d->owned);
     fa_pool_free(d->pool);
     for (int t = 0; t < FA_MTCNN_MAX_THREADS; t++)
         tws_free(&d->ws[t]);
@@ -139,7 +153,7 @@ static faceau_status read_main(const char *main_path, const char *dir, char path
     return st;
 }
 
-faceau_status fa_mtcnn_load(const char *dir, fa_mtcnn **out, fa_err *err)
+faceau_status fa_mtcnn_model_load(const char *dir, fa_mtcnn_model **out, fa_err *err)
 {
     *out = NULL;
     if (!dir)
@@ -161,18 +175,46 @@ faceau_status fa_mtcnn_load(const char *dir, fa_mtcnn **out, fa_err *err)
     }
     if ((st = read_main(main_path, sub, paths, err)))
         return st;
+    fa_mtcnn_model *m = fa_calloc(1, sizeof *m, err, "the MTCNN model");
+    if (!m)
+        return FACEAU_ERR_NOMEM;
+    static const int sizes[3] = {0, 24, 48};
+    for (int i = 0; i < 3 && !st; i++)
+        st = fa_cnn_read(&m->net[i], paths[i], sizes[i], err);
+    if (st) {
+        fa_mtcnn_model_free(m);
+        return st;
+    }
+    *out = m;
+    return FACEAU_OK;
+}
+
+faceau_status fa_mtcnn_create(const fa_mtcnn_model *m, fa_mtcnn **out, fa_err *err)
+{
+    *out = NULL;
+    if (!m)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "no MTCNN model given");
     fa_mtcnn *d = fa_calloc(1, sizeof *d, err, "the MTCNN detector");
     if (!d)
         return FACEAU_ERR_NOMEM;
+    d->net = m->net;
     d->threads = 1;
-    static const int sizes[3] = {0, 24, 48};
-    for (int i = 0; i < 3 && !st; i++)
-        st = fa_cnn_read(&d->net[i], paths[i], sizes[i], err);
-    if (st) {
-        fa_mtcnn_free(d);
+    *out = d;
+    return FACEAU_OK;
+}
+
+faceau_status fa_mtcnn_load(const char *dir, fa_mtcnn **out, fa_err *err)
+{
+    *out = NULL;
+    fa_mtcnn_model *m;
+    faceau_status st = fa_mtcnn_model_load(dir, &m, err);
+    if (st)
+        return st;
+    if ((st = fa_mtcnn_create(m, out, err))) {
+        fa_mtcnn_model_free(m);
         return st;
     }
-    *out = d;
+    (*out)->owned = m;
     return FACEAU_OK;
 }
 
