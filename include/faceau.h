@@ -16,10 +16,10 @@
  *
  * OBJECTS
  *
- *   faceau_landmarker  OpenFace's CLNF landmark model, read-only once loaded: open once, share
- *                  between trackers and threads.
+ *   faceau_landmarker  OpenFace's CLNF landmark model and MTCNN detector weights, read-only once
+ *                  loaded: open once, share between trackers and threads.
  *   faceau_tracker one face tracked through a video on such a model (its state, its grey image
- *                  and its own MTCNN detector); also fits every face of a still image.
+ *                  and its detector workspace); also fits every face of a still image.
  *   faceau_au_models  OpenFace's AU models, read-only once loaded: open once, share between
  *                  analysers and threads.
  *   faceau_au      one person's AU analysis on such models: running medians and the per-frame
