@@ -116,7 +116,8 @@ typedef enum faceau_status {
     FACEAU_ERR_NO_INPUT,        /* an empty image directory, or no input given */
     FACEAU_ERR_TRUNCATED,       /* input ended early; what came before it is valid */
     FACEAU_ERR_STATE,           /* a call out of order (e.g. a frame after faceau_au_finish) */
-    FACEAU_ERR_NO_FACE          /* a still image in which no face was found */
+    FACEAU_ERR_NO_FACE,         /* a still image in which no face was found */
+    FACEAU_ERR_INPUT_FAILED     /* faceau_run_batch: some inputs failed (the others are done) */
 } faceau_status;
 
 FACEAU_API const char *faceau_status_string(faceau_status status);
@@ -404,6 +405,66 @@ typedef struct faceau_run_options {
  * frames before it were written and faceau_au_last_error() says where. Errors are reported
  * through faceau_au_last_error(au). */
 FACEAU_API faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt);
+
+/* ---- many inputs in one run ------------------------------------------------------------- */
+typedef struct faceau_batch_input {
+    const char *input;         /* video file, image, or (input_is_dir) directory of images */
+    int input_is_dir;
+    const char *landmarks_csv; /* the AU stage alone on these landmarks; NULL: track */
+} faceau_batch_input;
+
+/* What became of one input (faceau_batch_options.outcome). */
+typedef struct faceau_batch_result {
+    int index;             /* into the inputs array */
+    const char *input;
+    const char *name;      /* output base name: out_dir/<name>.csv */
+    long frames;           /* frames processed (a still image: 1) */
+    double seconds;        /* wall-clock time it took */
+    int skipped;           /* resume: its output was already complete; nothing was run */
+    faceau_status status;  /* FACEAU_OK; FACEAU_ERR_TRUNCATED (the frames before the damage were
+                              written); anything else: failed, nothing written */
+    const char *message;   /* why it failed or was truncated; "" otherwise */
+    int still_image;       /* a still image (FaceLandmarkImg's CSV, one row per face) */
+    long faces;            /* a still image: the faces found and written */
+} faceau_batch_result;
+
+/* The whole batch so far (faceau_batch_options.progress). */
+typedef struct faceau_batch_progress {
+    const char *name;      /* the input that last reported */
+    int files_done, files_total, files_failed;
+    long frames;           /* frames processed so far, all inputs */
+    double seconds, frames_per_second;
+    double seconds_left;   /* estimate from the time per finished file; -1 until one finishes */
+} faceau_batch_progress;
+
+typedef struct faceau_batch_options {
+    /* Applied to every input: out_dir, outputs, hogalign, simalign, landmarker, camera,
+     * full_precision, warning; out_name only when there is one input (else each input writes
+     * out_dir/<its base name>.csv). Ignored: input, input_is_dir, landmarks_csv, quiet,
+     * progress, progress_user. */
+    faceau_run_options run;
+    faceau_config config;  /* the AU models (videos and sequences; still images use the static
+                              models, FACEAU_AU_STATIC), loaded once and shared by the jobs */
+    int jobs;              /* inputs processed at once (0 or 1: one after another) */
+    int resume;            /* skip inputs whose CSV (and .hog with hogalign) is already in out_dir,
+                              and remove the temporary files an interrupted run left for the rest */
+    /* Called once per input, in the order they finish, never two at a time (nor at the same
+     * time as progress or run.warning), from the thread that ran it. */
+    void (*outcome)(void *user, const faceau_batch_result *result);
+    /* Called at most twice a second while inputs run and after each one finishes (same rules). */
+    void (*progress)(void *user, const faceau_batch_progress *progress);
+    void *user;            /* passed to outcome, progress and run.warning */
+} faceau_batch_options;
+
+/* Runs every input as faceau_run does, opt->jobs at a time, each CSV identical to what a lone
+ * faceau_run writes. A failing input does not stop the others nor touch their outputs.
+ * Returns FACEAU_OK when every input succeeded (or was skipped), FACEAU_ERR_INPUT_FAILED when
+ * some failed (*n_failed of them), FACEAU_ERR_TRUNCATED when none failed but some were
+ * truncated, or an error that stopped the whole batch (bad arguments, two inputs with the same
+ * output name, AU models that do not load), with its message in errbuf. */
+FACEAU_API faceau_status faceau_run_batch(const faceau_batch_input *inputs, int n,
+                                          const faceau_batch_options *opt, int *n_failed,
+                                          char *errbuf, size_t errbuf_size);
 
 #ifdef __cplusplus
 }

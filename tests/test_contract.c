@@ -148,10 +148,65 @@ static void test_progress(void)
     faceau_au_close(au);
 }
 
+typedef struct batch_log {
+    int outcomes, ok, failed, progress;
+    long frames;
+} batch_log;
+
+static void on_outcome(void *user, const faceau_batch_result *r)
+{
+    batch_log *b = user;
+    b->outcomes++;
+    b->ok += r->status == FACEAU_OK;
+    b->failed += r->status != FACEAU_OK && r->message && r->message[0];
+    b->frames += r->frames;
+}
+
+static void on_batch_progress(void *user, const faceau_batch_progress *p)
+{
+    batch_log *b = user;
+    b->progress += p->files_total == 2 && p->files_done <= 2;
+}
+
+/* faceau_run_batch: argument errors in errbuf; a failing input is an outcome, not an abort;
+ * nothing printed. */
+static void test_batch(void)
+{
+    faceau_batch_options o;
+    memset(&o, 0, sizeof o);
+    reset_err();
+    CHECK(faceau_run_batch(NULL, 1, &o, NULL, err, sizeof err) == FACEAU_ERR_INVALID_ARG && says(err, "faceau_run_batch"),
+          "batch(NULL inputs): %s", err);
+    reset_err();
+    CHECK(faceau_run_batch(NULL, 0, NULL, NULL, err, sizeof err) == FACEAU_ERR_INVALID_ARG && says(err, "opt"),
+          "batch(NULL opt): %s", err);
+    o.run.out_dir = tu_tmpdir("contract_batch");
+    o.config = faceau_default_config();
+    o.config.model_dir = tu_shared_path("models");
+    o.jobs = 2;
+    batch_log log = {0, 0, 0, 0, 0};
+    o.outcome = on_outcome;
+    o.progress = on_batch_progress;
+    o.user = &log;
+    faceau_batch_input in[2] = {
+        {tu_shared_path("data/images/sequence"), 1, tu_shared_path("reference/fullprec/sequence.csv")},
+        {"/nonexistent/clip.avi", 0, tu_shared_path("reference/fullprec/sequence.csv")}};
+    int failed = -1;
+    reset_err();
+    faceau_status st = faceau_run_batch(in, 2, &o, &failed, err, sizeof err);
+    CHECK(st == FACEAU_ERR_INPUT_FAILED && failed == 1 && says(err, "1 of 2"), "batch: %s, %d failed: %s",
+          faceau_status_string(st), failed, err);
+    CHECK(log.outcomes == 2 && log.ok == 1 && log.failed == 1 && log.frames == 30 && log.progress >= 2,
+          "batch outcomes %d ok %d failed %d frames %ld progress %d", log.outcomes, log.ok, log.failed,
+          log.frames, log.progress);
+    CHECK(faceau_run_batch(in, 0, &o, &failed, err, sizeof err) == FACEAU_OK && failed == 0, "empty batch");
+}
+
 int main(void)
 {
     test_open_calls();
     test_object_calls();
     test_progress();
+    test_batch();
     return tu_done();
 }

@@ -1,9 +1,12 @@
 /* faceau - command-line front end: parses OpenFace FeatureExtraction-style flags and calls
  * the library. All the work is in libfaceau. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "faceau.h"
@@ -28,6 +31,8 @@ static void usage(FILE *out)
 "  -f FILE          a video file (FFmpeg reads it) or an image; may be repeated\n"
 "  -fdir DIR        a directory of images (.jpg .jpeg .png .bmp), in name order, as one sequence;\n"
 "                   may be repeated\n"
+"  -flist FILE      inputs listed in FILE, one path a line (a directory is an image sequence;\n"
+"                   blank lines and lines starting with # are skipped); may be repeated\n"
 "  -mloc PATH       OpenFace model directory, or its main_clnf_general.txt (default: search\n"
 "                   $FACEAU_MODELS, ~/.local/share/faceau/models, <prefix>/share/faceau/models)\n"
 "  -fx F -fy F -cx F -cy F\n"
@@ -56,20 +61,26 @@ static void usage(FILE *out)
 "is ever found gives such rows and a warning. Still images: one row per face MTCNN finds\n"
 "(FaceLandmarkImg's layout); an image with no face is reported and the run goes on.\n"
 "\n"
+"Many inputs:\n"
+"  -jobs N          process N inputs at once (default 1); every CSV is the same as with 1\n"
+"  -resume          skip inputs whose CSV is already in OUT_DIR (an earlier run finished them)\n"
+"  Each input's outcome is one line on stderr (name, frames, seconds, status); one input's\n"
+"  failure does not stop the others. On a terminal a progress line shows files done, frames/s\n"
+"  and the time left.\n"
+"\n"
 "Other:\n"
-"  -q               no progress messages\n"
+"  -q               no progress or outcome lines (errors and warnings are still printed)\n"
 "  -h, --help       this help\n"
 "  --version        print the version\n"
 "\n"
 "Exit status: 0 success (warnings included); 1 an input failed (an error, or an image with no\n"
 "face; the other inputs are still processed); 2 bad usage; 3 an input was truncated (the\n"
-"frames before the damage were written, with a warning).\n");
+"frames before the damage were written, with a warning) and none failed.\n");
 }
 
 typedef struct cli {
-    const char *inputs[MAX_INPUTS];
-    int input_is_dir[MAX_INPUTS];
-    int n_inputs;
+    faceau_batch_input *inputs; /* -f, -fdir and -flist, in order */
+    int n_inputs, cap_inputs;
     const char *landmarks[MAX_INPUTS];
     int n_landmarks;
     faceau_run_options run;
@@ -77,20 +88,61 @@ typedef struct cli {
     double intrinsics[4]; /* -fx -fy -cx -cy */
     int intrinsics_set;   /* bit k: intrinsics[k] given */
     faceau_camera camera;
+    int jobs, resume;
+    char **owned;         /* the -flist lines (inputs point into them) */
+    int n_owned, cap_owned;
+    int tty;              /* stderr is a terminal: a live progress line */
+    int line_open;        /* a progress line is on screen, not yet ended */
 } cli;
 
-/* faceau_run's progress, on stderr as FeatureExtraction prints it. */
-static void print_progress(void *user, const char *name, long frames, int done)
+/* faceau_run_batch's progress: one line, rewritten in place, on a terminal only. */
+static void print_progress(void *user, const faceau_batch_progress *p)
 {
-    (void)user;
-    fprintf(stderr, "\r%s: %ld frames%s", name, frames, done ? "\n" : "");
+    cli *c = user;
+    if (!c->tty || c->run.quiet)
+        return;
+    char left[32] = "--:--";
+    if (p->seconds_left >= 0) {
+        long t = (long)(p->seconds_left + 0.5);
+        snprintf(left, sizeof left, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    }
+    fprintf(stderr, "\r\033[K[%d/%d files] %s: %ld frames, %.1f frames/s, %s left", p->files_done,
+            p->files_total, p->name ? p->name : "", p->frames, p->frames_per_second, left);
+    c->line_open = 1;
 }
 
-/* faceau_run's warnings (printed even with -q). */
+static void end_line(cli *c)
+{
+    if (c->line_open)
+        fputs("\r\033[K", stderr);
+    c->line_open = 0;
+}
+
+/* One line per input. */
+static void print_outcome(void *user, const faceau_batch_result *r)
+{
+    cli *c = user;
+    end_line(c);
+    if (r->status == FACEAU_ERR_TRUNCATED)
+        fprintf(stderr, "faceau: warning: %s\n", r->message);
+    else if (r->status != FACEAU_OK)
+        fprintf(stderr, "faceau: %s\n", r->message);
+    else if (c->run.quiet)
+        return;
+    else if (r->skipped)
+        fprintf(stderr, "%s: skipped, %s/%s.csv is complete\n", r->name, c->run.out_dir, r->name);
+    else if (r->still_image)
+        fprintf(stderr, "%s: image, %ld face%s in %.1f s, ok\n", r->name, r->faces,
+                r->faces == 1 ? "" : "s", r->seconds);
+    else
+        fprintf(stderr, "%s: %ld frames in %.1f s, ok\n", r->name, r->frames, r->seconds);
+}
+
+/* Warnings (printed even with -q). */
 static void print_warning(void *user, const char *name, const char *message)
 {
-    (void)user;
     (void)name;
+    end_line(user);
     fprintf(stderr, "faceau: warning: %s\n", message);
 }
 
@@ -111,13 +163,76 @@ static const struct {
 
 static int add_input(cli *c, const char *path, int is_dir)
 {
-    if (c->n_inputs == MAX_INPUTS) {
-        fprintf(stderr, "faceau: more than %d inputs\n", MAX_INPUTS);
+    if (c->n_inputs == c->cap_inputs) {
+        int cap = c->cap_inputs ? 2 * c->cap_inputs : 16;
+        faceau_batch_input *p = realloc(c->inputs, (size_t)cap * sizeof *p);
+        if (!p) {
+            fprintf(stderr, "faceau: out of memory for %d inputs\n", cap);
+            return 0;
+        }
+        c->inputs = p;
+        c->cap_inputs = cap;
+    }
+    faceau_batch_input in = {path, is_dir, NULL};
+    c->inputs[c->n_inputs++] = in;
+    return 1;
+}
+
+static char *keep_string(cli *c, const char *s, size_t n)
+{
+    if (c->n_owned == c->cap_owned) {
+        int cap = c->cap_owned ? 2 * c->cap_owned : 16;
+        char **p = realloc(c->owned, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        c->owned = p;
+        c->cap_owned = cap;
+    }
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    c->owned[c->n_owned++] = copy;
+    return copy;
+}
+
+/* -flist: one input per line; a directory is an image sequence. */
+static int add_list(cli *c, const char *list)
+{
+    FILE *f = fopen(list, "r");
+    if (!f) {
+        fprintf(stderr, "faceau: %s: cannot open the input list: %s\n", list, strerror(errno));
         return 0;
     }
-    c->input_is_dir[c->n_inputs] = is_dir;
-    c->inputs[c->n_inputs++] = path;
-    return 1;
+    char line[4096];
+    int ok = 1, lineno = 0;
+    while (ok && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+            fprintf(stderr, "faceau: %s:%d: line too long\n", list, lineno);
+            ok = 0;
+            break;
+        }
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            line[--n] = '\0';
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#')
+            continue;
+        struct stat sb;
+        int is_dir = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+        char *path = keep_string(c, p, strlen(p));
+        ok = path && add_input(c, path, is_dir);
+    }
+    if (ok && ferror(f)) {
+        fprintf(stderr, "faceau: %s: read error\n", list);
+        ok = 0;
+    }
+    fclose(f);
+    return ok;
 }
 
 /* Returns -1 to continue, or an exit code. */
@@ -156,13 +271,27 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
         int k = a[1] == 'f' ? (a[2] == 'x' ? 0 : 1) : (a[2] == 'x' ? 2 : 3);
         c->intrinsics[k] = x;
         c->intrinsics_set |= 1 << k;
+    } else if (!strcmp(a, "-resume")) {
+        c->resume = 1;
+    } else if (!strcmp(a, "-jobs")) {
+        if (!need_value(*i, argc, argv))
+            return 2;
+        const char *v = argv[++*i];
+        char *end;
+        long j = strtol(v, &end, 10);
+        if (end == v || *end || j < 1 || j > 256) {
+            fprintf(stderr, "faceau: -jobs needs a whole number from 1 to 256, not '%s'\n", v);
+            return 2;
+        }
+        c->jobs = (int)j;
     } else if (!strcmp(a, "-f") || !strcmp(a, "-fdir") || !strcmp(a, "-landmarks") ||
-             !strcmp(a, "-out_dir") || !strcmp(a, "-of") || !strcmp(a, "-mloc")) {
+             !strcmp(a, "-out_dir") || !strcmp(a, "-of") || !strcmp(a, "-mloc") || !strcmp(a, "-flist")) {
         if (!need_value(*i, argc, argv))
             return 2;
         const char *v = argv[++*i];
         if (!strcmp(a, "-f") && !add_input(c, v, 0)) return 2;
         if (!strcmp(a, "-fdir") && !add_input(c, v, 1)) return 2;
+        if (!strcmp(a, "-flist") && !add_list(c, v)) return 2;
         if (!strcmp(a, "-landmarks")) {
             if (c->n_landmarks == MAX_INPUTS) return 2;
             c->landmarks[c->n_landmarks++] = v;
@@ -177,17 +306,10 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
     return -1;
 }
 
-static int is_image_path(const char *p)
-{
-    const char *dot = strrchr(p, '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
-                   !strcasecmp(dot, ".bmp"));
-}
-
 static int check_usage(const cli *c)
 {
     if (c->n_inputs == 0) {
-        fprintf(stderr, "faceau: no input given (-f VIDEO or -fdir DIR; see faceau --help)\n");
+        fprintf(stderr, "faceau: no input given (-f VIDEO, -fdir DIR or -flist FILE; see faceau --help)\n");
         return 2;
     }
     if (c->n_landmarks != 0 && c->n_landmarks != c->n_inputs) {
@@ -210,76 +332,83 @@ static int check_usage(const cli *c)
     return -1;
 }
 
+static void free_cli(cli *c)
+{
+    for (int i = 0; i < c->n_owned; i++)
+        free(c->owned[i]);
+    free(c->owned);
+    free(c->inputs);
+}
+
+static int run_all(cli *c)
+{
+    if (c->intrinsics_set) {
+        c->camera.fx = (float)c->intrinsics[0];
+        c->camera.fy = (float)c->intrinsics[1];
+        c->camera.cx = (float)c->intrinsics[2];
+        c->camera.cy = (float)c->intrinsics[3];
+        c->run.camera = &c->camera;
+    }
+    for (int k = 0; k < c->n_landmarks; k++)
+        c->inputs[k].landmarks_csv = c->landmarks[k];
+    c->run.warning = print_warning;
+    /* without -landmarks faceau tracks the face itself: one landmark model for every input */
+    faceau_landmarker *landmarker = NULL;
+    char err[4096];
+    if (c->n_landmarks == 0) {
+        if (faceau_landmarker_open(c->cfg.model_dir, &landmarker, err, sizeof err) != FACEAU_OK) {
+            fprintf(stderr, "faceau: %s\n", err);
+            return 1;
+        }
+        c->run.landmarker = landmarker;
+    }
+    faceau_batch_options b;
+    memset(&b, 0, sizeof b);
+    b.run = c->run;
+    b.config = c->cfg;
+    b.jobs = c->jobs;
+    b.resume = c->resume;
+    b.outcome = print_outcome;
+    b.progress = print_progress;
+    b.user = c;
+    int failed = 0;
+    faceau_status st = faceau_run_batch(c->inputs, c->n_inputs, &b, &failed, err, sizeof err);
+    end_line(c);
+    faceau_landmarker_close(landmarker);
+    if (st == FACEAU_OK)
+        return 0;
+    if (st == FACEAU_ERR_TRUNCATED)
+        return 3;
+    if (st == FACEAU_ERR_INPUT_FAILED) {
+        if (c->n_inputs > 1)
+            fprintf(stderr, "faceau: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "faceau: %s\n", err);
+    return st == FACEAU_ERR_INVALID_ARG ? 2 : 1;
+}
+
 int main(int argc, char **argv)
 {
     static cli c;
     c.cfg = faceau_default_config();
     c.run.out_dir = "processed";
-    c.run.progress = print_progress;
+    c.jobs = 1;
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
     if (!strcmp(argv[1], "detect"))
         return detect_main(argc - 1, argv + 1);
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_flag(&c, &i, argc, argv);
-        if (rc >= 0)
-            return rc;
+    int rc = -1;
+    for (int i = 1; i < argc && rc < 0; i++)
+        rc = parse_flag(&c, &i, argc, argv);
+    if (rc < 0)
+        rc = check_usage(&c);
+    if (rc < 0) {
+        c.tty = isatty(fileno(stderr));
+        rc = run_all(&c);
     }
-    int rc = check_usage(&c);
-    if (rc >= 0)
-        return rc;
-    if (c.intrinsics_set) {
-        c.camera.fx = (float)c.intrinsics[0];
-        c.camera.fy = (float)c.intrinsics[1];
-        c.camera.cx = (float)c.intrinsics[2];
-        c.camera.cy = (float)c.intrinsics[3];
-        c.run.camera = &c.camera;
-    }
-    c.run.warning = print_warning;
-    /* without -landmarks faceau tracks the face itself: one landmark model for every input */
-    faceau_landmarker *landmarker = NULL;
-    if (c.n_landmarks == 0) {
-        char err[4096];
-        if (faceau_landmarker_open(c.cfg.model_dir, &landmarker, err, sizeof err) != FACEAU_OK) {
-            fprintf(stderr, "faceau: %s\n", err);
-            return 1;
-        }
-        c.run.landmarker = landmarker;
-    }
-    /* videos and sequences use the dynamic AU models, still images the static ones */
-    faceau_au *au[2] = {NULL, NULL};
-    int exit_code = 0;
-    for (int k = 0; k < c.n_inputs; k++) {
-        int still = !c.input_is_dir[k] && is_image_path(c.inputs[k]);
-        if (!au[still]) {
-            char err[4096];
-            faceau_config cfg = c.cfg;
-            if (still)
-                cfg.au_mode = FACEAU_AU_STATIC;
-            if (faceau_au_open(&cfg, &au[still], err, sizeof err) != FACEAU_OK) {
-                fprintf(stderr, "faceau: %s\n", err);
-                exit_code = 1;
-                break;
-            }
-        }
-        faceau_run_options run = c.run;
-        run.input = c.inputs[k];
-        run.input_is_dir = c.input_is_dir[k];
-        run.landmarks_csv = c.n_landmarks ? c.landmarks[k] : NULL;
-        faceau_status st = faceau_run(au[still], &run);
-        if (st == FACEAU_ERR_TRUNCATED) {
-            fprintf(stderr, "faceau: warning: %s\n", faceau_au_last_error(au[still]));
-            if (exit_code == 0)
-                exit_code = 3;
-        } else if (st != FACEAU_OK) {
-            fprintf(stderr, "faceau: %s\n", faceau_au_last_error(au[still]));
-            exit_code = 1;
-        }
-    }
-    faceau_au_close(au[0]);
-    faceau_au_close(au[1]);
-    faceau_landmarker_close(landmarker);
-    return exit_code;
+    free_cli(&c);
+    return rc;
 }

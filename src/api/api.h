@@ -17,4 +17,10 @@ enum { FA_STAGE_PDM, FA_STAGE_ALIGN, FA_STAGE_HOG, FA_STAGE_MEDIAN, FA_STAGE_PRE
 /* Milliseconds spent in each AU sub-stage since the last reset. */
 void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES]);
 
+/* ---- runs (run.c) ------------------------------------------------------------------------ */
+/* The base name faceau_run writes out_dir/<name>.csv under: out_name's, else the input's (a
+ * file's without its extension, a directory's whole). */
+void fa_run_output_name(const char *input, int input_is_dir, const char *out_name, char *name,
+                        size_t n);
+
 #endif /* FACEAU_API_H */

@@ -76,13 +76,19 @@ static faceau_status make_dirs(const char *dir, fa_err *err)
     return FACEAU_OK;
 }
 
+void fa_run_output_name(const char *input, int input_is_dir, const char *out_name, char *name,
+                        size_t n)
+{
+    if (out_name && *out_name)
+        base_name(out_name, 1, name, n);
+    else
+        base_name(input, !input_is_dir, name, n);
+}
+
 static faceau_status set_paths(run_state *r)
 {
     const faceau_run_options *o = r->opt;
-    if (o->out_name && *o->out_name)
-        base_name(o->out_name, 1, r->name, sizeof r->name);
-    else
-        base_name(o->input, !o->input_is_dir, r->name, sizeof r->name);
+    fa_run_output_name(o->input, o->input_is_dir, o->out_name, r->name, sizeof r->name);
     long pid = (long)getpid();
     if (snprintf(r->csv_path, sizeof r->csv_path, "%s/%s.csv", o->out_dir, r->name) >=
             (int)sizeof r->csv_path ||
@@ -449,11 +455,12 @@ static faceau_status finish_files(run_state *r)
     const char *final_tmp = r->csv_tmp;
     if (!st)
         st = postprocess(r, &final_tmp);
-    if (!st && rename(final_tmp, r->csv_path) != 0)
-        st = fa_fail(&r->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", r->csv_path,
-                     strerror(errno));
+    /* the CSV last: once it is in place every output is (faceau_run_batch's resume) */
     if (!st && r->opt->hogalign && rename(r->hog_tmp, r->hog_path) != 0)
         st = fa_fail(&r->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", r->hog_path,
+                     strerror(errno));
+    if (!st && rename(final_tmp, r->csv_path) != 0)
+        st = fa_fail(&r->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", r->csv_path,
                      strerror(errno));
     return st;
 }

@@ -17,6 +17,7 @@ const char *faceau_status_string(faceau_status status)
     case FACEAU_ERR_TRUNCATED: return "input truncated";
     case FACEAU_ERR_STATE: return "call out of order";
     case FACEAU_ERR_NO_FACE: return "no face found";
+    case FACEAU_ERR_INPUT_FAILED: return "some inputs failed";
     }
     return "unknown status";
 }
