@@ -205,6 +205,12 @@ typedef struct faceau_source faceau_source;
 /* A video file, a single image (.jpg .jpeg .png .bmp), or a directory of images (name order). */
 FACEAU_API faceau_status faceau_source_open(const char *path, faceau_source **out, char *errbuf,
                                             size_t errbuf_size);
+/* The same on `threads` threads: 1 decodes on the caller's thread, in faceau_source_read; N > 1
+ * decodes ahead on a thread of its own with FFmpeg's decoder on N threads; 0 = one per core.
+ * The frames are the same whatever the count. */
+FACEAU_API faceau_status faceau_source_open_threads(const char *path, int threads,
+                                                    faceau_source **out, char *errbuf,
+                                                    size_t errbuf_size);
 /* Reads the next frame into *frame (its pixels belong to src until the next call). *got is 0 at
  * the end. FACEAU_ERR_TRUNCATED: the input broke off; the frames read before it are valid. */
 FACEAU_API faceau_status faceau_source_read(faceau_source *src, faceau_frame *frame, int *got);
@@ -330,6 +336,9 @@ FACEAU_API faceau_status faceau_tracker_open(const faceau_landmarker *lm, faceau
                                              char *errbuf, size_t errbuf_size);
 FACEAU_API void faceau_tracker_close(faceau_tracker *t);
 FACEAU_API const char *faceau_tracker_last_error(const faceau_tracker *t);
+/* Threads the tracker's patch-expert responses and MTCNN use (1, the default, .. 64); the
+ * results are the same bits whatever the count. */
+FACEAU_API faceau_status faceau_tracker_set_threads(faceau_tracker *t, int threads);
 /* Forgets the face: the next faceau_track detects from scratch (a new video). */
 FACEAU_API void faceau_tracker_reset(faceau_tracker *t);
 
@@ -388,6 +397,9 @@ typedef struct faceau_run_options {
     void (*warning)(void *user, const char *name, const char *message);
     int full_precision;         /* every number with 6 decimals (as ../shared/reference/fullprec)
                                    instead of OpenFace's per-column decimals */
+    int threads;                /* 1: everything on the calling thread; N > 1: frames decoded
+                                   ahead (FFmpeg on N threads) and the tracker on N threads;
+                                   0: one per core. Output is the same for any count. */
 } faceau_run_options;
 
 /* Runs one input through the pipeline and writes out_dir/<name>.csv (through a temporary file,
@@ -445,7 +457,8 @@ typedef struct faceau_batch_options {
     faceau_run_options run;
     faceau_config config;  /* the AU models (videos and sequences; still images use the static
                               models, FACEAU_AU_STATIC), loaded once and shared by the jobs */
-    int jobs;              /* inputs processed at once (0 or 1: one after another) */
+    int jobs;              /* inputs processed at once (0 or 1: one after another); each gets
+                              run.threads / jobs threads (at least 1) */
     int resume;            /* skip inputs whose CSV (and .hog with hogalign) is already in out_dir,
                               and remove the temporary files an interrupted run left for the rest */
     /* Called once per input, in the order they finish, never two at a time (nor at the same

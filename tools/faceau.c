@@ -62,13 +62,17 @@ static void usage(FILE *out)
 "(FaceLandmarkImg's layout); an image with no face is reported and the run goes on.\n"
 "\n"
 "Many inputs:\n"
-"  -jobs N          process N inputs at once (default 1); every CSV is the same as with 1\n"
+"  -jobs N          process N inputs at once (default 1), each on THREADS/N threads; every CSV\n"
+"                   is the same as with 1\n"
 "  -resume          skip inputs whose CSV is already in OUT_DIR (an earlier run finished them)\n"
 "  Each input's outcome is one line on stderr (name, frames, seconds, status); one input's\n"
 "  failure does not stop the others. On a terminal a progress line shows files done, frames/s\n"
 "  and the time left.\n"
 "\n"
 "Other:\n"
+"  -threads N       threads to use (default: one per core): frames are decoded ahead (FFmpeg\n"
+"                   on N threads) and the tracker and detector split each frame's work;\n"
+"                   -threads 1 runs everything on one thread. Output is the same for any N.\n"
 "  -q               no progress or outcome lines (errors and warnings are still printed)\n"
 "  -h, --help       this help\n"
 "  --version        print the version\n"
@@ -273,17 +277,20 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
         c->intrinsics_set |= 1 << k;
     } else if (!strcmp(a, "-resume")) {
         c->resume = 1;
-    } else if (!strcmp(a, "-jobs")) {
+    } else if (!strcmp(a, "-jobs") || !strcmp(a, "-threads")) {
         if (!need_value(*i, argc, argv))
             return 2;
         const char *v = argv[++*i];
         char *end;
         long j = strtol(v, &end, 10);
-        if (end == v || *end || j < 1 || j > 256) {
-            fprintf(stderr, "faceau: -jobs needs a whole number from 1 to 256, not '%s'\n", v);
+        if (end == v || *end || j < 1 || j > 64) {
+            fprintf(stderr, "faceau: %s needs a whole number from 1 to 64, not '%s'\n", a, v);
             return 2;
         }
-        c->jobs = (int)j;
+        if (a[1] == 'j')
+            c->jobs = (int)j;
+        else
+            c->run.threads = (int)j;
     } else if (!strcmp(a, "-f") || !strcmp(a, "-fdir") || !strcmp(a, "-landmarks") ||
              !strcmp(a, "-out_dir") || !strcmp(a, "-of") || !strcmp(a, "-mloc") || !strcmp(a, "-flist")) {
         if (!need_value(*i, argc, argv))

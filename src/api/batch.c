@@ -41,6 +41,8 @@ struct batch {
     long frames_finished; /* frames of inputs that finished */
     long frames_running;  /* sum of the running jobs' current counts */
     double t0, last_progress;
+    int threads_per_job; /* run.threads split between the jobs, so the cores are full, not
+                            oversubscribed */
     faceau_status fatal; /* a failure that stops every job (models that do not load) */
     char fatal_msg[4200];
 };
@@ -208,6 +210,7 @@ static void run_one(job *j, int k)
             run.progress = job_progress;
             run.warning = job_warning;
             run.progress_user = j;
+            run.threads = b->threads_per_job;
             j->frames = 0;
             j->still = is_still(in);
             res.status = faceau_run(au, &run);
@@ -303,6 +306,8 @@ faceau_status faceau_run_batch(const faceau_batch_input *inputs, int n, const fa
     b->n = n;
     b->opt = opt;
     b->t0 = now_ms();
+    int threads = opt->run.threads > 0 ? opt->run.threads : fa_cpu_count();
+    b->threads_per_job = threads / jobs > 1 ? threads / jobs : 1;
     pthread_mutex_init(&b->mu, NULL);
     int started = 0;
     for (int i = 0; i < jobs; i++)

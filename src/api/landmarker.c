@@ -142,6 +142,20 @@ void faceau_tracker_close(faceau_tracker *t)
     free(t);
 }
 
+faceau_status faceau_tracker_set_threads(faceau_tracker *t, int threads)
+{
+    if (!t)
+        return FACEAU_ERR_INVALID_ARG;
+    fa_err_clear(&t->err);
+    if (threads < 1 || threads > FA_MTCNN_MAX_THREADS)
+        return fa_fail(&t->err, FACEAU_ERR_INVALID_ARG, "faceau_tracker_set_threads: %d threads (1..%d)",
+                       threads, FA_MTCNN_MAX_THREADS);
+    faceau_status st = fa_clnf_face_set_threads(&t->face, threads, &t->err);
+    if (!st)
+        st = fa_mtcnn_set_threads(t->mtcnn, threads, &t->err);
+    return st;
+}
+
 const char *faceau_tracker_last_error(const faceau_tracker *t)
 {
     return t ? t->err.msg : "no tracker";

@@ -358,7 +358,8 @@ static faceau_status open_all(run_state *r)
     char errbuf[1024];
     if ((st = set_paths(r)) || (st = make_dirs(o->out_dir, &r->err)))
         return st;
-    if ((st = faceau_source_open(o->input, &r->src, errbuf, sizeof errbuf)))
+    int threads = o->threads > 0 ? o->threads : fa_cpu_count();
+    if ((st = faceau_source_open_threads(o->input, threads, &r->src, errbuf, sizeof errbuf)))
         return fa_fail(&r->err, st, "%s", errbuf);
     if (o->landmarks_csv) {
         if ((st = fa_csv_reader_open(o->landmarks_csv, &r->lm, &r->err)))
@@ -370,6 +371,8 @@ static faceau_status open_all(run_state *r)
                            o->input);
         if ((st = faceau_tracker_open(o->landmarker, &r->tracker, errbuf, sizeof errbuf)))
             return fa_fail(&r->err, st, "%s", errbuf);
+        if (threads > 1 && (st = faceau_tracker_set_threads(r->tracker, threads)))
+            return fa_fail(&r->err, st, "%s", faceau_tracker_last_error(r->tracker));
         if (r->image_mode &&
             !(r->faces = fa_malloc(MAX_IMAGE_FACES * sizeof *r->faces, &r->err, "the image's faces")))
             return FACEAU_ERR_NOMEM;

@@ -1,9 +1,10 @@
 /* source.c - faceau_source: a video, one image or an image directory, frame by frame, with
  * OpenFace's timestamps (index / fps for video, 0 for images) and default intrinsics.
  *
- * Frames are decoded ahead on a thread of their own (as OpenFace's SequenceCapture does) into
- * a small ring of buffers, so decoding overlaps with whatever the caller does with the previous
- * frame. Frames come out in order and unchanged: the thread only moves work, not results. */
+ * With more than one thread, frames are decoded ahead on a thread of their own (as OpenFace's
+ * SequenceCapture does) into a small ring of buffers, so decoding overlaps with whatever the
+ * caller does with the previous frame; with one, on the caller's thread when it asks. Frames
+ * come out in order and unchanged either way: the thread only moves work, not results. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ struct faceau_source {
     long index;
     const char *current_path;
     fa_err err;
+    int sync;            /* one thread: no producer, frames decoded in faceau_source_read */
+    const fa_image *vid; /* sync video: the decoder's own frame, valid until the next read */
 };
 
 static faceau_status open_images(faceau_source *s, const char *path, int is_dir)
@@ -150,6 +153,12 @@ static faceau_status start_producer(faceau_source *s)
 faceau_status faceau_source_open(const char *path, faceau_source **out, char *errbuf,
                                  size_t errbuf_size)
 {
+    return faceau_source_open_threads(path, 0, out, errbuf, errbuf_size);
+}
+
+faceau_status faceau_source_open_threads(const char *path, int threads, faceau_source **out,
+                                         char *errbuf, size_t errbuf_size)
+{
     fa_err err;
     fa_err_clear(&err);
     if (!path || !out) {
@@ -171,11 +180,12 @@ faceau_status faceau_source_open(const char *path, faceau_source **out, char *er
         rc = open_images(s, path, S_ISDIR(st.st_mode));
     } else {
         s->kind = SRC_VIDEO;
-        rc = fa_video_open(path, &s->video, &s->err);
+        rc = fa_video_open_threads(path, threads, &s->video, &s->err);
         if (!rc)
             s->fps = fa_video_fps(s->video);
     }
-    if (!rc)
+    s->sync = threads == 1;
+    if (!rc && !s->sync)
         rc = start_producer(s);
     if (rc) {
         fa_err_to_buf(rc, &s->err, errbuf, errbuf_size);
@@ -183,6 +193,37 @@ faceau_status faceau_source_open(const char *path, faceau_source **out, char *er
         return rc;
     }
     *out = s;
+    return FACEAU_OK;
+}
+
+/* One thread: decode now, straight from the decoder's buffer for video (no copy). */
+static faceau_status read_sync(faceau_source *s, faceau_frame *frame, int *got)
+{
+    if (s->finished)
+        return s->end_status;
+    faceau_status st;
+    slot *sl = &s->ring[0];
+    const fa_image *img = &sl->img;
+    if (s->kind == SRC_VIDEO) {
+        sl->path = NULL;
+        st = fa_video_read(s->video, &img, got, &s->err);
+    } else {
+        st = decode_next(s, &sl->img, &sl->path, got, &s->err);
+    }
+    if (st || !*got) {
+        s->finished = 1;
+        s->end_status = st;
+        *got = 0;
+        return st;
+    }
+    frame->width = img->width;
+    frame->height = img->height;
+    frame->stride = img->stride;
+    frame->bgr = img->bgr;
+    frame->index = s->index;
+    frame->timestamp = s->kind == SRC_VIDEO ? (double)s->index * (1.0 / s->fps) : 0.0;
+    s->index++;
+    s->current_path = sl->path;
     return FACEAU_OK;
 }
 
@@ -195,6 +236,8 @@ faceau_status faceau_source_read(faceau_source *s, faceau_frame *frame, int *got
     if (!frame || !got)
         return fa_fail(&s->err, FACEAU_ERR_INVALID_ARG, "faceau_source_read: %s is NULL",
                        frame ? "got" : "frame");
+    if (s->sync)
+        return read_sync(s, frame, got);
     pthread_mutex_lock(&s->mu);
     if (s->held) { /* the caller is done with the previous frame */
         s->head = (s->head + 1) % RING;

@@ -89,6 +89,8 @@ enum { FA_CPU_AVX2 = 1, FA_CPU_FMA = 2 };
  * fa_pdm_load (its fit, and the AU analyser's warp and HOG through pdm.cpu). Stateless helpers
  * called alone (fa_warp_affine, fa_fhog) ask on every call. */
 unsigned fa_cpu_features(void);
+/* Cores online (1 if unknown, at most FA_POOL_MAX_THREADS): the default thread count. */
+int fa_cpu_count(void);
 
 /* ---- worker pool (pool.c) --------------------------------------------------------------- */
 /* Threads started once and reused: fa_pool_for runs a batch of independent jobs on them and on

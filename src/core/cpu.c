@@ -1,5 +1,6 @@
 /* cpu.c - which SIMD kernels may run: the build's, the CPU's and the FACEAU_NO_AVX2 switch. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/core.h"
 
@@ -19,4 +20,10 @@ unsigned fa_cpu_features(void)
 #else
     return 0;
 #endif
+}
+
+int fa_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > FA_POOL_MAX_THREADS ? FA_POOL_MAX_THREADS : (int)n;
 }

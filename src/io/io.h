@@ -11,6 +11,9 @@
 /* Video through FFmpeg, converted to BGR24 exactly as OpenCV 4.6's FFmpeg backend does. */
 typedef struct fa_video fa_video;
 faceau_status fa_video_open(const char *path, fa_video **out, fa_err *err);
+/* The same with FFmpeg's decoder on `threads` threads (0: one per core); frames do not depend
+ * on it. */
+faceau_status fa_video_open_threads(const char *path, int threads, fa_video **out, fa_err *err);
 /* Decodes the next frame into a buffer owned by v (valid until the next call). *got = 0 at the
  * end of the stream. A decode error after some frames returns FACEAU_ERR_TRUNCATED. */
 faceau_status fa_video_read(fa_video *v, const fa_image **frame, int *got, fa_err *err);

@@ -45,6 +45,7 @@ struct fa_video {
     int width, height;     /* the stream's size before rotation (OpenCV's frame.width/height) */
     fa_image out;          /* a view of bgr or rotated */
     int64_t nb_frames;     /* from the container, 0 if unknown */
+    int threads;           /* decoder threads, 0: one per core */
     int64_t delivered;
     int ended;
     const char *damage;    /* why the stream is being drained early, or NULL */
@@ -61,10 +62,8 @@ static faceau_status av_failure(fa_err *err, faceau_status st, const char *path,
 
 static int cpu_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        return 1;
-    return n > FA_MAX_THREADS ? FA_MAX_THREADS : (int)n;
+    int n = fa_cpu_count();
+    return n > FA_MAX_THREADS ? FA_MAX_THREADS : n;
 }
 
 /* cvRound(-av_display_rotation_get()) mapped into [0, 360); only multiples of 90 are applied. */
@@ -124,7 +123,7 @@ static faceau_status open_decoder(fa_video *v, fa_err *err)
     v->dec = avcodec_alloc_context3(codec);
     if (!v->dec)
         return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for the decoder", v->path);
-    v->dec->thread_count = cpu_threads();
+    v->dec->thread_count = v->threads > 0 ? v->threads : cpu_threads();
     int ret = avcodec_parameters_to_context(v->dec, par);
     if (ret >= 0)
         ret = avcodec_open2(v->dec, codec, NULL);
@@ -164,6 +163,11 @@ static faceau_status alloc_state(fa_video *v, fa_err *err)
 
 faceau_status fa_video_open(const char *path, fa_video **out, fa_err *err)
 {
+    return fa_video_open_threads(path, 0, out, err);
+}
+
+faceau_status fa_video_open_threads(const char *path, int threads, fa_video **out, fa_err *err)
+{
     *out = NULL;
     if (!path)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "video path is NULL");
@@ -171,6 +175,7 @@ faceau_status fa_video_open(const char *path, fa_video **out, fa_err *err)
     if (!v)
         return FACEAU_ERR_NOMEM;
     v->stream = -1;
+    v->threads = threads > FA_MAX_THREADS ? FA_MAX_THREADS : threads;
     v->path = fa_malloc(strlen(path) + 1, err, "a video path");
     faceau_status st = v->path ? FACEAU_OK : FACEAU_ERR_NOMEM;
     if (v->path)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# -threads: the same bytes for any thread count. Two videos, the image sequence and a still image
+# (all three MTCNN faces) with -threads 1 (everything on the calling thread: no decode-ahead
+# thread, FFmpeg and the tracker on one thread), 2 and 3; and -jobs 2 -threads 2 (one thread per
+# job). Bad values are refused.
+. "$(dirname "$0")/testlib.sh" threads
+export FACEAU_MODELS="$S/models"
+ins=(-f "$S/data/videos/1815_01_008_tony_blair.avi" -f "$S/data/videos/0217_03_006_alanis_morissette.avi"
+     -fdir "$S/data/images/sequence" -f "$S/data/images/24795717_1.jpg")
+names="1815_01_008_tony_blair 0217_03_006_alanis_morissette sequence 24795717_1"
+for t in 1 2 3; do
+    "$BIN" -q "${ins[@]}" -threads $t -hogalign -out_dir "$T/t$t" && ok || bad "-threads $t failed"
+done
+"$BIN" -q "${ins[@]}" -threads 2 -jobs 2 -hogalign -out_dir "$T/j2" && ok || bad "-jobs 2 -threads 2 failed"
+for d in t2 t3 j2; do
+    for n in $names; do
+        cmp -s "$T/t1/$n.csv" "$T/$d/$n.csv" && ok || bad "$n.csv: $d differs from -threads 1"
+    done
+    cmp -s "$T/t1/1815_01_008_tony_blair.hog" "$T/$d/1815_01_008_tony_blair.hog" && ok || bad "$d: .hog differs"
+done
+# and what -threads 1 writes is OpenFace's (the landmark bound of test_pipeline, on one video)
+/usr/bin/python3 "$S/tools/compare_csv.py" "$S/reference/fullprec/1815_01_008_tony_blair.csv" \
+    "$T/t1/1815_01_008_tony_blair.csv" --max-lm-px 0.2 > "$T/cmp.txt" 2>&1 && ok || bad "accuracy: $(tail -3 "$T/cmp.txt")"
+for v in 0 -1 65 x; do
+    "$BIN" -f "$S/data/videos/1815_01_008_tony_blair.avi" -threads "$v" -out_dir "$T/bad" 2> "$T/err"
+    [ $? = 2 ] && grep -q -- "-threads" "$T/err" && ok || bad "-threads $v accepted"
+done
+finish
