@@ -385,7 +385,8 @@ typedef struct faceau_run_options {
     int quiet;                  /* no progress calls */
     /* Progress (the library itself never writes to stdout or stderr): unless quiet, called
      * every 100 frames and once more when the input is done (done = 1). name: the output base
-     * name. NULL: no progress. */
+     * name. NULL: no progress. With threads != 1 it may be called from the thread running the
+     * AU stage rather than the caller's. */
     void (*progress)(void *user, const char *name, long frames, int done);
     void *progress_user;        /* passed to progress and warning */
     /* Landmarks from pixels: when landmarks_csv is NULL, faceau_run tracks the face itself with
@@ -413,7 +414,8 @@ typedef struct faceau_run_options {
  *    with no face is FACEAU_ERR_NO_FACE and writes nothing.
  *  - landmarks_csv given (the AU stage alone): each frame's landmarks, success and tracking
  *    columns come from that OpenFace CSV (face 0 of a video; every row of an image's CSV).
- * Frames are decoded ahead on a second thread. FACEAU_ERR_TRUNCATED: the input broke off; the
+ * With threads != 1 frames are decoded ahead on a thread of their own and, when tracking, the
+ * AU stage and the writing run on another, beside the tracker. FACEAU_ERR_TRUNCATED: the input broke off; the
  * frames before it were written and faceau_au_last_error() says where. Errors are reported
  * through faceau_au_last_error(au). */
 FACEAU_API faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt);

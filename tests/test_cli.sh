@@ -60,6 +60,10 @@ head -c $((size / 2)) "$V" > "$T/half.avi"
 expect 3 "warning: .*half.avi.*frame" -- "$BIN" -f "$T/half.avi" -landmarks "$L" -out_dir "$T/o5"
 rows=$(($(wc -l < "$T/o5/half.csv") - 1))
 [ "$rows" -gt 20 ] && [ "$rows" -lt 182 ] && ok || bad "truncated video wrote $rows rows"
+# the whole pipeline on it: the same rows, and one line on stderr (FFmpeg's own log is silenced)
+expect 3 "warning: .*half.avi.*frame" -- "$BIN" -q -f "$T/half.avi" -out_dir "$T/o5b"
+[ "$(wc -l < "$T/stderr")" = 1 ] && ok || bad "truncated video: not one line on stderr: $(cat "$T/stderr")"
+[ "$(($(wc -l < "$T/o5b/half.csv") - 1))" = "$rows" ] && ok || bad "whole pipeline on the truncated video: rows differ"
 
 # image directories: empty, and a truncated image
 mkdir -p "$T/empty"

@@ -17,6 +17,17 @@ enum { FA_STAGE_PDM, FA_STAGE_ALIGN, FA_STAGE_HOG, FA_STAGE_MEDIAN, FA_STAGE_PRE
 /* Milliseconds spent in each AU sub-stage since the last reset. */
 void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES]);
 
+/* ---- frames held across stages (source.c) ---------------------------------------------- */
+/* A decode-ahead source (opened with threads != 1) can hand out several frames at once, for a
+ * pipeline whose later stage still reads a frame while an earlier one reads the next:
+ * fa_source_acquire gives the next frame without giving back the ones held, fa_source_release
+ * gives back the oldest held (a frame stays valid until then). At most FA_SOURCE_MAX_HELD are
+ * held; faceau_source_read gives them all back. Acquire from one thread; release from any. */
+#define FA_SOURCE_MAX_HELD 3
+faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got);
+void fa_source_release(faceau_source *s);
+int fa_source_async(const faceau_source *s);
+
 /* ---- runs (run.c) ------------------------------------------------------------------------ */
 /* The base name faceau_run writes out_dir/<name>.csv under: out_name's, else the input's (a
  * file's without its extension, a directory's whole). */

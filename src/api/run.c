@@ -2,6 +2,7 @@
  * aligned faces), as FeatureExtraction writes them. Every file is written under a temporary
  * name and renamed when complete, so a failed run leaves no partial output behind. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -231,24 +232,33 @@ static void row_from_face(const faceau_face *f, fa_csv_row *row)
         row->params[6 + i] = f->params_local[i];
 }
 
-static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_csv_row *row)
+/* DetectLandmarksInVideo on one frame, then what RecorderOpenFace is given (FeatureExtraction
+ * hands the AU stage the fit with the validator's verdict, face_model.detection_success).
+ * Failures go to err: the caller's own when this runs beside the AU stage's thread. */
+static faceau_status track_frame(run_state *r, const faceau_frame *frame, faceau_face *face, fa_err *err)
+{
+    faceau_status st = faceau_track(r->tracker, frame, r->opt->camera, face);
+    if (st)
+        return fa_fail(err, st, "%s frame %ld: %s", r->opt->input, frame->index + 1,
+                       faceau_tracker_last_error(r->tracker));
+    r->tracked_ok += face->success != 0;
+    return FACEAU_OK;
+}
+
+/* The AU stage and the outputs for one frame: face is our fit, or NULL to take the frame's
+ * landmarks from the landmarks CSV. */
+static faceau_status emit_frame(run_state *r, const faceau_frame *frame, const faceau_face *face,
+                                fa_csv_row *row)
 {
     long number = frame->index + 1;
     faceau_status st;
     float lm[2 * FA_N_LANDMARKS];
     int success;
-    if (r->tracker) {
-        /* FeatureExtraction: DetectLandmarksInVideo, then the AU stage on the fit with the
-         * validator's verdict (face_model.detection_success) */
-        faceau_face face;
-        if ((st = faceau_track(r->tracker, frame, r->opt->camera, &face)))
-            return fa_fail(&r->err, st, "%s frame %ld: %s", r->opt->input, number,
-                           faceau_tracker_last_error(r->tracker));
+    if (face) {
         memset(row, 0, sizeof *row);
-        row_from_face(&face, row);
-        memcpy(lm, face.landmarks, sizeof lm);
-        success = face.valid;
-        r->tracked_ok += face.success != 0;
+        row_from_face(face, row);
+        memcpy(lm, face->landmarks, sizeof lm);
+        success = face->valid;
     } else {
         if ((st = next_landmarks(r, number, row)))
             return st;
@@ -279,6 +289,15 @@ static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_c
     r->frames++;
     progress(r, 0);
     return FACEAU_OK;
+}
+
+static faceau_status process_frame(run_state *r, const faceau_frame *frame, fa_csv_row *row)
+{
+    if (!r->tracker)
+        return emit_frame(r, frame, NULL, row);
+    faceau_face face;
+    faceau_status st = track_frame(r, frame, &face, &r->err);
+    return st ? st : emit_frame(r, frame, &face, row);
 }
 
 #define MAX_IMAGE_FACES 256
@@ -392,31 +411,152 @@ static faceau_status open_all(run_state *r)
     return FACEAU_OK;
 }
 
-static faceau_status read_all(run_state *r)
+/* ---- two stages on two threads ------------------------------------------------------------ */
+/* With a decode-ahead source, tracking (this thread) and the AU stage with the outputs (a
+ * thread of its own) overlap: tracked frames go through a small FIFO, in order, and each frame
+ * stays held by the source until the AU stage has used it. Everything written is what the
+ * one-thread loop writes: the AU stage sees the same frames and fits in the same order. */
+#define STAGE_QUEUE 2
+
+typedef struct au_stage {
+    run_state *r;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    faceau_frame frame[STAGE_QUEUE];
+    faceau_face face[STAGE_QUEUE];
+    int head, n;
+    int closed;         /* no more frames are coming */
+    faceau_status st;   /* the AU stage failed (its message in r->err) */
+} au_stage;
+
+static void *au_stage_main(void *arg)
 {
+    au_stage *q = arg;
+    run_state *r = q->r;
     fa_csv_row *row = fa_malloc(sizeof *row, &r->err, "a CSV row");
-    if (!row)
+    faceau_status st = row ? FACEAU_OK : FACEAU_ERR_NOMEM;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        while (!st && !q->n && !q->closed)
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (st || !q->n) {
+            q->st = st;
+            pthread_cond_broadcast(&q->cv);
+            pthread_mutex_unlock(&q->mu);
+            break;
+        }
+        int k = q->head;
+        pthread_mutex_unlock(&q->mu);
+        st = emit_frame(r, &q->frame[k], &q->face[k], row);
+        fa_source_release(r->src);
+        pthread_mutex_lock(&q->mu);
+        q->head = (q->head + 1) % STAGE_QUEUE;
+        q->n--;
+        pthread_cond_broadcast(&q->cv);
+        pthread_mutex_unlock(&q->mu);
+    }
+    free(row);
+    return NULL;
+}
+
+/* Waits for room, then queues a tracked frame; returns the AU stage's failure, if any. */
+static faceau_status au_stage_push(au_stage *q, const faceau_frame *frame, const faceau_face *face)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->st && q->n == STAGE_QUEUE)
+        pthread_cond_wait(&q->cv, &q->mu);
+    faceau_status st = q->st;
+    if (!st) {
+        int k = (q->head + q->n) % STAGE_QUEUE;
+        q->frame[k] = *frame;
+        q->face[k] = *face;
+        q->n++;
+        pthread_cond_broadcast(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return st;
+}
+
+static faceau_status read_all_pipelined(run_state *r)
+{
+    au_stage *q = fa_calloc(1, sizeof *q, &r->err, "the AU stage's queue");
+    if (!q)
         return FACEAU_ERR_NOMEM;
-    faceau_status st;
+    q->r = r;
+    if (pthread_mutex_init(&q->mu, NULL) != 0 || pthread_cond_init(&q->cv, NULL) != 0 ||
+        pthread_create(&q->thread, NULL, au_stage_main, q) != 0) {
+        free(q); /* (a failed init leaves nothing to destroy on Linux) */
+        return fa_fail(&r->err, FACEAU_ERR_NOMEM, "cannot start the AU stage's thread");
+    }
+    fa_err err; /* this thread's failures: r->err belongs to the AU stage until it is joined */
+    fa_err_clear(&err);
+    faceau_status st = FACEAU_OK;
+    long read = 0;
     for (;;) {
         faceau_frame frame;
+        faceau_face face;
         int got = 0;
-        st = faceau_source_read(r->src, &frame, &got);
-        if (st == FACEAU_ERR_TRUNCATED && r->frames > 0) {
+        st = fa_source_acquire(r->src, &frame, &got);
+        if (st == FACEAU_ERR_TRUNCATED && read > 0) {
             r->truncated = 1;
             st = FACEAU_OK;
             break;
         }
         if (st) {
-            fa_fail(&r->err, st, "%s", faceau_source_last_error(r->src));
+            fa_fail(&err, st, "%s", faceau_source_last_error(r->src));
             break;
         }
         if (!got)
             break;
-        if ((st = process_frame(r, &frame, row)))
+        read++;
+        if ((st = track_frame(r, &frame, &face, &err)) || (st = au_stage_push(q, &frame, &face)))
             break;
     }
-    free(row);
+    pthread_mutex_lock(&q->mu);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->thread, NULL);
+    if (q->st) /* the AU stage's own failure (also what stopped this loop) */
+        st = q->st;
+    else if (st)
+        r->err = err;
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+    return st;
+}
+
+static faceau_status read_all(run_state *r)
+{
+    faceau_status st;
+    if (r->tracker && fa_source_async(r->src)) {
+        st = read_all_pipelined(r);
+    } else {
+        fa_csv_row *row = fa_malloc(sizeof *row, &r->err, "a CSV row");
+        if (!row)
+            return FACEAU_ERR_NOMEM;
+        for (;;) {
+            faceau_frame frame;
+            int got = 0;
+            st = faceau_source_read(r->src, &frame, &got);
+            if (st == FACEAU_ERR_TRUNCATED && r->frames > 0) {
+                r->truncated = 1;
+                st = FACEAU_OK;
+                break;
+            }
+            if (st) {
+                fa_fail(&r->err, st, "%s", faceau_source_last_error(r->src));
+                break;
+            }
+            if (!got)
+                break;
+            if ((st = process_frame(r, &frame, row)))
+                break;
+        }
+        free(row);
+    }
     if (!st && r->frames == 0)
         st = fa_fail(&r->err, FACEAU_ERR_NO_INPUT, "%s: no frames", r->opt->input);
     return st;

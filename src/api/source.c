@@ -13,7 +13,9 @@
 
 #include "api/api.h"
 
-#define RING 4 /* frames decoded ahead; one of them is the caller's current frame */
+/* frames decoded ahead plus those the caller holds (one through faceau_source_read, up to
+ * FA_SOURCE_MAX_HELD through fa_source_acquire) */
+#define RING (FA_SOURCE_MAX_HELD + 2)
 
 enum source_kind { SRC_VIDEO, SRC_IMAGES };
 
@@ -240,26 +242,40 @@ faceau_status faceau_source_read(faceau_source *s, faceau_frame *frame, int *got
         return read_sync(s, frame, got);
     pthread_mutex_lock(&s->mu);
     if (s->held) { /* the caller is done with the previous frame */
-        s->head = (s->head + 1) % RING;
+        s->head = (s->head + s->held) % RING;
         s->held = 0;
         pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return fa_source_acquire(s, frame, got);
+}
+
+faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got)
+{
+    *got = 0;
+    if (s->sync)
+        return fa_fail(&s->err, FACEAU_ERR_STATE, "fa_source_acquire: a one-thread source");
+    pthread_mutex_lock(&s->mu);
+    if (s->held >= FA_SOURCE_MAX_HELD) {
+        pthread_mutex_unlock(&s->mu);
+        return fa_fail(&s->err, FACEAU_ERR_STATE, "fa_source_acquire: too many frames held");
     }
     while (!s->ready && !s->finished)
         pthread_cond_wait(&s->cv, &s->mu);
     faceau_status st = FACEAU_OK;
     if (s->ready) {
         s->ready--;
-        s->held = 1;
+        s->held++;
         *got = 1;
     } else {
         st = s->end_status;
         if (st)
             s->err = s->producer_err;
     }
+    const slot *sl = &s->ring[(s->head + s->held - 1) % RING];
     pthread_mutex_unlock(&s->mu);
     if (!*got)
         return st;
-    const slot *sl = &s->ring[s->head];
     frame->width = sl->img.width;
     frame->height = sl->img.height;
     frame->stride = sl->img.stride;
@@ -270,6 +286,22 @@ faceau_status faceau_source_read(faceau_source *s, faceau_frame *frame, int *got
     s->index = sl->index + 1;
     s->current_path = sl->path;
     return FACEAU_OK;
+}
+
+void fa_source_release(faceau_source *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->held) {
+        s->head = (s->head + 1) % RING;
+        s->held--;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+int fa_source_async(const faceau_source *s)
+{
+    return !s->sync;
 }
 
 const char *faceau_source_last_error(const faceau_source *s)

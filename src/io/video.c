@@ -11,12 +11,14 @@
  * FACEAU_ERR_TRUNCATED instead (see next_frame). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/log.h>
 #include <libavutil/display.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
@@ -166,8 +168,20 @@ faceau_status fa_video_open(const char *path, fa_video **out, fa_err *err)
     return fa_video_open_threads(path, 0, out, err);
 }
 
+/* FFmpeg logs to stderr by default ("Packet corrupt", ...), and faceau never prints: its own
+ * error names the file and the problem. Only FFmpeg's default level is changed, so a program
+ * that set its own keeps it. Once per process (av_log_set_level is a plain global). */
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+
+static void quiet_ffmpeg(void)
+{
+    if (av_log_get_level() == AV_LOG_INFO)
+        av_log_set_level(AV_LOG_QUIET);
+}
+
 faceau_status fa_video_open_threads(const char *path, int threads, fa_video **out, fa_err *err)
 {
+    pthread_once(&quiet_once, quiet_ffmpeg);
     *out = NULL;
     if (!path)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "video path is NULL");
