@@ -141,6 +141,9 @@ faceau_status fa_read_f32(fa_reader *r, float *v, const char *what);
 faceau_status fa_read_f64(fa_reader *r, double *v, const char *what);
 /* Reads int32 rows, cols, type then raw little-endian data (OpenFace's ReadMatBin). */
 faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err);
+/* fa_binmat_read after its header (rows, cols, OpenCV type) has been read by the caller. */
+faceau_status fa_binmat_read_data(FILE *f, const char *path, int rows, int cols, int type, fa_mat *m,
+                                  fa_err *err);
 void fa_mat_free(fa_mat *m);
 
 /* faceau_models_locate for a directory holding `marker` (a path relative to it). */

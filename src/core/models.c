@@ -123,7 +123,13 @@ faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
     if ((st = fa_read_i32(&rd, &r, "the matrix header")) || (st = fa_read_i32(&rd, &c, "the matrix header")) ||
         (st = fa_read_i32(&rd, &t, "the matrix header")))
         return st;
-    st = check_dims(path, r, c, t, err);
+    return fa_binmat_read_data(f, path, r, c, t, m, err);
+}
+
+faceau_status fa_binmat_read_data(FILE *f, const char *path, int r, int c, int t, fa_mat *m, fa_err *err)
+{
+    m->data = NULL;
+    faceau_status st = check_dims(path, r, c, t, err);
     if (st)
         return st;
     m->rows = r;

@@ -34,19 +34,20 @@ void fa_cnn_shapes(const fa_cnn *net, int h, int w, int *hs, int *ws, int *cs)
     }
 }
 
+/* The header is checked here, then the data read on from the same position (no seeking back:
+ * an fseek per kernel discarded stdio's buffer and cost a system call for each of the
+ * thousands of small matrices). */
 static faceau_status rd_mat(fa_reader *r, fa_mat *m, long max, const char *what)
 {
     int rows = 0, cols = 0, type = 0;
     faceau_status st;
-    long pos = ftell(r->f);
+    m->data = NULL;
     if ((st = fa_read_i32(r, &rows, what)) || (st = fa_read_i32(r, &cols, what)) || (st = fa_read_i32(r, &type, what)))
         return st;
     if (rows < 1 || cols < 1 || (long)rows * cols > max || type != FA_CV_32F)
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
                        "%s: bad %s matrix header (%d x %d, type %d)", r->path, what, rows, cols, type);
-    if (pos < 0 || fseek(r->f, pos, SEEK_SET) != 0)
-        return fa_fail(r->err, FACEAU_ERR_IO, "%s: cannot seek", r->path);
-    return fa_binmat_read(r->f, r->path, m, r->err);
+    return fa_binmat_read_data(r->f, r->path, rows, cols, type, m, r->err);
 }
 
 static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *out_ch)
