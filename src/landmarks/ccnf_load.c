@@ -88,9 +88,7 @@ static void expert_free(fa_ccnf_expert *e)
     free(e->weights);
     free(e->alpha);
     free(e->betas);
-    for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
-        free(e->sigma[s]);
-    memset(e, 0, sizeof *e);
+    memset(e, 0, sizeof *e); /* its Sigmas belong to the fa_ccnf's sigma_store */
 }
 
 void fa_ccnf_free(fa_ccnf *c)
@@ -101,6 +99,8 @@ void fa_ccnf_free(fa_ccnf *c)
         for (int i = 0; i < c->n_views * c->n_points; i++)
             expert_free(&c->experts[i]);
     free(c->experts);
+    for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
+        free(c->sigma_store[s]);
     if (c->windows)
         for (int w = 0; w < c->n_windows; w++)
             free(c->windows[w].comp);
@@ -311,29 +311,66 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
 
 /* cv::invert for n <= 3 takes a closed form (not Cholesky); only windows 1 (1x1) can reach it
  * here: x = 1/a in double, rounded (OpenCV's 1x1 case). */
+/* sum(alpha) as ComputeSigmas accumulates it: double addition rounded to the float sum. */
+static float sum_alphas(const fa_ccnf_expert *e)
+{
+    float sum = 0;
+    for (int a = 0; a < e->n_neurons; a++)
+        sum = (float)((double)sum + e->alpha[a]);
+    return sum;
+}
+
+/* SigmaInv = 2 (sum_alphas I + sum_b (float)beta_b S_b) into out (N x N, row-major).
+ * q2 = q2 + (float)beta * S_b is cv::scaleAdd, a fused multiply-add on OpenCV's AVX2 path;
+ * addWeighted(q1, 2, q2, 2, 0) rounds 2 q1 + 2 q2 once, which is 2 * (float)(q1 + q2) exactly.
+ * pos (n_pos entries, or NULL for all): the diagonal and the entries where some S_b is
+ * non-zero. Elsewhere every fused step is fmaf(+-0, beta, +0) = +0 for a finite beta (an exact
+ * zero sum is +0) and 2 * +0 = +0, so only pos is computed when the betas are finite. */
+static void sigma_inv(const fa_ccnf_expert *e, const float *comp, int n_comp, int N, const int *pos,
+                      size_t n_pos, float *out)
+{
+    const size_t nn = (size_t)N * (size_t)N;
+    float beta[MAX_COMP];
+    int finite = 1;
+    for (int b = 0; b < n_comp; b++) {
+        beta[b] = (float)e->betas[b];
+        finite &= isfinite(beta[b]) != 0;
+    }
+    memset(out, 0, nn * sizeof *out);
+    if (pos && finite) {
+        for (size_t q = 0; q < n_pos; q++) {
+            const size_t k = (size_t)pos[q];
+            float v = 0;
+            for (int b = 0; b < n_comp; b++)
+                v = fmaf(comp[(size_t)b * nn + k], beta[b], v);
+            out[k] = v;
+        }
+    } else {
+        for (int b = 0; b < n_comp; b++) {
+            const float *S = comp + (size_t)b * nn;
+            for (size_t k = 0; k < nn; k++)
+                out[k] = fmaf(S[k], beta[b], out[k]);
+        }
+    }
+    const float sa = sum_alphas(e);
+    for (int i = 0; i < N; i++)
+        out[(size_t)i * (size_t)N + (size_t)i] += sa;
+    if (pos && finite) {
+        for (size_t q = 0; q < n_pos; q++)
+            out[pos[q]] = 2.f * out[pos[q]];
+    } else {
+        for (size_t k = 0; k < nn; k++)
+            out[k] = 2.f * out[k];
+    }
+}
+
+/* cv::invert for n <= 3 takes a closed form (not Cholesky); only windows 1 (1x1) can reach it
+ * here: x = 1/a in double, rounded (OpenCV's 1x1 case). */
 int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp, int window,
                           float *sigma, float *scratch)
 {
     const int N = window * window;
-    const size_t nn = (size_t)N * (size_t)N;
-    /* sum_alphas = sum_alphas + alpha: double addition rounded to the float accumulator */
-    float sum_alphas = 0;
-    for (int a = 0; a < e->n_neurons; a++)
-        sum_alphas = (float)((double)sum_alphas + e->alpha[a]);
-    /* q2 = q2 + (float)beta * S_b: cv::scaleAdd, fused multiply-add on OpenCV's AVX2 path */
-    memset(scratch, 0, nn * sizeof *scratch);
-    for (int b = 0; b < n_comp; b++) {
-        const float beta = (float)e->betas[b];
-        const float *S = comp + (size_t)b * nn;
-        for (size_t k = 0; k < nn; k++)
-            scratch[k] = fmaf(S[k], beta, scratch[k]);
-    }
-    /* SigmaInv = 2 * (q1 + q2), q1 = sum_alphas * I: addWeighted(q1, 2, q2, 2, 0) rounds
-     * 2 q1 + 2 q2 once, which is 2 * (float)(q1 + q2) exactly */
-    for (int i = 0; i < N; i++)
-        scratch[(size_t)i * (size_t)N + (size_t)i] += sum_alphas;
-    for (size_t k = 0; k < nn; k++)
-        scratch[k] = 2.f * scratch[k];
+    sigma_inv(e, comp, n_comp, N, NULL, 0, scratch);
     if (N <= 3) {
         if (N == 1 && scratch[0] != 0) {
             sigma[0] = (float)(1. / (double)scratch[0]);
@@ -354,6 +391,22 @@ int fa_ccnf_slot(const fa_ccnf *c, int window)
         if (c->slot_window[s] == window)
             return s;
     return -1;
+}
+
+/* What an expert's SigmaInv is made of: sum(alpha) and the float betas, bit for bit. Experts
+ * with equal keys have the same SigmaInv, so the same Sigma. */
+typedef struct sigma_key {
+    uint32_t bits[1 + MAX_COMP];
+    int expert;
+} sigma_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const sigma_key *x = a, *y = b;
+    int c = memcmp(x->bits, y->bits, sizeof x->bits);
+    if (c)
+        return c;
+    return (x->expert > y->expert) - (x->expert < y->expert);
 }
 
 faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
@@ -379,38 +432,115 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
         }
     if (n_comp > c->n_betas)
         n_comp = c->n_betas;
-    const size_t N = (size_t)window * (size_t)window, nn = N * N;
-    float *scratch = fa_malloc(2 * nn * sizeof *scratch, err, "CCNF sigma scratch");
-    if (!scratch)
-        return FACEAU_ERR_NOMEM;
-    float *rowmajor = scratch + nn;
-    const int slot = c->n_slots;
+    const int N = window * window;
+    const size_t nn = (size_t)N * (size_t)N;
+    const int total = c->n_views * c->n_points;
+
+    /* the distinct SigmaInv: keys sorted (ties by expert index, so the order is fixed) */
+    int ne = 0;
+    for (int i = 0; i < total; i++)
+        ne += c->experts[i].n_neurons > 0;
+    sigma_key *keys = fa_calloc((size_t)(ne ? ne : 1), sizeof *keys, err, "CCNF sigma keys");
+    int *group = fa_malloc((size_t)(total ? total : 1) * sizeof *group, err, "CCNF sigma keys");
+    int *pos = fa_malloc(nn * sizeof *pos, err, "CCNF sigma pattern");
+    const size_t batch_floats = fa_cv_invert_batch_floats(N);
+    /* FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
+    float *work = fa_malloc((FA_CHOL_BATCH * nn + batch_floats) * sizeof *work, err,
+                            "CCNF sigma scratch");
+    float *store = NULL;
     faceau_status st = FACEAU_OK;
-    for (int i = 0; i < c->n_views * c->n_points && !st; i++) {
-        fa_ccnf_expert *e = &c->experts[i];
+    if (!keys || !group || !pos || !work) {
+        st = FACEAU_ERR_NOMEM;
+        goto done;
+    }
+    ne = 0;
+    for (int i = 0; i < total; i++) {
+        const fa_ccnf_expert *e = &c->experts[i];
+        group[i] = -1;
         if (!e->n_neurons)
             continue;
-        e->sigma[slot] = fa_malloc(nn * sizeof(float), err, "a CCNF sigma");
-        if (!e->sigma[slot])
-            st = FACEAU_ERR_NOMEM;
-        else if (!fa_ccnf_compute_sigma(e, comp, n_comp, window, rowmajor, scratch))
+        sigma_key *k = &keys[ne++];
+        const float sa = sum_alphas(e);
+        memcpy(&k->bits[0], &sa, 4);
+        for (int b = 0; b < n_comp; b++) {
+            const float beta = (float)e->betas[b];
+            memcpy(&k->bits[1 + b], &beta, 4);
+        }
+        k->expert = i;
+    }
+    qsort(keys, (size_t)ne, sizeof *keys, cmp_key);
+    int nd = 0;
+    for (int q = 0; q < ne; q++) {
+        if (q > 0 && memcmp(keys[q].bits, keys[q - 1].bits, sizeof keys[q].bits) != 0)
+            nd++;
+        group[keys[q].expert] = nd;
+    }
+    if (ne > 0)
+        nd++;
+    /* the entries some component (or the diagonal) makes non-zero */
+    size_t n_pos = 0;
+    for (size_t k = 0; k < nn; k++) {
+        int on = k % ((size_t)N + 1) == 0;
+        for (int b = 0; b < n_comp && !on; b++)
+            on = comp[(size_t)b * nn + k] != 0;
+        if (on)
+            pos[n_pos++] = (int)k;
+    }
+    store = fa_malloc((size_t)(nd ? nd : 1) * nn * sizeof *store, err, "the CCNF sigmas");
+    if (!store) {
+        st = FACEAU_ERR_NOMEM;
+        goto done;
+    }
+    /* the first expert of each group (keys are sorted by key, then expert), and whether the
+     * group's Sigma exists */
+    int *rep = fa_malloc(2 * (size_t)(nd ? nd : 1) * sizeof *rep, err, "CCNF sigma keys");
+    if (!rep) {
+        st = FACEAU_ERR_NOMEM;
+        goto done;
+    }
+    int *group_ok = rep + nd;
+    for (int q = 0; q < ne; q++)
+        if (q == 0 || memcmp(keys[q].bits, keys[q - 1].bits, sizeof keys[q].bits) != 0)
+            rep[group[keys[q].expert]] = keys[q].expert;
+    float *sinv = work, *scratch = work + FA_CHOL_BATCH * nn;
+    for (int g0 = 0; g0 < nd; g0 += FA_CHOL_BATCH) {
+        const int cnt = nd - g0 < FA_CHOL_BATCH ? nd - g0 : FA_CHOL_BATCH;
+        const float *A[FA_CHOL_BATCH];
+        float *X[FA_CHOL_BATCH];
+        unsigned cpu = ~0u;
+        for (int l = 0; l < cnt; l++) {
+            const fa_ccnf_expert *e = &c->experts[rep[g0 + l]];
+            cpu &= e->cpu;
+            X[l] = store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
+            A[l] = sinv + (size_t)l * nn;
+            if (N <= 3) /* cv::invert's closed forms (N = 1: a 1x1 is its own transpose) */
+                group_ok[g0 + l] = fa_ccnf_compute_sigma(e, comp, n_comp, window, X[l], sinv + (size_t)l * nn);
+            else
+                sigma_inv(e, comp, n_comp, N, pos, n_pos, sinv + (size_t)l * nn);
+        }
+        if (N > 3)
+            fa_cv_invert_cholesky_batch(A, cnt, N, X, group_ok + g0, 1, cpu, scratch);
+    }
+    for (int i = 0; i < total && !st; i++)
+        if (group[i] >= 0 && !group_ok[group[i]])
             st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
                          "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
                          window, i % c->n_points, i / c->n_points);
-        else
-            for (size_t a = 0; a < N; a++) /* stored column-major (see fa_ccnf_expert) */
-                for (size_t b = 0; b < N; b++)
-                    e->sigma[slot][b * N + a] = rowmajor[a * N + b];
-    }
-    free(scratch);
-    if (st) {
-        for (int i = 0; i < c->n_views * c->n_points; i++) {
-            free(c->experts[i].sigma[slot]);
-            c->experts[i].sigma[slot] = NULL;
-        }
-        return st;
-    }
+    free(rep);
+    if (st)
+        goto done;
+    const int slot = c->n_slots;
+    for (int i = 0; i < total; i++)
+        c->experts[i].sigma[slot] = group[i] >= 0 ? store + (size_t)group[i] * nn : NULL;
+    c->sigma_store[slot] = store;
+    store = NULL;
     c->slot_window[slot] = window;
     c->n_slots++;
-    return FACEAU_OK;
+done:
+    free(store);
+    free(keys);
+    free(group);
+    free(pos);
+    free(work);
+    return st;
 }
