@@ -61,6 +61,9 @@ faceau_status fa_err_to_buf(faceau_status status, const fa_err *err, char *buf, 
 /* Checked allocation: on failure records FACEAU_ERR_NOMEM (naming what) and returns NULL. */
 void *fa_malloc(size_t n, fa_err *err, const char *what);
 void *fa_calloc(size_t count, size_t size, fa_err *err, const char *what);
+/* fa_malloc for a large table kept for a model's lifetime (freed with free): on Linux, 2 MB
+ * aligned and advised for huge pages, so filling it costs a fault per 2 MB, not per 4 KB. */
+void *fa_malloc_large(size_t n, fa_err *err, const char *what);
 
 /* ---- images ---------------------------------------------------------------------------- */
 typedef struct fa_image {

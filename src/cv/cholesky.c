@@ -6,6 +6,7 @@
  * is the same arithmetic evaluated in another loop order for its SIMD kernels. */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cv/cholesky_kernels.h"
@@ -131,7 +132,9 @@ size_t fa_cv_invert_batch_floats(int N)
 /* A value the skipping argument cannot take: not finite, or -0 (a sum may start from it). */
 static int unusual(float v)
 {
-    return !isfinite(v) || (v == 0 && signbit(v));
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return (u & 0x7f800000u) == 0x7f800000u || u == 0x80000000u;
 }
 
 void fa_cv_invert_cholesky_batch(const float *const *A, int cnt, int N, float *const *X, int *ok,
@@ -179,10 +182,12 @@ void fa_cv_invert_cholesky_batch(const float *const *A, int cnt, int N, float *c
             if (redo >> l & 1)
                 continue;
             ok[l] = 1;
-            if (col_major)
-                for (size_t a = 0; a < n; a++)
-                    for (size_t b = 0; b < n; b++)
-                        X[l][b * n + a] = X8[(a * n + b) * 8 + (size_t)l];
+            if (col_major) /* in 8 x 8 tiles: both sides stay in cache */
+                for (size_t a0 = 0; a0 < n; a0 += 8)
+                    for (size_t b0 = 0; b0 < n; b0 += 8)
+                        for (size_t b = b0; b < b0 + 8 && b < n; b++)
+                            for (size_t a = a0; a < a0 + 8 && a < n; a++)
+                                X[l][b * n + a] = X8[(a * n + b) * 8 + (size_t)l];
             else
                 for (size_t e = 0; e < nn; e++)
                     X[l][e] = X8[e * 8 + (size_t)l];

@@ -486,7 +486,7 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
         if (on)
             pos[n_pos++] = (int)k;
     }
-    store = fa_malloc((size_t)(nd ? nd : 1) * nn * sizeof *store, err, "the CCNF sigmas");
+    store = fa_malloc_large((size_t)(nd ? nd : 1) * nn * sizeof *store, err, "the CCNF sigmas");
     if (!store) {
         st = FACEAU_ERR_NOMEM;
         goto done;
