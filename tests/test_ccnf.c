@@ -867,6 +867,20 @@ static void check_prepared(const char *rel, const int *wins, int n_wins)
             }
         }
         CHECK(differ == 0, "%s window %d: %d Sigma values differ from one-at-a-time", rel, w, differ);
+        /* the same prepared on three threads */
+        fa_ccnf c3;
+        fa_pool *pool = NULL;
+        if (fa_ccnf_load(tu_shared_path(rel), &c3, &e) == FACEAU_OK &&
+            fa_pool_create(3, &pool, &e) == FACEAU_OK) {
+            CHECK(fa_ccnf_prepare_on(&c3, w, pool, &e) == FACEAU_OK, "pool prepare: %s", e.msg);
+            int d3 = 0;
+            for (int i = 0; i < c.n_views * c.n_points && s >= 0; i++)
+                if (c.experts[i].n_neurons)
+                    d3 += memcmp(c.experts[i].sigma[s], c3.experts[i].sigma[0], (size_t)N * N * 4) != 0;
+            CHECK(d3 == 0, "%s window %d: %d Sigmas differ on three threads", rel, w, d3);
+        }
+        fa_pool_free(pool);
+        fa_ccnf_free(&c3);
         CHECK(wrong_share == 0, "%s window %d: %d experts share wrongly", rel, w, wrong_share);
         if (w == wins[0])
             printf("%s window %d: %d experts, %d share an earlier one's Sigma\n", rel, w, n, shared);

@@ -409,7 +409,52 @@ static int cmp_key(const void *a, const void *b)
     return (x->expert > y->expert) - (x->expert < y->expert);
 }
 
+/* One batch of up to FA_CHOL_BATCH distinct Sigmas (a pool job: it writes only its groups'
+ * Sigmas and verdicts, and its thread's scratch). */
+typedef struct sigma_job {
+    const fa_ccnf *c;
+    const float *comp;
+    int n_comp, window;
+    const int *pos;
+    size_t n_pos;
+    const int *rep;
+    int *group_ok;
+    int nd;
+    float *store, *work;
+    size_t work_per_thread;
+} sigma_job;
+
+static void sigma_batch(void *ctx, long job, int thread)
+{
+    const sigma_job *J = ctx;
+    const int N = J->window * J->window, g0 = (int)job * FA_CHOL_BATCH;
+    const size_t nn = (size_t)N * (size_t)N;
+    const int cnt = J->nd - g0 < FA_CHOL_BATCH ? J->nd - g0 : FA_CHOL_BATCH;
+    float *sinv = J->work + (size_t)thread * J->work_per_thread, *scratch = sinv + FA_CHOL_BATCH * nn;
+    const float *A[FA_CHOL_BATCH];
+    float *X[FA_CHOL_BATCH];
+    unsigned cpu = ~0u;
+    for (int l = 0; l < cnt; l++) {
+        const fa_ccnf_expert *e = &J->c->experts[J->rep[g0 + l]];
+        cpu &= e->cpu;
+        X[l] = J->store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
+        A[l] = sinv + (size_t)l * nn;
+        if (N <= 3) /* cv::invert's closed forms (N = 1: a 1x1 is its own transpose) */
+            J->group_ok[g0 + l] = fa_ccnf_compute_sigma(e, J->comp, J->n_comp, J->window, X[l],
+                                                        sinv + (size_t)l * nn);
+        else
+            sigma_inv(e, J->comp, J->n_comp, N, J->pos, J->n_pos, sinv + (size_t)l * nn);
+    }
+    if (N > 3)
+        fa_cv_invert_cholesky_batch(A, cnt, N, X, J->group_ok + g0, 1, cpu, scratch);
+}
+
 faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
+{
+    return fa_ccnf_prepare_on(c, window, NULL, err);
+}
+
+faceau_status fa_ccnf_prepare_on(fa_ccnf *c, int window, fa_pool *pool, fa_err *err)
 {
     if (!c || !c->experts)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: prepare on an unloaded model");
@@ -444,8 +489,9 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
     int *group = fa_malloc((size_t)(total ? total : 1) * sizeof *group, err, "CCNF sigma keys");
     int *pos = fa_malloc(nn * sizeof *pos, err, "CCNF sigma pattern");
     const size_t batch_floats = fa_cv_invert_batch_floats(N);
-    /* FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
-    float *work = fa_malloc((FA_CHOL_BATCH * nn + batch_floats) * sizeof *work, err,
+    /* per thread: FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
+    const int threads = fa_pool_threads(pool);
+    float *work = fa_malloc((size_t)threads * (FA_CHOL_BATCH * nn + batch_floats) * sizeof *work, err,
                             "CCNF sigma scratch");
     float *store = NULL;
     faceau_status st = FACEAU_OK;
@@ -502,25 +548,9 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
     for (int q = 0; q < ne; q++)
         if (q == 0 || memcmp(keys[q].bits, keys[q - 1].bits, sizeof keys[q].bits) != 0)
             rep[group[keys[q].expert]] = keys[q].expert;
-    float *sinv = work, *scratch = work + FA_CHOL_BATCH * nn;
-    for (int g0 = 0; g0 < nd; g0 += FA_CHOL_BATCH) {
-        const int cnt = nd - g0 < FA_CHOL_BATCH ? nd - g0 : FA_CHOL_BATCH;
-        const float *A[FA_CHOL_BATCH];
-        float *X[FA_CHOL_BATCH];
-        unsigned cpu = ~0u;
-        for (int l = 0; l < cnt; l++) {
-            const fa_ccnf_expert *e = &c->experts[rep[g0 + l]];
-            cpu &= e->cpu;
-            X[l] = store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
-            A[l] = sinv + (size_t)l * nn;
-            if (N <= 3) /* cv::invert's closed forms (N = 1: a 1x1 is its own transpose) */
-                group_ok[g0 + l] = fa_ccnf_compute_sigma(e, comp, n_comp, window, X[l], sinv + (size_t)l * nn);
-            else
-                sigma_inv(e, comp, n_comp, N, pos, n_pos, sinv + (size_t)l * nn);
-        }
-        if (N > 3)
-            fa_cv_invert_cholesky_batch(A, cnt, N, X, group_ok + g0, 1, cpu, scratch);
-    }
+    sigma_job job = {c, comp, n_comp, window, pos, n_pos, rep, group_ok, nd, store, work,
+                     FA_CHOL_BATCH * nn + batch_floats};
+    fa_pool_for(pool, (nd + FA_CHOL_BATCH - 1) / FA_CHOL_BATCH, sigma_batch, &job);
     for (int i = 0; i < total && !st; i++)
         if (group[i] >= 0 && !group_ok[group[i]])
             st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
