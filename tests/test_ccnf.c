@@ -872,7 +872,9 @@ static void check_prepared(const char *rel, const int *wins, int n_wins)
         fa_pool *pool = NULL;
         if (fa_ccnf_load(tu_shared_path(rel), &c3, &e) == FACEAU_OK &&
             fa_pool_create(3, &pool, &e) == FACEAU_OK) {
-            CHECK(fa_ccnf_prepare_on(&c3, w, pool, &e) == FACEAU_OK, "pool prepare: %s", e.msg);
+            fa_ccnf_prep prep = {pool, NULL, 0};
+            CHECK(fa_ccnf_prepare_with(&c3, w, &prep, &e) == FACEAU_OK, "pool prepare: %s", e.msg);
+            fa_ccnf_prep_free(&prep);
             int d3 = 0;
             for (int i = 0; i < c.n_views * c.n_points && s >= 0; i++)
                 if (c.experts[i].n_neurons)

@@ -82,9 +82,16 @@ void fa_ccnf_free(fa_ccnf *c);
  * than FA_CCNF_MAX_SLOTS sizes, FACEAU_ERR_NOMEM; c is unchanged on failure. Experts with
  * equal sum(alpha) and betas share one Sigma (half of them in the shipped files). */
 faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err);
-/* fa_ccnf_prepare with the Sigmas shared out over pool's threads (NULL: the caller alone); the
- * same bits for any thread count. */
-faceau_status fa_ccnf_prepare_on(fa_ccnf *c, int window, fa_pool *pool, fa_err *err);
+/* fa_ccnf_prepare for several models and windows in a row (a model load): the Sigmas shared out
+ * over pool's threads (NULL: the caller alone; the same bits for any count), and one scratch
+ * buffer (work, cap floats; start NULL, 0) reused by every call, freed by fa_ccnf_prep_free. */
+typedef struct fa_ccnf_prep {
+    fa_pool *pool;
+    float *work;
+    size_t cap;
+} fa_ccnf_prep;
+faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, fa_err *err);
+void fa_ccnf_prep_free(fa_ccnf_prep *prep);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 

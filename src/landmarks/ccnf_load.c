@@ -451,11 +451,24 @@ static void sigma_batch(void *ctx, long job, int thread)
 
 faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
 {
-    return fa_ccnf_prepare_on(c, window, NULL, err);
+    fa_ccnf_prep prep = {NULL, NULL, 0};
+    faceau_status st = fa_ccnf_prepare_with(c, window, &prep, err);
+    fa_ccnf_prep_free(&prep);
+    return st;
 }
 
-faceau_status fa_ccnf_prepare_on(fa_ccnf *c, int window, fa_pool *pool, fa_err *err)
+void fa_ccnf_prep_free(fa_ccnf_prep *prep)
 {
+    if (prep) {
+        free(prep->work);
+        prep->work = NULL;
+        prep->cap = 0;
+    }
+}
+
+faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, fa_err *err)
+{
+    fa_pool *pool = prep->pool;
     if (!c || !c->experts)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: prepare on an unloaded model");
     if (window < 1 || window > FA_CCNF_MAX_WINDOW)
@@ -491,8 +504,16 @@ faceau_status fa_ccnf_prepare_on(fa_ccnf *c, int window, fa_pool *pool, fa_err *
     const size_t batch_floats = fa_cv_invert_batch_floats(N);
     /* per thread: FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
     const int threads = fa_pool_threads(pool);
-    float *work = fa_malloc((size_t)threads * (FA_CHOL_BATCH * nn + batch_floats) * sizeof *work, err,
-                            "CCNF sigma scratch");
+    const size_t work_floats = (size_t)threads * (FA_CHOL_BATCH * nn + batch_floats);
+    if (prep->cap < work_floats) {
+        /* grown, never shrunk, across the prepares of one load: fresh pages cost a fault each */
+        free(prep->work);
+        prep->cap = 0;
+        prep->work = fa_malloc_large(work_floats * sizeof *prep->work, err, "CCNF sigma scratch");
+        if (prep->work)
+            prep->cap = work_floats;
+    }
+    float *work = prep->work;
     float *store = NULL;
     faceau_status st = FACEAU_OK;
     if (!keys || !group || !pos || !work) {
@@ -571,6 +592,5 @@ done:
     free(keys);
     free(group);
     free(pos);
-    free(work);
     return st;
 }
