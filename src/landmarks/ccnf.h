@@ -65,6 +65,9 @@ typedef struct fa_ccnf {
     /* each slot's distinct Sigmas (experts with the same sum(alpha) and betas share one; the
      * experts' sigma pointers point in here) */
     float *sigma_store[FA_CCNF_MAX_SLOTS];
+    /* a loaded model's components and expert arrays, in one block (NULL: hand-made, each array
+     * owned by its expert) */
+    void *arena;
 } fa_ccnf;
 
 /* Reads an OpenFace CCNF patch-expert file (Patch_experts::Read_CCNF_patch_experts). A missing,

@@ -28,7 +28,25 @@ typedef struct reader {
     const char *path;
     long size, pos; /* file size and bytes consumed: every count is checked against what is left */
     fa_err *err;
+    unsigned char *arena; /* the model's block (fa_ccnf.arena): components and expert arrays */
+    size_t arena_cap, arena_used;
 } reader;
+
+/* Arrays of the model come from one block (huge pages where offered): thousands of small
+ * mallocs touched fresh pages one at a time. Every array is no larger than the bytes the file
+ * stores for it, so the file's remaining size plus alignment bounds the block (take checks). */
+#define ARENA_ALIGN 16
+
+static void *take(reader *r, size_t bytes)
+{
+    const size_t at = (r->arena_used + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (!r->arena || bytes > r->arena_cap || at > r->arena_cap - bytes) {
+        fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: CCNF arrays larger than the file allows", r->path);
+        return NULL;
+    }
+    r->arena_used = at + bytes;
+    return r->arena + at;
+}
 
 static faceau_status truncated(reader *r, const char *what)
 {
@@ -83,12 +101,16 @@ static faceau_status read_mat_header(reader *r, int rows, int cols, int type, co
     return need(r, (long long)rows * cols * (type == FA_CV_64F ? 8 : 4), what);
 }
 
-static void expert_free(fa_ccnf_expert *e)
+/* A loaded expert's arrays are in the fa_ccnf's arena, its Sigmas in sigma_store; a hand-made
+ * one (no arena) owns its arrays. */
+static void expert_free(fa_ccnf_expert *e, int owns)
 {
-    free(e->weights);
-    free(e->alpha);
-    free(e->betas);
-    memset(e, 0, sizeof *e); /* its Sigmas belong to the fa_ccnf's sigma_store */
+    if (owns) {
+        free(e->weights);
+        free(e->alpha);
+        free(e->betas);
+    }
+    memset(e, 0, sizeof *e);
 }
 
 void fa_ccnf_free(fa_ccnf *c)
@@ -97,13 +119,14 @@ void fa_ccnf_free(fa_ccnf *c)
         return;
     if (c->experts)
         for (int i = 0; i < c->n_views * c->n_points; i++)
-            expert_free(&c->experts[i]);
+            expert_free(&c->experts[i], c->arena == NULL);
     free(c->experts);
     for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
         free(c->sigma_store[s]);
-    if (c->windows)
+    if (c->windows && !c->arena)
         for (int w = 0; w < c->n_windows; w++)
             free(c->windows[w].comp);
+    free(c->arena);
     free(c->windows);
     free(c->centers);
     free(c->visibility);
@@ -136,14 +159,13 @@ static faceau_status read_expert(reader *r, const fa_ccnf *c, fa_ccnf_expert *e)
         return st;
     e->width = w;
     e->height = hh;
-    e->weights = fa_malloc((size_t)nn * (size_t)K * sizeof *e->weights, r->err, r->path);
-    e->alpha = fa_malloc((size_t)nn * sizeof *e->alpha, r->err, r->path);
-    e->betas = fa_malloc((size_t)(c->n_betas ? c->n_betas : 1) * sizeof *e->betas, r->err, r->path);
+    if (!(e->weights = take(r, (size_t)nn * (size_t)K * sizeof *e->weights)) ||
+        !(e->alpha = take(r, (size_t)nn * sizeof *e->alpha)) ||
+        !(e->betas = take(r, (size_t)(c->n_betas ? c->n_betas : 1) * sizeof *e->betas)))
+        return FACEAU_ERR_MODEL_CORRUPT;
     float *wt = fa_malloc((size_t)w * (size_t)hh * sizeof *wt, r->err, r->path);
-    if (!e->weights || !e->alpha || !e->betas || !wt) {
-        free(wt);
+    if (!wt)
         return FACEAU_ERR_NOMEM;
-    }
     e->n_neurons = nn;
     for (int i = 0; i < nn && !st; i++) {
         int32_t t[2];
@@ -233,6 +255,13 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
     }
     if ((st = read_i32(r, &nw, "the window count")))
         return st;
+    /* the block for the rest: its bytes, plus alignment for the windows and each expert's
+     * three arrays (an empty expert's bytes cover its betas' 8) */
+    r->arena_cap = (size_t)(r->size - r->pos) +
+                   ARENA_ALIGN * ((size_t)MAX_WINDOWS + 3 * (size_t)nv * (size_t)c->n_points + 1);
+    c->arena = r->arena = fa_malloc_large(r->arena_cap, r->err, r->path);
+    if (!c->arena)
+        return FACEAU_ERR_NOMEM;
     if (nw < 0 || nw > MAX_WINDOWS)
         return malformed(r, "window count out of range", nw);
     c->windows = fa_calloc((size_t)(nw ? nw : 1), sizeof *c->windows, r->err, r->path);
@@ -254,9 +283,9 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
         c->windows[w].size = ws;
         c->windows[w].n_comp = nc;
         if (nc) {
-            c->windows[w].comp = fa_malloc((size_t)nc * nn * sizeof(float), r->err, r->path);
+            c->windows[w].comp = take(r, (size_t)nc * nn * sizeof(float));
             if (!c->windows[w].comp)
-                return FACEAU_ERR_NOMEM;
+                return FACEAU_ERR_MODEL_CORRUPT;
         }
         for (int s = 0; s < nc; s++)
             if ((st = read_mat_header(r, N, N, FA_CV_32F, "a sigma component")) ||
@@ -293,7 +322,7 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
     faceau_status st = fa_fopen_read(path, &f, err);
     if (st)
         return st;
-    reader r = {f, path, 0, 0, err};
+    reader r = {f, path, 0, 0, err, NULL, 0, 0};
     if (fseek(f, 0, SEEK_END) != 0 || (r.size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return fa_fail(err, FACEAU_ERR_IO, "%s: cannot determine the file size", path);
