@@ -137,15 +137,15 @@ faceau_status fa_binmat_read_data(FILE *f, const char *path, int r, int c, int t
     m->type = t;
     size_t n = (size_t)r * (size_t)c;
     size_t esz = t == FA_CV_8U ? 1 : t == FA_CV_64F ? 8 : 4;
-    unsigned char *raw = fa_malloc(n * esz, err, path);
-    m->data = fa_malloc(n * sizeof *m->data, err, path);
-    if (!raw || !m->data) {
-        free(raw);
-        fa_mat_free(m);
+    m->data = fa_malloc((n ? n : 1) * sizeof *m->data, err, path);
+    if (!m->data)
         return FACEAU_ERR_NOMEM;
-    }
+    /* The file's values are read into the tail of the doubles and widened front to back in
+     * place (no second buffer): double i is written over bytes [8i, 8i+8), which end before
+     * value i+1's bytes start (8(i+1) <= 8n - esz(n - i - 1) for esz <= 8), and value i is
+     * copied out before its double is written. */
+    unsigned char *raw = (unsigned char *)m->data + n * (sizeof *m->data - esz);
     if (fread(raw, esz, n, f) != n) {
-        free(raw);
         fa_mat_free(m);
         return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: matrix data truncated (%d x %d)", path, r, c);
     }
@@ -167,7 +167,6 @@ faceau_status fa_binmat_read_data(FILE *f, const char *path, int r, int c, int t
             m->data[i] = x;
         }
     }
-    free(raw);
     return FACEAU_OK;
 }
 
