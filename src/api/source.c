@@ -272,10 +272,11 @@ faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got)
         if (st)
             s->err = s->producer_err;
     }
-    const slot *sl = &s->ring[(s->head + s->held - 1) % RING];
+    int k = (s->head + s->held + RING - 1) % RING; /* the frame just taken (when got) */
     pthread_mutex_unlock(&s->mu);
     if (!*got)
         return st;
+    const slot *sl = &s->ring[k];
     frame->width = sl->img.width;
     frame->height = sl->img.height;
     frame->stride = sl->img.stride;
