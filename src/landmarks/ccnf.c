@@ -415,7 +415,7 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
         /* OpenFace's float sim matrix for warpAffine WARP_INVERSE_MAP (centred on the landmark) */
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
-        fa_warp_affine_grey(grey, M, aw, ah, area, aw);
+        fa_warp_affine_grey_cpu(grey, M, aw, ah, area, aw, e->cpu);
         landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map);
     }
 }
