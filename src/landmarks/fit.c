@@ -71,41 +71,66 @@ void fa_kde_free(fa_kde *k)
     }
 }
 
+/* NonVectorisedMeanShift_precalc_kde: per visible landmark three float sums over the ws x ws
+ * response (row ii outer, column jj inner): sum += v, mx += v*jj, my += v*ii with v = response *
+ * kde, then mx/sum - dx, my/sum - dy. Each sum is a serial chain, so MS_LANES landmarks run side
+ * by side (each lane its own chains in that order: the same floats, without each step waiting on
+ * the one before). */
+enum { MS_LANES = 8 };
 void fa_clnf_mean_shift(const fa_kde *kde, const float *maps, const int *visible, int n,
                         const float *dxs, const float *dys, float *ms)
 {
-    int ws = kde->ws;
-    for (int i = 0; i < n; i++) {
-        if (!visible[i]) {
-            ms[i] = 0;
-            ms[i + n] = 0;
-            continue;
-        }
-        float dx = dxs[i], dy = dys[i];
-        if (dx < 0)
-            dx = 0;
-        if (dy < 0)
-            dy = 0;
-        if (dx > ws - STEP)
-            dx = ws - STEP;
-        if (dy > ws - STEP)
-            dy = ws - STEP;
-        /* (int)(d / step_size + 0.5): float quotient, double sum, truncation */
-        int closest_col = (int)(dy / STEP + 0.5);
-        int closest_row = (int)(dx / STEP + 0.5);
-        int idx = closest_row * kde->steps + closest_col;
-        const float *kde_it = kde->tab + (size_t)idx * (size_t)(ws * ws);
-        const float *p = maps + (size_t)i * (size_t)(ws * ws);
-        float mx = 0.0f, my = 0.0f, sum = 0.0f;
-        for (int ii = 0; ii < ws; ii++)
-            for (int jj = 0; jj < ws; jj++) {
-                float v = (*p++) * (*kde_it++);
-                sum += v;
-                mx += v * (float)jj;
-                my += v * (float)ii;
+    const int ws = kde->ws;
+    const size_t ws2 = (size_t)ws * (size_t)ws;
+    int lane_i[MS_LANES], nl = 0;
+    const float *kde_it[MS_LANES], *p[MS_LANES];
+    float dxl[MS_LANES], dyl[MS_LANES];
+    for (int i = 0; i <= n; i++) {
+        if (i < n) {
+            if (!visible[i]) {
+                ms[i] = 0;
+                ms[i + n] = 0;
+                continue;
             }
-        ms[i] = mx / sum - dx;
-        ms[i + n] = my / sum - dy;
+            float dx = dxs[i], dy = dys[i];
+            if (dx < 0)
+                dx = 0;
+            if (dy < 0)
+                dy = 0;
+            if (dx > ws - STEP)
+                dx = ws - STEP;
+            if (dy > ws - STEP)
+                dy = ws - STEP;
+            /* (int)(d / step_size + 0.5): float quotient, double sum, truncation */
+            int closest_col = (int)(dy / STEP + 0.5);
+            int closest_row = (int)(dx / STEP + 0.5);
+            int idx = closest_row * kde->steps + closest_col;
+            lane_i[nl] = i;
+            dxl[nl] = dx;
+            dyl[nl] = dy;
+            kde_it[nl] = kde->tab + (size_t)idx * ws2;
+            p[nl] = maps + (size_t)i * ws2;
+            nl++;
+            if (nl < MS_LANES)
+                continue;
+        }
+        if (nl == 0)
+            break;
+        float mx[MS_LANES] = {0}, my[MS_LANES] = {0}, sum[MS_LANES] = {0};
+        size_t t = 0;
+        for (int ii = 0; ii < ws; ii++)
+            for (int jj = 0; jj < ws; jj++, t++)
+                for (int l = 0; l < nl; l++) {
+                    float v = p[l][t] * kde_it[l][t];
+                    sum[l] += v;
+                    mx[l] += v * (float)jj;
+                    my[l] += v * (float)ii;
+                }
+        for (int l = 0; l < nl; l++) {
+            ms[lane_i[l]] = mx[l] / sum[l] - dxl[l];
+            ms[lane_i[l] + n] = my[l] / sum[l] - dyl[l];
+        }
+        nl = 0;
     }
 }
 
