@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "landmarks/warp.h"
+#include "cv/warp_grey_kernels.h"
 #include "testutil.h"
 
 #define W 7
@@ -239,9 +240,48 @@ static void test_warp_simd(void)
 #endif
 }
 
+/* The AVX2 grey conversion against the portable row, bit for bit: rows of 1..40 pixels (the
+ * vector loop, its tail, rows too short for it), every byte value in the channels, each row
+ * in a buffer ending at its last byte (a read past it would show under a sanitizer). */
+static void test_grey_simd(void)
+{
+#if FA_BUILD_AVX2
+    if (!(fa_cpu_features() & FA_CPU_AVX2))
+        return;
+    uint32_t rng = 5;
+    for (int n = 1; n <= 40; n++) {
+        uint8_t *row = malloc(3 * (size_t)n);
+        float a[40], b[40];
+        CHECK(row != NULL, "grey test: out of memory");
+        if (!row)
+            return;
+        for (int rep = 0; rep < 20; rep++) {
+            for (int i = 0; i < 3 * n; i++) {
+                rng = rng * 1664525u + 1013904223u;
+                row[i] = (uint8_t)(rep == 0 ? 255 : rep == 1 ? 0 : rng >> 24);
+            }
+            fa_grey_row(row, n, a);
+            fa_grey_row_avx2(row, n, b);
+            CHECK(memcmp(a, b, (size_t)n * sizeof *a) == 0, "grey row of %d: AVX2 differs", n);
+        }
+        free(row);
+    }
+    /* 255, 255, 255 is 255 and (1, 1, 1) is (16384 + 8192) >> 14 = 1 */
+    const uint8_t w9[27] = {255, 255, 255, 1, 1, 1, 0, 0, 255, 255, 0, 0, 0, 255, 0,
+                            10, 20, 30, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+    float g9[9];
+    fa_grey_row_avx2(w9, 9, g9);
+    CHECK(g9[0] == 255 && g9[1] == 1 && g9[2] == (float)((255 * 4899 + 8192) >> 14) &&
+              g9[3] == (float)((255 * 1868 + 8192) >> 14) &&
+              g9[5] == (float)((10 * 1868 + 20 * 9617 + 30 * 4899 + 8192) >> 14),
+          "grey hand pixels %g %g %g %g %g", g9[0], g9[1], g9[2], g9[3], g9[5]);
+#endif
+}
+
 int main(void)
 {
     test_grey();
+    test_grey_simd();
     fa_grey src = {0};
     make_src(&src);
     test_warp_affine(&src);

@@ -48,6 +48,12 @@ void fa_grey_free(fa_grey *g)
 
 /* OpenCV's RGB2Gray<uchar>: coefficients R2Y = 4899, G2Y = 9617, B2Y = 1868 (yuv_shift 14) and
  * rounding 1 << 13; its table and SIMD forms both compute exactly this integer. */
+void fa_grey_row(const uint8_t *s, int n, float *d)
+{
+    for (int x = 0; x < n; x++, s += 3)
+        d[x] = (float)((s[0] * 1868 + s[1] * 9617 + s[2] * 4899 + (1 << 13)) >> 14);
+}
+
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
 {
     if (!img || !img->bgr || !out)
@@ -58,11 +64,18 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
     faceau_status st = fa_grey_resize(out, img->width, img->height, err);
     if (st)
         return st;
+    const unsigned cpu = fa_cpu_features();
     for (int y = 0; y < img->height; y++) {
         const uint8_t *s = img->bgr + (size_t)y * (size_t)img->stride;
         float *d = out->px + (size_t)y * (size_t)out->stride;
-        for (int x = 0; x < img->width; x++, s += 3)
-            d[x] = (float)((s[0] * 1868 + s[1] * 9617 + s[2] * 4899 + (1 << 13)) >> 14);
+#if FA_BUILD_AVX2
+        if (cpu & FA_CPU_AVX2) {
+            fa_grey_row_avx2(s, img->width, d);
+            continue;
+        }
+#endif
+        (void)cpu;
+        fa_grey_row(s, img->width, d);
     }
     return FACEAU_OK;
 }

@@ -4,6 +4,7 @@
  * v00*w0 + v01*w1 + v10*w2 + v11*w3 with separate multiplies and adds, left to right: the same
  * float for every pixel. */
 #include <limits.h>
+#include <math.h>
 
 #include "cv/warp_grey_kernels.h"
 #include "cv/warp_kernels.h"
@@ -12,6 +13,14 @@
 #include <immintrin.h>
 
 #define AVX2_FN __attribute__((target("avx2")))
+
+/* fa_cv_round (round.c), here where the compiler can inline rint as one instruction. */
+AVX2_FN static inline int round_cv(double v)
+{
+    if (!(v > -2147483648.5 && v < 2147483647.5))
+        return INT_MIN;
+    return (int)rint(v);
+}
 
 /* Eight pixels from their 1/32-pixel positions X, Y; stores them at d. */
 AVX2_FN static inline __attribute__((always_inline)) void
@@ -51,6 +60,34 @@ pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
     _mm256_storeu_ps(d, v);
 }
 
+/* Eight pixels per step: two 16-byte loads (pixels 0-3 and 4-7 at the start of each 128-bit
+ * lane), byte shuffles to 16-bit pairs (B, G) and (R, 1) per pixel, and two multiply-adds with
+ * (1868, 9617) and (4899, 1 << 13): the scalar integer exactly (at most 255 * 16384 + 8192),
+ * shifted and converted. A load reads 16 bytes from a pixel's first, so the loop stops where
+ * that would pass the row's last byte; the rest goes to fa_grey_row. */
+AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, float *d)
+{
+    const __m256i shuf_bg = _mm256_setr_epi8(0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1, 10, -1,
+                                             0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1, 10, -1);
+    const __m256i shuf_r = _mm256_setr_epi8(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1,
+                                            2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1);
+    const __m256i k_bg = _mm256_set1_epi32(1868 | 9617 << 16);
+    const __m256i k_r = _mm256_set1_epi32(4899 | 1 << 29); /* (4899, 8192) */
+    const __m256i one_hi = _mm256_set1_epi32(1 << 16);
+    int x = 0;
+    /* pixel x + 4's 16-byte load ends at byte 3x + 27, at most the row's last, 3n - 1 */
+    for (; 3 * x + 27 <= 3 * n - 1; x += 8) {
+        const __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * x));
+        const __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * x + 12));
+        const __m256i px = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+        const __m256i bg = _mm256_shuffle_epi8(px, shuf_bg);
+        const __m256i r1 = _mm256_or_si256(_mm256_shuffle_epi8(px, shuf_r), one_hi);
+        const __m256i v = _mm256_add_epi32(_mm256_madd_epi16(bg, k_bg), _mm256_madd_epi16(r1, k_r));
+        _mm256_storeu_ps(d + x, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 14)));
+    }
+    fa_grey_row(s + 3 * x, n - x, d + x);
+}
+
 AVX2_FN void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int dw, int dh,
                                       float *dst, int dst_stride)
 {
@@ -63,16 +100,16 @@ AVX2_FN void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int
         const int nx = dw - x0 < COLS ? dw - x0 : COLS;
         int64_t amin = INT64_MAX, amax = INT64_MIN, bmin = INT64_MAX, bmax = INT64_MIN;
         for (int x = 0; x < nx; x++) {
-            adelta[x] = fa_cv_round(M[0] * (x0 + x) * AB_SCALE);
-            bdelta[x] = fa_cv_round(M[3] * (x0 + x) * AB_SCALE);
+            adelta[x] = round_cv(M[0] * (x0 + x) * AB_SCALE);
+            bdelta[x] = round_cv(M[3] * (x0 + x) * AB_SCALE);
             amin = adelta[x] < amin ? adelta[x] : amin;
             amax = adelta[x] > amax ? adelta[x] : amax;
             bmin = bdelta[x] < bmin ? bdelta[x] : bmin;
             bmax = bdelta[x] > bmax ? bdelta[x] : bmax;
         }
         for (int y = 0; y < dh; y++) {
-            const int64_t X0 = (int64_t)fa_cv_round((M[1] * y + M[2]) * AB_SCALE) + round_delta;
-            const int64_t Y0 = (int64_t)fa_cv_round((M[4] * y + M[5]) * AB_SCALE) + round_delta;
+            const int64_t X0 = (int64_t)round_cv((M[1] * y + M[2]) * AB_SCALE) + round_delta;
+            const int64_t Y0 = (int64_t)round_cv((M[4] * y + M[5]) * AB_SCALE) + round_delta;
             float *d = dst + (size_t)y * (size_t)dst_stride + (size_t)x0;
             if (!gather_ok || nx < 8 || X0 + amin < INT32_MIN || X0 + amax > INT32_MAX ||
                 Y0 + bmin < INT32_MIN || Y0 + bmax > INT32_MAX) {
