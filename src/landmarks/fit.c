@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "landmarks/clnf.h"
+#include "landmarks/fit_kernels.h"
 
 #define MAXP FA_PDM_MAX_POINTS
 #define MAXK FA_PDM_MAX_PARAMS
@@ -44,6 +45,7 @@ faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
         return FACEAU_ERR_NOMEM;
     k->ws = ws;
     k->a = a;
+    k->cpu = fa_cpu_features();
     /* the lookup's row stride: (int)(resp_size / step_size + 0.5) */
     k->steps = (int)((float)ws / STEP + 0.5);
     float *it = k->tab;
@@ -76,7 +78,25 @@ void fa_kde_free(fa_kde *k)
  * kde, then mx/sum - dx, my/sum - dy. Each sum is a serial chain, so MS_LANES landmarks run side
  * by side (each lane its own chains in that order: the same floats, without each step waiting on
  * the one before). */
-enum { MS_LANES = 8 };
+void fa_mean_shift_sums(const float *const *p, const float *const *k, int nl, int ws, int t0,
+                        float *sum, float *mx, float *my)
+{
+    const int ws2 = ws * ws;
+    for (int t = t0, ii = t0 / ws, jj = t0 % ws; t < ws2; t++) {
+        for (int l = 0; l < nl; l++) {
+            float v = p[l][t] * k[l][t];
+            sum[l] += v;
+            mx[l] += v * (float)jj;
+            my[l] += v * (float)ii;
+        }
+        if (++jj == ws) {
+            jj = 0;
+            ii++;
+        }
+    }
+}
+
+enum { MS_LANES = FA_MS_LANES };
 void fa_clnf_mean_shift(const fa_kde *kde, const float *maps, const int *visible, int n,
                         const float *dxs, const float *dys, float *ms)
 {
@@ -117,15 +137,12 @@ void fa_clnf_mean_shift(const fa_kde *kde, const float *maps, const int *visible
         if (nl == 0)
             break;
         float mx[MS_LANES] = {0}, my[MS_LANES] = {0}, sum[MS_LANES] = {0};
-        size_t t = 0;
-        for (int ii = 0; ii < ws; ii++)
-            for (int jj = 0; jj < ws; jj++, t++)
-                for (int l = 0; l < nl; l++) {
-                    float v = p[l][t] * kde_it[l][t];
-                    sum[l] += v;
-                    mx[l] += v * (float)jj;
-                    my[l] += v * (float)ii;
-                }
+#if FA_BUILD_AVX2
+        if (kde->cpu & FA_CPU_AVX2)
+            fa_mean_shift_sums_avx2(p, kde_it, nl, ws, sum, mx, my);
+        else
+#endif
+            fa_mean_shift_sums(p, kde_it, nl, ws, 0, sum, mx, my);
         for (int l = 0; l < nl; l++) {
             ms[lane_i[l]] = mx[l] / sum[l] - dxl[l];
             ms[lane_i[l] + n] = my[l] / sum[l] - dyl[l];
