@@ -849,7 +849,8 @@ static void test_im2col_simd(void)
                 int flat_ok = o2[0] == 1.0f;
                 for (size_t k = 1; k < K; k++)
                     flat_ok &= o2[k * P] == 0.0f;
-                CHECK(flat_ok, "im2col window %d patch %dx%d: flat patch not 1, 0, 0...", window, w, h);
+                CHECK(flat_ok, "im2col window %d patch %dx%d: flat patch not 1, 0, 0...", window,
+                      w, h);
             }
             free(area);
             free(o1);

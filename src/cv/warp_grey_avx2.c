@@ -1,8 +1,8 @@
-/* warp_grey_avx2.c - the AVX2 twin of warp_grey.c's fa_warp_affine_grey: the same fixed-point
- * positions (32-bit lanes where a row's positions fit: the add and the arithmetic shift then
- * give the scalar code's 64-bit values), the four corners gathered, and OpenCV's weights and sum
- * v00*w0 + v01*w1 + v10*w2 + v11*w3 with separate multiplies and adds, left to right: the same
- * float for every pixel. */
+/* warp_grey_avx2.c - the AVX2 twins of warp_grey.c's fa_warp_affine_grey and grey conversion.
+ * The warp: the same fixed-point positions (32-bit lanes where a row's positions fit: the add
+ * and the arithmetic shift then give the scalar code's 64-bit values), the four corners gathered
+ * (as two adjacent pairs), and OpenCV's weights and sum v00*w0 + v01*w1 + v10*w2 + v11*w3 with
+ * separate multiplies and adds, left to right: the same float for every pixel. */
 #include <limits.h>
 #include <math.h>
 
@@ -20,6 +20,14 @@ AVX2_FN static inline int round_cv(double v)
     if (!(v > -2147483648.5 && v < 2147483647.5))
         return INT_MIN;
     return (int)rint(v);
+}
+
+/* From a = pairs (e0, o0) .. (e3, o3) and b = (e4, o4) .. (e7, o7) as 64-bit lanes: e0..e7
+ * (odd = 0) or o0..o7 (odd = 1). */
+AVX2_FN static inline __attribute__((always_inline)) __m256 split(__m256 a, __m256 b, const int odd)
+{
+    const __m256 s = odd ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
 }
 
 /* Eight pixels from their 1/32-pixel positions X, Y; stores them at d. */
@@ -42,12 +50,22 @@ pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
             d[l] = fa_grey_sample(src, xs[l], ys[l]);
         return;
     }
-    const __m256i idx = _mm256_add_epi32(_mm256_mullo_epi32(sy, _mm256_set1_epi32(src->stride)), sx);
+    const __m256i idx =
+        _mm256_add_epi32(_mm256_mullo_epi32(sy, _mm256_set1_epi32(src->stride)), sx);
     const float *p = src->px;
     const size_t st = (size_t)src->stride;
-    const __m256 v0 = _mm256_i32gather_ps(p, idx, 4), v1 = _mm256_i32gather_ps(p + 1, idx, 4);
-    const __m256 v2 = _mm256_i32gather_ps(p + st, idx, 4);
-    const __m256 v3 = _mm256_i32gather_ps(p + st + 1, idx, 4);
+    /* each corner pair (v00, v01) and (v10, v11) is adjacent: one 64-bit gather element per
+     * pair (half the elements of four float gathers), then split into v0..v3 in pixel order
+     * (shuffle_ps takes lanes 0-1 and 4-5 of each 128-bit half, permute4x64 restores the order) */
+    const __m128i i0 = _mm256_castsi256_si128(idx), i1 = _mm256_extracti128_si256(idx, 1);
+    const long long *top = (const long long *)(const void *)p;
+    const long long *bot = (const long long *)(const void *)(p + st);
+    const __m256 t0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(top, i0, 4));
+    const __m256 t1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(top, i1, 4));
+    const __m256 b0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(bot, i0, 4));
+    const __m256 b1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(bot, i1, 4));
+    const __m256 v0 = split(t0, t1, 0), v1 = split(t0, t1, 1);
+    const __m256 v2 = split(b0, b1, 0), v3 = split(b0, b1, 1);
     const __m256 inv = _mm256_set1_ps(1.f / INTER_TAB), one = _mm256_set1_ps(1.f);
     const __m256 ax = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(X, m31)), inv);
     const __m256 ay = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(Y, m31)), inv);
@@ -67,10 +85,12 @@ pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
  * that would pass the row's last byte; the rest goes to fa_grey_row. */
 AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, float *d)
 {
-    const __m256i shuf_bg = _mm256_setr_epi8(0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1, 10, -1,
-                                             0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1, 10, -1);
-    const __m256i shuf_r = _mm256_setr_epi8(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1,
-                                            2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1);
+    const __m256i shuf_bg = _mm256_setr_epi8(0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1, 10,
+                                             -1, 0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1,
+                                             10, -1);
+    const __m256i shuf_r = _mm256_setr_epi8(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1,
+                                            -1, -1, 2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1,
+                                            11, -1, -1, -1);
     const __m256i k_bg = _mm256_set1_epi32(1868 | 9617 << 16);
     const __m256i k_r = _mm256_set1_epi32(4899 | 1 << 29); /* (4899, 8192) */
     const __m256i one_hi = _mm256_set1_epi32(1 << 16);
@@ -119,7 +139,8 @@ AVX2_FN void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int
                 continue;
             }
             /* X0 + adelta[x] fits in 32 bits: the lane add is exact, the arithmetic shift floors */
-            const __m256i X0v = _mm256_set1_epi32((int32_t)X0), Y0v = _mm256_set1_epi32((int32_t)Y0);
+            const __m256i X0v = _mm256_set1_epi32((int32_t)X0);
+            const __m256i Y0v = _mm256_set1_epi32((int32_t)Y0);
             for (int xb = 0; xb < nx; xb += 8) {
                 const int xs = xb + 8 <= nx ? xb : nx - 8; /* the last block ends at nx */
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(adelta + xs));

@@ -17,8 +17,9 @@ void fa_grey_row(const uint8_t *bgr, int n, float *out);
 /* fa_grey_row, eight pixels per register (the same integers, converted exactly). Needs AVX2. */
 void fa_grey_row_avx2(const uint8_t *bgr, int n, float *out);
 /* fa_warp_affine_grey's pixels, the same floats: rows whose fixed-point positions fit in 32 bits
- * eight pixels at a time (four gathers, the same products and sums); pixels near the border,
- * rows narrower than 8, and sources of 2^31 floats or more one at a time. Needs AVX2. */
+ * eight pixels at a time (the corner pairs gathered, the same products and sums); pixels near
+ * the border, rows narrower than 8, and sources of 2^31 floats or more one at a time. Needs
+ * AVX2. */
 void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
                               int dst_stride);
 #endif

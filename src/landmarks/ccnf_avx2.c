@@ -39,7 +39,8 @@ im2col_blocks(const float *d, size_t dstride, int window, int w, int h, const in
         const float *dy = d + (size_t)yy * dstride;
         for (int xx = 0; xx < w; xx++)
             for (int b = 0; b < NB; b++)
-                sum[b] = _mm256_add_ps(sum[b], _mm256_loadu_ps(dy + (size_t)xx * (size_t)window + (size_t)r0[b]));
+                sum[b] = _mm256_add_ps(
+                    sum[b], _mm256_loadu_ps(dy + (size_t)xx * (size_t)window + (size_t)r0[b]));
     }
     for (int b = 0; b < NB; b++)
         mean[b] = _mm256_div_ps(sum[b], count);
@@ -55,8 +56,10 @@ im2col_blocks(const float *d, size_t dstride, int window, int w, int h, const in
         __m256 n = _mm256_sqrt_ps(ss[b]);
         n = _mm256_blendv_ps(n, one, _mm256_cmp_ps(n, zero, _CMP_EQ_OQ));
         /* (float)(1.0 / (double)n), lane by lane */
-        const __m128 lo = _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_castps256_ps128(n))));
-        const __m128 hi = _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_extractf128_ps(n, 1))));
+        const __m128 lo =
+            _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_castps256_ps128(n))));
+        const __m128 hi =
+            _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_extractf128_ps(n, 1))));
         norm[b] = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
         _mm256_storeu_ps(out + r0[b], one);
     }
