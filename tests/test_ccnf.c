@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "landmarks/ccnf.h"
+#include "landmarks/ccnf_kernels.h"
 #include "landmarks/warp.h"
 #include "testutil.h"
 
@@ -809,6 +810,56 @@ done:
     fa_pdm_free(&pdm);
 }
 
+/* im2colContrastNormBias: the AVX2 kernel (eight consecutive positions per register, from
+ * transposed copies of the area) against the portable one, bit for bit, for every window the
+ * tracker uses and odd ones (3..12: one block with overlap, several, the last moved back),
+ * patch shapes square and not, an area with a row stride wider than the area, values of mixed
+ * magnitude, and a flat patch (zero norm -> 1: the bias then zeros). */
+static void test_im2col_simd(void)
+{
+#if FA_BUILD_AVX2
+    if (!(fa_cpu_features() & FA_CPU_AVX2))
+        return;
+    static const int patch[][2] = {{11, 11}, {3, 5}, {5, 3}, {1, 1}, {2, 7}};
+    uint32_t rng = 777;
+    for (size_t pi = 0; pi < sizeof patch / sizeof patch[0]; pi++)
+        for (int window = 3; window <= 12; window++) {
+            const int w = patch[pi][0], h = patch[pi][1];
+            const int aw = window + w - 1, ah = window + h - 1, stride = aw + 5;
+            const size_t P = (size_t)window * window, K = 1 + (size_t)w * h;
+            const size_t nt = fa_ccnf_im2col_tmp_floats(window, w, h);
+            float *area = malloc((size_t)stride * ah * sizeof *area);
+            float *o1 = malloc(P * K * sizeof *o1), *o2 = malloc(P * K * sizeof *o2);
+            float *tmp = malloc(nt * sizeof *tmp);
+            CHECK(area && o1 && o2 && tmp, "im2col test: out of memory");
+            if (area && o1 && o2 && tmp) {
+                for (int i = 0; i < stride * ah; i++) {
+                    rng = rng * 1664525u + 1013904223u;
+                    area[i] = (float)(rng >> 24) * ((rng >> 20) & 1 ? 1.0f : 0.37f);
+                }
+                /* a flat patch at position (0, 0): its w x h pixels all 7 */
+                for (int yy = 0; yy < h; yy++)
+                    for (int xx = 0; xx < w; xx++)
+                        area[yy * stride + xx] = 7.0f;
+                fa_ccnf_im2col(area, stride, window, w, h, tmp, o1);
+                memset(tmp, 0xff, nt * sizeof *tmp); /* NaNs: nothing read before written */
+                fa_ccnf_im2col_avx2(area, stride, window, w, h, tmp, o2);
+                CHECK(memcmp(o1, o2, P * K * sizeof *o1) == 0,
+                      "im2col window %d patch %dx%d: AVX2 differs from portable", window, w, h);
+                int flat_ok = o2[0] == 1.0f;
+                for (size_t k = 1; k < K; k++)
+                    flat_ok &= o2[k * P] == 0.0f;
+                CHECK(flat_ok, "im2col window %d patch %dx%d: flat patch not 1, 0, 0...", window,
+                      w, h);
+            }
+            free(area);
+            free(o1);
+            free(o2);
+            free(tmp);
+        }
+#endif
+}
+
 /* ---- Sigmas computed together --------------------------------------------------------------- */
 
 /* Every expert's prepared Sigma is, bit for bit, what fa_ccnf_compute_sigma gives it alone with
@@ -962,6 +1013,7 @@ int main(void)
     test_damaged();
     test_sigma();
     test_response_hand();
+    test_im2col_simd();
     test_align_shapes();
     test_synthetic_file();
     test_real_frame();

@@ -72,6 +72,49 @@ static void test_mean_shift(void)
     fa_kde_free(&k);
 }
 
+/* The AVX2 mean-shift sums against the portable ones, bit for bit: window sizes 3..11 (steps
+ * past the last multiple of 8 included), 1..20 landmarks (full and partial groups of 8), some
+ * invisible, random responses and offsets (clamped ones too). */
+static void test_mean_shift_simd(void)
+{
+    fa_err err = {0};
+    uint32_t rng = 4242;
+#define RNDF() (rng = rng * 1664525u + 1013904223u, (float)(rng >> 8) / 16777216.0f)
+    for (int ws = 3; ws <= 11; ws += 2) {
+        fa_kde k;
+        CHECK(fa_kde_init(&k, ws, fa_kde_a(1.5f), &err) == FACEAU_OK, "kde: %s", err.msg);
+        const unsigned cpu = k.cpu;
+        if (!(cpu & FA_CPU_AVX2)) {
+            fa_kde_free(&k);
+            return;
+        }
+        for (int n = 1; n <= 20; n++) {
+            float *maps = malloc((size_t)n * ws * ws * sizeof *maps);
+            float dxs[20], dys[20], m1[40], m2[40];
+            int vis[20];
+            CHECK(maps != NULL, "out of memory");
+            if (!maps)
+                break;
+            for (int i = 0; i < n * ws * ws; i++)
+                maps[i] = RNDF() * (i % 5 == 0 ? 10.0f : 1.0f);
+            for (int i = 0; i < n; i++) {
+                vis[i] = i % 7 != 3;
+                dxs[i] = RNDF() * (ws + 2) - 1;
+                dys[i] = RNDF() * (ws + 2) - 1;
+            }
+            k.cpu = 0;
+            fa_clnf_mean_shift(&k, maps, vis, n, dxs, dys, m1);
+            k.cpu = cpu;
+            fa_clnf_mean_shift(&k, maps, vis, n, dxs, dys, m2);
+            CHECK(memcmp(m1, m2, 2 * (size_t)n * sizeof *m1) == 0,
+                  "mean shift ws %d, %d landmarks: AVX2 differs from portable", ws, n);
+            free(maps);
+        }
+        fa_kde_free(&k);
+    }
+#undef RNDF
+}
+
 /* NU-RLMS from a known shape: every landmark's response peaks 1 px right of it (sims identity),
  * so the update is exactly a translation by 1 in x, rigid or not. */
 static void test_nu_rlms(const fa_pdm *pdm)
@@ -172,6 +215,7 @@ int main(void)
     }
     test_kde();
     test_mean_shift();
+    test_mean_shift_simd();
     test_nu_rlms(&pdm);
     test_scale_params();
     fa_pdm_free(&pdm);

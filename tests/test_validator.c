@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "landmarks/validator.h"
+#include "landmarks/validator_kernels.h"
 #include "testutil.h"
 
 #define N 68
@@ -486,6 +487,73 @@ static void test_image(const fa_validator *v, fa_validator_ws *ws, const char *n
     fa_image_free(&img);
 }
 
+/* ---- the convolution and its AVX2 twin ------------------------------------------------------- */
+
+static uint32_t conv_rng = 12345;
+static float conv_rand(void)
+{
+    conv_rng = conv_rng * 1664525u + 1013904223u;
+    return (float)((conv_rng >> 8) & 0xffff) / 4096.0f - 8.0f;
+}
+
+/* A hand case: one 2x2 kernel over a 2x3 map, (0 + w0*a + w1*b + ...) in (kx, ky) order, then
+ * + bias; the float chain order shows in the rounding of 1e8 + 1 - 1e8. */
+static void test_conv_hand(void)
+{
+    /* in: [[1e8, 1, 2], [1, -1e8, 3]]; im2col order (kx, ky): (0,0) (0,1) (1,0) (1,1) */
+    const float in[6] = {1e8f, 1, 2, 1, -1e8f, 3};
+    const float w[4] = {1, 1, 1, 1}, b[1] = {0.5f};
+    float out[2], row[2];
+    fa_validator_conv(w, b, 1, 1, 2, 2, 2, 3, in, out, row);
+    /* x = 0: 1e8, 1, 1, -1e8: 1e8 + 1 rounds to 1e8 (float ulp 8 there), so 0, then + 0.5 */
+    CHECK(out[0] == 0.5f, "conv x=0: %.9g, want 0.5", out[0]);
+    /* x = 1: 1, -1e8, 2, 3: every partial sum rounds back to -1e8, + 0.5 too; summing 1 + 2 + 3
+     * first would give -99999994 -> -99999992 */
+    CHECK(out[1] == -1e8f, "conv x=1: %.9g, want -1e8", out[1]);
+}
+
+/* The AVX2 kernel against the portable one, bit for bit, on random layers of every shape class:
+ * rows narrower than 8 (the fallback), exactly 8, blocks overlapping at the row's end, 1..11
+ * kernels (the 5-kernel groups and every remainder), several input maps. */
+static void test_conv_simd(void)
+{
+#if FA_BUILD_AVX2
+    if (!(fa_cpu_features() & FA_CPU_AVX2))
+        return;
+    static const int shapes[][6] = {/* cin cout kh kw h wd */
+        {1, 10, 9, 9, 60, 60}, {10, 10, 7, 7, 26, 26}, {1, 1, 3, 3, 5, 10}, {2, 3, 2, 3, 9, 10},
+        {3, 7, 3, 2, 6, 17}, {1, 4, 1, 1, 3, 8}, {2, 11, 4, 4, 8, 11}, {1, 2, 2, 2, 4, 30},
+        {4, 6, 3, 3, 7, 25}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int cin = shapes[s][0], cout = shapes[s][1], kh = shapes[s][2], kw = shapes[s][3];
+        const int h = shapes[s][4], wd = shapes[s][5], oh = h - kh + 1, ow = wd - kw + 1;
+        const size_t nw = (size_t)cout * cin * kh * kw, nin = (size_t)cin * h * wd;
+        const size_t nout = (size_t)cout * oh * ow;
+        float *w = malloc(nw * sizeof *w), *b = malloc((size_t)cout * sizeof *b);
+        float *in = malloc(nin * sizeof *in), *o1 = malloc(nout * sizeof *o1);
+        float *o2 = malloc(nout * sizeof *o2), *row = malloc((size_t)ow * sizeof *row);
+        CHECK(w && b && in && o1 && o2 && row, "conv test: out of memory");
+        if (w && b && in && o1 && o2 && row) {
+            for (size_t i = 0; i < nw; i++)
+                w[i] = conv_rand();
+            for (int i = 0; i < cout; i++)
+                b[i] = conv_rand();
+            for (size_t i = 0; i < nin; i++)
+                in[i] = conv_rand() * 1000.0f;
+            fa_validator_conv(w, b, cin, cout, kh, kw, h, wd, in, o1, row);
+            fa_validator_conv_avx2(w, b, cin, cout, kh, kw, h, wd, in, o2, row);
+            CHECK(memcmp(o1, o2, nout * sizeof *o1) == 0, "conv shape %zu: AVX2 differs", s);
+        }
+        free(w);
+        free(b);
+        free(in);
+        free(o1);
+        free(o2);
+        free(row);
+    }
+#endif
+}
+
 int main(int argc, char **argv)
 {
     fa_validator *v = load_model();
@@ -499,6 +567,8 @@ int main(int argc, char **argv)
     test_warp_identity(v, ws);
     test_warp_scale(v, ws);
     test_tiny(ws);
+    test_conv_hand();
+    test_conv_simd();
     /* --full: every frame of every single-face reference video (slow) */
     int full = argc > 1 && strcmp(argv[1], "--full") == 0;
     test_video(v, ws, "2015-10-15-15-14", "avi", full ? 0 : 150);

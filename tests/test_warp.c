@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "landmarks/warp.h"
+#include "cv/warp_grey_kernels.h"
 #include "testutil.h"
 
 #define W 7
@@ -202,13 +203,90 @@ static void test_remap(const fa_grey *src)
     CHECK(memcmp(a, b, sizeof a) == 0, "remap and warpAffine differ on a 1/32-exact affine map");
 }
 
+/* The AVX2 warpAffine against the portable one, bit for bit: random similarity and shear
+ * matrices over a random 8-bit frame, areas inside, across the border and outside, widths below,
+ * at and above 8 and past the 64-column block, and rows whose fixed-point positions leave 32 bits
+ * (the one-pixel path). */
+static void test_warp_simd(void)
+{
+#if FA_BUILD_AVX2
+    if (!(fa_cpu_features() & FA_CPU_AVX2))
+        return;
+    fa_grey src = {0};
+    fa_err e;
+    CHECK(fa_grey_resize(&src, 61, 47, &e) == FACEAU_OK, "resize: %s", e.msg);
+    uint32_t rng = 99;
+#define RND() (rng = rng * 1664525u + 1013904223u, (double)(rng >> 8) / 16777216.0)
+    for (int i = 0; i < 61 * 47; i++)
+        src.px[i] = (float)(int)(RND() * 256);
+    static const int widths[] = {1, 5, 7, 8, 9, 13, 19, 21, 64, 70};
+    float a[70 * 9], b[70 * 9];
+    for (int t = 0; t < 400; t++) {
+        const int dw = widths[t % 10], dh = 1 + t % 9;
+        const double ang = RND() * 6.2832, sc = 0.5 + RND() * 1.5;
+        double M[6] = {sc * cos(ang), -sc * sin(ang), RND() * 90 - 20,
+                       sc * sin(ang) + (t % 7 == 0 ? 0.3 : 0), sc * cos(ang), RND() * 70 - 15};
+        if (t % 50 == 7)
+            M[2] = 3.5e6; /* positions beyond 2^31 / 1024: the 64-bit path */
+        if (t % 50 == 8)
+            M[5] = -2.2e6;
+        fa_warp_affine_grey_cpu(&src, M, dw, dh, a, dw, 0);
+        fa_warp_affine_grey_cpu(&src, M, dw, dh, b, dw, FA_CPU_AVX2);
+        CHECK(memcmp(a, b, (size_t)dw * (size_t)dh * sizeof *a) == 0,
+              "warp %d (%dx%d): AVX2 differs from portable", t, dw, dh);
+    }
+#undef RND
+    fa_grey_free(&src);
+#endif
+}
+
+/* The AVX2 grey conversion against the portable row, bit for bit: rows of 1..40 pixels (the
+ * vector loop, its tail, rows too short for it), every byte value in the channels, each row
+ * in a buffer ending at its last byte (a read past it would show under a sanitizer). */
+static void test_grey_simd(void)
+{
+#if FA_BUILD_AVX2
+    if (!(fa_cpu_features() & FA_CPU_AVX2))
+        return;
+    uint32_t rng = 5;
+    for (int n = 1; n <= 40; n++) {
+        uint8_t *row = malloc(3 * (size_t)n);
+        float a[40], b[40];
+        CHECK(row != NULL, "grey test: out of memory");
+        if (!row)
+            return;
+        for (int rep = 0; rep < 20; rep++) {
+            for (int i = 0; i < 3 * n; i++) {
+                rng = rng * 1664525u + 1013904223u;
+                row[i] = (uint8_t)(rep == 0 ? 255 : rep == 1 ? 0 : rng >> 24);
+            }
+            fa_grey_row(row, n, a);
+            fa_grey_row_avx2(row, n, b);
+            CHECK(memcmp(a, b, (size_t)n * sizeof *a) == 0, "grey row of %d: AVX2 differs", n);
+        }
+        free(row);
+    }
+    /* 255, 255, 255 is 255 and (1, 1, 1) is (16384 + 8192) >> 14 = 1 */
+    const uint8_t w9[27] = {255, 255, 255, 1, 1, 1, 0, 0, 255, 255, 0, 0, 0, 255, 0,
+                            10, 20, 30, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+    float g9[9];
+    fa_grey_row_avx2(w9, 9, g9);
+    CHECK(g9[0] == 255 && g9[1] == 1 && g9[2] == (float)((255 * 4899 + 8192) >> 14) &&
+              g9[3] == (float)((255 * 1868 + 8192) >> 14) &&
+              g9[5] == (float)((10 * 1868 + 20 * 9617 + 30 * 4899 + 8192) >> 14),
+          "grey hand pixels %g %g %g %g %g", g9[0], g9[1], g9[2], g9[3], g9[5]);
+#endif
+}
+
 int main(void)
 {
     test_grey();
+    test_grey_simd();
     fa_grey src = {0};
     make_src(&src);
     test_warp_affine(&src);
     test_remap(&src);
+    test_warp_simd();
     fa_grey_free(&src);
     return tu_done();
 }

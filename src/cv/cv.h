@@ -143,6 +143,10 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err);
  * dst: dh rows of dw floats, dst_stride floats apart. dw, dh >= 1. */
 void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
                          int dst_stride);
+/* The same with the FA_CPU_* kernels the caller picked (fa_warp_affine_grey asks
+ * fa_cpu_features() on every call); the same floats either way. */
+void fa_warp_affine_grey_cpu(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
+                             int dst_stride, unsigned cpu);
 
 /* cv::remap(src, dst, map_x, map_y, INTER_LINEAR, BORDER_CONSTANT, 0) with CV_32FC1 maps, as
  * PAW::Warp uses it (the detection validator):

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "cv/warp_grey_kernels.h"
 #include "cv/warp_kernels.h"
 
 faceau_status fa_grey_resize(fa_grey *g, int width, int height, fa_err *err)
@@ -47,6 +48,12 @@ void fa_grey_free(fa_grey *g)
 
 /* OpenCV's RGB2Gray<uchar>: coefficients R2Y = 4899, G2Y = 9617, B2Y = 1868 (yuv_shift 14) and
  * rounding 1 << 13; its table and SIMD forms both compute exactly this integer. */
+void fa_grey_row(const uint8_t *s, int n, float *d)
+{
+    for (int x = 0; x < n; x++, s += 3)
+        d[x] = (float)((s[0] * 1868 + s[1] * 9617 + s[2] * 4899 + (1 << 13)) >> 14);
+}
+
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
 {
     if (!img || !img->bgr || !out)
@@ -57,11 +64,18 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
     faceau_status st = fa_grey_resize(out, img->width, img->height, err);
     if (st)
         return st;
+    const unsigned cpu = fa_cpu_features();
     for (int y = 0; y < img->height; y++) {
         const uint8_t *s = img->bgr + (size_t)y * (size_t)img->stride;
         float *d = out->px + (size_t)y * (size_t)out->stride;
-        for (int x = 0; x < img->width; x++, s += 3)
-            d[x] = (float)((s[0] * 1868 + s[1] * 9617 + s[2] * 4899 + (1 << 13)) >> 14);
+#if FA_BUILD_AVX2
+        if (cpu & FA_CPU_AVX2) {
+            fa_grey_row_avx2(s, img->width, d);
+            continue;
+        }
+#endif
+        (void)cpu;
+        fa_grey_row(s, img->width, d);
     }
     return FACEAU_OK;
 }
@@ -70,7 +84,7 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
 
 /* One destination pixel from a source position P in 1/32 pixel (X, Y): OpenCV stores
  * saturate_cast<short>(X >> 5) and X & 31, likewise for Y, then samples. */
-static float sample(const fa_grey *src, int64_t X, int64_t Y)
+float fa_grey_sample(const fa_grey *src, int64_t X, int64_t Y)
 {
     int sx = fa_saturate_short(fa_floor_shr(X, INTER_BITS));
     int sy = fa_saturate_short(fa_floor_shr(Y, INTER_BITS));
@@ -112,9 +126,16 @@ static float sample(const fa_grey *src, int64_t X, int64_t Y)
  * own; the sum shifted right by 5 is the position in 1/32 pixel. OpenCV's 64x64 blocking only
  * groups pixels; no value depends on it (the column offsets are computed once per block of 64
  * columns here, as OpenCV does per block). */
-void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
-                         int dst_stride)
+void fa_warp_affine_grey_cpu(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
+                             int dst_stride, unsigned cpu)
 {
+#if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX2) {
+        fa_warp_affine_grey_avx2(src, M, dw, dh, dst, dst_stride);
+        return;
+    }
+#endif
+    (void)cpu;
     enum { COLS = 64 }; /* columns whose offsets are computed once for all rows */
     const int round_delta = AB_SCALE / INTER_TAB / 2;
     int64_t adelta[COLS], bdelta[COLS];
@@ -131,10 +152,16 @@ void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, 
             for (int x = 0; x < nx; x++) {
                 int64_t X = fa_floor_shr(X0 + adelta[x], AB_BITS - INTER_BITS);
                 int64_t Y = fa_floor_shr(Y0 + bdelta[x], AB_BITS - INTER_BITS);
-                d[x] = sample(src, X, Y);
+                d[x] = fa_grey_sample(src, X, Y);
             }
         }
     }
+}
+
+void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
+                         int dst_stride)
+{
+    fa_warp_affine_grey_cpu(src, M, dw, dh, dst, dst_stride, fa_cpu_features());
 }
 
 /* ---- remap ---------------------------------------------------------------------------------- */
@@ -150,7 +177,7 @@ void fa_remap_grey(const fa_grey *src, const float *map_x, const float *map_y, i
         const float *my = map_y + (size_t)y * (size_t)map_stride;
         float *d = dst + (size_t)y * (size_t)dst_stride;
         for (int x = 0; x < dw; x++)
-            d[x] = sample(src, fa_cv_round(mx[x] * (float)INTER_TAB),
+            d[x] = fa_grey_sample(src, fa_cv_round(mx[x] * (float)INTER_TAB),
                           fa_cv_round(my[x] * (float)INTER_TAB));
     }
 }

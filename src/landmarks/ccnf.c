@@ -41,10 +41,22 @@ int fa_ccnf_view(const fa_ccnf *c, const float g[6])
 
 /* ---- one landmark's response ---------------------------------------------------------------- */
 
+size_t fa_ccnf_im2col_tmp_floats(int window, int w, int h)
+{
+    /* the portable im2col: K floats; the AVX2 one (windows of 3 or more): the transposed area
+     * (+ 8), h copies of aw x window (+ 8) */
+    const size_t K = 1 + (size_t)w * (size_t)h;
+    if (window < 3)
+        return K;
+    const size_t aw = (size_t)(window + w - 1), ah = (size_t)(window + h - 1);
+    const size_t avx2 = aw * ah + 8 + (size_t)h * aw * (size_t)window + 8;
+    return avx2 > K ? avx2 : K;
+}
+
 size_t fa_ccnf_scratch_floats(int window, int sw, int sh)
 {
     const size_t P = (size_t)window * (size_t)window, K = 1 + (size_t)sw * (size_t)sh;
-    return P * K + 2 * P + K;
+    return P * K + 2 * P + fa_ccnf_im2col_tmp_floats(window, sw, sh);
 }
 
 /* im2colContrastNormBias for window position r = x*window + y (x outer, as OpenFace's j/i
@@ -156,6 +168,12 @@ static void im2col_norm(const float *area, int stride, int window, int w, int h,
     }
 }
 
+void fa_ccnf_im2col(const float *area, int stride, int window, int w, int h, float *tmp,
+                    float *out)
+{
+    im2col_norm(area, stride, window, w, h, tmp, out);
+}
+
 /* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
  * each C element in one register and add a*b for k = 0, 1, ... with a fused multiply-add, from
  * 0 (beta = 0 zeroes C first; alpha = 1). The scalar versions below and their AVX2 twins in
@@ -200,11 +218,11 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
     float *colsT = scratch;                         /* K x P */
     float *flat = colsT + (size_t)P * (size_t)K;    /* P, position order x*window + y */
     float *resp = flat + P;                         /* P, row-major [y][x] */
-    float *tmp = resp + P;                          /* K */
+    float *tmp = resp + P;                          /* fa_ccnf_im2col_tmp_floats */
 #if FA_BUILD_AVX2
     const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
-    if (avx2 && window >= 8)
-        fa_ccnf_im2col_avx2(area, area_stride, window, e->width, e->height, colsT);
+    if (avx2 && window >= 3)
+        fa_ccnf_im2col_avx2(area, area_stride, window, e->width, e->height, tmp, colsT);
     else
 #endif
         im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
@@ -397,7 +415,7 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
         /* OpenFace's float sim matrix for warpAffine WARP_INVERSE_MAP (centred on the landmark) */
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
-        fa_warp_affine_grey(grey, M, aw, ah, area, aw);
+        fa_warp_affine_grey_cpu(grey, M, aw, ah, area, aw, e->cpu);
         landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map);
     }
 }

@@ -13,71 +13,113 @@
 /* im2colContrastNormBias as ccnf.c's im2col_norm computes it (see there): per position the
  * pixel sum (yy outer, xx inner), mean = sum / count, the sum of squared centred pixels (xx
  * outer, yy inner), norm = (float)(1.0 / (double)sqrtf(ss)) (1 for 0), then 1 and the centred
- * pixels times norm. Lanes are eight positions with the same y and consecutive x (the last
- * block moved back to end at the window edge); four rows run side by side, the last rows of a
- * window not a multiple of 4 repeated. Separate add, sub, mul and div (IEEE, like the scalar
- * code), so the same floats. */
-AVX2_FN void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h,
-                                 float *out)
+ * pixels times norm. Separate add, sub, mul and div (IEEE, like the scalar code), so the same
+ * floats.
+ *
+ * Lanes are eight consecutive positions r = x*window + y of the output (the last block moved
+ * back to end at P; its overlap is recomputed to the same values), so every output row is one
+ * contiguous store and no lane is idle. Their pixels are made contiguous first: with the area
+ * transposed (at[x][yy] = area[yy][x]), the copy d_yy[x*window + y] = at[x][y + yy] for each
+ * kernel row yy puts pixel (xx, yy) of position r at d_yy[r + xx*window], whatever r's column.
+ * NB blocks run side by side so that their serial sums overlap. */
+enum { NBLK = 4 };
+
+AVX2_FN static inline __attribute__((always_inline)) void
+im2col_blocks(const float *d, size_t dstride, int window, int w, int h, const int *r0,
+              float *out, const int NB)
 {
-    enum { R = 4 };
     const size_t P = (size_t)window * (size_t)window;
-    const __m256 count = _mm256_set1_ps((float)(w * h));
-    for (int y0 = 0; y0 < window; y0 += R) {
-        int ys[R];
-        for (int q = 0; q < R; q++)
-            ys[q] = y0 + q < window ? y0 + q : window - 1;
-        for (int x0 = 0; x0 < window; x0 += 8) {
-            const int xb = x0 + 8 <= window ? x0 : window - 8;
-            const float *rows[R];
-            for (int q = 0; q < R; q++)
-                rows[q] = area + (size_t)ys[q] * (size_t)stride + (size_t)xb;
-            __m256 sum[R], mean[R], ss[R], norm[R];
-            for (int q = 0; q < R; q++)
-                sum[q] = ss[q] = _mm256_setzero_ps();
-            for (int yy = 0; yy < h; yy++)
-                for (int xx = 0; xx < w; xx++)
-                    for (int q = 0; q < R; q++)
-                        sum[q] = _mm256_add_ps(
-                            sum[q], _mm256_loadu_ps(rows[q] + (size_t)yy * (size_t)stride + (size_t)xx));
-            for (int q = 0; q < R; q++)
-                mean[q] = _mm256_div_ps(sum[q], count);
-            for (int xx = 0; xx < w; xx++)
-                for (int yy = 0; yy < h; yy++)
-                    for (int q = 0; q < R; q++) {
-                        const __m256 d = _mm256_sub_ps(
-                            _mm256_loadu_ps(rows[q] + (size_t)yy * (size_t)stride + (size_t)xx), mean[q]);
-                        ss[q] = _mm256_add_ps(ss[q], _mm256_mul_ps(d, d));
-                    }
-            for (int q = 0; q < R; q++) {
-                float v[8];
-                _mm256_storeu_ps(v, ss[q]);
-                for (int l = 0; l < 8; l++) {
-                    float n = sqrtf(v[l]);
-                    if (n == 0)
-                        n = 1;
-                    v[l] = (float)(1.0 / (double)n);
-                }
-                norm[q] = _mm256_loadu_ps(v);
+    const __m256 count = _mm256_set1_ps((float)(w * h)), zero = _mm256_setzero_ps();
+    const __m256 one = _mm256_set1_ps(1.f);
+    const __m256d one_d = _mm256_set1_pd(1.0);
+    __m256 sum[NBLK], mean[NBLK], ss[NBLK], norm[NBLK];
+    for (int b = 0; b < NB; b++)
+        sum[b] = ss[b] = zero;
+    for (int yy = 0; yy < h; yy++) {
+        const float *dy = d + (size_t)yy * dstride;
+        for (int xx = 0; xx < w; xx++)
+            for (int b = 0; b < NB; b++)
+                sum[b] = _mm256_add_ps(
+                    sum[b], _mm256_loadu_ps(dy + (size_t)xx * (size_t)window + (size_t)r0[b]));
+    }
+    for (int b = 0; b < NB; b++)
+        mean[b] = _mm256_div_ps(sum[b], count);
+    for (int xx = 0; xx < w; xx++)
+        for (int yy = 0; yy < h; yy++) {
+            const float *p = d + (size_t)yy * dstride + (size_t)xx * (size_t)window;
+            for (int b = 0; b < NB; b++) {
+                const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(p + r0[b]), mean[b]);
+                ss[b] = _mm256_add_ps(ss[b], _mm256_mul_ps(c, c));
             }
-            for (int q = 0; q < R; q++) {
-                float *o = out + (size_t)xb * (size_t)window + (size_t)ys[q];
-                for (int l = 0; l < 8; l++)
-                    o[(size_t)l * (size_t)window] = 1.f;
-            }
-            for (int xx = 0; xx < w; xx++)
-                for (int yy = 0; yy < h; yy++)
-                    for (int q = 0; q < R; q++) {
-                        float v[8];
-                        _mm256_storeu_ps(v, _mm256_mul_ps(
-                            _mm256_sub_ps(_mm256_loadu_ps(rows[q] + (size_t)yy * (size_t)stride +
-                                                          (size_t)xx), mean[q]), norm[q]));
-                        float *ok = out + (size_t)(1 + xx * h + yy) * P +
-                                    (size_t)xb * (size_t)window + (size_t)ys[q];
-                        for (int l = 0; l < 8; l++)
-                            ok[(size_t)l * (size_t)window] = v[l];
-                    }
         }
+    for (int b = 0; b < NB; b++) {
+        __m256 n = _mm256_sqrt_ps(ss[b]);
+        n = _mm256_blendv_ps(n, one, _mm256_cmp_ps(n, zero, _CMP_EQ_OQ));
+        /* (float)(1.0 / (double)n), lane by lane */
+        const __m128 lo =
+            _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_castps256_ps128(n))));
+        const __m128 hi =
+            _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_extractf128_ps(n, 1))));
+        norm[b] = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+        _mm256_storeu_ps(out + r0[b], one);
+    }
+    for (int xx = 0; xx < w; xx++)
+        for (int yy = 0; yy < h; yy++) {
+            const float *p = d + (size_t)yy * dstride + (size_t)xx * (size_t)window;
+            float *o = out + (size_t)(1 + xx * h + yy) * P;
+            for (int b = 0; b < NB; b++)
+                _mm256_storeu_ps(o + r0[b], _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(p + r0[b]),
+                                                                       mean[b]), norm[b]));
+        }
+}
+
+AVX2_FN void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h,
+                                 float *tmp, float *out)
+{
+    const int aw = window + w - 1, ah = window + h - 1, P = window * window;
+    /* at: aw rows of ah (+ 8 floats read past the last row's end, never used); then the d_yy
+     * (fa_ccnf_im2col_tmp_floats in all) */
+    float *at = tmp, *d = tmp + (size_t)aw * (size_t)ah + 8;
+    const size_t dstride = (size_t)aw * (size_t)window;
+    for (int y = 0; y < ah; y++) {
+        const float *a = area + (size_t)y * (size_t)stride;
+        for (int x = 0; x < aw; x++)
+            at[(size_t)x * (size_t)ah + (size_t)y] = a[x];
+    }
+    /* d_yy: window floats per column, copied eight at a time in increasing order (a copy's
+     * spill past its column is overwritten by the next column's; the last spills into 8 spare
+     * floats) */
+    for (int yy = 0; yy < h; yy++) {
+        float *dy = d + (size_t)yy * dstride;
+        for (int x = 0; x < aw; x++) {
+            const float *src = at + (size_t)x * (size_t)ah + (size_t)yy;
+            float *dst = dy + (size_t)x * (size_t)window;
+            for (int j = 0; j < window; j += 8)
+                _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+        }
+    }
+    const int nblocks = (P + 7) / 8;
+    int r0[NBLK], b = 0;
+    for (; b + NBLK <= nblocks; b += NBLK) {
+        for (int q = 0; q < NBLK; q++)
+            r0[q] = (b + q) * 8 + 8 <= P ? (b + q) * 8 : P - 8;
+        im2col_blocks(d, dstride, window, w, h, r0, out, NBLK);
+    }
+    const int rem = nblocks - b;
+    for (int q = 0; q < rem; q++)
+        r0[q] = (b + q) * 8 + 8 <= P ? (b + q) * 8 : P - 8;
+    switch (rem) {
+    case 3:
+        im2col_blocks(d, dstride, window, w, h, r0, out, 3);
+        break;
+    case 2:
+        im2col_blocks(d, dstride, window, w, h, r0, out, 2);
+        break;
+    case 1:
+        im2col_blocks(d, dstride, window, w, h, r0, out, 1);
+        break;
+    default:
+        break;
     }
 }
 

@@ -18,10 +18,20 @@ static inline float fa_ccnf_add_sigmoid(float acc, double a2, float q)
     return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
 }
 
+/* im2colContrastNormBias of a (window + w - 1) x (window + h - 1) area (row stride `stride`)
+ * into out (K x P, k-major: out[k*P + x*window + y], K = 1 + w*h, P = window^2), the portable
+ * way; tmp holds fa_ccnf_im2col_tmp_floats(window, w, h) floats. */
+void fa_ccnf_im2col(const float *area, int stride, int window, int w, int h, float *tmp,
+                    float *out);
+/* The scratch either im2col needs (the AVX2 one's transposed area and row copies, the portable
+ * one's K floats). */
+size_t fa_ccnf_im2col_tmp_floats(int window, int w, int h);
+
 #if FA_BUILD_AVX2
-/* im2col_norm for windows of 8 or more: four rows of positions at a time, eight positions per
- * row block, each lane the scalar chains (no fused operation), so the same floats. */
-void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h, float *out);
+/* fa_ccnf_im2col for windows of 3 or more: eight consecutive positions per register, each lane
+ * the scalar chains (no fused operation), so the same floats. */
+void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h, float *tmp,
+                         float *out);
 /* neurons_scalar (flat[r] += the sigmoids of the live neurons) for all P positions, eight at a
  * time (the last block masked); returns P, the first position left to the scalar loop. */
 int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);

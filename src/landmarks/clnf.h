@@ -123,7 +123,8 @@ faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *m
 typedef struct fa_kde {
     int ws, steps;
     float a;
-    float *tab; /* steps^2 rows of ws^2 */
+    float *tab;   /* steps^2 rows of ws^2 */
+    unsigned cpu; /* FA_CPU_* kernels the mean-shift runs (fa_cpu_features() at fa_kde_init) */
 } fa_kde;
 
 faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err);

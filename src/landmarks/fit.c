@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "landmarks/clnf.h"
+#include "landmarks/fit_kernels.h"
 
 #define MAXP FA_PDM_MAX_POINTS
 #define MAXK FA_PDM_MAX_PARAMS
@@ -44,6 +45,7 @@ faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
         return FACEAU_ERR_NOMEM;
     k->ws = ws;
     k->a = a;
+    k->cpu = fa_cpu_features();
     /* the lookup's row stride: (int)(resp_size / step_size + 0.5) */
     k->steps = (int)((float)ws / STEP + 0.5);
     float *it = k->tab;
@@ -71,41 +73,81 @@ void fa_kde_free(fa_kde *k)
     }
 }
 
+/* NonVectorisedMeanShift_precalc_kde: per visible landmark three float sums over the ws x ws
+ * response (row ii outer, column jj inner): sum += v, mx += v*jj, my += v*ii with v = response *
+ * kde, then mx/sum - dx, my/sum - dy. Each sum is a serial chain, so MS_LANES landmarks run side
+ * by side (each lane its own chains in that order: the same floats, without each step waiting on
+ * the one before). */
+void fa_mean_shift_sums(const float *const *p, const float *const *k, int nl, int ws, int t0,
+                        float *sum, float *mx, float *my)
+{
+    const int ws2 = ws * ws;
+    for (int t = t0, ii = t0 / ws, jj = t0 % ws; t < ws2; t++) {
+        for (int l = 0; l < nl; l++) {
+            float v = p[l][t] * k[l][t];
+            sum[l] += v;
+            mx[l] += v * (float)jj;
+            my[l] += v * (float)ii;
+        }
+        if (++jj == ws) {
+            jj = 0;
+            ii++;
+        }
+    }
+}
+
+enum { MS_LANES = FA_MS_LANES };
 void fa_clnf_mean_shift(const fa_kde *kde, const float *maps, const int *visible, int n,
                         const float *dxs, const float *dys, float *ms)
 {
-    int ws = kde->ws;
-    for (int i = 0; i < n; i++) {
-        if (!visible[i]) {
-            ms[i] = 0;
-            ms[i + n] = 0;
-            continue;
-        }
-        float dx = dxs[i], dy = dys[i];
-        if (dx < 0)
-            dx = 0;
-        if (dy < 0)
-            dy = 0;
-        if (dx > ws - STEP)
-            dx = ws - STEP;
-        if (dy > ws - STEP)
-            dy = ws - STEP;
-        /* (int)(d / step_size + 0.5): float quotient, double sum, truncation */
-        int closest_col = (int)(dy / STEP + 0.5);
-        int closest_row = (int)(dx / STEP + 0.5);
-        int idx = closest_row * kde->steps + closest_col;
-        const float *kde_it = kde->tab + (size_t)idx * (size_t)(ws * ws);
-        const float *p = maps + (size_t)i * (size_t)(ws * ws);
-        float mx = 0.0f, my = 0.0f, sum = 0.0f;
-        for (int ii = 0; ii < ws; ii++)
-            for (int jj = 0; jj < ws; jj++) {
-                float v = (*p++) * (*kde_it++);
-                sum += v;
-                mx += v * (float)jj;
-                my += v * (float)ii;
+    const int ws = kde->ws;
+    const size_t ws2 = (size_t)ws * (size_t)ws;
+    int lane_i[MS_LANES], nl = 0;
+    const float *kde_it[MS_LANES], *p[MS_LANES];
+    float dxl[MS_LANES], dyl[MS_LANES];
+    for (int i = 0; i <= n; i++) {
+        if (i < n) {
+            if (!visible[i]) {
+                ms[i] = 0;
+                ms[i + n] = 0;
+                continue;
             }
-        ms[i] = mx / sum - dx;
-        ms[i + n] = my / sum - dy;
+            float dx = dxs[i], dy = dys[i];
+            if (dx < 0)
+                dx = 0;
+            if (dy < 0)
+                dy = 0;
+            if (dx > ws - STEP)
+                dx = ws - STEP;
+            if (dy > ws - STEP)
+                dy = ws - STEP;
+            /* (int)(d / step_size + 0.5): float quotient, double sum, truncation */
+            int closest_col = (int)(dy / STEP + 0.5);
+            int closest_row = (int)(dx / STEP + 0.5);
+            int idx = closest_row * kde->steps + closest_col;
+            lane_i[nl] = i;
+            dxl[nl] = dx;
+            dyl[nl] = dy;
+            kde_it[nl] = kde->tab + (size_t)idx * ws2;
+            p[nl] = maps + (size_t)i * ws2;
+            nl++;
+            if (nl < MS_LANES)
+                continue;
+        }
+        if (nl == 0)
+            break;
+        float mx[MS_LANES] = {0}, my[MS_LANES] = {0}, sum[MS_LANES] = {0};
+#if FA_BUILD_AVX2
+        if (kde->cpu & FA_CPU_AVX2)
+            fa_mean_shift_sums_avx2(p, kde_it, nl, ws, sum, mx, my);
+        else
+#endif
+            fa_mean_shift_sums(p, kde_it, nl, ws, 0, sum, mx, my);
+        for (int l = 0; l < nl; l++) {
+            ms[lane_i[l]] = mx[l] / sum[l] - dxl[l];
+            ms[lane_i[l] + n] = my[l] / sum[l] - dyl[l];
+        }
+        nl = 0;
     }
 }
 

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "landmarks/validator.h"
+#include "landmarks/validator_kernels.h"
 
 enum { VL_CONV = 0, VL_POOL = 1, VL_FC = 2, VL_RELU = 3, VL_SIGMOID = 4 };
 
@@ -85,6 +86,7 @@ struct fa_validator {
 struct fa_validator_ws {
     float *map_x, *map_y, *warped, *coeff, *lmk, *vec, *act0, *act1, *row, *fcin;
     size_t cap_mx, cap_my, cap_wp, cap_co, cap_lmk, cap_vec, cap_a0, cap_a1, cap_row, cap_fc;
+    unsigned cpu; /* FA_CPU_* kernels the CNN runs (fa_cpu_features() at fa_validator_ws_create) */
 };
 
 /* ---- loading -------------------------------------------------------------------------------- */
@@ -543,7 +545,10 @@ faceau_status fa_validator_ws_create(fa_validator_ws **out, fa_err *err)
     if (!out)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "fa_validator_ws_create: NULL output");
     *out = fa_calloc(1, sizeof **out, err, "validator workspace");
-    return *out ? FACEAU_OK : FACEAU_ERR_NOMEM;
+    if (!*out)
+        return FACEAU_ERR_NOMEM;
+    (*out)->cpu = fa_cpu_features();
+    return FACEAU_OK;
 }
 
 void fa_validator_ws_free(fa_validator_ws *ws)
@@ -666,18 +671,20 @@ faceau_status fa_validator_warp(const fa_validator *v, fa_validator_ws *ws, int 
 
 /* convolution_direct_blas: out map k (oh x ow) = sum over the im2col columns (input map m,
  * kernel column x, kernel row y) of weight * input, then + bias (the ones column), in float.
- * in: cin maps of h x wd; out: cout maps of oh x ow. row: ow floats. */
-static void conv_layer(const vlayer *L, const float *in, float *out, float *row)
+ * in: cin maps of h x wd; out: cout maps of oh x ow. row: ow floats. The AVX2 twin
+ * (validator_avx2.c) keeps the same per-output chains in registers. */
+void fa_validator_conv(const float *w, const float *bias, int cin, int cout, int kh, int kw,
+                       int h, int wd, const float *in, float *out, float *row)
 {
-    int h = L->in_h, wd = L->in_w, oh = L->out_h, ow = L->out_w, kh = L->kh, kw = L->kw;
-    size_t K = (size_t)L->cin * kh * kw;
-    for (int k = 0; k < L->cout; k++) {
-        const float *wk = L->w + (size_t)k * K;
+    const int oh = h - kh + 1, ow = wd - kw + 1;
+    size_t K = (size_t)cin * kh * kw;
+    for (int k = 0; k < cout; k++) {
+        const float *wk = w + (size_t)k * K;
         for (int y = 0; y < oh; y++) {
             for (int x = 0; x < ow; x++)
                 row[x] = 0.0f;
             const float *wp = wk;
-            for (int m = 0; m < L->cin; m++) {
+            for (int m = 0; m < cin; m++) {
                 const float *map = in + (size_t)m * h * wd;
                 for (int kx = 0; kx < kw; kx++)
                     for (int ky = 0; ky < kh; ky++) {
@@ -687,12 +694,25 @@ static void conv_layer(const vlayer *L, const float *in, float *out, float *row)
                             row[x] += c * src[x];
                     }
             }
-            float b = L->b[k];
+            float b = bias[k];
             float *o = out + ((size_t)k * oh + y) * ow;
             for (int x = 0; x < ow; x++)
                 o[x] = row[x] + b;
         }
     }
+}
+
+static void conv_layer(const vlayer *L, const float *in, float *out, float *row, unsigned cpu)
+{
+#if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX2) {
+        fa_validator_conv_avx2(L->w, L->b, L->cin, L->cout, L->kh, L->kw, L->in_h, L->in_w, in,
+                               out, row);
+        return;
+    }
+#endif
+    (void)cpu;
+    fa_validator_conv(L->w, L->b, L->cin, L->cout, L->kh, L->kw, L->in_h, L->in_w, in, out, row);
 }
 
 /* GEMMSingleMul<float, double> for weights (n_out x n_in) times a vector, plus the bias. */
@@ -759,7 +779,7 @@ faceau_status fa_validator_cnn(const fa_validator *v, fa_validator_ws *ws, int v
         size_t n_in = (size_t)L->in_c * L->in_h * L->in_w;
         switch (L->type) {
         case VL_CONV:
-            conv_layer(L, in, out, ws->row);
+            conv_layer(L, in, out, ws->row, ws->cpu);
             break;
         case VL_POOL: {
             size_t isz = (size_t)L->in_h * L->in_w, osz = (size_t)L->out_h * L->out_w;
