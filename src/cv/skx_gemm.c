@@ -1,5 +1,6 @@
-/* skx_gemm.c - the Hessian product J_w_t * J + diag(reg) of OpenFace's NU_RLMS and
- * PDM::CalcParams in the order of OpenBLAS's SkylakeX small-matrix sgemm (skx_gemm.h). */
+/* skx_gemm.c - products in the order of OpenBLAS's SkylakeX small-matrix sgemm (skx_gemm.h):
+ * the Hessian J_w_t * J + diag(reg) of OpenFace's NU_RLMS and PDM::CalcParams, and the
+ * one-row products (CalcShape3D, the CCNF Sigma product). */
 #include "cv/skx_gemm.h"
 
 /* H = Jwt * J + diag(reg), Jwt k x len, J len x k, as OpenFace's
@@ -41,3 +42,27 @@ void fa_skx_hessian(const float *Jwt, const float *J, int len, int k, const floa
     hessian_scalar(Jwt, J, len, k, reg, H);
 }
 
+
+void fa_skx_gemv_t(const float *a, const float *Bt, int K, int N, const float *c, unsigned cpu,
+                   float *out)
+{
+#if FA_BUILD_AVX2
+    if ((cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA)) {
+        fa_skx_gemv_t_avx2(a, Bt, K, N, c, out);
+        return;
+    }
+#endif
+    (void)cpu;
+    const int dot = fa_skx_dot_row(1, K) == 0;
+    for (int n = 0; n < N; n++) {
+        float s;
+        if (dot) {
+            s = fa_skx_dot(Bt + n, (size_t)N, a, 1, K, fa_skx_tree4(0, n, 1, N));
+        } else {
+            s = 0;
+            for (int k = 0; k < K; k++)
+                s = fmaf(Bt[(size_t)k * (size_t)N + (size_t)n], a[k], s);
+        }
+        out[n] = c ? s + c[n] : s;
+    }
+}

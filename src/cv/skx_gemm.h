@@ -87,7 +87,16 @@ static inline float fa_skx_dot(const float *a, size_t as, const float *b, size_t
  * when cpu has AVX2 and FMA; the same bits either way. */
 void fa_skx_hessian(const float *Jwt, const float *J, int len, int k, const float *reg,
                     unsigned cpu, float *H);
+/* out[n] = sum_k a[k] Bt[k N + n] (+ c[n] when c is not NULL), n < N, as
+ *   sgemm_(N, N, 1, N, K, 1, a, 1, B, K, beta, out = c, 1)
+ * sums it with B(k, n) = Bt[k N + n] (CalcShape3D with Bt = princ_comp transposed, the CCNF
+ * Sigma product with Bt = Sigma column-major): M = 1, so dot-like for K >= 32 (the REDUCE_4
+ * tree for n < N & ~3), one chain per output below; then + c rounded once. AVX2 twin as above. */
+void fa_skx_gemv_t(const float *a, const float *Bt, int K, int N, const float *c, unsigned cpu,
+                   float *out);
 #if FA_BUILD_AVX2
+void fa_skx_gemv_t_avx2(const float *a, const float *Bt, int K, int N, const float *c,
+                        float *out);
 void fa_skx_hessian_avx2(const float *Jwt, const float *J, int len, int k, const float *reg,
                          float *H);
 #endif

@@ -76,6 +76,72 @@ AVX2_FN static void dot_cols(const float *J, int k, const float *b, int len, int
         h[c0 + i] = fa_skx_tree4(c0 + i, r, k, k) ? v4[i] : va[i];
 }
 
+/* fa_skx_gemv_t for outputs n0..n0+rem-1 (rem <= 8), one register of eight outputs per lane:
+ * dot-like lanes 0-7 then 8-15 (eight accumulators in registers), + 0 in the lanes past K % 16,
+ * the trees as vertical adds; or one chain per output for K < 32. Then + c. */
+AVX2_FN static void gemv_t_block(const float *a, const float *Bt, int K, int N, const float *c,
+                                 int n0, int rem, float *out)
+{
+    const __m256i mask = lane_mask(rem);
+    const float *b0 = Bt + n0;
+    __m256 r;
+    if (fa_skx_dot_row(1, K) != 0) {
+        r = _mm256_setzero_ps();
+        for (int k = 0; k < K; k++)
+            r = _mm256_fmadd_ps(_mm256_maskload_ps(b0 + (size_t)k * (size_t)N, mask),
+                                _mm256_set1_ps(a[k]), r);
+    } else {
+        __m256 l[FA_SKX_LANES];
+        for (int half = 0; half < FA_SKX_LANES; half += 8) {
+            __m256 acc[8];
+            for (int i = 0; i < 8; i++)
+                acc[i] = _mm256_setzero_ps();
+            for (int kb = half; kb < K; kb += FA_SKX_LANES)
+                for (int i = 0; i < 8; i++) {
+                    const int k = kb + i;
+                    if (k < K)
+                        acc[i] = _mm256_fmadd_ps(
+                            _mm256_maskload_ps(b0 + (size_t)k * (size_t)N, mask),
+                            _mm256_set1_ps(a[k]), acc[i]);
+                }
+            for (int i = 0; i < 8; i++)
+                l[half + i] = acc[i];
+        }
+        if (K % FA_SKX_LANES)
+            for (int i = K % FA_SKX_LANES; i < FA_SKX_LANES; i++)
+                l[i] = _mm256_add_ps(l[i], _mm256_setzero_ps());
+        __m256 x[4];
+        for (int q = 0; q < 4; q++)
+            x[q] = _mm256_add_ps(_mm256_add_ps(l[4 * q], l[4 * q + 1]),
+                                 _mm256_add_ps(l[4 * q + 2], l[4 * q + 3]));
+        r = _mm256_add_ps(_mm256_add_ps(x[0], x[1]), _mm256_add_ps(x[2], x[3]));
+        const int n4 = N & ~3;
+        if (n0 + rem > n4) {
+            __m256 t8[8], t4[4];
+            for (int i = 0; i < 8; i++)
+                t8[i] = _mm256_add_ps(l[8 + i], l[i]);
+            for (int i = 0; i < 4; i++)
+                t4[i] = _mm256_add_ps(t8[4 + i], t8[i]);
+            const __m256 ra =
+                _mm256_add_ps(_mm256_add_ps(t4[0], t4[2]), _mm256_add_ps(t4[1], t4[3]));
+            const __m256i use_add = _mm256_cmpgt_epi32(
+                _mm256_add_epi32(_mm256_set1_epi32(n0), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+                _mm256_set1_epi32(n4 - 1));
+            r = _mm256_blendv_ps(r, ra, _mm256_castsi256_ps(use_add));
+        }
+    }
+    if (c)
+        r = _mm256_add_ps(r, _mm256_maskload_ps(c + n0, mask));
+    _mm256_maskstore_ps(out + n0, mask, r);
+}
+
+AVX2_FN void fa_skx_gemv_t_avx2(const float *a, const float *Bt, int K, int N, const float *c,
+                                float *out)
+{
+    for (int n0 = 0; n0 < N; n0 += 8)
+        gemv_t_block(a, Bt, K, N, c, n0, N - n0 < 8 ? N - n0 : 8, out);
+}
+
 AVX2_FN void fa_skx_hessian_avx2(const float *Jwt, const float *J, int len, int k,
                                   const float *reg, float *H)
 {

@@ -158,10 +158,9 @@ static void im2col_norm(const float *area, int stride, int window, int w, int h,
 
 /* The two sgemm_ products in the order of OpenBLAS's SkylakeX small-matrix kernel
  * (skx_gemm.h). The neurons: positions before fa_skx_dot_row(P, K) one fused chain each over k
- * from 0 (alpha = 1, beta = 0); the rest (at most 8) 16 partial chains and a tree. Sigma: M = 1,
- * so every row is dot-like when P >= 32, else one chain per row. The scalar loops below and
- * their AVX2 twins in ccnf_avx2.c compute the same lanes, so they agree bit for bit; the
- * expert's cpu, picked at load, chooses. */
+ * from 0 (alpha = 1, beta = 0); the rest (at most 8) 16 partial chains and a tree. The scalar
+ * loop below and its AVX2 twin in ccnf_avx2.c compute the same lanes, so they agree bit for
+ * bit; the expert's cpu, picked at load, chooses. Sigma * response is fa_skx_gemv_t. */
 static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_expert *e, int r0,
                            float *flat)
 {
@@ -183,21 +182,6 @@ static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_exper
                                          fa_skx_tree4(r, i, P, e->n_neurons));
             flat[r] = fa_ccnf_add_sigmoid(flat[r], a2, acc);
         }
-    }
-}
-
-static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0, float *out)
-{
-    const int dot = fa_skx_dot_row(1, P) == 0;
-    for (int n = n0; n < P; n++) {
-        if (dot) {
-            out[n] = fa_skx_dot(sigma_t + n, (size_t)P, resp, 1, P, fa_skx_tree4(0, n, 1, P));
-            continue;
-        }
-        float acc = 0;
-        for (int k = 0; k < P; k++)
-            acc = fmaf(sigma_t[(size_t)k * (size_t)P + (size_t)n], resp[k], acc);
-        out[n] = acc;
     }
 }
 
@@ -236,13 +220,8 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
         for (int x = 0; x < window; x++)
             resp[y * window + x] = flat[x * window + y];
 
-    /* out = Sigma * resp (sgemm with one column) */
-    int n0 = 0;
-#if FA_BUILD_AVX2
-    if (avx2)
-        n0 = fa_ccnf_sigma_avx2(sigma_t, P, resp, out);
-#endif
-    sigma_scalar(sigma_t, P, resp, n0, out);
+    /* out = Sigma * resp (sgemm_ with M = 1; AVX2 twin picked by the expert's cpu) */
+    fa_skx_gemv_t(resp, sigma_t, P, P, NULL, e->cpu, out);
     /* minMaxIdx, then response - min (a float add of -min) */
     float mn = out[0];
     for (int n = 1; n < P; n++)

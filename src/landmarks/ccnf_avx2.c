@@ -1,7 +1,7 @@
-/* ccnf_avx2.c - the AVX2+FMA twins of ccnf.c's two sgemm_ products (the neurons and the Sigma
- * product of CCNF_patch_expert::ResponseOpenBlas): the same fused chains and, for the dot-like
- * elements of OpenBLAS's SkylakeX small-matrix kernel (skx_gemm.h), the same 16 partial chains
- * and trees, eight positions or rows at a time, so the same bits as the scalar loops. */
+/* ccnf_avx2.c - the AVX2+FMA twins of ccnf.c's im2colContrastNormBias and neurons sgemm_
+ * (CCNF_patch_expert::ResponseOpenBlas): the same fused chains, eight positions at a time, so
+ * the same bits as the scalar loops (the dot-like positions of OpenBLAS's SkylakeX small-matrix
+ * kernel, skx_gemm.h, stay in the scalar loop; the Sigma product is cv's fa_skx_gemv_t). */
 #include <math.h>
 
 #include "landmarks/ccnf_kernels.h"
@@ -139,90 +139,6 @@ AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf
     if (r0 < rd)
         neurons_block(colsT, P, K, e, live, nl, r0, rd - r0, flat);
     return rd;
-}
-
-/* Rows n0..n0+rem-1 of Sigma * resp, dot-like: lane l of the 16 sums k = l, l + 16, ... (a
- * register of eight rows per lane, lanes 0-7 then 8-15 so that eight accumulators stay in
- * registers), the lanes past P % 16 get + 0 (the kernel's masked last FMA), then per row the
- * REDUCE_4 tree (rows below P & ~3) or _mm512_reduce_add_ps's (the rest): vertical adds. */
-AVX2_FN static void sigma_dot_block(const float *sigma_t, int P, const float *resp, int n0,
-                                    int rem, float *out)
-{
-    const int full = rem == 8;
-    const __m256i mask = lane_mask(rem);
-    __m256 l[FA_SKX_LANES];
-    for (int h = 0; h < FA_SKX_LANES; h += 8) {
-        __m256 a[8];
-        for (int i = 0; i < 8; i++)
-            a[i] = _mm256_setzero_ps();
-        for (int kb = h; kb < P; kb += FA_SKX_LANES)
-            for (int i = 0; i < 8; i++) {
-                const int k = kb + i;
-                if (k < P)
-                    a[i] = _mm256_fmadd_ps(LOAD8(sigma_t + (size_t)k * (size_t)P + (size_t)n0, full, mask),
-                                           _mm256_set1_ps(resp[k]), a[i]);
-            }
-        for (int i = 0; i < 8; i++)
-            l[h + i] = a[i];
-    }
-    if (P % FA_SKX_LANES)
-        for (int i = P % FA_SKX_LANES; i < FA_SKX_LANES; i++)
-            l[i] = _mm256_add_ps(l[i], _mm256_setzero_ps());
-    __m256 x[4];
-    for (int q = 0; q < 4; q++)
-        x[q] = _mm256_add_ps(_mm256_add_ps(l[4 * q], l[4 * q + 1]),
-                             _mm256_add_ps(l[4 * q + 2], l[4 * q + 3]));
-    __m256 r = _mm256_add_ps(_mm256_add_ps(x[0], x[1]), _mm256_add_ps(x[2], x[3]));
-    const int n4 = P & ~3;
-    if (n0 + rem > n4) {
-        __m256 t8[8], t4[4];
-        for (int i = 0; i < 8; i++)
-            t8[i] = _mm256_add_ps(l[8 + i], l[i]);
-        for (int i = 0; i < 4; i++)
-            t4[i] = _mm256_add_ps(t8[4 + i], t8[i]);
-        const __m256 ra = _mm256_add_ps(_mm256_add_ps(t4[0], t4[2]), _mm256_add_ps(t4[1], t4[3]));
-        /* lanes n0 + l >= n4 take the reduce_add tree */
-        const __m256i use_add = _mm256_cmpgt_epi32(
-            _mm256_add_epi32(_mm256_set1_epi32(n0), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-            _mm256_set1_epi32(n4 - 1));
-        r = _mm256_blendv_ps(r, ra, _mm256_castsi256_ps(use_add));
-    }
-    if (full)
-        _mm256_storeu_ps(out + n0, r);
-    else
-        _mm256_maskstore_ps(out + n0, mask, r);
-}
-
-AVX2_FN int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
-{
-    if (fa_skx_dot_row(1, P) == 0) {
-        for (int n0 = 0; n0 < P; n0 += 8)
-            sigma_dot_block(sigma_t, P, resp, n0, P - n0 < 8 ? P - n0 : 8, out);
-        return P;
-    }
-    /* P < 32: one fused chain per row */
-    int n0 = 0;
-    for (; n0 + 16 <= P; n0 += 16) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++) {
-            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
-            const __m256 v = _mm256_set1_ps(resp[k]);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
-        }
-        _mm256_storeu_ps(out + n0, a0);
-        _mm256_storeu_ps(out + n0 + 8, a1);
-    }
-    for (; n0 < P; n0 += 8) {
-        const int rem = P - n0 < 8 ? P - n0 : 8;
-        const __m256i mask = lane_mask(rem);
-        __m256 a0 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++)
-            a0 = _mm256_fmadd_ps(_mm256_maskload_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0, mask),
-                                 _mm256_set1_ps(resp[k]), a0);
-        _mm256_maskstore_ps(out + n0, mask, a0);
-    }
-    return P;
 }
 
 #endif

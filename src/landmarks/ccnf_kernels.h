@@ -26,10 +26,6 @@ void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h
  * chain each (all but a dot-like tail, skx_gemm.h), eight at a time (the last block masked);
  * returns the first position left to the scalar loop. */
 int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);
-/* sigma_scalar (out = Sigma * resp) for all P rows, dot-like eight rows at a time (P >= 32) or
- * one chain per row 16 or 8 at a time (the last block masked); returns P, the first row left to
- * the scalar loop. */
-int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out);
 #endif
 
 #endif

@@ -217,19 +217,7 @@ static float init_error(const fit *F, const float R[9], const float g[6])
  * sgemm_, cv/skx_gemm.h: M = 1, N = 3n, K = m), into F->S. */
 static void shape_sgemm(fit *F, const float *p)
 {
-    const int rows = 3 * F->n, m = F->m;
-    const int dot = fa_skx_dot_row(1, m) == 0;
-    for (int r = 0; r < rows; r++) {
-        float s;
-        if (dot) {
-            s = fa_skx_dot(p, 1, F->Vt + r, (size_t)rows, m, fa_skx_tree4(0, r, 1, rows));
-        } else {
-            s = 0;
-            for (int j = 0; j < m; j++)
-                s = fmaf(p[j], F->Vt[(size_t)j * (size_t)rows + (size_t)r], s);
-        }
-        F->S[r] = s + F->M[r];
-    }
+    fa_skx_gemv_t(p, F->Vt, F->m, 3 * F->n, F->M, F->cpu, F->S);
 }
 
 /* Hessian = J_w_t * J + regularisations by OpenFace's sgemm_ (beta 1), in OpenBLAS's SkylakeX

@@ -162,6 +162,10 @@ faceau_status fa_pdm_load(const char *path, fa_pdm *pdm, fa_err *err)
 void fa_pdm_shape3d(const fa_pdm *pdm, const float *p_local, float *shape3d)
 {
     const int N = 3 * pdm->n, m = pdm->m;
+    if (pdm->pct) { /* the transposed components: eight rows per vector (same bits) */
+        fa_skx_gemv_t(p_local, pdm->pct, m, N, pdm->mean, pdm->cpu, shape3d);
+        return;
+    }
     const int dot = fa_skx_dot_row(1, m) == 0;
     for (int r = 0; r < N; r++) {
         const float *v = pdm->pc + (size_t)r * (size_t)m;
