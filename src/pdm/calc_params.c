@@ -66,9 +66,10 @@ static void fit_select(fit *F, const fa_pdm *pdm, const float *landmarks)
 }
 
 
-/* CalcParams' shape_3D = M + V * loc_params is one cv::gemm (src3 M, beta 1): each row's products
- * summed in double over the modes in order, + M in double, rounded once. Eight rows per pass
- * keep four independent sums in flight. */
+/* CalcParams' shape_3D = M + V * loc_params is one cv::gemm (src3 M, beta 1); below 100 rows
+ * (fewer than 34 visible points) OpenCV sums it itself: each row's products summed in double
+ * over the modes in order, + M in double, rounded once. Eight rows per pass keep four
+ * independent sums in flight. From 100 rows on it is shape_sgemm. */
 static void fit_shape(fit *F, const float *p)
 {
     int rows = 3 * F->n, m = F->m, r = 0;
