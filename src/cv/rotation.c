@@ -8,12 +8,14 @@
 
 /* ---- rotations -------------------------------------------------------------------------- */
 
-/* Utilities::Euler2RotationMatrix. Its unqualified sin/cos on a float resolve to the double C
- * functions in OpenFace's build, hence the casts. */
+/* Utilities::Euler2RotationMatrix. Its unqualified sin/cos on a float resolve to std::sin(float)
+ * and std::cos(float) (sinf, cosf): every OpenFace file that includes RotationHelpers.h has seen
+ * `using namespace std` (LandmarkDetectorParameters.h) first. Checked bit for bit against
+ * OpenFace's PDM.cpp; the double functions rounded to float differ in a few percent of cases. */
 void fa_euler_to_rotation(const float euler[3], float R[9])
 {
-    float s1 = (float)sin(euler[0]), s2 = (float)sin(euler[1]), s3 = (float)sin(euler[2]);
-    float c1 = (float)cos(euler[0]), c2 = (float)cos(euler[1]), c3 = (float)cos(euler[2]);
+    float s1 = sinf(euler[0]), s2 = sinf(euler[1]), s3 = sinf(euler[2]);
+    float c1 = cosf(euler[0]), c2 = cosf(euler[1]), c3 = cosf(euler[2]);
     R[0] = c2 * c3;
     R[1] = -c2 * s3;
     R[2] = s2;
@@ -25,7 +27,7 @@ void fa_euler_to_rotation(const float euler[3], float R[9])
     R[8] = c1 * c2;
 }
 
-/* Utilities::RotationMatrix2Euler (through a quaternion). */
+/* Utilities::RotationMatrix2Euler (through a quaternion); float asin/atan2 as above. */
 void fa_rotation_to_euler(const float R[9], float euler[3])
 {
     float q0 = (float)(sqrt(1.0f + R[0] + R[4] + R[8]) / 2.0);
@@ -37,9 +39,9 @@ void fa_rotation_to_euler(const float R[9], float euler[3])
         t1 = 1.0f;
     if (t1 < -1)
         t1 = -1.0f;
-    euler[1] = (float)asin(t1);
-    euler[0] = (float)atan2(2.0f * (q0 * q1 - q2 * q3), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3);
-    euler[2] = (float)atan2(2.0f * (q0 * q3 - q1 * q2), q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3);
+    euler[1] = asinf(t1);
+    euler[0] = atan2f(2.0f * (q0 * q1 - q2 * q3), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3);
+    euler[2] = atan2f(2.0f * (q0 * q3 - q1 * q2), q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3);
 }
 
 

@@ -4,12 +4,11 @@
  * Arithmetic follows the types and operation order of OpenFace and of the OpenCV 4.6 / OpenBLAS
  * calls it makes:
  *  - im2colContrastNormBias: float sums in OpenFace's loop order.
- *  - The two sgemm_ calls (neurons, Sigma) are summed as OpenBLAS's Haswell kernel
- *    (kernel/x86_64/sgemm_kernel_16x4_haswell.S) does: one register lane per C element,
- *    vfmadd231ps for k = 0, 1, ... from zeroed registers, then C = alpha*acc + C with C zeroed
- *    for beta = 0; K <= 225 is below its SGEMM_DEFAULT_Q of 384, so there is one K block. Other
- *    OpenBLAS kernels (another CPU, or a build that forwards M = 1 to gemv) may sum in another
- *    order: an assumption about the reference machine, not fixed by OpenFace's sources.
+ *  - The two sgemm_ calls (neurons, Sigma) are summed as OpenBLAS 0.3.21's SkylakeX small-matrix
+ *    kernel does (see skx_gemm.h): the neurons (M = P positions, N = neurons, K = 1 + w h) one
+ *    fused chain per element except, when P % 16 is 1..8, the last P % 16 positions (16 partial
+ *    chains and a tree); Sigma * response (M = 1, N = K = P) 16 partial chains and a tree per
+ *    row for windows of 6 or more (P >= 32), one chain per row for smaller ones.
  *  - The sigmoid sum in double, rounded to float after each neuron, as OpenFace's `*p += double`. */
 #include <float.h>
 #include <math.h>
@@ -18,6 +17,7 @@
 #include <string.h>
 
 #include "landmarks/ccnf_kernels.h"
+#include "cv/skx_gemm.h"
 
 /* ---- view ------------------------------------------------------------------------------------- */
 
@@ -174,35 +174,32 @@ void fa_ccnf_im2col(const float *area, int stride, int window, int w, int h, flo
     im2col_norm(area, stride, window, w, h, tmp, out);
 }
 
-/* The two sgemm_ products, one output element per chain: OpenBLAS's x86-64 FMA kernels keep
- * each C element in one register and add a*b for k = 0, 1, ... with a fused multiply-add, from
- * 0 (beta = 0 zeroes C first; alpha = 1). The scalar versions below and their AVX2 twins in
- * ccnf_avx2.c compute the same chains (the vector ones eight positions at a time), so they
- * agree bit for bit; the expert's cpu, picked at load, chooses. */
+/* The two sgemm_ products in the order of OpenBLAS's SkylakeX small-matrix kernel
+ * (skx_gemm.h). The neurons: positions before fa_skx_dot_row(P, K) one fused chain each over k
+ * from 0 (alpha = 1, beta = 0); the rest (at most 8) 16 partial chains and a tree. The scalar
+ * loop below and its AVX2 twin in ccnf_avx2.c compute the same lanes, so they agree bit for
+ * bit; the expert's cpu, picked at load, chooses. Sigma * response is fa_skx_gemv_t. */
 static void neurons_scalar(const float *colsT, int P, int K, const fa_ccnf_expert *e, int r0,
                            float *flat)
 {
+    const int rd = fa_skx_dot_row(P, K);
     for (int i = 0; i < e->n_neurons; i++) {
         if (!(e->alpha[i] > 1e-4))
             continue;
         const float *w = e->weights + (size_t)i * (size_t)K;
         const double a2 = 2.0 * e->alpha[i];
-        for (int r = r0; r < P; r++) {
+        int r = r0;
+        for (; r < rd; r++) {
             float acc = 0;
             for (int k = 0; k < K; k++)
                 acc = fmaf(colsT[(size_t)k * (size_t)P + (size_t)r], w[k], acc);
             flat[r] = fa_ccnf_add_sigmoid(flat[r], a2, acc);
         }
-    }
-}
-
-static void sigma_scalar(const float *sigma_t, int P, const float *resp, int n0, float *out)
-{
-    for (int n = n0; n < P; n++) {
-        float acc = 0;
-        for (int k = 0; k < P; k++)
-            acc = fmaf(sigma_t[(size_t)k * (size_t)P + (size_t)n], resp[k], acc);
-        out[n] = acc;
+        for (; r < P; r++) {
+            const float acc = fa_skx_dot(colsT + r, (size_t)P, w, 1, K,
+                                         fa_skx_tree4(r, i, P, e->n_neurons));
+            flat[r] = fa_ccnf_add_sigmoid(flat[r], a2, acc);
+        }
     }
 }
 
@@ -241,13 +238,8 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
         for (int x = 0; x < window; x++)
             resp[y * window + x] = flat[x * window + y];
 
-    /* out = Sigma * resp (sgemm with one column) */
-    int n0 = 0;
-#if FA_BUILD_AVX2
-    if (avx2)
-        n0 = fa_ccnf_sigma_avx2(sigma_t, P, resp, out);
-#endif
-    sigma_scalar(sigma_t, P, resp, n0, out);
+    /* out = Sigma * resp (sgemm_ with M = 1; AVX2 twin picked by the expert's cpu) */
+    fa_skx_gemv_t(resp, sigma_t, P, P, NULL, e->cpu, out);
     /* minMaxIdx, then response - min (a float add of -min) */
     float mn = out[0];
     for (int n = 1; n < P; n++)

@@ -1,9 +1,11 @@
-/* ccnf_avx2.c - the AVX2+FMA twins of ccnf.c's two sgemm_ products (the neurons and the Sigma
- * product of CCNF_patch_expert::ResponseOpenBlas): the same fused chains, eight positions at a
- * time, so the same bits as the scalar loops. */
+/* ccnf_avx2.c - the AVX2+FMA twins of ccnf.c's im2colContrastNormBias and neurons sgemm_
+ * (CCNF_patch_expert::ResponseOpenBlas): the same fused chains, eight positions at a time, so
+ * the same bits as the scalar loops (the dot-like positions of OpenBLAS's SkylakeX small-matrix
+ * kernel, skx_gemm.h, stay in the scalar loop; the Sigma product is cv's fa_skx_gemv_t). */
 #include <math.h>
 
 #include "landmarks/ccnf_kernels.h"
+#include "cv/skx_gemm.h"
 
 #if FA_BUILD_AVX2
 #include <immintrin.h>
@@ -171,38 +173,14 @@ AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf
     for (int i = 0; i < e->n_neurons; i++)
         if (e->alpha[i] > 1e-4)
             live[nl++] = i;
+    /* the chained positions; the dot-like tail (at most 8) is left to the scalar loop */
+    const int rd = fa_skx_dot_row(P, K);
     int r0 = 0;
-    for (; r0 + 8 <= P; r0 += 8)
+    for (; r0 + 8 <= rd; r0 += 8)
         neurons_block(colsT, P, K, e, live, nl, r0, 8, flat);
-    if (r0 < P)
-        neurons_block(colsT, P, K, e, live, nl, r0, P - r0, flat);
-    return P;
-}
-
-AVX2_FN int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out)
-{
-    int n0 = 0;
-    for (; n0 + 16 <= P; n0 += 16) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++) {
-            const float *s = sigma_t + (size_t)k * (size_t)P + (size_t)n0;
-            const __m256 v = _mm256_set1_ps(resp[k]);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), v, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), v, a1);
-        }
-        _mm256_storeu_ps(out + n0, a0);
-        _mm256_storeu_ps(out + n0 + 8, a1);
-    }
-    for (; n0 < P; n0 += 8) {
-        const int rem = P - n0 < 8 ? P - n0 : 8;
-        const __m256i mask = lane_mask(rem);
-        __m256 a0 = _mm256_setzero_ps();
-        for (int k = 0; k < P; k++)
-            a0 = _mm256_fmadd_ps(_mm256_maskload_ps(sigma_t + (size_t)k * (size_t)P + (size_t)n0, mask),
-                                 _mm256_set1_ps(resp[k]), a0);
-        _mm256_maskstore_ps(out + n0, mask, a0);
-    }
-    return P;
+    if (r0 < rd)
+        neurons_block(colsT, P, K, e, live, nl, r0, rd - r0, flat);
+    return rd;
 }
 
 #endif

@@ -32,12 +32,10 @@ size_t fa_ccnf_im2col_tmp_floats(int window, int w, int h);
  * the scalar chains (no fused operation), so the same floats. */
 void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h, float *tmp,
                          float *out);
-/* neurons_scalar (flat[r] += the sigmoids of the live neurons) for all P positions, eight at a
- * time (the last block masked); returns P, the first position left to the scalar loop. */
+/* neurons_scalar (flat[r] += the sigmoids of the live neurons) for the positions summed as one
+ * chain each (all but a dot-like tail, skx_gemm.h), eight at a time (the last block masked);
+ * returns the first position left to the scalar loop. */
 int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);
-/* sigma_scalar (out = Sigma * resp) for all P rows, 16 or 8 at a time (the last block masked);
- * returns P, the first row left to the scalar loop. */
-int fa_ccnf_sigma_avx2(const float *sigma_t, int P, const float *resp, float *out);
 #endif
 
 #endif

@@ -4,8 +4,8 @@
  * Types and order follow OpenFace: float throughout; the 2x2 similarity products of NU_RLMS are
  * cv::gemm calls with a transposed second operand (GEMMSingleMul's "A * B^T" path: double sums,
  * one rounding); J_w_t * mean_shifts is cv::gemm as well (fa_gemv_cv); the Hessian is an OpenBLAS
- * sgemm in OpenFace (float sums in a CPU-dependent order), summed here in double and rounded once;
- * the solve is cv::solve(DECOMP_CHOLESKY) (fa_cholesky_solve). In LandmarkDetectorModel.cpp
+ * sgemm_ in OpenFace, summed in the order of OpenBLAS 0.3.21's SkylakeX small-matrix kernel
+ * (skx_gemm.h), which the reference output matches; the solve is cv::solve(DECOMP_CHOLESKY) (fa_cholesky_solve). In LandmarkDetectorModel.cpp
  * `using namespace std` is in effect, so exp() of a float is std::exp(float) (expf) while exp()
  * and log() of a double are the double functions.
  */
@@ -15,6 +15,7 @@
 
 #include "landmarks/clnf.h"
 #include "landmarks/fit_kernels.h"
+#include "cv/skx_gemm.h"
 
 #define MAXP FA_PDM_MAX_POINTS
 #define MAXK FA_PDM_MAX_PARAMS
@@ -183,40 +184,6 @@ static double l2_diff(const float *a, const float *b, int len)
     return sqrt(s);
 }
 
-/* H = Jwt * J + diag(reg), Jwt k x len, J len x k: each entry a double sum of the float
- * products in q order, rounded, then + reg in float. The sums are serial chains, so HB entries
- * of a row run side by side (each in its own order: the same bits, without waiting on one
- * another). */
-enum { HB = 8 };
-static void hessian(const float *Jwt, const float *J, int len, int k, const float *reg, float *H)
-{
-    for (int r = 0; r < k; r++) {
-        const float *a = Jwt + (size_t)r * (size_t)len;
-        for (int c0 = 0; c0 < k; c0 += HB) {
-            const int nb = k - c0 < HB ? k - c0 : HB;
-            double s[HB] = {0};
-            if (nb == HB)
-                for (int q = 0; q < len; q++) {
-                    const double x = a[q];
-                    const float *jq = J + (size_t)q * (size_t)k + c0;
-                    for (int l = 0; l < HB; l++)
-                        s[l] += x * jq[l];
-                }
-            else
-                for (int q = 0; q < len; q++) {
-                    const double x = a[q];
-                    const float *jq = J + (size_t)q * (size_t)k + c0;
-                    for (int l = 0; l < nb; l++)
-                        s[l] += x * jq[l];
-                }
-            for (int l = 0; l < nb; l++) {
-                const int c = c0 + l;
-                H[r * k + c] = (float)s[l] + (r == c ? reg[r] : 0.0f);
-            }
-        }
-    }
-}
-
 float fa_clnf_nu_rlms(const fa_nurlms_in *in, float g[6], float *p, float *landmark_lhoods)
 {
     const fa_pdm *pdm = in->pdm;
@@ -268,10 +235,12 @@ float fa_clnf_nu_rlms(const fa_nurlms_in *in, float g[6], float *p, float *landm
         }
         fa_gemv_cv(Jwt, k, 2 * n, ms, b);
         if (!in->rigid)
+            /* `J_w_t_m - regTerm * p` is one cv::gemm (alpha -1, src3, beta 1): double, one
+             * rounding */
             for (int j = 0; j < m; j++)
-                b[6 + j] = b[6 + j] - reg[6 + j] * p[j];
+                b[6 + j] = (float)((double)b[6 + j] - (double)reg[6 + j] * (double)p[j]);
         /* Hessian = J_w_t * J + regTerm (sgemm with beta 1: the product, then + C) */
-        hessian(Jwt, J, 2 * n, k, reg, H);
+        fa_skx_hessian(Jwt, J, 2 * n, k, reg, pdm->cpu, H);
         fa_cholesky_solve(H, b, k, delta);
         fa_pdm_update(pdm, delta, k, p, g);
         fa_pdm_clamp(pdm, p);

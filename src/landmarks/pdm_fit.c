@@ -2,8 +2,10 @@
  *
  * OpenFace keeps everything in float (cv::Mat_<float>, cv::Vec6f, cv::Matx33f); each expression
  * below is written in OpenFace's order so that the float roundings are the same. The 3D shape
- * (OpenBLAS sgemm in OpenFace) comes from fa_pdm_shape3d, which sums in double: that product's
- * order depends on OpenBLAS's CPU kernel, so no fixed order matches it everywhere.
+ * (OpenBLAS sgemm_ in OpenFace) comes from fa_pdm_shape3d, summed in the order of OpenBLAS
+ * 0.3.21's SkylakeX small-matrix kernel (cv/skx_gemm.h), which the reference matches. Checked
+ * bit for bit against OpenFace's PDM.cpp (CalcShape2D, both Jacobians, UpdateModelParameters,
+ * cv::solve) built with Debian 12's OpenCV 4.6 and OpenBLAS.
  */
 #include <float.h>
 #include <math.h>

@@ -1,26 +1,28 @@
 /* calc_params.c - OpenFace's landmark fit PDM::CalcParams.
  *
- * The fit reproduces OpenFace 2.2 / OpenCV 4.6 arithmetic step by step where OpenCV defines it:
- *  - cv::gemm on small float matrices accumulates in double (GEMMSingleMul<float,double>), with
- *    the 4-lane interleaved sums of its "A * B^T" path, then rounds to float;
+ * The fit reproduces OpenFace 2.2 / OpenCV 4.6 / OpenBLAS 0.3.21 arithmetic step by step, bit for
+ * bit (checked against OpenFace's PDM.cpp built with Debian 12's OpenCV and OpenBLAS, SkylakeX):
+ *  - cv::gemm of small float matrices accumulates in double (GEMMSingleMul<float,double>), with
+ *    the 4-lane interleaved sums of its "A * B^T" path, then rounds to float; `A + B * C` and
+ *    `A - B * C` are one gemm (src3 A), so the sum or difference is rounded once with the product;
+ *  - cv::gemm with 100 or more result rows goes to the BLAS (hal_internal.cpp): the shape
+ *    M + V p of 34 or more visible points is then OpenBLAS's small-matrix sgemm, summed as
+ *    CalcShape3D's sgemm_ (cv/skx_gemm.h), as is the Hessian J_w_t J (sgemm_ in OpenFace);
+ *  - ComputeJacobian takes its shape from CalcShape3D (sgemm_);
+ *  - cv::solve(DECOMP_CHOLESKY) is CholImpl<float> (fa_cv_cholesky);
  *  - cv::SVD of a 3x3 float matrix is the one-sided Jacobi SVD run in float (with double sums);
  *  - cv::Rodrigues works in double on the float matrix/vector and rounds the result to float;
- *  - RotationHelpers.h calls the double sin/cos/asin/atan2/sqrt on float arguments.
- * Two products run through OpenBLAS in OpenFace (the 3D shape M + V p and the Hessian J^T J) and
- * accumulate in float in an order that depends on the CPU kernel (OpenBLAS picks it at run time),
- * so no fixed order can match them everywhere. Here the shape is summed in double and rounded once,
- * and J^T J is built from float partial sums (rigid rows) and Gram matrices of the components
- * (modes block, exact algebra in double). Results therefore agree with OpenFace to float rounding
- * (as two OpenBLAS kernels agree with each other), not bit for bit.
+ *  - RotationHelpers.h's sin/cos/asin/atan2 are the float overloads (PDM.cpp sees `using
+ *    namespace std` from LandmarkDetectorParameters.h).
  */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cv/skx_gemm.h"
 #include "pdm/calc_params_kernels.h"
 
-_Static_assert(MAXC % 4 == 0, "cholesky_solve works on blocks of 4 rows");
 
 /* ---- the fit ---------------------------------------------------------------------------- */
 
@@ -64,9 +66,10 @@ static void fit_select(fit *F, const fa_pdm *pdm, const float *landmarks)
 }
 
 
-/* OpenFace's CalcShape3D M + V p is an OpenBLAS sgemm (float accumulation, CPU-dependent order);
- * here each row's dot product is exact to double (summed over the modes in order) and rounded
- * once before adding the mean. Eight rows per pass keep four independent sums in flight. */
+/* CalcParams' shape_3D = M + V * loc_params is one cv::gemm (src3 M, beta 1); below 100 rows
+ * (fewer than 34 visible points) OpenCV sums it itself: each row's products summed in double
+ * over the modes in order, + M in double, rounded once. Eight rows per pass keep four
+ * independent sums in flight. From 100 rows on it is shape_sgemm. */
 static void fit_shape(fit *F, const float *p)
 {
     int rows = 3 * F->n, m = F->m, r = 0;
@@ -87,9 +90,13 @@ static void fit_shape(fit *F, const float *p)
         }
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
-            v4f s;
-            VLOAD(s, F->M + r + 4 * h);
-            s += narrow(acc + 2 * h);
+            v4f mv;
+            v2d md[2];
+            VLOAD(mv, F->M + r + 4 * h);
+            widen(mv, md);
+            acc[2 * h] += md[0];
+            acc[2 * h + 1] += md[1];
+            v4f s = narrow(acc + 2 * h);
             VSTORE(F->S + r + 4 * h, s);
         }
     }
@@ -166,255 +173,17 @@ static void jacobian(fit *F, const float R[9], float s)
 }
 
 
-/* b = J^T r as cv::gemm computes it (GEMMSingleMul, "A * B^T" path): per row 4 interleaved
- * double sums, lane l taking the elements l mod 4 and lane 0 the ones past the last multiple of
- * 4, combined as ((s0 + s1) + s2) + s3. Then the local part minus diag(1/lambda) p. Four rows
- * per pass keep independent sums in flight; a missing row repeats the last one. */
-static void gradient(fit *F, const double *rd, const float *p)
-{
-    int len = 2 * F->n, full = len & ~3, nc = F->nc;
-    for (int c = 0; c < nc; c += 4) {
-        const float *a[4];
-        v2d s[4][2] = {{{0}}};
-        for (int q = 0; q < 4; q++)
-            a[q] = F->JT[c + q < nc ? c + q : c];
-        for (int k = 0; k < full; k += 4) {
-            v2d rk[2];
-            VLOAD(rk, rd + k);
-#pragma GCC unroll 4
-            for (int q = 0; q < 4; q++) {
-                v4f x;
-                v2d d[2];
-                VLOAD(x, a[q] + k);
-                widen(x, d);
-                s[q][0] += d[0] * rk[0];
-                s[q][1] += d[1] * rk[1];
-            }
-        }
-        for (int q = 0; q < 4 && c + q < nc; q++) {
-            double s0 = s[q][0][0];
-            for (int k = full; k < len; k++)
-                s0 += (double)a[q][k] * rd[k];
-            F->b[c + q] = (float)(s0 + s[q][0][1] + s[q][1][0] + s[q][1][1]);
-        }
-    }
-    gradient_reg(F, p);
-}
-
-
-static float dot_f(const float *a, const float *b, int len)
-{
-    int full = len & ~7;
-    v4f s[2] = {{0}};
-    for (int k = 0; k < full; k += 8)
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; h++) {
-            v4f x, y;
-            VLOAD(x, a + k + 4 * h);
-            VLOAD(y, b + k + 4 * h);
-            s[h] += x * y;
-        }
-    return sum8_finish(s, a, b, full, len);
-}
-
-static float sum_f(const float *a, int len)
-{
-    int full = len & ~7;
-    v4f s[2] = {{0}};
-    for (int k = 0; k < full; k += 8)
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; h++) {
-            v4f x;
-            VLOAD(x, a + k + 4 * h);
-            s[h] += x;
-        }
-    return sum8_finish(s, a, NULL, full, len);
-}
-
-
-/* Rows 0..5 of J^T J. Each column c meets the four rotation/scale rows in one pass over it.
- * Rows 4 and 5 of J^T are 0/1 (translation), so they only sum. */
-static void hessian_rigid(fit *F)
-{
-    int n = F->n, len = 2 * n, full = len & ~7;
-    for (int c = 0; c < F->nc; c++) {
-        const float *b = F->JT[c];
-        v4f s[4][2] = {{{0}}};
-        for (int k = 0; k < full; k += 8)
-#pragma GCC unroll 2
-            for (int h = 0; h < 2; h++) {
-                v4f y;
-                VLOAD(y, b + k + 4 * h);
-#pragma GCC unroll 4
-                for (int a = 0; a < 4; a++) {
-                    v4f x;
-                    VLOAD(x, F->JT[a] + k + 4 * h);
-                    s[a][h] += x * y;
-                }
-            }
-        for (int a = 0; a < 4 && a <= c; a++)
-            h_set(F, a, c, sum8_finish(s[a], F->JT[a], b, full, len));
-        if (c >= 4)
-            h_set(F, 4, c, sum_f(b, n));
-        if (c >= 5)
-            h_set(F, 5, c, sum_f(b + n, n));
-    }
-}
-
-/* The modes block of J^T J plus diag(1/lambda). It equals s^2 V^T (R2^T R2) V, so with the Gram
- * matrices it costs 6 m^2 instead of 2n m^2. Vectorised along a row of the upper triangle. */
-static void hessian_modes(fit *F, const float R[9], float s)
-{
-    int m = F->m;
-    if (!F->gram) {
-        for (int j = 0; j < m; j++)
-            for (int k = j; k < m; k++)
-                h_set(F, 6 + j, 6 + k, dot_f(F->JT[6 + j], F->JT[6 + k], 2 * F->n));
-    } else {
-        double coef[6];
-        for (int t = 0; t < 6; t++) {
-            int a = fa_pdm_gram_pair[t][0], b = fa_pdm_gram_pair[t][1];
-            coef[t] = ((double)R[a] * R[b] + (double)R[3 + a] * R[3 + b]) * ((double)s * s);
-        }
-        size_t mm = (size_t)m * m;
-        for (int j = 0; j < m; j++) {
-            float *h = F->H + (6 + j) * MAXC + 6;
-            const double *G = F->gram + j * m;
-            int k = j;
-            for (; k + 4 <= m; k += 4) {
-                v2d v[2];
-#pragma GCC unroll 2
-                for (int q = 0; q < 2; q++) {
-                    v2d g[6];
-#pragma GCC unroll 6
-                    for (int t = 0; t < 6; t++)
-                        VLOAD(g[t], G + t * mm + k + 2 * q);
-                    v[q] = coef[0] * g[0] + coef[1] * g[1] + coef[2] * g[2] + coef[3] * g[3] +
-                           coef[4] * g[4] + coef[5] * g[5];
-                }
-                v4f vf = narrow(v);
-                VSTORE(h + k, vf);
-            }
-            for (; k < m; k++) {
-                const double *Gk = G + k;
-                h[k] = (float)(coef[0] * Gk[0] + coef[1] * Gk[mm] + coef[2] * Gk[2 * mm] +
-                               coef[3] * Gk[3 * mm] + coef[4] * Gk[4 * mm] + coef[5] * Gk[5 * mm]);
-            }
-        }
-    }
-    for (int j = 0; j < m; j++)
-        F->H[(6 + j) * (MAXC + 1)] = F->reg[j] + F->H[(6 + j) * (MAXC + 1)];
-}
-
-/* Running sums s[i] = L(i, j) - sum_k L(i, k) L(j, k) of CholImpl for rows i in [lo, hi), lo and
- * hi multiples of 4: float products, double sums, k in order. Eight rows per pass (nb = 2 blocks
- * of 4) keep four independent sums in flight. L is column-major: L[k * MAXC + i] = L(i, k). */
-static inline void chol_block(const float *L, int j, int i, int nb, double *s)
-{
-    v2d acc[4];
-#pragma GCC unroll 2
-    for (int h = 0; h < nb; h++) {
-        v4f a;
-        VLOAD(a, L + j * MAXC + i + 4 * h);
-        widen(a, acc + 2 * h);
-    }
-    for (int k = 0; k < j; k++) {
-        float ljk = L[k * MAXC + j];
-#pragma GCC unroll 2
-        for (int h = 0; h < nb; h++) {
-            v4f l;
-            v2d d[2];
-            VLOAD(l, L + k * MAXC + i + 4 * h);
-            widen(l * ljk, d);
-            acc[2 * h] -= d[0];
-            acc[2 * h + 1] -= d[1];
-        }
-    }
-    memcpy(s + i, acc, sizeof(double) * 4 * (size_t)nb);
-}
-
-static void chol_sums(const float *L, int j, int lo, int hi, double *s)
-{
-    int i = lo;
-    for (; i + 8 <= hi; i += 8)
-        chol_block(L, j, i, 2, s);
-    if (i < hi)
-        chol_block(L, j, i, 1, s);
-}
 
 /* The AVX2 twins where this build has them; without, F->avx2 is always 0 and these names keep
  * the dispatch free of #ifdefs. */
 #ifdef PDM_AVX2
-#define chol_sums_avx2 fa_pdm_chol_sums_avx2
 #define fit_shape_avx2 fa_pdm_fit_shape_avx2
 #define jacobian_avx2 fa_pdm_jacobian_avx2
-#define gradient_avx2 fa_pdm_gradient_avx2
-#define hessian_rigid_avx2 fa_pdm_hessian_rigid_avx2
 #else
-#define chol_sums_avx2 chol_sums
 #define fit_shape_avx2 fit_shape
 #define jacobian_avx2 jacobian
-#define gradient_avx2 gradient
-#define hessian_rigid_avx2 hessian_rigid
 #endif
 
-
-/* cv::solve(H, b, DECOMP_CHOLESKY) for float: OpenCV's CholImpl (products of floats in float,
- * sums in double, the diagonal kept as 1/sqrt; a non-positive pivot gives a zero solution).
- * Evaluated column by column instead of row by row: every entry still receives the same
- * subtractions in the same order, but the sums of different rows no longer wait on each other. */
-static void cholesky_solve(fit *F)
-{
-    int nc = F->nc, hi = (nc + 3) & ~3;
-    float *L = F->H; /* symmetric, so H is also column-major: L[j * MAXC + i] = L(i, j) */
-    float *x = F->dp;
-    /* Sums run over blocks of 4 rows from a multiple of 4, so some are computed for rows above
-     * the diagonal or in the zero padding past nc; they are never used. */
-    double s[MAXC], dd[MAXC];
-    for (int i = 0; i < nc; i++)
-        dd[i] = L[i * MAXC + i];
-    for (int j = 0; j < nc; j++) {
-        if (dd[j] < FLT_EPSILON) {
-            memset(x, 0, sizeof(float) * (size_t)nc);
-            return;
-        }
-        float dinv = (float)(1. / sqrt(dd[j]));
-        if (F->avx2)
-            chol_sums_avx2(L, j, (j + 1) & ~3, hi, s);
-        else
-            chol_sums(L, j, (j + 1) & ~3, hi, s);
-        L[j * MAXC + j] = dinv;
-        for (int i = j + 1; i < nc; i++) {
-            float lij = (float)(s[i] * dinv);
-            L[j * MAXC + i] = lij;
-            dd[i] -= (double)lij * lij;
-        }
-    }
-    /* L y = b, then L^T x = y; each unknown's sum again in OpenCV's order. */
-    for (int i = 0; i < MAXC; i++)
-        s[i] = i < nc ? F->b[i] : 0;
-    for (int k = 0; k < nc; k++) {
-        const float *lk = L + k * MAXC;
-        x[k] = (float)(s[k] * lk[k]);
-        for (int i = (k + 1) & ~3; i < hi; i += 4) {
-            v4f l;
-            v2d d[2], si[2];
-            VLOAD(l, lk + i);
-            VLOAD(si, s + i);
-            widen(l * x[k], d);
-            si[0] -= d[0];
-            si[1] -= d[1];
-            VSTORE(s + i, si);
-        }
-    }
-    for (int i = 0; i < nc; i++)
-        s[i] = x[i];
-    for (int k = nc - 1; k >= 0; k--) {
-        x[k] = (float)(s[k] * L[k * MAXC + k]);
-        for (int i = 0; i < k; i++)
-            s[i] -= L[i * MAXC + k] * x[k];
-    }
-}
 
 /* Initial scale and translation: landmark bounding box against the mean shape's. */
 static void fit_init(const fit *F, float g[6])
@@ -445,6 +214,58 @@ static float init_error(const fit *F, const float R[9], const float g[6])
     return dist(cur, F->lm, 2 * n);
 }
 
+/* CalcShape3D on the visible rows, as fa_pdm_shape3d sums it (OpenBLAS's SkylakeX small-matrix
+ * sgemm_, cv/skx_gemm.h: M = 1, N = 3n, K = m), into F->S. */
+static void shape_sgemm(fit *F, const float *p)
+{
+    fa_skx_gemv_t(p, F->Vt, F->m, 3 * F->n, F->M, F->cpu, F->S);
+}
+
+/* Hessian = J_w_t * J + regularisations by OpenFace's sgemm_ (beta 1), in OpenBLAS's SkylakeX
+ * small-matrix order (fa_skx_hessian; W is the identity, so J_w_t = J^T exactly). CholImpl reads
+ * the lower triangle Hessian[c][a], a <= c, which is what h_set's upper triangle (a, c) holds. */
+static void hessian_sgemm(fit *F)
+{
+    static const float zero6[6] = {0};
+    const int nc = F->nc, len = 2 * F->n;
+    float J[2 * MAXP * MAXC], Jwt[MAXC * 2 * MAXP], reg[MAXC], Hf[MAXC * MAXC];
+    for (int c = 0; c < nc; c++) {
+        memcpy(Jwt + (size_t)c * (size_t)len, F->JT[c], sizeof(float) * (size_t)len);
+        for (int q = 0; q < len; q++)
+            J[(size_t)q * (size_t)nc + (size_t)c] = F->JT[c][q];
+        reg[c] = c < 6 ? zero6[c] : F->reg[c - 6];
+    }
+    fa_skx_hessian(Jwt, J, len, nc, reg, F->cpu, Hf);
+    for (int a = 0; a < nc; a++)
+        for (int c = a; c < nc; c++)
+            h_set(F, a, c, Hf[c * nc + a]);
+}
+
+/* J_w_t_m = J_w_t * error_resid (cv::gemm, fa_gemv_cv), then minus diag(1/lambda) p. */
+static void gradient_cv(fit *F, const double *rd, const float *p)
+{
+    const int len = 2 * F->n;
+    float r[2 * MAXP];
+    for (int k = 0; k < len; k++)
+        r[k] = (float)rd[k];
+    for (int c = 0; c < F->nc; c++)
+        fa_gemv_cv(F->JT[c], 1, len, r, &F->b[c]);
+    gradient_reg(F, p);
+}
+
+/* cv::solve(Hessian, J_w_t_m, DECOMP_CHOLESKY) through the one CholImpl emulation
+ * (fa_cv_cholesky) on the full matrix: CholImpl reads Hessian[c][a], a <= c, held in H (a, c). */
+static void cholesky_cv(fit *F)
+{
+    const int nc = F->nc;
+    float A[MAXC * MAXC];
+    for (int a = 0; a < nc; a++)
+        for (int c = a; c < nc; c++)
+            A[c * nc + a] = A[a * nc + c] = F->H[a * MAXC + c];
+    memcpy(F->dp, F->b, sizeof(float) * (size_t)nc);
+    fa_cv_cholesky(A, nc, F->dp, 1);
+}
+
 /* One Gauss-Newton step; returns the error of the updated rigid parameters with the shape of
  * the previous local parameters (OpenFace measures it before refreshing the 3D shape). */
 static float fit_step(fit *F, float g[6], float *p, float R[9])
@@ -452,24 +273,35 @@ static float fit_step(fit *F, float g[6], float *p, float R[9])
     int n = F->n;
     float proj[2 * MAXP];
     double r[2 * MAXP]; /* float residuals, held as double for gradient's double products */
-    if (F->avx2)
+    /* shape_3D = M + V * loc_params: cv::gemm hands products with 100 or more rows to the BLAS
+     * (OpenCV 4.6's hal_internal.cpp, HAL_GEMM_SMALL_MATRIX_THRESH), where it is the sgemm_ of
+     * CalcShape3D; smaller ones it sums itself. */
+    const int blas = 3 * n >= 100;
+    if (blas)
+        shape_sgemm(F, p);
+    else if (F->avx2)
         fit_shape_avx2(F, p);
     else
         fit_shape(F, p);
     project(F, R, g, proj);
     for (int k = 0; k < 2 * n; k++)
         r[k] = (float)(F->lm[k] - proj[k]);
+    /* ComputeJacobian takes its shape from CalcShape3D (sgemm_), not from the cv::gemm shape of
+     * the residual: the Jacobian is built on that one, then the cv::gemm shape comes back for
+     * the error after the update. */
+    float S_cv[3 * MAXP];
+    memcpy(S_cv, F->S, sizeof(float) * 3 * (size_t)n);
+    if (!blas)
+        shape_sgemm(F, p);
     if (F->avx2) {
         jacobian_avx2(F, R, g[0]);
-        gradient_avx2(F, r, p);
-        hessian_rigid_avx2(F);
     } else {
         jacobian(F, R, g[0]);
-        gradient(F, r, p);
-        hessian_rigid(F);
     }
-    hessian_modes(F, R, g[0]);
-    cholesky_solve(F);
+    gradient_cv(F, r, p);
+    memcpy(F->S, S_cv, sizeof(float) * 3 * (size_t)n);
+    hessian_sgemm(F);
+    cholesky_cv(F);
     for (int c = 0; c < F->nc; c++)
         F->dp[c] = 0.75f * F->dp[c];
     fa_pdm_update_global(g, F->dp);
@@ -489,6 +321,7 @@ void fa_pdm_calc_params(const fa_pdm *pdm, const float *landmarks, float g[6], f
         return; /* fa_pdm_load rejects such models */
     fit_select(&F, pdm, landmarks);
     F.avx2 = (pdm->cpu & FA_CPU_AVX2) != 0;
+    F.cpu = pdm->cpu;
     if (F.n < 1)
         return;
     float R[9];

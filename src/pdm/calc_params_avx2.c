@@ -31,45 +31,6 @@ AVX2_INLINE v4f narrow4(v4d d)
     return (v4f)_mm256_cvtpd_ps((__m256d)d);
 }
 
-/* chol_block for nu (constant after inlining) units of 4 rows from row i. */
-AVX2_INLINE void chol_block_avx2(const float *L, int j, int i, int nu, double *s)
-{
-    v4d acc[4];
-#pragma GCC unroll 4
-    for (int h = 0; h < nu; h++)
-        acc[h] = load_widen4(L + j * MAXC + i + 4 * h);
-    for (int k = 0; k < j; k++) {
-        float ljk = L[k * MAXC + j];
-#pragma GCC unroll 4
-        for (int h = 0; h < nu; h++) {
-            v4f l;
-            VLOAD(l, L + k * MAXC + i + 4 * h);
-            acc[h] -= widen4(l * ljk);
-        }
-    }
-    memcpy(s + i, acc, sizeof(double) * 4 * (size_t)nu);
-}
-
-AVX2_FN void fa_pdm_chol_sums_avx2(const float *L, int j, int lo, int hi, double *s)
-{
-    int i = lo;
-    for (; i + 16 <= hi; i += 16)
-        chol_block_avx2(L, j, i, 4, s);
-    switch ((hi - i) / 4) {
-    case 3:
-        chol_block_avx2(L, j, i, 3, s);
-        break;
-    case 2:
-        chol_block_avx2(L, j, i, 2, s);
-        break;
-    case 1:
-        chol_block_avx2(L, j, i, 1, s);
-        break;
-    default:
-        break;
-    }
-}
-
 /* fit_shape's double sums for nu (constant after inlining) units of 4 rows from row r. */
 AVX2_INLINE void shape_block_avx2(fit *F, const float *p, int r, int nu)
 {
@@ -84,9 +45,8 @@ AVX2_INLINE void shape_block_avx2(fit *F, const float *p, int r, int nu)
     }
 #pragma GCC unroll 4
     for (int h = 0; h < nu; h++) {
-        v4f sh;
-        VLOAD(sh, F->M + r + 4 * h);
-        sh += narrow4(acc[h]);
+        acc[h] += load_widen4(F->M + r + 4 * h);
+        v4f sh = narrow4(acc[h]);
         VSTORE(F->S + r + 4 * h, sh);
     }
 }
@@ -155,87 +115,6 @@ AVX2_FN void fa_pdm_jacobian_avx2(fit *F, const float R[9], float s)
     jacobian_from(F, R, s, full);
 }
 
-/* gradient with the 4 interleaved lanes of each row in one vector. */
-AVX2_FN void fa_pdm_gradient_avx2(fit *F, const double *rd, const float *p)
-{
-    int len = 2 * F->n, full = len & ~3, nc = F->nc;
-    for (int c = 0; c < nc; c += 4) {
-        const float *a[4];
-        v4d s[4] = {{0}};
-        for (int q = 0; q < 4; q++)
-            a[q] = F->JT[c + q < nc ? c + q : c];
-        for (int k = 0; k < full; k += 4) {
-            v4d rk;
-            VLOAD(rk, rd + k);
-#pragma GCC unroll 4
-            for (int q = 0; q < 4; q++)
-                s[q] += load_widen4(a[q] + k) * rk;
-        }
-        for (int q = 0; q < 4 && c + q < nc; q++) {
-            double s0 = s[q][0];
-            for (int k = full; k < len; k++)
-                s0 += (double)a[q][k] * rd[k];
-            F->b[c + q] = (float)(s0 + s[q][1] + s[q][2] + s[q][3]);
-        }
-    }
-    gradient_reg(F, p);
-}
-
-/* sum_f of a and of b together (two independent chains). */
-AVX2_INLINE void sum2_avx2(const float *a, const float *b, int len, float *sa, float *sb)
-{
-    int full = len & ~7;
-    v8f s[2] = {{0}};
-    for (int k = 0; k < full; k += 8) {
-        v8f x, y;
-        VLOAD(x, a + k);
-        VLOAD(y, b + k);
-        s[0] += x;
-        s[1] += y;
-    }
-    *sa = sum8_finish(&s[0], a, NULL, full, len);
-    *sb = sum8_finish(&s[1], b, NULL, full, len);
-}
-
-/* Rows 0..3 of hessian_rigid for columns c and c + 1 (the last column repeats when c + 1 is
- * nc), with the 8 float lanes of each sum in one vector. Two columns per pass keep eight
- * independent sums in flight and share the loads of the four rows. */
-AVX2_INLINE void hessian_rigid_pair(fit *F, int c)
-{
-    int len = 2 * F->n, full = len & ~7, c1 = c + 1 < F->nc ? c + 1 : c;
-    const float *b[2] = {F->JT[c], F->JT[c1]};
-    v8f s[2][4] = {{{0}}};
-    for (int k = 0; k < full; k += 8) {
-        v8f y[2];
-        VLOAD(y[0], b[0] + k);
-        VLOAD(y[1], b[1] + k);
-#pragma GCC unroll 4
-        for (int a = 0; a < 4; a++) {
-            v8f x;
-            VLOAD(x, F->JT[a] + k);
-            s[0][a] += x * y[0];
-            s[1][a] += x * y[1];
-        }
-    }
-    for (int q = 0; q < 2 && c + q < F->nc; q++)
-        for (int a = 0; a < 4 && a <= c + q; a++)
-            h_set(F, a, c + q, sum8_finish(&s[q][a], F->JT[a], b[q], full, len));
-}
-
-/* hessian_rigid: rows 0..3 by pairs of columns, rows 4 and 5 as plain sums. */
-AVX2_FN void fa_pdm_hessian_rigid_avx2(fit *F)
-{
-    int n = F->n;
-    for (int c = 0; c < F->nc; c += 2)
-        hessian_rigid_pair(F, c);
-    for (int c = 4; c < F->nc; c++) {
-        float sx, sy;
-        sum2_avx2(F->JT[c], F->JT[c] + n, n, &sx, &sy);
-        h_set(F, 4, c, sx);
-        if (c >= 5)
-            h_set(F, 5, c, sy);
-    }
-}
 #else
 typedef int fa_pdm_avx2_unused; /* ISO C wants a declaration in every translation unit */
 #endif

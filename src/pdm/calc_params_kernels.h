@@ -61,6 +61,7 @@ typedef struct fit {
     float b[MAXC], dp[MAXC];
     float Vsub[MAXM * 3 * MAXP];  /* storage for Vt when it cannot point into the model */
     int avx2;                     /* run the AVX2 copies of the hot loops */
+    unsigned cpu;                 /* FA_CPU_* of the model, for fa_skx_hessian */
 } fit;
 
 /* fit_shape's rows from r on, one at a time. */
@@ -71,7 +72,7 @@ static inline void shape_rows(fit *F, const float *p, int r)
         double acc = 0;
         for (int j = 0; j < m; j++)
             acc += F->Vt[(size_t)j * rows + r] * (double)p[j];
-        F->S[r] = F->M[r] + (float)acc;
+        F->S[r] = (float)(acc + (double)F->M[r]);
     }
 }
 
@@ -159,25 +160,13 @@ static inline void jacobian_from(fit *F, const float R[9], float s, int i0)
 /* The local part of the gradient minus diag(1/lambda) p. */
 static inline void gradient_reg(fit *F, const float *p)
 {
+    /* OpenCV evaluates `b - Reg * p` as one cv::gemm (alpha -1, src3 b, beta 1): the product
+     * and the difference in double, rounded to float once. */
     for (int j = 0; j < F->m; j++)
-        F->b[6 + j] = F->b[6 + j] - F->reg[j] * p[j];
+        F->b[6 + j] = (float)((double)F->b[6 + j] - (double)F->reg[j] * (double)p[j]);
 }
 
-/* For J^T J, where OpenFace's OpenBLAS sgemm sums floats in a CPU-dependent order: 8 float
- * partial sums (lane l takes the elements l mod 8, the rest go to the first), combined pairwise.
- * This finishes such a sum whose 8 lanes are in memory order (two 4-vectors or one 8-vector);
- * b == NULL means plain sums of a. */
-static inline float sum8_finish(const void *lanes, const float *a, const float *b, int full,
-                                int len)
-{
-    float t[8];
-    memcpy(t, lanes, sizeof t);
-    for (int k = full; k < len; k++)
-        t[0] += b ? a[k] * b[k] : a[k];
-    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
-}
-
-/* H is symmetric and only its upper triangle (a <= c) is used. */
+/* H (a, c), a <= c, holds Hessian[c][a], the entry CholImpl reads. */
 static inline void h_set(fit *F, int a, int c, float v)
 {
     F->H[a * MAXC + c] = v;
@@ -185,13 +174,9 @@ static inline void h_set(fit *F, int a, int c, float v)
 
 #if FA_BUILD_AVX2 && defined(__SSE2__)
 #define PDM_AVX2 1
-/* The AVX2 twins (calc_params_avx2.c) of chol_sums, fit_shape, jacobian, gradient and
- * hessian_rigid. */
-void fa_pdm_chol_sums_avx2(const float *L, int j, int lo, int hi, double *s);
+/* The AVX2 twins (calc_params_avx2.c) of fit_shape and jacobian. */
 void fa_pdm_fit_shape_avx2(fit *F, const float *p);
 void fa_pdm_jacobian_avx2(fit *F, const float R[9], float s);
-void fa_pdm_gradient_avx2(fit *F, const double *rd, const float *p);
-void fa_pdm_hessian_rigid_avx2(fit *F);
 #endif
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cv/skx_gemm.h"
 #include "pdm/pdm.h"
 
 #define MAXP FA_PDM_MAX_POINTS
@@ -154,20 +155,30 @@ faceau_status fa_pdm_load(const char *path, fa_pdm *pdm, fa_err *err)
 
 /* ---- shape ------------------------------------------------------------------------------ */
 
-/* One row of OpenFace's CalcShape3D (sgemm, float accumulation in OpenBLAS): here the dot product
- * is exact to double and rounded once before adding the mean, as OpenBLAS's C += acc does. */
-static float shape3d_row(float mean, const float *v, int m, const float *p)
-{
-    double s = 0;
-    for (int j = 0; j < m; j++)
-        s += (double)v[j] * p[j];
-    return mean + (float)s;
-}
-
+/* OpenFace's CalcShape3D: sgemm_(N, N, 1, 3n, m, 1, p, 1, princ_comp, m, 1, out = mean, 1), a
+ * small-matrix product in OpenBLAS's SkylakeX order (cv/skx_gemm.h): M = 1, so each row is
+ * dot-like (16 partial chains and a tree) when m >= 32, else one fused chain; then + mean,
+ * rounded once (fma(C, beta = 1, sum)). */
 void fa_pdm_shape3d(const fa_pdm *pdm, const float *p_local, float *shape3d)
 {
-    for (int r = 0; r < 3 * pdm->n; r++)
-        shape3d[r] = shape3d_row(pdm->mean[r], pdm->pc + (size_t)r * pdm->m, pdm->m, p_local);
+    const int N = 3 * pdm->n, m = pdm->m;
+    if (pdm->pct) { /* the transposed components: eight rows per vector (same bits) */
+        fa_skx_gemv_t(p_local, pdm->pct, m, N, pdm->mean, pdm->cpu, shape3d);
+        return;
+    }
+    const int dot = fa_skx_dot_row(1, m) == 0;
+    for (int r = 0; r < N; r++) {
+        const float *v = pdm->pc + (size_t)r * (size_t)m;
+        float s;
+        if (dot) {
+            s = fa_skx_dot(p_local, 1, v, 1, m, fa_skx_tree4(0, r, 1, N));
+        } else {
+            s = 0;
+            for (int j = 0; j < m; j++)
+                s = fmaf(p_local[j], v[j], s);
+        }
+        shape3d[r] = s + pdm->mean[r];
+    }
 }
 
 

@@ -33,7 +33,8 @@ extern const int fa_pdm_gram_pair[6][2];
 /* ---- model (pdm.c) ---- */
 faceau_status fa_pdm_load(const char *path, fa_pdm *pdm, fa_err *err);
 void fa_pdm_free(fa_pdm *pdm);
-/* shape3d (3n) = mean + pc * p_local (each dot product summed in double, rounded once). */
+/* shape3d (3n) = mean + pc * p_local, summed as OpenFace's sgemm_ on OpenBLAS 0.3.21 SkylakeX
+ * (cv/skx_gemm.h), then + mean rounded once. */
 void fa_pdm_shape3d(const fa_pdm *pdm, const float *p_local, float *shape3d);
 /* PDM::UpdateModelParameters for the rigid part: g (scale, rx, ry, rz, tx, ty) += dp, the
  * rotation composed with orth(I + [w]x) and taken back to Euler angles through Rodrigues
