@@ -100,7 +100,7 @@ extern "C" {
  * FACEAU_BUILD; users define nothing, except FACEAU_SHARED when linking the Windows DLL (as
  * ggml's GGML_BUILD / GGML_SHARED). */
 #if defined(_WIN32)
-#if defined(FACEAU_BUILD) && defined(FACEAU_SHARED)
+#if defined(FACEAU_BUILD)
 #define FACEAU_API __declspec(dllexport)
 #elif defined(FACEAU_SHARED)
 #define FACEAU_API __declspec(dllimport)
