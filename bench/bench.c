@@ -11,11 +11,13 @@
  *  - per clip (2015-10-15-15-14.avi 640x480 and portrait_1080x1920.mp4), one streamed pass of
  *    the whole pipeline decode -> grey -> DetectLandmarksInVideo -> pose/gaze -> AU stage, frames
  *    never held in memory: landmark ms per tracked frame (frames tracked from the previous one;
- *    frames that ran MTCNN are counted apart), ms per frame of each stage, and the pipeline's
- *    frames/s beside `ffmpeg -threads 1 -i FILE -f null -` decode-only frames/s of the same
- *    file in the same run (the ratio is what to quote: these machines are shared);
+ *    frames that ran MTCNN are counted apart), ms per frame of each stage, and the whole
+ *    pipeline's frames/s and peak RSS (faceau_run in a process of its own) with -threads 1 and
+ *    -threads 2, each beside `ffmpeg -threads 1 -i FILE -f null -` decode-only frames/s of the
+ *    same file measured right after it (the ratio is what to quote: these machines are shared);
  *  - the AU-only whole run (faceau_run with -landmarks) on the 640x480 clip, same ratio;
  *  - MTCNN alone on a 640x480 and a 1080x1920 frame, 1 and 2 threads;
+ *  - the nine shared videos through faceau_run_batch with -jobs 2 and one after another;
  *  - peak RSS.
  */
 #include <errno.h>
@@ -178,22 +180,27 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, long *n);
+static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, int threads,
+                        long *n);
 
-/* The whole pipeline in a process of its own (this program with -run VIDEO): its peak RSS is
- * then the pipeline's alone (models, one tracker, the decode queue), not the bench's. Returns
- * faceau_run's ms (-1 on failure); *n frames, *rss_mb the child's peak RSS (it reports both). */
-static double spawn_run(const char *video, long *n, double *rss_mb)
+/* A run in a process of its own (this program with child_args: "-run VIDEO THREADS" or
+ * "-batch JOBS THREADS FILE..."): its peak RSS is then the pipeline's alone (models, trackers,
+ * the frame queues), not the bench's. Returns the run's ms (-1 on failure); *n frames, *rss_mb
+ * the child's peak RSS (it reports both). */
+static double spawn_child(char **child_args, int n_args, long *n, double *rss_mb)
 {
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     int fds[2];
     *n = 0;
     *rss_mb = 0;
-    if (len <= 0 || pipe(fds))
+    if (len <= 0 || n_args > 30 || pipe(fds))
         return -1;
     self[len] = 0;
-    char *argv[] = {self, "-run", (char *)video, NULL};
+    char *argv[32] = {self};
+    for (int i = 0; i < n_args; i++)
+        argv[1 + i] = child_args[i];
+    argv[1 + n_args] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -225,6 +232,14 @@ static double spawn_run(const char *video, long *n, double *rss_mb)
     if (!WIFEXITED(status) || WEXITSTATUS(status) || sscanf(buf, "%ld %lf %lf", n, &ms, rss_mb) != 3)
         return -1;
     return ms;
+}
+
+static double spawn_run(const char *video, int threads, long *n, double *rss_mb)
+{
+    char t[16];
+    snprintf(t, sizeof t, "%d", threads);
+    char *args[] = {"-run", (char *)video, t};
+    return spawn_child(args, 3, n, rss_mb);
 }
 
 /* `ffmpeg -threads 1 -i FILE -f null -` through posix_spawnp: wall ms, or -1 when ffmpeg is
@@ -415,18 +430,20 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
            n / (total / 1e3));
     printf("  AU stage         calc_params %.3f, align %.3f, hog+geom %.3f, median %.3f, predict %.3f ms\n",
            stages[0] / n, stages[1] / n, stages[2] / n, stages[3] / n, stages[4] / n);
-    /* the whole pipeline as the CLI runs it, every frame, beside ffmpeg decoding the same file */
-    long nrun;
-    double rss, trun = spawn_run(file, &nrun, &rss);
-    if (trun > 0) {
+    /* the whole pipeline as the CLI runs it, every frame, beside ffmpeg decoding the same file
+     * (once per line: the machine drifts) */
+    for (int threads = 1; threads <= 2; threads++) {
+        long nrun;
+        double rss, trun = spawn_run(file, threads, &nrun, &rss);
+        if (trun <= 0) {
+            fprintf(stderr, "bench: the whole-pipeline run on %s failed\n", file);
+            break;
+        }
         const char *how;
         double dfps = decode_fps(file, nrun, &how), pfps = nrun / (trun / 1e3);
-        printf("  whole pipeline   %.1f frames/s (faceau_run, no -landmarks: %ld frames, decode on its "
-               "own thread, CSV, post-processing); decode only %.1f frames/s (%s); ratio %.3fx; "
-               "peak RSS %.1f MB\n",
-               pfps, nrun, dfps, how, dfps > 0 ? pfps / dfps : 0, rss);
-    } else {
-        fprintf(stderr, "bench: the whole-pipeline run on %s failed\n", file);
+        printf("  whole pipeline   -threads %d: %.1f frames/s (faceau_run, no -landmarks: %ld frames, "
+               "CSV, post-processing); decode only %.1f frames/s (%s); ratio %.3fx; peak RSS %.1f MB\n",
+               threads, pfps, nrun, dfps, how, dfps > 0 ? pfps / dfps : 0, rss);
     }
     free(tms);
     return 1;
@@ -434,7 +451,8 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
 
 /* faceau_run over video (the CLI's path: decode thread, tracking, pose, gaze, AU stage,
  * post-processing, CSV); landmarks_csv NULL tracks with P->lm. Returns ms, *n = frames. */
-static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, long *n)
+static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, int threads,
+                        long *n)
 {
     char err[4096], outdir[64];
     faceau_au *au;
@@ -452,6 +470,7 @@ static double timed_run(pipeline *P, const char *video, const char *landmarks_cs
     ro.out_dir = outdir;
     ro.out_name = "bench";
     ro.quiet = 1;
+    ro.threads = threads;
     double t = now_ms();
     faceau_status st = faceau_run(au, &ro);
     t = now_ms() - t;
@@ -472,7 +491,7 @@ static double timed_run(pipeline *P, const char *video, const char *landmarks_cs
 static void bench_au_only(pipeline *P, const char *video, const char *csv)
 {
     long n;
-    double t = timed_run(P, video, csv, &n);
+    double t = timed_run(P, video, csv, 0, &n);
     if (t <= 0)
         return;
     const char *how;
@@ -514,6 +533,95 @@ static void bench_detect(pipeline *P, const char *video, int repeats)
     fa_video_close(v);
 }
 
+static void count_frames(void *user, const faceau_batch_result *r)
+{
+    long *n = user;
+    *n += r->status == FACEAU_OK ? r->frames : 0;
+}
+
+/* The child of bench_batch: faceau_run_batch over files, as `faceau -jobs J -threads T` runs
+ * them; prints "frames ms rss". */
+static int batch_child(const char *models, int jobs, int threads, char **files, int n)
+{
+    faceau_batch_input *in = calloc((size_t)n, sizeof *in);
+    char err[4096], outdir[64];
+    faceau_landmarker *lm;
+    if (!in || faceau_landmarker_open(models, &lm, err, sizeof err)) {
+        fprintf(stderr, "bench: %s\n", in ? err : "out of memory");
+        free(in);
+        return 1;
+    }
+    for (int i = 0; i < n; i++)
+        in[i].input = files[i];
+    snprintf(outdir, sizeof outdir, "/tmp/faceau-bench-batch-%ld", (long)getpid());
+    faceau_batch_options o;
+    memset(&o, 0, sizeof o);
+    o.run.out_dir = outdir;
+    o.run.landmarker = lm;
+    o.run.threads = threads;
+    o.config = faceau_default_config();
+    o.config.model_dir = models;
+    o.jobs = jobs;
+    long frames = 0;
+    o.outcome = count_frames;
+    o.user = &frames;
+    double t = now_ms();
+    faceau_status st = faceau_run_batch(in, n, &o, NULL, err, sizeof err);
+    t = now_ms() - t;
+    for (int i = 0; i < n; i++) { /* the outputs are not kept */
+        char name[1024], path[1200];
+        const char *b = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
+        snprintf(name, sizeof name, "%s", b);
+        char *dot = strrchr(name, '.');
+        if (dot)
+            *dot = 0;
+        snprintf(path, sizeof path, "%s/%s.csv", outdir, name);
+        remove(path);
+    }
+    rmdir(outdir);
+    faceau_landmarker_close(lm);
+    free(in);
+    if (st) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 1;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("%ld %.3f %.1f\n", frames, t, ru.ru_maxrss / 1024.0);
+    return 0;
+}
+
+/* The nine shared videos with a reference: -jobs 2 against one after another, both -threads 2. */
+static void bench_batch(const char *shared)
+{
+    static const char *names[] = {"0217_03_006_alanis_morissette.avi", "0417_02_003_bill_clinton.avi",
+                                  "1192_01_006_julia_roberts.avi", "1815_01_008_tony_blair.avi",
+                                  "1878_01_002_vladimir_putin.avi", "2015-10-15-15-14.avi",
+                                  "default.wmv", "multi_face.avi", "portrait_1080x1920.mp4"};
+    enum { NV = sizeof names / sizeof names[0] };
+    char paths[NV][4096], *args[3 + NV];
+    for (int i = 0; i < NV; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/data/videos/%s", shared, names[i]);
+        args[3 + i] = paths[i];
+    }
+    args[0] = "-batch";
+    args[2] = "2";
+    double ms[2] = {0}, rss[2] = {0};
+    long frames[2] = {0};
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        args[1] = jobs == 1 ? "1" : "2";
+        ms[jobs - 1] = spawn_child(args, 3 + NV, &frames[jobs - 1], &rss[jobs - 1]);
+        if (ms[jobs - 1] <= 0) {
+            fprintf(stderr, "bench: the %d-job batch run failed\n", jobs);
+            return;
+        }
+    }
+    printf("\nnine videos      -jobs 1: %.1f s (%ld frames, %.1f frames/s, peak RSS %.1f MB); -jobs 2: "
+           "%.1f s (%.1f frames/s, peak RSS %.1f MB); speed-up %.2fx (both -threads 2)\n",
+           ms[0] / 1e3, frames[0], frames[0] / (ms[0] / 1e3), rss[0], ms[1] / 1e3,
+           frames[1] / (ms[1] / 1e3), rss[1], ms[0] / ms[1]);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = getenv("FACEAU_SHARED") ? getenv("FACEAU_SHARED") : "../shared";
@@ -523,8 +631,10 @@ int main(int argc, char **argv)
     else
         snprintf(models, sizeof models, "%s/models", shared);
     long max_frames = 300;
-    if (argc == 3 && !strcmp(argv[1], "-run")) {
-        /* the child of spawn_run: load what faceau_run needs, run, print "frames ms" */
+    if (argc >= 5 && !strcmp(argv[1], "-batch"))
+        return batch_child(models, atoi(argv[2]), atoi(argv[3]), argv + 4, argc - 4);
+    if (argc == 4 && !strcmp(argv[1], "-run")) {
+        /* the child of spawn_run: load what faceau_run needs, run, print "frames ms rss" */
         pipeline R = {0};
         char err[4096];
         faceau_config cfg = faceau_default_config();
@@ -535,7 +645,7 @@ int main(int argc, char **argv)
             return 1;
         }
         long n;
-        double t = timed_run(&R, argv[2], NULL, &n);
+        double t = timed_run(&R, argv[2], NULL, atoi(argv[3]), &n);
         faceau_landmarker_close(R.lm);
         faceau_au_models_close(R.aum);
         if (t <= 0)
@@ -570,6 +680,7 @@ int main(int argc, char **argv)
     printf("\n");
     bench_detect(&P, v640, 10);
     bench_detect(&P, vport, 5);
+    bench_batch(shared);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS         %.1f MB (this bench process: internal calls, AU-only run)\n",

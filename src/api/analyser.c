@@ -1,6 +1,7 @@
 /* analyser.c - the AU analyser: AU models (faceau_au_models, read-only once loaded, shared by any
  * number of analysers) and one person's running state (faceau_au), frame by frame, as
  * OpenFace's FaceAnalyser::AddNextFrame does it in FeatureExtraction's video mode. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,15 @@ typedef struct history {
     double *r;              /* n x 17 raw intensities (0 on failed frames) */
     double *c;              /* n x 18 presences */
     unsigned char *success; /* n */
-    /* features of the first MAX_INIT_FRAMES successful frames, for re-prediction */
+    /* features of the first MAX_INIT_FRAMES successful frames, for re-prediction. The HOGs
+     * (17.9 KB a frame, 54 MB for 3000) go to an anonymous temporary file ($TMPDIR or /tmp),
+     * read back once at the end, so memory does not grow with them; in memory only if no such
+     * file can be made.
+     * The geometry is kept as the 34 shape parameters it is computed from (exactly again). */
     size_t n_init;
-    float *init_hog;  /* n_init x FACEAU_HOG_SIZE */
-    double *init_geom; /* n_init x FA_GEOM_DIM */
+    FILE *spill;       /* n_init x FACEAU_HOG_SIZE floats, or NULL */
+    float *init_hog;   /* n_init x FACEAU_HOG_SIZE when there is no spill file */
+    float *init_plocal; /* n_init x FA_N_MODES */
 } history;
 
 struct faceau_au_models {
@@ -56,6 +62,7 @@ struct faceau_au {
     /* the last frame's features */
     uint8_t aligned[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
     float hog[FACEAU_HOG_SIZE];
+    float p_local[FA_N_MODES];
     double x[FA_FEAT_DIM];
 };
 
@@ -80,7 +87,9 @@ static void history_free(history *h)
     free(h->c);
     free(h->success);
     free(h->init_hog);
-    free(h->init_geom);
+    free(h->init_plocal);
+    if (h->spill)
+        fclose(h->spill);
     memset(h, 0, sizeof *h);
 }
 
@@ -273,6 +282,10 @@ void faceau_au_reset(faceau_au *au)
     memset(au->stage_ms, 0, sizeof au->stage_ms);
     au->hist.n = 0;
     au->hist.n_init = 0;
+    if (au->hist.spill) { /* a fresh file for the next video */
+        fclose(au->hist.spill);
+        au->hist.spill = NULL;
+    }
 }
 
 /* Geometry features: [V*p (3n), p (m)] in double, OpenFace's geom_descriptor_frame. */
@@ -316,6 +329,7 @@ static faceau_status frame_features(faceau_au *au, const faceau_frame *frame, co
     for (int i = 0; i < FACEAU_HOG_SIZE; i++)
         au->x[i] = au->hog[i];
     geometry_features(au, p_local, au->x + FACEAU_HOG_SIZE);
+    memcpy(au->p_local, p_local, sizeof p_local);
     double t3 = now_ms();
     au->stage_ms[FA_STAGE_PDM] += t1 - t0;
     au->stage_ms[FA_STAGE_ALIGN] += t2 - t1;
@@ -340,17 +354,30 @@ static faceau_status keep_for_reprediction(faceau_au *au)
     history *h = &au->hist;
     if (h->n_init >= MAX_INIT_FRAMES)
         return FACEAU_OK;
-    if (!h->init_hog) {
-        h->init_hog = fa_malloc((size_t)MAX_INIT_FRAMES * FACEAU_HOG_SIZE * sizeof *h->init_hog,
-                                &au->err, "re-prediction features");
-        h->init_geom = fa_malloc((size_t)MAX_INIT_FRAMES * FA_GEOM_DIM * sizeof *h->init_geom,
-                                 &au->err, "re-prediction features");
-        if (!h->init_hog || !h->init_geom)
+    if (!h->init_plocal) {
+        h->init_plocal = fa_malloc((size_t)MAX_INIT_FRAMES * FA_N_MODES * sizeof *h->init_plocal,
+                                   &au->err, "re-prediction features");
+        if (!h->init_plocal)
             return FACEAU_ERR_NOMEM;
     }
-    memcpy(h->init_hog + h->n_init * FACEAU_HOG_SIZE, au->hog, FACEAU_HOG_SIZE * sizeof *au->hog);
-    memcpy(h->init_geom + h->n_init * FA_GEOM_DIM, au->x + FACEAU_HOG_SIZE,
-           FA_GEOM_DIM * sizeof *au->x);
+    if (!h->spill && !h->init_hog) {
+        h->spill = fa_tmpfile();
+        if (!h->spill) {
+            h->init_hog = fa_malloc((size_t)MAX_INIT_FRAMES * FACEAU_HOG_SIZE * sizeof *h->init_hog,
+                                    &au->err, "re-prediction features");
+            if (!h->init_hog)
+                return FACEAU_ERR_NOMEM;
+        }
+    }
+    if (h->spill) {
+        if (fwrite(au->hog, sizeof *au->hog, FACEAU_HOG_SIZE, h->spill) != FACEAU_HOG_SIZE)
+            return fa_fail(&au->err, FACEAU_ERR_IO,
+                           "cannot write the re-prediction features to a temporary file: %s",
+                           strerror(errno));
+    } else {
+        memcpy(h->init_hog + h->n_init * FACEAU_HOG_SIZE, au->hog, sizeof au->hog);
+    }
+    memcpy(h->init_plocal + h->n_init * FA_N_MODES, au->p_local, sizeof au->p_local);
     h->n_init++;
     return FACEAU_OK;
 }
@@ -438,19 +465,30 @@ faceau_status faceau_au_last_features(const faceau_au *au, unsigned char *aligne
 }
 
 /* OpenFace's PostprocessPredictions: the first successful frames again, with final medians. */
-static void repredict(faceau_au *au)
+static faceau_status repredict(faceau_au *au)
 {
     history *h = &au->hist;
+    if (h->spill && (fflush(h->spill) != 0 || fseek(h->spill, 0, SEEK_SET) != 0))
+        return fa_fail(&au->err, FACEAU_ERR_IO, "cannot read back the re-prediction features: %s",
+                       strerror(errno));
     size_t k = 0;
     for (size_t i = 0; i < h->n && k < h->n_init; i++) {
         if (!h->success[i])
             continue;
+        const float *hog = h->init_hog + k * FACEAU_HOG_SIZE;
+        if (h->spill) {
+            if (fread(au->hog, sizeof *au->hog, FACEAU_HOG_SIZE, h->spill) != FACEAU_HOG_SIZE)
+                return fa_fail(&au->err, FACEAU_ERR_IO,
+                               "cannot read back the re-prediction features of frame %zu", i + 1);
+            hog = au->hog;
+        }
         for (int j = 0; j < FACEAU_HOG_SIZE; j++)
-            au->x[j] = h->init_hog[k * FACEAU_HOG_SIZE + j];
-        memcpy(au->x + FACEAU_HOG_SIZE, h->init_geom + k * FA_GEOM_DIM, FA_GEOM_DIM * sizeof *au->x);
+            au->x[j] = hog[j];
+        geometry_features(au, h->init_plocal + k * FA_N_MODES, au->x + FACEAU_HOG_SIZE);
         fa_au_predict(&au->m->models, au->x, au->median, h->r + i * FA_N_AU_R, h->c + i * FA_N_AU_C);
         k++;
     }
+    return FACEAU_OK;
 }
 
 static double intensity_cutoff(const faceau_au *au, int i)
@@ -475,8 +513,11 @@ faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presenc
     /* FeatureExtraction post-processes both; only the dynamic models are re-predicted with the
      * final medians and shifted by their cut-off (static models have no cut-off) */
     int offline = au->cfg.au_mode != FACEAU_AU_STATIC && !au->cfg.online;
-    if (offline && au->cfg.au_mode == FACEAU_AU_DYNAMIC && !au->finished)
-        repredict(au);
+    if (offline && au->cfg.au_mode == FACEAU_AU_DYNAMIC && !au->finished) {
+        faceau_status st = repredict(au);
+        if (st)
+            return st;
+    }
     au->finished = 1;
     memcpy(intensity, h->r, n * FA_N_AU_R * sizeof *intensity);
     memcpy(presence, h->c, n * FA_N_AU_C * sizeof *presence);

@@ -152,6 +152,9 @@ faceau_status fa_models_locate(const char *hint, const char *marker, char *dir, 
 
 /* Opens path for reading or fails with a message naming it. */
 faceau_status fa_fopen_read(const char *path, FILE **out, fa_err *err);
+/* An anonymous scratch file (read/write, binary) in $TMPDIR or /tmp, already unlinked; NULL if
+ * none can be made. */
+FILE *fa_tmpfile(void);
 /* Joins dir and rel with '/' into out (size n); an absolute rel is used as is. */
 faceau_status fa_path_join(char *out, size_t n, const char *dir, const char *rel, fa_err *err);
 

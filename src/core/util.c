@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core.h"
 
@@ -90,6 +91,22 @@ faceau_status fa_fopen_read(const char *path, FILE **out, fa_err *err)
     if (!*out)
         return fa_fail(err, FACEAU_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     return FACEAU_OK;
+}
+
+FILE *fa_tmpfile(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/faceau-XXXXXX", dir && *dir ? dir : "/tmp") >= (int)sizeof path)
+        return NULL;
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    unlink(path); /* gone from the directory now: nothing is left behind, even after a kill */
+    FILE *f = fdopen(fd, "w+b");
+    if (!f)
+        close(fd);
+    return f;
 }
 
 faceau_status fa_path_join(char *out, size_t n, const char *dir, const char *rel, fa_err *err)
