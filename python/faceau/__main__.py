@@ -1,4 +1,5 @@
-"""python -m faceau plot CSV -o aus.png [--aus AU06,AU12]   (and analyze, for a quick look)"""
+"""python -m faceau plot CSV -o aus.png [--aus AU06,AU12]   (and analyze, for a quick look);
+installed by pip as the command faceau-py."""
 import argparse
 import sys
 
