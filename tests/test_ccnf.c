@@ -809,8 +809,154 @@ done:
     fa_pdm_free(&pdm);
 }
 
+/* ---- Sigmas computed together --------------------------------------------------------------- */
+
+/* Every expert's prepared Sigma is, bit for bit, what fa_ccnf_compute_sigma gives it alone with
+ * the portable kernels (one at a time, no skipped zeros, no sharing); experts share a Sigma
+ * exactly when their sum(alpha) and float betas agree. */
+static void check_prepared(const char *rel, const int *wins, int n_wins)
+{
+    fa_ccnf c;
+    fa_err e;
+    if (fa_ccnf_load(tu_shared_path(rel), &c, &e)) {
+        CHECK(0, "%s: %s", rel, e.msg);
+        return;
+    }
+    float *one = malloc(121 * 121 * sizeof *one), *scr = malloc(121 * 121 * sizeof *scr);
+    for (int wi = 0; wi < n_wins && one && scr; wi++) {
+        const int w = wins[wi], N = w * w;
+        CHECK(fa_ccnf_prepare(&c, w, &e) == FACEAU_OK, "%s window %d: %s", rel, w, e.msg);
+        const int s = fa_ccnf_slot(&c, w);
+        const float *comp = NULL;
+        int n_comp = 0;
+        for (int k = 0; k < c.n_windows; k++)
+            if (c.windows[k].size == w && c.windows[k].n_comp)
+                comp = c.windows[k].comp, n_comp = c.windows[k].n_comp;
+        int differ = 0, shared = 0, wrong_share = 0, n = 0;
+        for (int i = 0; i < c.n_views * c.n_points && s >= 0; i++) {
+            fa_ccnf_expert ex = c.experts[i];
+            if (!ex.n_neurons) {
+                differ += ex.sigma[s] != NULL;
+                continue;
+            }
+            n++;
+            ex.cpu = 0;
+            CHECK(fa_ccnf_compute_sigma(&ex, comp, n_comp, w, one, scr) == 1, "sigma alone");
+            for (int a = 0; a < N; a++)
+                for (int b = 0; b < N; b++)
+                    differ += memcmp(&one[a * N + b], &ex.sigma[s][b * N + a], 4) != 0;
+            for (int j = 0; j < i; j++) {
+                const fa_ccnf_expert *o = &c.experts[j];
+                if (!o->n_neurons)
+                    continue;
+                float sa = 0, so = 0;
+                int same = 1;
+                for (int a = 0; a < ex.n_neurons; a++)
+                    sa = (float)((double)sa + ex.alpha[a]);
+                for (int a = 0; a < o->n_neurons; a++)
+                    so = (float)((double)so + o->alpha[a]);
+                same = sa == so;
+                for (int b = 0; b < n_comp; b++)
+                    same &= (float)ex.betas[b] == (float)o->betas[b];
+                if ((o->sigma[s] == ex.sigma[s]) != same)
+                    wrong_share++;
+                if (same) {
+                    shared++;
+                    break;
+                }
+            }
+        }
+        CHECK(differ == 0, "%s window %d: %d Sigma values differ from one-at-a-time", rel, w, differ);
+        /* the same prepared on three threads */
+        fa_ccnf c3;
+        fa_pool *pool = NULL;
+        if (fa_ccnf_load(tu_shared_path(rel), &c3, &e) == FACEAU_OK &&
+            fa_pool_create(3, &pool, &e) == FACEAU_OK) {
+            fa_ccnf_prep prep = {pool, NULL, 0};
+            CHECK(fa_ccnf_prepare_with(&c3, w, &prep, &e) == FACEAU_OK, "pool prepare: %s", e.msg);
+            fa_ccnf_prep_free(&prep);
+            int d3 = 0;
+            for (int i = 0; i < c.n_views * c.n_points && s >= 0; i++)
+                if (c.experts[i].n_neurons)
+                    d3 += memcmp(c.experts[i].sigma[s], c3.experts[i].sigma[0], (size_t)N * N * 4) != 0;
+            CHECK(d3 == 0, "%s window %d: %d Sigmas differ on three threads", rel, w, d3);
+        }
+        fa_pool_free(pool);
+        fa_ccnf_free(&c3);
+        CHECK(wrong_share == 0, "%s window %d: %d experts share wrongly", rel, w, wrong_share);
+        if (w == wins[0])
+            printf("%s window %d: %d experts, %d share an earlier one's Sigma\n", rel, w, n, shared);
+    }
+    free(one);
+    free(scr);
+    fa_ccnf_free(&c);
+}
+
+/* fa_cv_invert_cholesky_batch against one fa_cv_invert_cholesky call per matrix, on banded
+ * random matrices (leading zeros per row, as the Sigmas have) of several sizes and counts, with
+ * matrices the skipping cannot take mixed in: a -0 entry, a NaN, an indefinite one. */
+static void test_batch_inverse(void)
+{
+    enum { NMAX = 49 };
+    static float A[8][NMAX * NMAX], X[8][NMAX * NMAX], ref[NMAX * NMAX], tmp[NMAX * NMAX];
+    float *scratch = malloc(fa_cv_invert_batch_floats(NMAX) * sizeof *scratch);
+    unsigned rng = 7;
+#define RND() ((rng = rng * 1103515245u + 12345u) >> 8 & 0xffff)
+    const int sizes[4] = {4, 9, 25, 49};
+    int bad = 0, runs = 0;
+    for (int si = 0; si < 4 && scratch; si++)
+        for (int cnt = 1; cnt <= 8; cnt++)
+            for (int col = 0; col < 2; col++) {
+                const int N = sizes[si], band = 1 + (int)(RND() % (unsigned)N);
+                for (int l = 0; l < cnt; l++) {
+                    /* M = B B^T + N I with B banded: symmetric positive definite */
+                    static float B[NMAX * NMAX];
+                    for (int i = 0; i < N * N; i++)
+                        B[i] = (i / N) - (i % N) >= 0 && (i / N) - (i % N) < band
+                                   ? (float)RND() / 65536.f - 0.5f : 0.f;
+                    for (int i = 0; i < N; i++)
+                        for (int j = 0; j < N; j++) {
+                            float s = i == j ? (float)N * 0.1f : 0.f;
+                            for (int k = 0; k < N; k++)
+                                s += B[i * N + k] * B[j * N + k];
+                            A[l][i * N + j] = s;
+                        }
+                }
+                if (cnt >= 3) {
+                    /* an explicit -0 (inside or outside the band), a NaN, an indefinite matrix */
+                    A[0][(N - 1) * N] = -0.f;
+                    A[1][N + 1] = NAN;
+                    A[2][0] = -1.f;
+                }
+                const float *ap[8];
+                float *xp[8];
+                int ok[8];
+                for (int l = 0; l < cnt; l++)
+                    ap[l] = A[l], xp[l] = X[l];
+                fa_cv_invert_cholesky_batch(ap, cnt, N, xp, ok, col, fa_cpu_features(), scratch);
+                for (int l = 0; l < cnt; l++) {
+                    memcpy(tmp, A[l], (size_t)N * N * sizeof *tmp);
+                    const int want_ok = fa_cv_invert_cholesky(tmp, N, ref, 0);
+                    bad += ok[l] != want_ok;
+                    for (int i = 0; i < N; i++)
+                        for (int j = 0; j < N; j++)
+                            bad += memcmp(&ref[i * N + j], col ? &X[l][j * N + i] : &X[l][i * N + j], 4) != 0;
+                    runs++;
+                }
+            }
+#undef RND
+    CHECK(runs > 0 && bad == 0, "batch inverse: %d values or verdicts differ over %d matrices", bad, runs);
+    free(scratch);
+}
+
 int main(void)
 {
+    test_batch_inverse();
+    {
+        const int gw[3] = {11, 9, 7}, iw[1] = {9};
+        check_prepared(GENERAL("0.25"), gw, 3);
+        check_prepared(INNER, iw, 1);
+    }
     test_shipped();
     test_eye_sigma();
     test_damaged();

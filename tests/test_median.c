@@ -96,8 +96,39 @@ static void test_against_rescan(void)
     fa_median_free(&h);
 }
 
+/* Reset clears the histogram only when something was counted (a fresh one is calloc'd zeros);
+ * either way the next run starts from an empty histogram. */
+static void test_reset(void)
+{
+    fa_median h;
+    CHECK(fa_median_init(&h, 3, 20, 0.0, 1.0, NULL) == FACEAU_OK, "init");
+    fa_median_reset(&h); /* nothing counted yet */
+    int nz = 0;
+    for (int i = 0; i < 60; i++)
+        nz += h.hist[i] != 0;
+    CHECK(nz == 0 && h.count == 0, "fresh reset: %d non-zero bins", nz);
+    double x[3] = {0.1, 0.5, 0.9}, y[3] = {0.8, 0.2, 0.3};
+    fa_median_update(&h, x, 1);
+    fa_median_update(&h, x, 1);
+    fa_median_reset(&h);
+    nz = 0;
+    for (int i = 0; i < 60; i++)
+        nz += h.hist[i] != 0;
+    CHECK(nz == 0 && h.count == 0, "reset after samples: %d non-zero bins", nz);
+    fa_median_reset(&h); /* twice in a row: still empty */
+    fa_median_update(&h, y, 1);
+    fa_median_update(&h, x, 1);
+    fa_median_update(&h, y, 1);
+    /* count 3, cutoff 2: only y's bins reach it (x's were cleared) */
+    const double w = 1.0 / 20; /* bin j's centre: j * w + 0.5 * w, as recompute writes it */
+    CHECK(h.median[0] == 16 * w + 0.5 * w && h.median[1] == 4 * w + 0.5 * w && h.median[2] == 6 * w + 0.5 * w,
+          "after reset: %g %g %g", h.median[0], h.median[1], h.median[2]);
+    fa_median_free(&h);
+}
+
 int main(void)
 {
+    test_reset();
     test_against_rescan();
     test_small_histogram();
     test_hog_histogram_edges();

@@ -69,6 +69,56 @@ static void test_binmat(const char *dir)
     fclose(f);
 }
 
+/* Every element type widened in place (the values sit in the tail of the doubles first): long
+ * matrices of each type come back value for value. */
+static void test_binmat_types(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/t.bin", dir) >= (int)sizeof path)
+        return;
+    enum { N = 37 };
+    const int types[4] = {FA_CV_8U, FA_CV_32S, FA_CV_32F, FA_CV_64F};
+    FILE *f = fopen(path, "wb");
+    for (int t = 0; t < 4; t++) {
+        int32_t h[3] = {N, 1, types[t]};
+        fwrite(h, 4, 3, f);
+        for (int i = 0; i < N; i++) {
+            unsigned char u8 = (unsigned char)(i * 7 + 3);
+            int32_t i32 = (i - 18) * 100003;
+            float f32 = (float)(i - 18) * 0.37f;
+            double f64 = (i - 18) * 1.0e-3 + 1.0 / 3.0;
+            if (t == 0)
+                fwrite(&u8, 1, 1, f);
+            else if (t == 1)
+                fwrite(&i32, 4, 1, f);
+            else if (t == 2)
+                fwrite(&f32, 4, 1, f);
+            else
+                fwrite(&f64, 8, 1, f);
+        }
+    }
+    fclose(f);
+    f = fopen(path, "rb");
+    for (int t = 0; t < 4 && f; t++) {
+        fa_mat m;
+        fa_err err;
+        CHECK(fa_binmat_read(f, path, &m, &err) == FACEAU_OK && m.rows == N && m.type == types[t],
+              "type %d: %s", types[t], err.msg);
+        int bad = 0;
+        for (int i = 0; i < N && m.data; i++) {
+            double want = t == 0   ? (double)(unsigned char)(i * 7 + 3)
+                          : t == 1 ? (double)((i - 18) * 100003)
+                          : t == 2 ? (double)((float)(i - 18) * 0.37f)
+                                   : (i - 18) * 1.0e-3 + 1.0 / 3.0;
+            bad += memcmp(&m.data[i], &want, sizeof want) != 0;
+        }
+        CHECK(bad == 0, "type %d: %d values differ", types[t], bad);
+        fa_mat_free(&m);
+    }
+    if (f)
+        fclose(f);
+}
+
 static void test_locate(const char *dir)
 {
     char out[4096], err[4096];
@@ -106,6 +156,7 @@ int main(void)
     snprintf(d, sizeof d, "%s", dir);
     test_textmat(d);
     test_binmat(d);
+    test_binmat_types(d);
     test_locate(d);
     CHECK(!strcmp(faceau_status_string(FACEAU_ERR_MODEL_CORRUPT), "model file corrupt or truncated"),
           "status string");

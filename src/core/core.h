@@ -61,6 +61,9 @@ faceau_status fa_err_to_buf(faceau_status status, const fa_err *err, char *buf, 
 /* Checked allocation: on failure records FACEAU_ERR_NOMEM (naming what) and returns NULL. */
 void *fa_malloc(size_t n, fa_err *err, const char *what);
 void *fa_calloc(size_t count, size_t size, fa_err *err, const char *what);
+/* fa_malloc for a large table kept for a model's lifetime (freed with free): on Linux, 2 MB
+ * aligned and advised for huge pages, so filling it costs a fault per 2 MB, not per 4 KB. */
+void *fa_malloc_large(size_t n, fa_err *err, const char *what);
 
 /* ---- images ---------------------------------------------------------------------------- */
 typedef struct fa_image {
@@ -143,6 +146,9 @@ faceau_status fa_read_f32(fa_reader *r, float *v, const char *what);
 faceau_status fa_read_f64(fa_reader *r, double *v, const char *what);
 /* Reads int32 rows, cols, type then raw little-endian data (OpenFace's ReadMatBin). */
 faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err);
+/* fa_binmat_read after its header (rows, cols, OpenCV type) has been read by the caller. */
+faceau_status fa_binmat_read_data(FILE *f, const char *path, int rows, int cols, int type, fa_mat *m,
+                                  fa_err *err);
 void fa_mat_free(fa_mat *m);
 
 /* faceau_models_locate for a directory holding `marker` (a path relative to it). */

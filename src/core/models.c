@@ -123,7 +123,13 @@ faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
     if ((st = fa_read_i32(&rd, &r, "the matrix header")) || (st = fa_read_i32(&rd, &c, "the matrix header")) ||
         (st = fa_read_i32(&rd, &t, "the matrix header")))
         return st;
-    st = check_dims(path, r, c, t, err);
+    return fa_binmat_read_data(f, path, r, c, t, m, err);
+}
+
+faceau_status fa_binmat_read_data(FILE *f, const char *path, int r, int c, int t, fa_mat *m, fa_err *err)
+{
+    m->data = NULL;
+    faceau_status st = check_dims(path, r, c, t, err);
     if (st)
         return st;
     m->rows = r;
@@ -131,15 +137,15 @@ faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
     m->type = t;
     size_t n = (size_t)r * (size_t)c;
     size_t esz = t == FA_CV_8U ? 1 : t == FA_CV_64F ? 8 : 4;
-    unsigned char *raw = fa_malloc(n * esz, err, path);
-    m->data = fa_malloc(n * sizeof *m->data, err, path);
-    if (!raw || !m->data) {
-        free(raw);
-        fa_mat_free(m);
+    m->data = fa_malloc((n ? n : 1) * sizeof *m->data, err, path);
+    if (!m->data)
         return FACEAU_ERR_NOMEM;
-    }
+    /* The file's values are read into the tail of the doubles and widened front to back in
+     * place (no second buffer): double i is written over bytes [8i, 8i+8), which end before
+     * value i+1's bytes start (8(i+1) <= 8n - esz(n - i - 1) for esz <= 8), and value i is
+     * copied out before its double is written. */
+    unsigned char *raw = (unsigned char *)m->data + n * (sizeof *m->data - esz);
     if (fread(raw, esz, n, f) != n) {
-        free(raw);
         fa_mat_free(m);
         return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: matrix data truncated (%d x %d)", path, r, c);
     }
@@ -161,7 +167,6 @@ faceau_status fa_binmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
             m->data[i] = x;
         }
     }
-    free(raw);
     return FACEAU_OK;
 }
 

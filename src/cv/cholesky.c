@@ -6,6 +6,7 @@
  * is the same arithmetic evaluated in another loop order for its SIMD kernels. */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cv/cholesky_kernels.h"
@@ -117,4 +118,94 @@ int fa_cv_invert_cholesky(float *A, int N, float *X, unsigned cpu)
     }
     (void)avx2;
     return 1;
+}
+
+/* ---- several matrices at once ------------------------------------------------------------ */
+
+size_t fa_cv_invert_batch_floats(int N)
+{
+    const size_t n = (size_t)N;
+    /* a dense copy, A8, X8 (+32 padding), first and last (ints, float-sized) */
+    return n * n + 2 * 8 * n * n + 32 + 2 * n;
+}
+
+/* A value the skipping argument cannot take: not finite, or -0 (a sum may start from it). */
+static int unusual(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return (u & 0x7f800000u) == 0x7f800000u || u == 0x80000000u;
+}
+
+void fa_cv_invert_cholesky_batch(const float *const *A, int cnt, int N, float *const *X, int *ok,
+                                 int col_major, unsigned cpu, float *scratch)
+{
+    const size_t n = (size_t)N, nn = n * n;
+    float *dense = scratch;
+    unsigned redo = cnt >= 32 ? ~0u : (1u << cnt) - 1; /* matrices for the one-at-a-time path */
+#if FA_BUILD_AVX2
+    if ((cpu & FA_CPU_AVX2) && cnt >= 1 && cnt <= 8) {
+        float *A8 = scratch + nn, *X8 = A8 + 8 * nn;
+        int *first = (int *)(X8 + 8 * nn + 32), *last = first + N;
+        redo = 0;
+        for (int l = 0; l < cnt; l++)
+            for (size_t e = 0; e < nn; e++)
+                if (unusual(A[l][e])) {
+                    redo |= 1u << l;
+                    break;
+                }
+        /* row i's first column with a non-zero in any matrix; lanes past cnt repeat the first */
+        for (int i = 0; i < N; i++) {
+            int f = i;
+            for (int l = 0; l < cnt; l++) {
+                const float *row = A[l] + (size_t)i * n;
+                int k = 0;
+                while (k < f && row[k] == 0)
+                    k++;
+                f = k < f ? k : f;
+            }
+            first[i] = f;
+        }
+        for (int i = 0; i < N; i++) {
+            /* first[k] <= i holds for k = i; last[i] is the largest such k */
+            int m = i;
+            for (int k = i + 1; k < N; k++)
+                if (first[k] <= i)
+                    m = k;
+            last[i] = m;
+        }
+        for (size_t e = 0; e < nn; e++)
+            for (int l = 0; l < 8; l++)
+                A8[e * 8 + (size_t)l] = A[l < cnt ? l : 0][e];
+        redo |= fa_chol_inverse8_avx2(A8, X8, N, first, last) & ((1u << cnt) - 1);
+        for (int l = 0; l < cnt; l++) {
+            if (redo >> l & 1)
+                continue;
+            ok[l] = 1;
+            if (col_major) /* in 8 x 8 tiles: both sides stay in cache */
+                for (size_t a0 = 0; a0 < n; a0 += 8)
+                    for (size_t b0 = 0; b0 < n; b0 += 8)
+                        for (size_t b = b0; b < b0 + 8 && b < n; b++)
+                            for (size_t a = a0; a < a0 + 8 && a < n; a++)
+                                X[l][b * n + a] = X8[(a * n + b) * 8 + (size_t)l];
+            else
+                for (size_t e = 0; e < nn; e++)
+                    X[l][e] = X8[e * 8 + (size_t)l];
+        }
+    }
+#endif
+    for (int l = 0; l < cnt; l++)
+        if (redo >> l & 1) {
+            memcpy(dense, A[l], nn * sizeof *dense);
+            if (!col_major) {
+                ok[l] = fa_cv_invert_cholesky(dense, N, X[l], cpu);
+                continue;
+            }
+            /* row-major into the other half of scratch, then transposed */
+            float *rm = scratch + nn;
+            ok[l] = fa_cv_invert_cholesky(dense, N, rm, cpu);
+            for (size_t a = 0; a < n; a++)
+                for (size_t b = 0; b < n; b++)
+                    X[l][b * n + a] = rm[a * n + b];
+        }
 }

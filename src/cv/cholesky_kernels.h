@@ -9,6 +9,13 @@
  * blocks of 8 within 0..i (0..N-1); returns the first column left to the scalar loop. */
 int fa_chol_forward_row_avx2(const float *A, float *X, int N, int i);
 int fa_chol_backward_row_avx2(const float *A, float *X, int N, int i);
+/* fa_cv_invert_cholesky_batch's kernel: eight N x N matrices interleaved lane by lane
+ * (A8[(i*N + k)*8 + lane], factored in place; X8 the same layout with 32 floats of padding
+ * after it receives the inverses). first[i]: no lane has a non-zero in row i of A before
+ * column first[i]; last[i] = the last row k with first[k] <= i. Returns a bit per lane whose
+ * result must not be used: a pivot below FLT_EPSILON, a factor or forward value that is not
+ * finite or a forward value that is -0, an inverse value that is not finite. */
+unsigned fa_chol_inverse8_avx2(float *A8, float *X8, int N, const int *first, const int *last);
 #endif
 
 #endif

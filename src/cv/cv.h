@@ -71,6 +71,17 @@ int fa_cv_cholesky(float *A, int N, float *b, int m);
  * A overwritten). Returns 0, X zeroed, if A is not positive definite. cpu: the FA_CPU_* kernels
  * the caller picked (same bits either way). */
 int fa_cv_invert_cholesky(float *A, int N, float *X, unsigned cpu);
+/* fa_cv_invert_cholesky for n (1..FA_CHOL_BATCH) matrices of one size N at once: A[l] (left
+ * unchanged) to X[l], ok[l] its return value, the same bits as one call each. With AVX2 the
+ * matrices run side by side in the lanes and the sums skip the factor's known zeros (the rows'
+ * leading zeros, shared by the whole envelope: a skipped term is a product with +0, which leaves
+ * a double sum unchanged); a matrix whose values would break that argument (not finite, -0, not
+ * positive definite) is redone alone. col_major: X[l] receives the inverse transposed.
+ * scratch: fa_cv_invert_batch_floats(N) floats. */
+#define FA_CHOL_BATCH 8
+size_t fa_cv_invert_batch_floats(int N);
+void fa_cv_invert_cholesky_batch(const float *const *A, int n, int N, float *const *X, int *ok,
+                                 int col_major, unsigned cpu, float *scratch);
 
 /* ---- AlignShapesWithScale (align.c) ---------------------------------------------------- */
 #define FA_ALIGN_MAX_POINTS 68

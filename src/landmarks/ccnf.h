@@ -62,6 +62,12 @@ typedef struct fa_ccnf {
     int support;          /* widest expert support (width or height) in the file */
     int n_slots;
     int slot_window[FA_CCNF_MAX_SLOTS]; /* window size of each prepared Sigma slot */
+    /* each slot's distinct Sigmas (experts with the same sum(alpha) and betas share one; the
+     * experts' sigma pointers point in here) */
+    float *sigma_store[FA_CCNF_MAX_SLOTS];
+    /* a loaded model's components and expert arrays, in one block (NULL: hand-made, each array
+     * owned by its expert) */
+    void *arena;
 } fa_ccnf;
 
 /* Reads an OpenFace CCNF patch-expert file (Patch_experts::Read_CCNF_patch_experts). A missing,
@@ -76,9 +82,19 @@ void fa_ccnf_free(fa_ccnf *c);
  * size, as in the eye models). Idempotent; call it for each window size in use before sharing c
  * between threads (OpenFace computes the same lazily). Errors: FACEAU_ERR_MODEL_CORRUPT if a
  * matrix is not positive definite, FACEAU_ERR_INVALID_ARG for a window out of range or more
- * than FA_CCNF_MAX_SLOTS sizes, FACEAU_ERR_NOMEM; c is unchanged on failure. Window 11 takes
- * about 0.2 s for a 68-point file (7 views). */
+ * than FA_CCNF_MAX_SLOTS sizes, FACEAU_ERR_NOMEM; c is unchanged on failure. Experts with
+ * equal sum(alpha) and betas share one Sigma (half of them in the shipped files). */
 faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err);
+/* fa_ccnf_prepare for several models and windows in a row (a model load): the Sigmas shared out
+ * over pool's threads (NULL: the caller alone; the same bits for any count), and one scratch
+ * buffer (work, cap floats; start NULL, 0) reused by every call, freed by fa_ccnf_prep_free. */
+typedef struct fa_ccnf_prep {
+    fa_pool *pool;
+    float *work;
+    size_t cap;
+} fa_ccnf_prep;
+faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, fa_err *err);
+void fa_ccnf_prep_free(fa_ccnf_prep *prep);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 

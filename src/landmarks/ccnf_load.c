@@ -28,7 +28,25 @@ typedef struct reader {
     const char *path;
     long size, pos; /* file size and bytes consumed: every count is checked against what is left */
     fa_err *err;
+    unsigned char *arena; /* the model's block (fa_ccnf.arena): components and expert arrays */
+    size_t arena_cap, arena_used;
 } reader;
+
+/* Arrays of the model come from one block (huge pages where offered): thousands of small
+ * mallocs touched fresh pages one at a time. Every array is no larger than the bytes the file
+ * stores for it, so the file's remaining size plus alignment bounds the block (take checks). */
+#define ARENA_ALIGN 16
+
+static void *take(reader *r, size_t bytes)
+{
+    const size_t at = (r->arena_used + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (!r->arena || bytes > r->arena_cap || at > r->arena_cap - bytes) {
+        fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: CCNF arrays larger than the file allows", r->path);
+        return NULL;
+    }
+    r->arena_used = at + bytes;
+    return r->arena + at;
+}
 
 static faceau_status truncated(reader *r, const char *what)
 {
@@ -83,13 +101,15 @@ static faceau_status read_mat_header(reader *r, int rows, int cols, int type, co
     return need(r, (long long)rows * cols * (type == FA_CV_64F ? 8 : 4), what);
 }
 
-static void expert_free(fa_ccnf_expert *e)
+/* A loaded expert's arrays are in the fa_ccnf's arena, its Sigmas in sigma_store; a hand-made
+ * one (no arena) owns its arrays. */
+static void expert_free(fa_ccnf_expert *e, int owns)
 {
-    free(e->weights);
-    free(e->alpha);
-    free(e->betas);
-    for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
-        free(e->sigma[s]);
+    if (owns) {
+        free(e->weights);
+        free(e->alpha);
+        free(e->betas);
+    }
     memset(e, 0, sizeof *e);
 }
 
@@ -99,11 +119,14 @@ void fa_ccnf_free(fa_ccnf *c)
         return;
     if (c->experts)
         for (int i = 0; i < c->n_views * c->n_points; i++)
-            expert_free(&c->experts[i]);
+            expert_free(&c->experts[i], c->arena == NULL);
     free(c->experts);
-    if (c->windows)
+    for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
+        free(c->sigma_store[s]);
+    if (c->windows && !c->arena)
         for (int w = 0; w < c->n_windows; w++)
             free(c->windows[w].comp);
+    free(c->arena);
     free(c->windows);
     free(c->centers);
     free(c->visibility);
@@ -136,14 +159,13 @@ static faceau_status read_expert(reader *r, const fa_ccnf *c, fa_ccnf_expert *e)
         return st;
     e->width = w;
     e->height = hh;
-    e->weights = fa_malloc((size_t)nn * (size_t)K * sizeof *e->weights, r->err, r->path);
-    e->alpha = fa_malloc((size_t)nn * sizeof *e->alpha, r->err, r->path);
-    e->betas = fa_malloc((size_t)(c->n_betas ? c->n_betas : 1) * sizeof *e->betas, r->err, r->path);
+    if (!(e->weights = take(r, (size_t)nn * (size_t)K * sizeof *e->weights)) ||
+        !(e->alpha = take(r, (size_t)nn * sizeof *e->alpha)) ||
+        !(e->betas = take(r, (size_t)(c->n_betas ? c->n_betas : 1) * sizeof *e->betas)))
+        return FACEAU_ERR_MODEL_CORRUPT;
     float *wt = fa_malloc((size_t)w * (size_t)hh * sizeof *wt, r->err, r->path);
-    if (!e->weights || !e->alpha || !e->betas || !wt) {
-        free(wt);
+    if (!wt)
         return FACEAU_ERR_NOMEM;
-    }
     e->n_neurons = nn;
     for (int i = 0; i < nn && !st; i++) {
         int32_t t[2];
@@ -233,6 +255,13 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
     }
     if ((st = read_i32(r, &nw, "the window count")))
         return st;
+    /* the block for the rest: its bytes, plus alignment for the windows and each expert's
+     * three arrays (an empty expert's bytes cover its betas' 8) */
+    r->arena_cap = (size_t)(r->size - r->pos) +
+                   ARENA_ALIGN * ((size_t)MAX_WINDOWS + 3 * (size_t)nv * (size_t)c->n_points + 1);
+    c->arena = r->arena = fa_malloc_large(r->arena_cap, r->err, r->path);
+    if (!c->arena)
+        return FACEAU_ERR_NOMEM;
     if (nw < 0 || nw > MAX_WINDOWS)
         return malformed(r, "window count out of range", nw);
     c->windows = fa_calloc((size_t)(nw ? nw : 1), sizeof *c->windows, r->err, r->path);
@@ -254,9 +283,9 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
         c->windows[w].size = ws;
         c->windows[w].n_comp = nc;
         if (nc) {
-            c->windows[w].comp = fa_malloc((size_t)nc * nn * sizeof(float), r->err, r->path);
+            c->windows[w].comp = take(r, (size_t)nc * nn * sizeof(float));
             if (!c->windows[w].comp)
-                return FACEAU_ERR_NOMEM;
+                return FACEAU_ERR_MODEL_CORRUPT;
         }
         for (int s = 0; s < nc; s++)
             if ((st = read_mat_header(r, N, N, FA_CV_32F, "a sigma component")) ||
@@ -293,7 +322,7 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
     faceau_status st = fa_fopen_read(path, &f, err);
     if (st)
         return st;
-    reader r = {f, path, 0, 0, err};
+    reader r = {f, path, 0, 0, err, NULL, 0, 0};
     if (fseek(f, 0, SEEK_END) != 0 || (r.size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return fa_fail(err, FACEAU_ERR_IO, "%s: cannot determine the file size", path);
@@ -311,29 +340,66 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
 
 /* cv::invert for n <= 3 takes a closed form (not Cholesky); only windows 1 (1x1) can reach it
  * here: x = 1/a in double, rounded (OpenCV's 1x1 case). */
+/* sum(alpha) as ComputeSigmas accumulates it: double addition rounded to the float sum. */
+static float sum_alphas(const fa_ccnf_expert *e)
+{
+    float sum = 0;
+    for (int a = 0; a < e->n_neurons; a++)
+        sum = (float)((double)sum + e->alpha[a]);
+    return sum;
+}
+
+/* SigmaInv = 2 (sum_alphas I + sum_b (float)beta_b S_b) into out (N x N, row-major).
+ * q2 = q2 + (float)beta * S_b is cv::scaleAdd, a fused multiply-add on OpenCV's AVX2 path;
+ * addWeighted(q1, 2, q2, 2, 0) rounds 2 q1 + 2 q2 once, which is 2 * (float)(q1 + q2) exactly.
+ * pos (n_pos entries, or NULL for all): the diagonal and the entries where some S_b is
+ * non-zero. Elsewhere every fused step is fmaf(+-0, beta, +0) = +0 for a finite beta (an exact
+ * zero sum is +0) and 2 * +0 = +0, so only pos is computed when the betas are finite. */
+static void sigma_inv(const fa_ccnf_expert *e, const float *comp, int n_comp, int N, const int *pos,
+                      size_t n_pos, float *out)
+{
+    const size_t nn = (size_t)N * (size_t)N;
+    float beta[MAX_COMP];
+    int finite = 1;
+    for (int b = 0; b < n_comp; b++) {
+        beta[b] = (float)e->betas[b];
+        finite &= isfinite(beta[b]) != 0;
+    }
+    memset(out, 0, nn * sizeof *out);
+    if (pos && finite) {
+        for (size_t q = 0; q < n_pos; q++) {
+            const size_t k = (size_t)pos[q];
+            float v = 0;
+            for (int b = 0; b < n_comp; b++)
+                v = fmaf(comp[(size_t)b * nn + k], beta[b], v);
+            out[k] = v;
+        }
+    } else {
+        for (int b = 0; b < n_comp; b++) {
+            const float *S = comp + (size_t)b * nn;
+            for (size_t k = 0; k < nn; k++)
+                out[k] = fmaf(S[k], beta[b], out[k]);
+        }
+    }
+    const float sa = sum_alphas(e);
+    for (int i = 0; i < N; i++)
+        out[(size_t)i * (size_t)N + (size_t)i] += sa;
+    if (pos && finite) {
+        for (size_t q = 0; q < n_pos; q++)
+            out[pos[q]] = 2.f * out[pos[q]];
+    } else {
+        for (size_t k = 0; k < nn; k++)
+            out[k] = 2.f * out[k];
+    }
+}
+
+/* cv::invert for n <= 3 takes a closed form (not Cholesky); only windows 1 (1x1) can reach it
+ * here: x = 1/a in double, rounded (OpenCV's 1x1 case). */
 int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp, int window,
                           float *sigma, float *scratch)
 {
     const int N = window * window;
-    const size_t nn = (size_t)N * (size_t)N;
-    /* sum_alphas = sum_alphas + alpha: double addition rounded to the float accumulator */
-    float sum_alphas = 0;
-    for (int a = 0; a < e->n_neurons; a++)
-        sum_alphas = (float)((double)sum_alphas + e->alpha[a]);
-    /* q2 = q2 + (float)beta * S_b: cv::scaleAdd, fused multiply-add on OpenCV's AVX2 path */
-    memset(scratch, 0, nn * sizeof *scratch);
-    for (int b = 0; b < n_comp; b++) {
-        const float beta = (float)e->betas[b];
-        const float *S = comp + (size_t)b * nn;
-        for (size_t k = 0; k < nn; k++)
-            scratch[k] = fmaf(S[k], beta, scratch[k]);
-    }
-    /* SigmaInv = 2 * (q1 + q2), q1 = sum_alphas * I: addWeighted(q1, 2, q2, 2, 0) rounds
-     * 2 q1 + 2 q2 once, which is 2 * (float)(q1 + q2) exactly */
-    for (int i = 0; i < N; i++)
-        scratch[(size_t)i * (size_t)N + (size_t)i] += sum_alphas;
-    for (size_t k = 0; k < nn; k++)
-        scratch[k] = 2.f * scratch[k];
+    sigma_inv(e, comp, n_comp, N, NULL, 0, scratch);
     if (N <= 3) {
         if (N == 1 && scratch[0] != 0) {
             sigma[0] = (float)(1. / (double)scratch[0]);
@@ -356,8 +422,82 @@ int fa_ccnf_slot(const fa_ccnf *c, int window)
     return -1;
 }
 
+/* What an expert's SigmaInv is made of: sum(alpha) and the float betas, bit for bit. Experts
+ * with equal keys have the same SigmaInv, so the same Sigma. */
+typedef struct sigma_key {
+    uint32_t bits[1 + MAX_COMP];
+    int expert;
+} sigma_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const sigma_key *x = a, *y = b;
+    int c = memcmp(x->bits, y->bits, sizeof x->bits);
+    if (c)
+        return c;
+    return (x->expert > y->expert) - (x->expert < y->expert);
+}
+
+/* One batch of up to FA_CHOL_BATCH distinct Sigmas (a pool job: it writes only its groups'
+ * Sigmas and verdicts, and its thread's scratch). */
+typedef struct sigma_job {
+    const fa_ccnf *c;
+    const float *comp;
+    int n_comp, window;
+    const int *pos;
+    size_t n_pos;
+    const int *rep;
+    int *group_ok;
+    int nd;
+    float *store, *work;
+    size_t work_per_thread;
+} sigma_job;
+
+static void sigma_batch(void *ctx, long job, int thread)
+{
+    const sigma_job *J = ctx;
+    const int N = J->window * J->window, g0 = (int)job * FA_CHOL_BATCH;
+    const size_t nn = (size_t)N * (size_t)N;
+    const int cnt = J->nd - g0 < FA_CHOL_BATCH ? J->nd - g0 : FA_CHOL_BATCH;
+    float *sinv = J->work + (size_t)thread * J->work_per_thread, *scratch = sinv + FA_CHOL_BATCH * nn;
+    const float *A[FA_CHOL_BATCH];
+    float *X[FA_CHOL_BATCH];
+    unsigned cpu = ~0u;
+    for (int l = 0; l < cnt; l++) {
+        const fa_ccnf_expert *e = &J->c->experts[J->rep[g0 + l]];
+        cpu &= e->cpu;
+        X[l] = J->store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
+        A[l] = sinv + (size_t)l * nn;
+        if (N <= 3) /* cv::invert's closed forms (N = 1: a 1x1 is its own transpose) */
+            J->group_ok[g0 + l] = fa_ccnf_compute_sigma(e, J->comp, J->n_comp, J->window, X[l],
+                                                        sinv + (size_t)l * nn);
+        else
+            sigma_inv(e, J->comp, J->n_comp, N, J->pos, J->n_pos, sinv + (size_t)l * nn);
+    }
+    if (N > 3)
+        fa_cv_invert_cholesky_batch(A, cnt, N, X, J->group_ok + g0, 1, cpu, scratch);
+}
+
 faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
 {
+    fa_ccnf_prep prep = {NULL, NULL, 0};
+    faceau_status st = fa_ccnf_prepare_with(c, window, &prep, err);
+    fa_ccnf_prep_free(&prep);
+    return st;
+}
+
+void fa_ccnf_prep_free(fa_ccnf_prep *prep)
+{
+    if (prep) {
+        free(prep->work);
+        prep->work = NULL;
+        prep->cap = 0;
+    }
+}
+
+faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, fa_err *err)
+{
+    fa_pool *pool = prep->pool;
     if (!c || !c->experts)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: prepare on an unloaded model");
     if (window < 1 || window > FA_CCNF_MAX_WINDOW)
@@ -379,38 +519,107 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
         }
     if (n_comp > c->n_betas)
         n_comp = c->n_betas;
-    const size_t N = (size_t)window * (size_t)window, nn = N * N;
-    float *scratch = fa_malloc(2 * nn * sizeof *scratch, err, "CCNF sigma scratch");
-    if (!scratch)
-        return FACEAU_ERR_NOMEM;
-    float *rowmajor = scratch + nn;
-    const int slot = c->n_slots;
+    const int N = window * window;
+    const size_t nn = (size_t)N * (size_t)N;
+    const int total = c->n_views * c->n_points;
+
+    /* the distinct SigmaInv: keys sorted (ties by expert index, so the order is fixed) */
+    int ne = 0;
+    for (int i = 0; i < total; i++)
+        ne += c->experts[i].n_neurons > 0;
+    sigma_key *keys = fa_calloc((size_t)(ne ? ne : 1), sizeof *keys, err, "CCNF sigma keys");
+    int *group = fa_malloc((size_t)(total ? total : 1) * sizeof *group, err, "CCNF sigma keys");
+    int *pos = fa_malloc(nn * sizeof *pos, err, "CCNF sigma pattern");
+    const size_t batch_floats = fa_cv_invert_batch_floats(N);
+    /* per thread: FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
+    const int threads = fa_pool_threads(pool);
+    const size_t work_floats = (size_t)threads * (FA_CHOL_BATCH * nn + batch_floats);
+    if (prep->cap < work_floats) {
+        /* grown, never shrunk, across the prepares of one load: fresh pages cost a fault each */
+        free(prep->work);
+        prep->cap = 0;
+        prep->work = fa_malloc_large(work_floats * sizeof *prep->work, err, "CCNF sigma scratch");
+        if (prep->work)
+            prep->cap = work_floats;
+    }
+    float *work = prep->work;
+    float *store = NULL;
     faceau_status st = FACEAU_OK;
-    for (int i = 0; i < c->n_views * c->n_points && !st; i++) {
-        fa_ccnf_expert *e = &c->experts[i];
+    if (!keys || !group || !pos || !work) {
+        st = FACEAU_ERR_NOMEM;
+        goto done;
+    }
+    ne = 0;
+    for (int i = 0; i < total; i++) {
+        const fa_ccnf_expert *e = &c->experts[i];
+        group[i] = -1;
         if (!e->n_neurons)
             continue;
-        e->sigma[slot] = fa_malloc(nn * sizeof(float), err, "a CCNF sigma");
-        if (!e->sigma[slot])
-            st = FACEAU_ERR_NOMEM;
-        else if (!fa_ccnf_compute_sigma(e, comp, n_comp, window, rowmajor, scratch))
+        sigma_key *k = &keys[ne++];
+        const float sa = sum_alphas(e);
+        memcpy(&k->bits[0], &sa, 4);
+        for (int b = 0; b < n_comp; b++) {
+            const float beta = (float)e->betas[b];
+            memcpy(&k->bits[1 + b], &beta, 4);
+        }
+        k->expert = i;
+    }
+    qsort(keys, (size_t)ne, sizeof *keys, cmp_key);
+    int nd = 0;
+    for (int q = 0; q < ne; q++) {
+        if (q > 0 && memcmp(keys[q].bits, keys[q - 1].bits, sizeof keys[q].bits) != 0)
+            nd++;
+        group[keys[q].expert] = nd;
+    }
+    if (ne > 0)
+        nd++;
+    /* the entries some component (or the diagonal) makes non-zero */
+    size_t n_pos = 0;
+    for (size_t k = 0; k < nn; k++) {
+        int on = k % ((size_t)N + 1) == 0;
+        for (int b = 0; b < n_comp && !on; b++)
+            on = comp[(size_t)b * nn + k] != 0;
+        if (on)
+            pos[n_pos++] = (int)k;
+    }
+    store = fa_malloc_large((size_t)(nd ? nd : 1) * nn * sizeof *store, err, "the CCNF sigmas");
+    if (!store) {
+        st = FACEAU_ERR_NOMEM;
+        goto done;
+    }
+    /* the first expert of each group (keys are sorted by key, then expert), and whether the
+     * group's Sigma exists */
+    int *rep = fa_malloc(2 * (size_t)(nd ? nd : 1) * sizeof *rep, err, "CCNF sigma keys");
+    if (!rep) {
+        st = FACEAU_ERR_NOMEM;
+        goto done;
+    }
+    int *group_ok = rep + nd;
+    for (int q = 0; q < ne; q++)
+        if (q == 0 || memcmp(keys[q].bits, keys[q - 1].bits, sizeof keys[q].bits) != 0)
+            rep[group[keys[q].expert]] = keys[q].expert;
+    sigma_job job = {c, comp, n_comp, window, pos, n_pos, rep, group_ok, nd, store, work,
+                     FA_CHOL_BATCH * nn + batch_floats};
+    fa_pool_for(pool, (nd + FA_CHOL_BATCH - 1) / FA_CHOL_BATCH, sigma_batch, &job);
+    for (int i = 0; i < total && !st; i++)
+        if (group[i] >= 0 && !group_ok[group[i]])
             st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
                          "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
                          window, i % c->n_points, i / c->n_points);
-        else
-            for (size_t a = 0; a < N; a++) /* stored column-major (see fa_ccnf_expert) */
-                for (size_t b = 0; b < N; b++)
-                    e->sigma[slot][b * N + a] = rowmajor[a * N + b];
-    }
-    free(scratch);
-    if (st) {
-        for (int i = 0; i < c->n_views * c->n_points; i++) {
-            free(c->experts[i].sigma[slot]);
-            c->experts[i].sigma[slot] = NULL;
-        }
-        return st;
-    }
+    free(rep);
+    if (st)
+        goto done;
+    const int slot = c->n_slots;
+    for (int i = 0; i < total; i++)
+        c->experts[i].sigma[slot] = group[i] >= 0 ? store + (size_t)group[i] * nn : NULL;
+    c->sigma_store[slot] = store;
+    store = NULL;
     c->slot_window[slot] = window;
     c->n_slots++;
-    return FACEAU_OK;
+done:
+    free(store);
+    free(keys);
+    free(group);
+    free(pos);
+    return st;
 }

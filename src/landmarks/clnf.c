@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "landmarks/ccnf.h"
 #include "landmarks/clnf.h"
@@ -209,7 +210,7 @@ static float scale_sigma(const clnf_model *M, int scale)
  * window size, computed with the sigma of its first use; the first frame always runs the init
  * windows scale by scale, so the first use of a size is its first occurrence in init, then in
  * small. */
-static faceau_status model_prepare(clnf_model *M, fa_err *err)
+static faceau_status model_prepare(clnf_model *M, fa_ccnf_prep *prep, fa_err *err)
 {
     const int *lists[2] = {M->params.win_init, M->params.win_small};
     for (int l = 0; l < 2; l++)
@@ -217,7 +218,7 @@ static faceau_status model_prepare(clnf_model *M, fa_err *err)
             int ws = lists[l][s];
             if (ws <= 0)
                 continue;
-            faceau_status st = fa_ccnf_prepare(&M->ccnf[s], ws, err);
+            faceau_status st = fa_ccnf_prepare_with(&M->ccnf[s], ws, prep, err);
             if (st)
                 return st;
             if (model_kde(M, ws))
@@ -259,7 +260,7 @@ static faceau_status read_part_main(const char *path, clnf_model *M, fa_err *err
     return st;
 }
 
-static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_err *err)
+static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_ccnf_prep *prep, fa_err *err)
 {
     char module[64], loc[4096], name[32], full[4096];
     int used = 0;
@@ -294,7 +295,7 @@ static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_err *
             return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
                            "part '%s' maps to point %d of its %d-point PDM", name,
                            m->part_map[k][q][1], P->pdm.n);
-    return model_prepare(P, err);
+    return model_prepare(P, prep, err);
 }
 
 faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
@@ -312,6 +313,16 @@ faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
     }
     dir_of(main_path, dir, sizeof dir);
     params_main(&m->main.params);
+    /* The Sigmas are most of the load's work: they are shared out over a thread per online CPU
+     * (at most 8) for the load only. Each batch of Sigmas is one job writing its own, so the
+     * bits do not depend on the count; without threads the caller does them all. */
+    fa_ccnf_prep prep = {NULL, NULL, 0};
+    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu > 1) {
+        fa_err pe;
+        if (fa_pool_create(ncpu > 8 ? 8 : (int)ncpu, &prep.pool, &pe) != FACEAU_OK)
+            prep.pool = NULL;
+    }
     int have_main = 0;
     while (st == FACEAU_OK && fgets(line, sizeof line, f)) {
         chomp(line);
@@ -323,7 +334,7 @@ faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
                 st = read_clnf_file(full, &m->main, err);
             have_main = 1;
         } else if (!strcmp(module, "LandmarkDetector_part")) {
-            st = read_part(m, dir, line, err);
+            st = read_part(m, dir, line, &prep, err);
         } else if (!strcmp(module, "DetectionValidator")) {
             if (!(st = fa_path_join(full, sizeof full, dir, loc, err)))
                 st = fa_validator_load(full, &m->validator, err);
@@ -333,12 +344,14 @@ faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
     if (st == FACEAU_OK && !have_main)
         st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: no LandmarkDetector line", main_path);
     if (st == FACEAU_OK)
-        st = model_prepare(&m->main, err);
+        st = model_prepare(&m->main, &prep, err);
     for (int k = 0; st == FACEAU_OK && k < m->n_parts; k++)
         for (int q = 0; q < m->part_nmap[k]; q++)
             if (m->part_map[k][q][0] >= m->main.pdm.n)
                 st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "part '%s' maps main point %d of %d",
                              m->part_name[k], m->part_map[k][q][0], m->main.pdm.n);
+    fa_pool_free(prep.pool);
+    fa_ccnf_prep_free(&prep);
     if (st) {
         fa_clnf_free(m);
         return st;

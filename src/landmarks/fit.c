@@ -39,7 +39,7 @@ faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
     int rows = (int)((ws / STEP) * (ws / STEP)); /* the Mat's row count as OpenFace sizes it */
     if (rows < steps * steps)
         rows = steps * steps;
-    k->tab = fa_malloc((size_t)rows * (size_t)(ws * ws) * sizeof(float), err, "KDE grid");
+    k->tab = fa_malloc_large((size_t)rows * (size_t)(ws * ws) * sizeof(float), err, "KDE grid");
     if (!k->tab)
         return FACEAU_ERR_NOMEM;
     k->ws = ws;

@@ -34,19 +34,51 @@ void fa_cnn_shapes(const fa_cnn *net, int h, int w, int *hs, int *ws, int *cs)
     }
 }
 
-static faceau_status rd_mat(fa_reader *r, fa_mat *m, long max, const char *what)
+/* A float matrix header (rows x cols of CV_32F, at most max values), checked. */
+static faceau_status rd_header(fa_reader *r, long max, const char *what, int *rows, int *cols)
 {
-    int rows = 0, cols = 0, type = 0;
+    int type = 0;
     faceau_status st;
-    long pos = ftell(r->f);
-    if ((st = fa_read_i32(r, &rows, what)) || (st = fa_read_i32(r, &cols, what)) || (st = fa_read_i32(r, &type, what)))
+    if ((st = fa_read_i32(r, rows, what)) || (st = fa_read_i32(r, cols, what)) || (st = fa_read_i32(r, &type, what)))
         return st;
-    if (rows < 1 || cols < 1 || (long)rows * cols > max || type != FA_CV_32F)
+    if (*rows < 1 || *cols < 1 || (long)*rows * *cols > max || type != FA_CV_32F)
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
-                       "%s: bad %s matrix header (%d x %d, type %d)", r->path, what, rows, cols, type);
-    if (pos < 0 || fseek(r->f, pos, SEEK_SET) != 0)
-        return fa_fail(r->err, FACEAU_ERR_IO, "%s: cannot seek", r->path);
-    return fa_binmat_read(r->f, r->path, m, r->err);
+                       "%s: bad %s matrix header (%d x %d, type %d)", r->path, what, *rows, *cols, type);
+    return FACEAU_OK;
+}
+
+/* n little-endian floats straight into dst (the weights are used as floats: no double copy). */
+static faceau_status rd_floats(fa_reader *r, float *dst, size_t n, int rows, int cols)
+{
+    unsigned char *b = (unsigned char *)dst;
+    if (fread(b, 4, n, r->f) != n)
+        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: matrix data truncated (%d x %d)", r->path,
+                       rows, cols);
+    for (size_t i = 0; i < n; i++) { /* assembled explicitly, as fa_read_f32 does */
+        const unsigned char *q = b + 4 * i;
+        const uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+        memcpy(&dst[i], &u, 4);
+    }
+    return FACEAU_OK;
+}
+
+/* A whole float matrix (header, then data) into a new array *out of rows x cols. */
+static faceau_status rd_mat(fa_reader *r, long max, const char *what, int *rows, int *cols, float **out)
+{
+    *out = NULL;
+    faceau_status st = rd_header(r, max, what, rows, cols);
+    if (st)
+        return st;
+    const size_t n = (size_t)*rows * (size_t)*cols;
+    float *m = fa_malloc(n * sizeof *m, r->err, r->path);
+    if (!m)
+        return FACEAU_ERR_NOMEM;
+    if ((st = rd_floats(r, m, n, *rows, *cols))) {
+        free(m);
+        return st;
+    }
+    *out = m;
+    return FACEAU_OK;
 }
 
 static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *out_ch)
@@ -67,21 +99,20 @@ static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *ou
     for (int k = 0; k < nk && !st; k++)
         st = fa_read_f32(r, &bias[k], "conv biases");
     for (long i = 0; i < (long)nin * nk && !st; i++) {
-        fa_mat m;
-        if ((st = rd_mat(r, &m, 64 * 64, "conv kernel")))
+        int rows = 0, cols = 0;
+        if ((st = rd_header(r, 64 * 64, "conv kernel", &rows, &cols)))
             break;
         if (i == 0) {
-            kh = m.rows, kw = m.cols;
+            kh = rows, kw = cols;
             kern = fa_malloc((size_t)nin * nk * kh * kw * sizeof *kern, r->err, r->path);
             if (!kern)
                 st = FACEAU_ERR_NOMEM;
-        } else if (m.rows != kh || m.cols != kw) {
+        } else if (rows != kh || cols != kw) {
             st = fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT, "%s: layer %d: kernels of different sizes",
                          r->path, li);
         }
-        for (int j = 0; !st && j < kh * kw; j++)
-            kern[i * kh * kw + j] = (float)m.data[j];
-        fa_mat_free(&m);
+        if (!st)
+            st = rd_floats(r, kern + (size_t)i * (size_t)(kh * kw), (size_t)(kh * kw), kh, kw);
     }
     if (!st) {
         fa_layer *L = &net->l[net->n];
@@ -99,67 +130,65 @@ static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *ou
  * conv: 1x1, or as large as the map with the weights permuted to our layout. */
 static faceau_status add_fc(fa_cnn *net, fa_reader *r, int h, int w, int ch, int li, int *out_ch)
 {
-    fa_mat bm, wm;
-    faceau_status st = rd_mat(r, &bm, 1 << 16, "FC bias");
+    float *bd = NULL, *wd = NULL;
+    int br = 0, bc = 0, nin = 0, nout = 0;
+    faceau_status st = rd_mat(r, 1 << 16, "FC bias", &br, &bc, &bd);
     if (st)
         return st;
-    if ((st = rd_mat(r, &wm, 1 << 24, "FC weight"))) {
-        fa_mat_free(&bm);
+    if ((st = rd_mat(r, 1 << 24, "FC weight", &nin, &nout, &wd))) {
+        free(bd);
         return st;
     }
-    int nin = wm.rows, nout = wm.cols, per_pixel = nin == ch;
-    if (bm.rows * bm.cols != nout || (!per_pixel && (h < 1 || (long)h * w * ch != nin))) {
-        fa_mat_free(&bm), fa_mat_free(&wm);
+    int per_pixel = nin == ch;
+    if (br * bc != nout || (!per_pixel && (h < 1 || (long)h * w * ch != nin))) {
+        free(bd), free(wd);
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
                        "%s: layer %d: FC %d -> %d does not fit its %d x %d x %d input", r->path, li,
                        nin, nout, h, w, ch);
     }
     int kh = per_pixel ? 1 : h, kw = per_pixel ? 1 : w;
     float *kern = fa_malloc((size_t)nin * nout * sizeof *kern, r->err, r->path);
-    float *bias = fa_malloc((size_t)nout * sizeof *bias, r->err, r->path);
-    if (kern && bias) {
-        for (int k = 0; k < nout; k++)
-            bias[k] = (float)bm.data[k];
+    if (kern) {
         for (int m = 0; m < ch; m++)
             for (int k = 0; k < nout; k++)
                 for (int yy = 0; yy < kh; yy++)
                     for (int xx = 0; xx < kw; xx++) {
                         long i = per_pixel ? m : (long)m * h * w + (long)xx * h + yy;
-                        kern[(((size_t)m * nout + k) * kh + yy) * kw + xx] = (float)wm.data[i * nout + k];
+                        kern[(((size_t)m * nout + k) * kh + yy) * kw + xx] = wd[i * nout + k];
                     }
         fa_layer *L = &net->l[net->n];
         L->type = FA_LT_CONV;
-        if (!(st = fa_conv_init(&L->conv, ch, nout, kh, kw, kern, bias, NULL, r->err)))
+        if (!(st = fa_conv_init(&L->conv, ch, nout, kh, kw, kern, bd, NULL, r->err)))
             net->n++, *out_ch = nout;
     } else {
         st = FACEAU_ERR_NOMEM;
     }
-    free(kern), free(bias);
-    fa_mat_free(&bm), fa_mat_free(&wm);
+    free(kern), free(bd), free(wd);
     return st;
 }
 
 static faceau_status add_prelu(fa_cnn *net, fa_reader *r, int ch, int li)
 {
-    fa_mat m;
-    faceau_status st = rd_mat(r, &m, 1 << 16, "PReLU");
+    float *m = NULL;
+    int rows = 0, cols = 0;
+    faceau_status st = rd_mat(r, 1 << 16, "PReLU", &rows, &cols, &m);
     if (st)
         return st;
     fa_layer *L = net->n ? &net->l[net->n - 1] : NULL;
-    if (m.rows * m.cols != ch || !L || L->type != FA_LT_CONV || L->conv.slope) {
-        fa_mat_free(&m);
+    if (rows * cols != ch || !L || L->type != FA_LT_CONV || L->conv.slope) {
+        free(m);
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
                        "%s: layer %d: PReLU of %d slopes must follow a conv or FC of %d maps",
-                       r->path, li, m.rows * m.cols, ch);
+                       r->path, li, rows * cols, ch);
     }
     L->conv.slope = fa_calloc((size_t)L->conv.cpad, sizeof *L->conv.slope, r->err, r->path);
     if (!L->conv.slope) {
-        fa_mat_free(&m);
+        free(m);
         return FACEAU_ERR_NOMEM;
     }
     for (int k = 0; k < ch; k++)
-        L->conv.slope[k] = (float)m.data[k];
-    fa_mat_free(&m);
+        L->conv.slope[k] = m[k];
+    free(m);
     return FACEAU_OK;
 }
 
