@@ -95,11 +95,30 @@
 extern "C" {
 #endif
 
+/* FACEAU_API marks the public functions, the only symbols libfaceau.so exports (the library is
+ * built with hidden visibility, so its internals stay out of bindings' way). The build defines
+ * FACEAU_BUILD; users define nothing, except FACEAU_SHARED when linking the Windows DLL (as
+ * ggml's GGML_BUILD / GGML_SHARED). */
 #if defined(_WIN32)
+#if defined(FACEAU_BUILD)
 #define FACEAU_API __declspec(dllexport)
+#elif defined(FACEAU_SHARED)
+#define FACEAU_API __declspec(dllimport)
 #else
-#define FACEAU_API __attribute__((visibility("default")))
+#define FACEAU_API
 #endif
+#elif defined(FACEAU_BUILD)
+#define FACEAU_API __attribute__((visibility("default")))
+#else
+#define FACEAU_API
+#endif
+
+/* The version of this header: FACEAU_VERSION_NUMBER is major * 1000000 + minor * 1000 + patch
+ * (as SQLite's), so bindings and programs can compare it with what the library they loaded
+ * says, faceau_version_number(). A binding written for X.Y needs the same major and a minor
+ * at least Y. */
+#define FACEAU_VERSION "0.1.0"
+#define FACEAU_VERSION_NUMBER 1000
 
 /* ---- status ----------------------------------------------------------------------------- */
 /* Values only grow at the end; existing values never change. */
@@ -122,6 +141,8 @@ typedef enum faceau_status {
 
 FACEAU_API const char *faceau_status_string(faceau_status status);
 FACEAU_API const char *faceau_version(void);
+/* FACEAU_VERSION_NUMBER of the library as built (which may differ from the header in use). */
+FACEAU_API int faceau_version_number(void);
 
 /* ---- constants -------------------------------------------------------------------------- */
 enum {

@@ -3,7 +3,10 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-      libjpeg62-turbo-dev libpng-dev python3 locales ffmpeg)
+      libjpeg62-turbo-dev libpng-dev python3 locales ffmpeg
+      # the Python binding (python/faceau) and its tests; Debian's, for /usr/bin/python3
+      python3-numpy python3-pandas python3-matplotlib python3-dask python3-distributed
+      python3-pytest python3-setuptools python3-venv python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

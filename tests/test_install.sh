@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Installs faceau into a scratch prefix and builds a program against it the way a user would
 # (pkg-config faceau), using only the public header: the example of faceau.h's top comment,
-# on a real video with OpenFace's landmarks, plus the face detector.
+# on a real video with OpenFace's landmarks, plus the face detector, linked to the installed
+# libfaceau.so; and that the shared library exports faceau_* functions only.
 . "$(dirname "$0")/testlib.sh" install
 cmake --install "$(dirname "$BIN")" --prefix "$T/prefix" > "$T/install.log" 2>&1 && ok || bad "install: $(cat "$T/install.log")"
-[ -f "$T/prefix/include/faceau.h" ] && [ -x "$T/prefix/bin/faceau" ] && ok || bad "installed files"
+[ -f "$T/prefix/include/faceau.h" ] && [ -x "$T/prefix/bin/faceau" ] && [ -f "$T/prefix/lib/libfaceau.a" ] \
+    && [ -f "$T/prefix/lib/libfaceau.so" ] && [ -f "$T/prefix/lib/pkgconfig/faceau.pc" ] && ok || bad "installed files"
+# hidden visibility: every defined dynamic symbol is a public faceau_* function
+others=$(nm -D --defined-only "$T/prefix/lib/libfaceau.so" | awk '$2 ~ /^[TDBRVW]$/ && $3 !~ /^faceau_/ { print $3 }')
+[ -z "$others" ] && ok || bad "libfaceau.so exports non-faceau symbols: $(echo $others | head -c 400)"
+nm -D --defined-only "$T/prefix/lib/libfaceau.so" | grep -q ' T faceau_run_batch$' && ok || bad "faceau_run_batch not exported"
 cat > "$T/user.c" <<'C'
 #include <faceau.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@ int main(int argc, char **argv)
     if (argc != 3)
         return 2;
     char err[4096];
+    if (faceau_version_number() != FACEAU_VERSION_NUMBER) { fprintf(stderr, "library %d, header %d\n", faceau_version_number(), FACEAU_VERSION_NUMBER); return 1; }
     faceau_config cfg = faceau_default_config();
     faceau_au *au;
     if (faceau_au_open(&cfg, &au, err, sizeof err) != FACEAU_OK) { fprintf(stderr, "%s\n", err); return 1; }
@@ -58,7 +65,8 @@ name=1878_01_002_vladimir_putin
 # landmarks and success of each frame, as plain numbers
 awk -F', ' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "x_0") x = i; if ($i == "success") s = i }; next }
     { line = ""; for (i = 0; i < 136; i++) line = line $(x + i) " "; print line $s }' "$S/reference/fullprec/$name.csv" > "$T/lm.txt"
-out=$(FACEAU_MODELS="$S/models" "$T/user" "$S/data/videos/$name.avi" "$T/lm.txt")
+readelf -d "$T/user" | grep -q 'NEEDED.*libfaceau\.so' && ok || bad "the user program does not link libfaceau.so"
+out=$(LD_LIBRARY_PATH="$T/prefix/lib" FACEAU_MODELS="$S/models" "$T/user" "$S/data/videos/$name.avi" "$T/lm.txt")
 # OpenFace's AU12_r on the last frame, its frame count, and one face in the first frame
 want=$(awk -F', ' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "AU12_r") c = i; next } { v = $c; n++ } END { print n, 1, v }' "$S/reference/$name.csv")
 [ "$out" = "$want" ] && ok || bad "user program printed '$out', OpenFace says '$want'"

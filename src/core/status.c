@@ -24,9 +24,10 @@ const char *faceau_status_string(faceau_status status)
 
 const char *faceau_version(void)
 {
-#ifdef FACEAU_VERSION_STRING
-    return FACEAU_VERSION_STRING;
-#else
-    return "unknown";
-#endif
+    return FACEAU_VERSION;
+}
+
+int faceau_version_number(void)
+{
+    return FACEAU_VERSION_NUMBER;
 }
