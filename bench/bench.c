@@ -570,11 +570,7 @@ static int batch_child(const char *models, int jobs, int threads, char **files, 
     t = now_ms() - t;
     for (int i = 0; i < n; i++) { /* the outputs are not kept */
         char name[1024], path[1200];
-        const char *b = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
-        snprintf(name, sizeof name, "%s", b);
-        char *dot = strrchr(name, '.');
-        if (dot)
-            *dot = 0;
+        fa_run_output_name(files[i], 0, NULL, name, sizeof name);
         snprintf(path, sizeof path, "%s/%s.csv", outdir, name);
         remove(path);
     }

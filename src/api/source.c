@@ -198,6 +198,21 @@ faceau_status faceau_source_open_threads(const char *path, int threads, faceau_s
     return FACEAU_OK;
 }
 
+/* Gives the caller frame number `index` (0-based), decoded into img. */
+static void hand_out(faceau_source *s, const fa_image *img, long index, const char *path,
+                     faceau_frame *frame)
+{
+    frame->width = img->width;
+    frame->height = img->height;
+    frame->stride = img->stride;
+    frame->bgr = img->bgr;
+    /* SequenceCapture's timestamps: index * (1/fps) for video, 0 for image sequences */
+    frame->timestamp = s->kind == SRC_VIDEO ? (double)index * (1.0 / s->fps) : 0.0;
+    frame->index = index;
+    s->index = index + 1;
+    s->current_path = path;
+}
+
 /* One thread: decode now, straight from the decoder's buffer for video (no copy). */
 static faceau_status read_sync(faceau_source *s, faceau_frame *frame, int *got)
 {
@@ -218,14 +233,7 @@ static faceau_status read_sync(faceau_source *s, faceau_frame *frame, int *got)
         *got = 0;
         return st;
     }
-    frame->width = img->width;
-    frame->height = img->height;
-    frame->stride = img->stride;
-    frame->bgr = img->bgr;
-    frame->index = s->index;
-    frame->timestamp = s->kind == SRC_VIDEO ? (double)s->index * (1.0 / s->fps) : 0.0;
-    s->index++;
-    s->current_path = sl->path;
+    hand_out(s, img, s->index, sl->path, frame);
     return FACEAU_OK;
 }
 
@@ -276,16 +284,7 @@ faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got)
     pthread_mutex_unlock(&s->mu);
     if (!*got)
         return st;
-    const slot *sl = &s->ring[k];
-    frame->width = sl->img.width;
-    frame->height = sl->img.height;
-    frame->stride = sl->img.stride;
-    frame->bgr = sl->img.bgr;
-    /* SequenceCapture's timestamps: index * (1/fps) for video, 0 for image sequences */
-    frame->timestamp = s->kind == SRC_VIDEO ? (double)sl->index * (1.0 / s->fps) : 0.0;
-    frame->index = sl->index;
-    s->index = sl->index + 1;
-    s->current_path = sl->path;
+    hand_out(s, &s->ring[k].img, s->ring[k].index, s->ring[k].path, frame);
     return FACEAU_OK;
 }
 
