@@ -61,9 +61,11 @@ faceau_status fa_err_to_buf(faceau_status status, const fa_err *err, char *buf, 
 /* Checked allocation: on failure records FACEAU_ERR_NOMEM (naming what) and returns NULL. */
 void *fa_malloc(size_t n, fa_err *err, const char *what);
 void *fa_calloc(size_t count, size_t size, fa_err *err, const char *what);
-/* fa_malloc for a large table kept for a model's lifetime (freed with free): on Linux, 2 MB
- * aligned and advised for huge pages, so filling it costs a fault per 2 MB, not per 4 KB. */
+/* fa_malloc for a large table kept for a model's lifetime (freed with fa_free_large, never
+ * free): on Linux, its own 2 MB-aligned mapping advised for huge pages, so filling it costs a
+ * fault per 2 MB, not per 4 KB, and freeing it gives the memory back at once. */
 void *fa_malloc_large(size_t n, fa_err *err, const char *what);
+void fa_free_large(void *p);
 
 /* ---- images ---------------------------------------------------------------------------- */
 typedef struct fa_image {

@@ -1,27 +1,79 @@
 /* large.c - big, long-lived model tables on huge pages where the system offers them. */
-#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
+#define _DEFAULT_SOURCE /* mmap's MAP_ANONYMOUS, madvise, MADV_HUGEPAGE */
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #include "core/core.h"
 
 #define HUGE_PAGE ((size_t)2 << 20)
+/* Each block starts with a header saying how it was made (and, if mapped, its length), so
+ * fa_free_large needs only the pointer; 64 bytes keep the caller's data cache-line aligned. */
+#define HEADER ((size_t)64)
+
+typedef struct large_header {
+    size_t mapped; /* the mapping's length, or 0 for a malloc'd block */
+} large_header;
+
+static void *with_header(char *base, size_t mapped)
+{
+    ((large_header *)(void *)base)->mapped = mapped;
+    return base + HEADER;
+}
+
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+/* A private mapping of len bytes (a multiple of 2 MB) at a 2 MB boundary, or NULL. Mapped
+ * rather than malloc'd: glibc serves big blocks from its heaps once its dynamic mmap threshold
+ * has risen, and a freed block there keeps its pages (and its huge-page advice) resident, so
+ * opening and closing models many times in one process drifted upwards by megabytes. */
+static char *map_aligned(size_t len)
+{
+    if (len > SIZE_MAX - HUGE_PAGE)
+        return NULL;
+    size_t span = len + HUGE_PAGE;
+    char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uintptr_t at = ((uintptr_t)m + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    size_t head = (size_t)(at - (uintptr_t)m), tail = span - head - len;
+    if (head)
+        (void)munmap(m, head);
+    if (tail)
+        (void)munmap(m + head + len, tail);
+    return m + head;
+}
+#endif
 
 void *fa_malloc_large(size_t n, fa_err *err, const char *what)
 {
-#ifdef MADV_HUGEPAGE
+    if (n > SIZE_MAX - HUGE_PAGE - HEADER)
+        return fa_malloc(SIZE_MAX, err, what); /* records the failure */
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
     /* Tens of MB written once at load (the CCNF Sigmas): with 4 KB pages every page's first
      * write is a fault, and in the VMs this runs on faults were a third of the load time. A
-     * 2 MB-aligned block advised as huge-page memory takes one fault per 2 MB. Where the
+     * 2 MB-aligned mapping advised as huge-page memory takes one fault per 2 MB. Where the
      * advice is refused or unsupported the memory is ordinary. */
-    if (n >= HUGE_PAGE) {
-        void *p = NULL;
-        size_t rounded = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-        if (posix_memalign(&p, HUGE_PAGE, rounded) == 0) {
-            (void)madvise(p, rounded, MADV_HUGEPAGE);
-            return p;
+    if (n + HEADER >= HUGE_PAGE) {
+        size_t len = (n + HEADER + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+        char *base = map_aligned(len);
+        if (base) {
+            (void)madvise(base, len, MADV_HUGEPAGE);
+            return with_header(base, len);
         }
     }
 #endif
-    return fa_malloc(n, err, what);
+    char *base = fa_malloc(n + HEADER, err, what);
+    return base ? with_header(base, 0) : NULL;
+}
+
+void fa_free_large(void *p)
+{
+    if (!p)
+        return;
+    char *base = (char *)p - HEADER;
+    size_t mapped = ((large_header *)(void *)base)->mapped;
+    if (mapped)
+        (void)munmap(base, mapped);
+    else
+        free(base);
 }

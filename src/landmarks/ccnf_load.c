@@ -122,11 +122,11 @@ void fa_ccnf_free(fa_ccnf *c)
             expert_free(&c->experts[i], c->arena == NULL);
     free(c->experts);
     for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
-        free(c->sigma_store[s]);
+        fa_free_large(c->sigma_store[s]);
     if (c->windows && !c->arena)
         for (int w = 0; w < c->n_windows; w++)
             free(c->windows[w].comp);
-    free(c->arena);
+    fa_free_large(c->arena);
     free(c->windows);
     free(c->centers);
     free(c->visibility);
@@ -489,7 +489,7 @@ faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
 void fa_ccnf_prep_free(fa_ccnf_prep *prep)
 {
     if (prep) {
-        free(prep->work);
+        fa_free_large(prep->work);
         prep->work = NULL;
         prep->cap = 0;
     }
@@ -536,7 +536,7 @@ faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, f
     const size_t work_floats = (size_t)threads * (FA_CHOL_BATCH * nn + batch_floats);
     if (prep->cap < work_floats) {
         /* grown, never shrunk, across the prepares of one load: fresh pages cost a fault each */
-        free(prep->work);
+        fa_free_large(prep->work);
         prep->cap = 0;
         prep->work = fa_malloc_large(work_floats * sizeof *prep->work, err, "CCNF sigma scratch");
         if (prep->work)
@@ -617,7 +617,7 @@ faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, f
     c->slot_window[slot] = window;
     c->n_slots++;
 done:
-    free(store);
+    fa_free_large(store);
     free(keys);
     free(group);
     free(pos);

@@ -69,7 +69,7 @@ faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
 void fa_kde_free(fa_kde *k)
 {
     if (k) {
-        free(k->tab);
+        fa_free_large(k->tab);
         memset(k, 0, sizeof *k);
     }
 }
