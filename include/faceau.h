@@ -262,10 +262,14 @@ FACEAU_API faceau_status faceau_au_add_frame(faceau_au *au, const faceau_frame *
  * row, cell column, channel), copied into caller buffers. Either pointer may be NULL. */
 FACEAU_API faceau_status faceau_au_last_features(const faceau_au *au, unsigned char *aligned_bgr,
                                                  float *hog);
+/* The frames faceau_au_finish will post-process: every frame added since open/reset in the
+ * (default) offline dynamic mode; 0 in online and static modes, where the values
+ * faceau_au_add_frame returns are final and nothing is kept, so memory stays constant however
+ * long the input. */
 FACEAU_API size_t faceau_au_frame_count(const faceau_au *au);
 /* OpenFace's end-of-video post-processing over every frame added since open/reset: writes
- * n x 17 intensities and n x 18 presences (row = frame), n == faceau_au_frame_count(). In
- * online or static mode it returns the per-frame values unchanged. */
+ * n x 17 intensities and n x 18 presences (row = frame), n == faceau_au_frame_count() (so 0,
+ * with buffers that may be NULL, in online and static modes). */
 FACEAU_API faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presence,
                                           size_t n);
 /* Forgets the person: medians and history start again (next video). */

@@ -109,9 +109,51 @@ static void test_open_errors(void)
           "names");
 }
 
+/* Online mode: each frame's values are final when added, so nothing is kept for the end (a
+ * live or endless input runs in constant memory) and faceau_au_finish takes n = 0 only. */
+static void test_online_keeps_nothing(void)
+{
+    char err[4096];
+    faceau_config cfg = faceau_default_config();
+    cfg.model_dir = tu_shared_path("models");
+    cfg.online = 1;
+    faceau_au *au;
+    CHECK(faceau_au_open(&cfg, &au, err, sizeof err) == FACEAU_OK, "open: %s", err);
+    faceau_source *src;
+    CHECK(faceau_source_open(tu_shared_path("data/videos/%s.avi", NAME), &src, err, sizeof err) == FACEAU_OK,
+          "source: %s", err);
+    tu_csv ref;
+    CHECK(tu_csv_load(tu_shared_path("reference/fullprec/%s.csv", NAME), &ref) == 0, "reference");
+    int cx = tu_csv_col(&ref, "x_0"), cy = tu_csv_col(&ref, "y_0");
+    faceau_frame f;
+    faceau_au_result res;
+    int got, n = 0, nonzero = 0;
+    while (n < 20 && faceau_source_read(src, &f, &got) == FACEAU_OK && got) {
+        float lm[136];
+        for (int i = 0; i < 68; i++) {
+            lm[i] = (float)tu_csv_at(&ref, n, cx + i);
+            lm[68 + i] = (float)tu_csv_at(&ref, n, cy + i);
+        }
+        CHECK(faceau_au_add_frame(au, &f, lm, 1, &res) == FACEAU_OK, "frame %d: %s", n, faceau_au_last_error(au));
+        for (int a = 0; a < 17; a++)
+            nonzero += res.au_intensity[a] != 0;
+        n++;
+    }
+    CHECK(n == 20 && nonzero > 0, "%d frames, %d non-zero intensities", n, nonzero);
+    CHECK(faceau_au_frame_count(au) == 0, "online keeps %zu frames", faceau_au_frame_count(au));
+    double I[17], P[18];
+    CHECK(faceau_au_finish(au, I, P, 1) == FACEAU_ERR_INVALID_ARG && strstr(faceau_au_last_error(au), "online"),
+          "finish(n = 1) online: %s", faceau_au_last_error(au));
+    CHECK(faceau_au_finish(au, NULL, NULL, 0) == FACEAU_OK, "finish(n = 0): %s", faceau_au_last_error(au));
+    tu_csv_free(&ref);
+    faceau_source_close(src);
+    faceau_au_close(au);
+}
+
 int main(void)
 {
     test_video_against_openface();
+    test_online_keeps_nothing();
     test_open_errors();
     return tu_done();
 }

@@ -7,11 +7,11 @@ import shutil
 import pytest
 
 import faceau
-from conftest import MANY
+from conftest import ALL_VIDEOS, MANY
 
 
-def _check_outputs(out, cli_dir, summary, bad):
-    for p in MANY:
+def _check_outputs(out, cli_dir, summary, bad, videos):
+    for p in videos:
         name = os.path.splitext(os.path.basename(p))[0]
         assert filecmp.cmp(os.path.join(out, name + ".csv"), os.path.join(cli_dir, name + ".csv"),
                            shallow=False), name
@@ -20,7 +20,7 @@ def _check_outputs(out, cli_dir, summary, bad):
     assert not os.path.exists(os.path.join(out, "bad.csv"))
     ok = summary[summary["file"] != bad]
     assert (ok["status"] == "ok").all() and (ok["frames"] > 0).all() and (ok["faces"] > 0).all()
-    assert list(summary["file"]) == MANY + [bad]
+    assert list(summary["file"]) == videos + [bad]
 
 
 def test_dask_local_cluster(cli_out, tmp_path):
@@ -31,9 +31,9 @@ def test_dask_local_cluster(cli_out, tmp_path):
     out = str(tmp_path / "out")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        s = faceau.analyze_many(MANY + [bad], out, client=client, threads=1)
-        _check_outputs(out, cli_out / "all", s, bad)
-        again = faceau.analyze_many(MANY + [bad], out, client=client, threads=1)
+        s = faceau.analyze_many(ALL_VIDEOS + [bad], out, client=client, threads=1)
+        _check_outputs(out, cli_out / "all", s, bad, ALL_VIDEOS)
+        again = faceau.analyze_many(ALL_VIDEOS + [bad], out, client=client, threads=1)
     done = again[again["file"] != bad]
     assert (done["status"] == "skipped").all(), again
     assert list(done["frames"]) == list(s[s["file"] != bad]["frames"])
@@ -54,6 +54,6 @@ def test_local_pool(cli_out, tmp_path):
     s = faceau.analyze_many(MANY + [bad], out, jobs=2, threads=2, progress=False)
     assert s["status"].iloc[0] == "skipped" and (s["status"].iloc[1:-1] == "ok").all(), s
     s.loc[0, "status"] = "ok"
-    _check_outputs(out, cli_out / "all", s, bad)
+    _check_outputs(out, cli_out / "all", s, bad, MANY)
     with pytest.raises(faceau.InvalidArgument, match="both write"):
         faceau.analyze_many([MANY[0], MANY[0]], out)

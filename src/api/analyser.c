@@ -395,7 +395,7 @@ static faceau_status add_static(faceau_au *au, faceau_au_result *out)
 static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *out)
 {
     history *h = &au->hist;
-    faceau_status st = history_reserve(h, &au->err);
+    faceau_status st = au->cfg.online ? FACEAU_OK : history_reserve(h, &au->err);
     if (st)
         return st;
     au->frames++;
@@ -414,12 +414,14 @@ static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *o
         memset(r, 0, FA_N_AU_R * sizeof *r);
         memset(c, 0, FA_N_AU_C * sizeof *c);
     }
+    if (au->cfg.online) { /* final now: nothing is kept for the end */
+        fa_online_correct(&au->online, r, success);
+        return FACEAU_OK;
+    }
     memcpy(h->r + h->n * FA_N_AU_R, r, FA_N_AU_R * sizeof *r);
     memcpy(h->c + h->n * FA_N_AU_C, c, FA_N_AU_C * sizeof *c);
     h->success[h->n] = (unsigned char)(success != 0);
     h->n++;
-    if (au->cfg.online)
-        fa_online_correct(&au->online, r, success);
     if (success && (st = keep_for_reprediction(au)))
         return st;
     return FACEAU_OK;
@@ -507,6 +509,11 @@ faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presenc
         return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_finish: %s is NULL",
                        !intensity ? "intensity" : "presence");
     history *h = &au->hist;
+    if (n && fa_analyser_online(au))
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,
+                       "faceau_au_finish: %s mode keeps no frames (the values faceau_au_add_frame "
+                       "returned are final): n must be 0, not %zu",
+                       au->cfg.online ? "online" : "static", n);
     if (n != h->n)
         return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,
                        "faceau_au_finish: buffers for %zu frames, %zu frames added", n, h->n);
