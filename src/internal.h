@@ -12,6 +12,7 @@
 #include "detect/detect_steps.h"
 #include "au/au.h"
 #include "io/io.h"
+#include "mirror/mirror.h"
 #include "api/api.h"
 
 #endif
