@@ -1,5 +1,6 @@
 /* mirror.c - the facial midline and the mirrored frames (see mirror.h for the conventions). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "mirror/mirror.h"
@@ -32,36 +33,33 @@ int fa_midline_smooth(const fa_midline *lines, const int *valid, int n, fa_midli
     return 1;
 }
 
-/* Source coordinates are clamped to this many pixels outside the frame before the fixed-point
- * conversion: far enough that clamping to the edge has already happened, small enough that
- * (q + OFFSET) * 32 fits a long. */
-#define FAR 1048576.0
-#define OFFSET 2097152L
+/* Positions along a row are stepped in fixed point, 2^-20 px: exact integer arithmetic, the
+ * same on every platform, and the rounding of the row's start and step moves a coordinate by
+ * less than 2^-20 px per pixel (under 0.002 px across a 2000-px row). */
+#define FRAC 20
+#define ONE ((int64_t)1 << FRAC)
+/* Added before shifting so that floor division of a negative coordinate needs no signed shift:
+ * any source coordinate within 2^21 px of the frame stays non-negative. */
+#define BIAS ((int64_t)1 << (FRAC + 21))
 
-/* One coordinate in 1/32 px: the pixel index (floor) and the 5-bit fraction. */
-static void fixed_coord(double q, long *i, int *frac)
+static int64_t to_fixed(double v)
 {
-    if (q < -FAR)
-        q = -FAR;
-    if (q > FAR)
-        q = FAR;
-    long v = (long)floor(q * 32 + 0.5) + OFFSET * 32; /* non-negative: shifts and masks exact */
-    *i = (v >> 5) - OFFSET;
-    *frac = (int)(v & 31);
+    return (int64_t)floor(v * (double)ONE + 0.5);
 }
 
-static int clamp_index(long i, int n)
+static int clamp_index(int64_t i, int n)
 {
     return i < 0 ? 0 : i >= n ? n - 1 : (int)i;
 }
 
-/* The bilinear sample of src at (qx, qy), edge-clamped, into px[3]. */
-static void sample(const fa_image *src, double qx, double qy, uint8_t px[3])
+/* The bilinear sample at fixed-point (qx, qy), edge-clamped: the coordinate rounded to 1/32 px,
+ * 5-bit weights per axis. */
+static void sample(const fa_image *src, int64_t qx, int64_t qy, uint8_t px[3])
 {
-    long ix, iy;
-    int fx, fy;
-    fixed_coord(qx, &ix, &fx);
-    fixed_coord(qy, &iy, &fy);
+    const int64_t X = (qx + BIAS + ((int64_t)1 << (FRAC - 6))) >> (FRAC - 5); /* 1/32 px, rounded */
+    const int64_t Y = (qy + BIAS + ((int64_t)1 << (FRAC - 6))) >> (FRAC - 5);
+    const int64_t ix = (X >> 5) - (BIAS >> FRAC), iy = (Y >> 5) - (BIAS >> FRAC);
+    const int fx = (int)(X & 31), fy = (int)(Y & 31);
     const int x0 = clamp_index(ix, src->width), x1 = clamp_index(ix + 1, src->width);
     const int y0 = clamp_index(iy, src->height), y1 = clamp_index(iy + 1, src->height);
     const uint8_t *r0 = src->bgr + (size_t)y0 * (size_t)src->stride;
@@ -80,26 +78,36 @@ void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror
     const double nx = -uy, ny = ux; /* s = (p - g) . n > 0 on the subject's right */
     const double keep = side == FA_MIRROR_RIGHT ? 1 : -1;
     const double half = seam_px > 0 ? seam_px / 2 : 0;
+    const int64_t HALF = to_fixed(half);
+    /* along a row, k (how far inside the kept half) and the reflection q = p - 2 s n step by
+     * constants */
+    const int64_t dK = to_fixed(keep * nx), dQX = to_fixed(1 - 2 * nx * nx), dQY = to_fixed(-2 * nx * ny);
     for (int y = 0; y < src->height; y++) {
         const uint8_t *in = src->bgr + (size_t)y * (size_t)src->stride;
         uint8_t *out = dst->bgr + (size_t)y * (size_t)dst->stride;
-        for (int x = 0; x < src->width; x++) {
-            const double s = ((double)x - line->gx) * nx + ((double)y - line->gy) * ny;
-            const double k = keep * s; /* how far inside the kept half */
-            if (k >= half) {
-                memcpy(out + 3 * x, in + 3 * x, 3);
+        const double s0 = -line->gx * nx + ((double)y - line->gy) * ny; /* s at x = 0 */
+        int64_t K = to_fixed(keep * s0), QX = to_fixed(-2 * s0 * nx), QY = to_fixed((double)y - 2 * s0 * ny);
+        int x = 0;
+        while (x < src->width) {
+            if (K >= HALF) { /* a run of kept pixels: copied as they are */
+                int x1 = x;
+                do {
+                    x1++, K += dK, QX += dQX, QY += dQY;
+                } while (x1 < src->width && K >= HALF);
+                memcpy(out + 3 * x, in + 3 * x, 3 * (size_t)(x1 - x));
+                x = x1;
                 continue;
             }
-            uint8_t r[3];
-            sample(src, (double)x - 2 * s * nx, (double)y - 2 * s * ny, r);
-            if (k <= -half) {
-                memcpy(out + 3 * x, r, 3);
-                continue;
+            uint8_t *o = out + 3 * x;
+            sample(src, QX, QY, o);
+            if (K > -HALF) {
+                /* inside the seam band: alpha of the kept pixel, 0 at -half, 1 at +half */
+                const double k = (double)K / (double)ONE;
+                const int a = (int)floor((k + half) / seam_px * 256 + 0.5);
+                for (int c = 0; c < 3; c++)
+                    o[c] = (uint8_t)((in[3 * x + c] * a + o[c] * (256 - a) + 128) >> 8);
             }
-            /* inside the seam band: alpha of the kept pixel, 0 at -half, 1 at +half */
-            const int a = (int)floor((k + half) / seam_px * 256 + 0.5);
-            for (int c = 0; c < 3; c++)
-                out[3 * x + c] = (uint8_t)((in[3 * x + c] * a + r[c] * (256 - a) + 128) >> 8);
+            x++, K += dK, QX += dQX, QY += dQY;
         }
     }
 }
