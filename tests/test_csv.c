@@ -714,8 +714,11 @@ static void test_reader_errors(void)
     expect_csv_error("short.csv", copy, k + len - (s6 - 1), 3, "line 5 has 713 fields");
 
     /* x_10 of line 3 replaced with "abc", then with an empty cell, then "1.5x". */
-    static const char *bad[] = {"abc", "", "1.5x", "--1"};
-    for (int b = 0; b < 4; b++) {
+    static const char *bad[] = {"abc", "", "1.5x", "--1", "nan", "inf", "-INF", "1e30", "-1000001"};
+    static const char *why[] = {"not a number", "not a number", "not a number", "not a number",
+                                "not a finite number", "not a finite number", "not a finite number",
+                                "outside +-1e6 px", "outside +-1e6 px"};
+    for (int b = 0; b < 9; b++) {
         size_t s3 = line_start(text, 3), pos = s3;
         for (int f = 0; f < c_x10; f++)
             pos = (size_t)((const char *)memchr(text + pos, ',', len - pos) - text) + 1;
@@ -730,7 +733,8 @@ static void test_reader_errors(void)
         fa_err err = {0};
         int ok;
         read_all(tmp_path("nan.csv"), &ok, &err);
-        CHECK(strstr(err.msg, "(x_10)") != NULL, "names the column: %s", err.msg);
+        CHECK(strstr(err.msg, "(x_10)") != NULL && strstr(err.msg, why[b]) != NULL,
+              "names the column and the fault (%s): %s", why[b], err.msg);
     }
     /* A success cell that is not an integer: " 1" becomes " 0.5". */
     t = malloc(len + 8);
@@ -767,6 +771,37 @@ static void test_reader_errors(void)
     free(copy);
     tu_csv_free(&ref);
     free(text);
+}
+
+/* The rewrite's output is sized from what it writes: a data line of 10,600 fields with bare
+ * commas grows by a byte a field (each ',' becomes ", "). */
+static void test_rewrite_wide_line(void)
+{
+    enum { EXTRA = 10600 };
+    const char *path = tmp_path("wide.csv");
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL, "create %s", path);
+    if (!f)
+        return;
+    fprintf(f, "frame,%.*s", (int)strlen(AU_HEADER) - 1, AU_HEADER); /* without its newline */
+    for (int i = 0; i < EXTRA; i++)
+        fputs(",x", f);
+    fputc('\n', f);
+    fputs("1", f);
+    for (int i = 0; i < FA_N_AU_R + FA_N_AU_C + EXTRA; i++)
+        fputs(",7", f);
+    fputc('\n', f);
+    CHECK(fclose(f) == 0, "write %s", path);
+    double in[FA_N_AU_R] = {0}, pr[FA_N_AU_C] = {0};
+    fa_err err = {0};
+    CHECK(fa_csv_rewrite_aus(path, tmp_path("wide2.csv"), in, pr, 1, &err) == FACEAU_OK, "%s", err.msg);
+    size_t len;
+    char *got = (char *)tu_read_file(tmp_path("wide2.csv"), &len);
+    const char *body = got ? strchr(got, '\n') : NULL;
+    size_t want = 1 + (size_t)(FA_N_AU_R + FA_N_AU_C) * strlen(", 0.00") + (size_t)EXTRA * strlen(", 7") + 1;
+    CHECK(body && strlen(body + 1) == want && strncmp(body + 1, "1, 0.00, ", 9) == 0,
+          "wide line rewritten: %zu bytes, want %zu", body ? strlen(body + 1) : 0, want);
+    free(got);
 }
 
 /* ---- write failures -------------------------------------------------------------------- */
@@ -831,6 +866,7 @@ static void test_write_failures(void)
 int main(void)
 {
     tmp = tu_tmpdir("csv");
+    test_rewrite_wide_line();
     test_format_hand();
     test_format_vs_printf();
     test_aus_only();

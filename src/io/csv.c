@@ -503,7 +503,8 @@ static faceau_status rw_reserve(rewrite_ctx *c, size_t need, fa_err *err)
 static faceau_status rw_line(rewrite_ctx *c, size_t n, const double *inten, const double *pres,
                              fa_err *err)
 {
-    faceau_status st = rw_reserve(c, n + (size_t)(FA_N_AU_R + FA_N_AU_C) * FIXED_MAX + 2, err);
+    /* every ',' may become ", " (one byte more), every other token is copied or shortened */
+    faceau_status st = rw_reserve(c, 2 * n + (size_t)(FA_N_AU_R + FA_N_AU_C) * FIXED_MAX + 2, err);
     if (st != FACEAU_OK)
         return st;
     const int begin = c->au_begin, mid = begin + FA_N_AU_R, stop = mid + FA_N_AU_C;
@@ -779,6 +780,11 @@ static faceau_status store_cell(const fa_csv_reader *r, int col, const char *b, 
     double v = tb < te ? strtod(tb, &stop) : 0;
     if (tb == te || stop != te)
         return bad_cell(r, col, b, e, "not a number", err);
+    /* nan, inf and absurd coordinates would reach the AU stage's histograms and geometry */
+    if (!isfinite(v))
+        return bad_cell(r, col, b, e, "not a finite number", err);
+    if (c->group == FA_CSV_HAS_2D && fabs(v) > FA_CSV_MAX_COORD)
+        return bad_cell(r, col, b, e, "a landmark outside +-1e6 px", err);
     if (c->kind != K_NUM && !(v == floor(v) && fabs(v) <= 2147483647.0))
         return bad_cell(r, col, b, e, "not an integer", err);
     switch (c->kind) {

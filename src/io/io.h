@@ -52,6 +52,9 @@ typedef struct fa_csv_row {
 } fa_csv_row;
 
 /* Bits of fa_csv_reader_groups(): which groups the file had. */
+/* The reader refuses cells that are not finite numbers, and 2D landmarks beyond this many
+ * pixels from the origin, naming the file, line and column. */
+#define FA_CSV_MAX_COORD 1e6
 enum { FA_CSV_HAS_GAZE = 1, FA_CSV_HAS_POSE = 2, FA_CSV_HAS_2D = 4, FA_CSV_HAS_3D = 8,
        FA_CSV_HAS_PDM = 16, FA_CSV_HAS_AUS = 32, FA_CSV_HAS_EYE = 64, FA_CSV_HAS_CONF = 128 };
 
