@@ -10,10 +10,13 @@
  * says, reduced the way IMREAD_COLOR does: 16-bit -> high byte, alpha dropped, grey -> B=G=R,
  * palette looked up). */
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <jpeglib.h>
 #include <png.h>
 
 #include "testutil.h"
@@ -376,6 +379,112 @@ static void test_bad_images(const char *dir)
     expect_image_error(p, FACEAU_ERR_IO, NULL);
 }
 
+/* ---- files that ask for too much (issue 18) ---------------------------------------------- */
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static long peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+/* The error, and within 1 s of CPU and 200 MB of peak RSS (the issue's bound for each class). */
+static void expect_cheap_error(const char *path, const char *word)
+{
+    double t = cpu_seconds();
+    expect_image_error(path, FACEAU_ERR_IMAGE, word);
+    t = cpu_seconds() - t;
+    CHECK(t < 1 && peak_rss_mb() < 200, "%s: %.2f s of CPU, peak RSS %ld MB", path, t, peak_rss_mb());
+}
+
+/* A 64x48 progressive JPEG (libjpeg's simple progression) in memory. */
+static unsigned char *progressive_jpeg(const uint8_t *bgr, unsigned long *len)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *out = NULL;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &out, len);
+    c.image_width = 64, c.image_height = 48, c.input_components = 3, c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)(bgr + (size_t)c.next_scanline * 64 * 3);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return out;
+}
+
+static void test_limits(const char *dir)
+{
+    char p[4096];
+    uint8_t noise[64 * 48 * 3];
+    uint32_t x = 777;
+    for (size_t i = 0; i < sizeof noise; i++) {
+        x = x * 1103515245u + 12345u;
+        noise[i] = (uint8_t)(x >> 24);
+    }
+    /* a PNG whose zTXt chunk (before the pixels) declares 2 GB */
+    snprintf(p, sizeof p, "%s/ztxt.png", dir);
+    png_spec s = {64, 48, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, noise, 64 * 3, NULL, 0, NULL, 0};
+    CHECK(write_png(p, &s) == 0, "cannot write %s", p);
+    size_t n;
+    uint8_t *png = tu_read_file(p, &n);
+    CHECK(png && n > 33 && memcmp(png + 12, "IHDR", 4) == 0, "PNG layout");
+    if (png) {
+        uint8_t *big = malloc(n + 64);
+        static const uint8_t ztxt[] = {0x7F, 0xFF, 0xFF, 0xF0, 'z', 'T', 'X', 't', 'C', 'o', 'm', 0, 0};
+        memcpy(big, png, 33); /* signature and IHDR */
+        memcpy(big + 33, ztxt, sizeof ztxt);
+        memcpy(big + 33 + sizeof ztxt, png + 33, n - 33);
+        CHECK(tu_write_file(p, big, n + sizeof ztxt) == 0, "cannot write %s", p);
+        free(big);
+        expect_cheap_error(p, "PNG");
+    }
+    free(png);
+
+    /* a progressive JPEG whose last scan is repeated 2,000 times */
+    unsigned long jl = 0;
+    unsigned char *j = progressive_jpeg(noise, &jl);
+    size_t last = 0;
+    for (size_t i = 0; j && i + 1 < jl; i++)
+        if (j[i] == 0xFF && j[i + 1] == 0xDA)
+            last = i;
+    CHECK(j && last > 0 && j[jl - 2] == 0xFF && j[jl - 1] == 0xD9, "JPEG layout");
+    if (j && last > 0) {
+        size_t scan = jl - 2 - last, total = last + 2000 * scan + 2;
+        uint8_t *many = malloc(total);
+        memcpy(many, j, last);
+        for (int k = 0; k < 2000; k++)
+            memcpy(many + last + (size_t)k * scan, j + last, scan);
+        memcpy(many + total - 2, j + jl - 2, 2);
+        snprintf(p, sizeof p, "%s/scans.jpg", dir);
+        CHECK(tu_write_file(p, many, total) == 0, "cannot write %s", p);
+        free(many);
+        expect_cheap_error(p, "scans");
+        /* the same file as made, a dozen scans: read */
+        snprintf(p, sizeof p, "%s/progressive.jpg", dir);
+        CHECK(tu_write_file(p, j, jl) == 0, "cannot write %s", p);
+        fa_err err;
+        fa_image im = {0};
+        CHECK(fa_image_read(p, &im, &err) == FACEAU_OK && im.width == 64, "progressive: %s", err.msg);
+        fa_image_free(&im);
+    }
+    free(j);
+}
+
 /* ---- directory listing ------------------------------------------------------------------ */
 
 static void test_listing(const char *dir)
@@ -440,6 +549,7 @@ int main(void)
     test_pngs(dir);
     test_bmps(dir);
     test_bad_images(dir);
+    test_limits(dir);
     test_listing(dir);
     return tu_done();
 }

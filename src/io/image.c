@@ -26,6 +26,12 @@
 
 #define FA_IMG_MAX_SIDE 30000
 #define FA_IMG_MAX_BYTES ((size_t)1 << 30)
+/* A progressive JPEG needs a dozen scans; thousands of repeated ones made a 300 KB file take
+ * seconds (each scan re-runs the whole image), so more than this many fail. */
+#define FA_JPEG_MAX_SCANS 500
+/* No PNG chunk of a photo needs more (ICC profiles, EXIF and text are kilobytes); a zTXt chunk
+ * declaring 2 GB made libpng allocate and clear that much before failing. */
+#define FA_PNG_MAX_CHUNK ((png_alloc_size_t)8 << 20)
 
 int fa_is_image_path(const char *path)
 {
@@ -210,6 +216,7 @@ static faceau_status apply_orientation(fa_image *img, int o, fa_err *err)
 typedef struct jpeg_job {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_mgr jerr;
+    struct jpeg_progress_mgr progress;
     jmp_buf jmp;
     char msg[JMSG_LENGTH_MAX];
     int truncated;
@@ -236,6 +243,16 @@ static void jpeg_truncated(jpeg_job *job, const char *msg)
     job->truncated = 1;
     snprintf(job->msg, sizeof job->msg, "%s", msg);
     longjmp(job->jmp, 1);
+}
+
+static void jpeg_count_scans(j_common_ptr c)
+{
+    jpeg_job *job = (jpeg_job *)c->client_data;
+    if (job->cinfo.input_scan_number > FA_JPEG_MAX_SCANS) {
+        snprintf(job->msg, sizeof job->msg, "more than %d scans (a progressive JPEG needs a dozen)",
+                 FA_JPEG_MAX_SCANS);
+        longjmp(job->jmp, 1);
+    }
 }
 
 /* libjpeg only warns when data is missing and fills the rest with grey: the picture is not the
@@ -306,6 +323,8 @@ static int jpeg_run(jpeg_job *job)
     jpeg_create_decompress(ci);
     ci->client_data = job;
     ci->mem->max_memory_to_use = (long)FA_IMG_MAX_BYTES;
+    job->progress.progress_monitor = jpeg_count_scans;
+    ci->progress = &job->progress;
     jpeg_mem_src(ci, job->buf, (unsigned long)job->len);
     jpeg_save_markers(ci, JPEG_APP0 + 1, 0xffff);
     jpeg_read_header(ci, TRUE);
@@ -426,6 +445,8 @@ static int png_run(png_job *job)
     if (setjmp(png_jmpbuf(job->png)))
         return 1;
     png_set_read_fn(job->png, job, png_read_mem);
+    png_set_user_limits(job->png, FA_IMG_MAX_SIDE, FA_IMG_MAX_SIDE);
+    png_set_chunk_malloc_max(job->png, FA_PNG_MAX_CHUNK);
     png_read_info(job->png, job->info);
     png_uint_32 w, h;
     int bit_depth, color_type;
@@ -451,9 +472,33 @@ static int png_run(png_job *job)
     return 0;
 }
 
+/* The chunks' declared lengths against the bytes the file has: libpng allocates (and clears) a
+ * chunk's whole declared size before reading it, so a tiny file declaring a 2 GB chunk cost
+ * gigabytes and seconds before failing. The whole file is in memory, so a length past its end
+ * is proof enough that it is damaged. */
+static faceau_status png_check_chunks(const char *path, const uint8_t *buf, size_t len, fa_err *err)
+{
+    size_t at = 8; /* after the signature */
+    while (len >= 12 && at <= len - 12) {
+        const uint8_t *c = buf + at;
+        const uint32_t n = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3];
+        if (n > len - at - 12)
+            return fa_fail(err, FACEAU_ERR_IMAGE,
+                           "%s: corrupt or truncated PNG: chunk %.4s declares %lu bytes, the file has "
+                           "%zu left", path, (const char *)(c + 4), (unsigned long)n, len - at - 12);
+        if (memcmp(c + 4, "IEND", 4) == 0)
+            break;
+        at += 12 + (size_t)n;
+    }
+    return FACEAU_OK;
+}
+
 static faceau_status decode_png(const char *path, const uint8_t *buf, size_t len, fa_image *out,
                                 int *orientation, fa_err *err)
 {
+    faceau_status checked = png_check_chunks(path, buf, len, err);
+    if (checked != FACEAU_OK)
+        return checked;
     png_job *job = fa_calloc(1, sizeof *job, err, "a PNG decoder");
     if (!job)
         return FACEAU_ERR_NOMEM;
