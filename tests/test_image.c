@@ -323,6 +323,23 @@ static void expect_image_error(const char *path, faceau_status want, const char 
           "%s: message '%s' lacks the file name or '%s'", path, err.msg, word ? word : "");
 }
 
+static void fill_noise(uint8_t *b, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        b[i] = (uint8_t)(seed >> 24);
+    }
+}
+
+/* A 64x48 RGB PNG of fill_noise(seed). */
+static void write_noise_png(const char *path, uint32_t seed)
+{
+    uint8_t noise[64 * 48 * 3];
+    fill_noise(noise, sizeof noise, seed);
+    png_spec s = {64, 48, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, noise, 64 * 3, NULL, 0, NULL, 0};
+    CHECK(write_png(path, &s) == 0, "cannot write %s", path);
+}
+
 static void write_prefix(const char *from, const char *to, double fraction)
 {
     size_t n;
@@ -339,15 +356,8 @@ static void test_bad_images(const char *dir)
     expect_image_error(p, FACEAU_ERR_IMAGE, "truncated");
 
     /* a 64x48 noise PNG cut to 60% of its bytes */
-    uint8_t noise[64 * 48 * 3];
-    uint32_t x = 12345;
-    for (size_t i = 0; i < sizeof noise; i++) {
-        x = x * 1103515245u + 12345u;
-        noise[i] = (uint8_t)(x >> 24);
-    }
     snprintf(q, sizeof q, "%s/noise.png", dir);
-    png_spec s = {64, 48, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, noise, 64 * 3, NULL, 0, NULL, 0};
-    CHECK(write_png(q, &s) == 0, "cannot write %s", q);
+    write_noise_png(q, 12345);
     snprintf(p, sizeof p, "%s/trunc60.png", dir);
     write_prefix(q, p, 0.6);
     expect_image_error(p, FACEAU_ERR_IMAGE, "truncated");
@@ -431,15 +441,10 @@ static void test_limits(const char *dir)
 {
     char p[4096];
     uint8_t noise[64 * 48 * 3];
-    uint32_t x = 777;
-    for (size_t i = 0; i < sizeof noise; i++) {
-        x = x * 1103515245u + 12345u;
-        noise[i] = (uint8_t)(x >> 24);
-    }
+    fill_noise(noise, sizeof noise, 777);
     /* a PNG whose zTXt chunk (before the pixels) declares 2 GB */
     snprintf(p, sizeof p, "%s/ztxt.png", dir);
-    png_spec s = {64, 48, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, noise, 64 * 3, NULL, 0, NULL, 0};
-    CHECK(write_png(p, &s) == 0, "cannot write %s", p);
+    write_noise_png(p, 777);
     size_t n;
     uint8_t *png = tu_read_file(p, &n);
     CHECK(png && n > 33 && memcmp(png + 12, "IHDR", 4) == 0, "PNG layout");
