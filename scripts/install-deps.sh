@@ -6,7 +6,9 @@ pkgs=(build-essential cmake pkg-config
       libjpeg62-turbo-dev libpng-dev python3 locales ffmpeg
       # the Python binding (python/faceau) and its tests; Debian's, for /usr/bin/python3
       python3-numpy python3-pandas python3-matplotlib python3-dask python3-distributed
-      python3-pytest python3-setuptools python3-venv python3-pip)
+      python3-pytest python3-setuptools python3-venv python3-pip
+      # the fuzz targets (scripts/fuzz.sh): clang's libFuzzer
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -19,7 +19,7 @@ no_csv() { # no output CSV (or temporary) left in dir
     if ls "$1" 2>/dev/null | grep -q '\.csv'; then bad "output left behind in $1: $(ls "$1")"; else ok; fi
 }
 
-"$BIN" --help | grep -q -- "-landmarks" && ok || bad "--help"
+"$BIN" --help > "$T/help" && grep -q -- "-landmarks" "$T/help" && grep -q "^Limits:" "$T/help" && ok || bad "--help"
 "$BIN" --version | grep -qE "^faceau [0-9]" && ok || bad "--version"
 expect 2 "unknown option '-bogus'" -- "$BIN" -bogus
 expect 2 "no input" -- "$BIN" -q

@@ -77,6 +77,10 @@ static void usage(FILE *out)
 "  -h, --help       this help\n"
 "  --version        print the version\n"
 "\n"
+"Limits: images at most 30000 px a side and 1 GB; a PNG chunk at most 8 MB and within the\n"
+"file; a JPEG at most 500 scans; -landmarks CSV cells finite, 2D landmarks within 1e6 px.\n"
+"Beyond them the input fails with one line naming the file and the problem.\n"
+"\n"
 "Exit status: 0 success (warnings included); 1 an input failed (an error, or an image with no\n"
 "face; the other inputs are still processed); 2 bad usage; 3 an input was truncated (the\n"
 "frames before the damage were written, with a warning) and none failed.\n");

@@ -714,6 +714,18 @@ static faceau_status decode_any(const char *path, const uint8_t *buf, size_t len
     return st;
 }
 
+faceau_status fa_image_decode(const char *name, const uint8_t *buf, size_t len, fa_image *out,
+                              fa_err *err)
+{
+    out->width = out->height = out->stride = 0;
+    out->bgr = NULL;
+    if (len == 0)
+        return fa_fail(err, FACEAU_ERR_IMAGE, "%s: empty file", name);
+    if (len > FA_IMG_MAX_BYTES)
+        return fa_fail(err, FACEAU_ERR_IMAGE, "%s: larger than %zu bytes", name, FA_IMG_MAX_BYTES);
+    return decode_any(name, buf, len, out, err);
+}
+
 faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err)
 {
     out->width = out->height = out->stride = 0;

@@ -22,6 +22,10 @@ void fa_video_close(fa_video *v);
 
 /* Reads an image file (.jpg/.jpeg/.png/.bmp) to the BGR pixels cv::imread(IMREAD_COLOR) gives. */
 faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err);
+/* The same from a file's bytes already in memory (name is only for messages): what
+ * fa_image_read does after reading the file, and what the fuzz target drives. */
+faceau_status fa_image_decode(const char *name, const uint8_t *buf, size_t len, fa_image *out,
+                              fa_err *err);
 /* Lists the image files (.jpg .jpeg .png .bmp, case-insensitive) of dir sorted by path, as
  * OpenFace's -fdir does. *paths is an array of n malloc'd strings (free with fa_free_list). */
 faceau_status fa_list_images(const char *dir, char ***paths, size_t *n, fa_err *err);
