@@ -94,17 +94,17 @@ static int block_len(int K, int ls, int big)
 }
 
 /* One tile (conv_kernels.h's fa_conv_tile_avx2), portable: the same fused chains with fmaf. */
-static void tile_generic(const fa_conv *c, const float *const *a, size_t rstride, int cb, int k0,
-                         int k1, int first, int last, float *res)
+static void tile_generic(const fa_conv *c, const float *const *a, size_t rstride, const int *off,
+                         int cb, int k0, int k1, int first, int last, float *res)
 {
     const int cpad = c->cpad, ke = k1 < c->nk ? k1 : c->nk;
     float acc[MR][NB];
     memset(acc, 0, sizeof acc);
     for (int k = k0; k < ke; k++) {
         const float *wp = c->w + (size_t)k * cpad + cb;
-        const size_t off = (size_t)c->ky[k] * rstride + (size_t)c->kx[k];
+        const size_t o = off ? (size_t)off[k] : (size_t)c->ky[k] * rstride + (size_t)c->kx[k];
         for (int q = 0; q < MR; q++) {
-            const float s = a[q][off];
+            const float s = a[q][o];
             for (int n = 0; n < NB; n++)
                 acc[q][n] = fmaf(s, wp[n], acc[q][n]);
         }
@@ -127,6 +127,13 @@ static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long
     const size_t rstride = (size_t)win * c->cin;
     const int K = c->nk + 1, big = (double)c->cout * npix * K > FA_SGEMM_SMALL_MNK;
     float res[MR * NB] __attribute__((aligned(32)));
+    int offs[FA_CONV_OFFS];
+    const int *off = NULL;
+    if (c->nk <= FA_CONV_OFFS && rstride * (size_t)c->kh <= (size_t)1 << 30) {
+        for (int k = 0; k < c->nk; k++)
+            offs[k] = c->ky[k] * (int)rstride + c->kx[k];
+        off = offs;
+    }
     for (long p = p0; p < p1; p += MR) {
         int np = p1 - p < MR ? (int)(p1 - p) : MR;
         const float *a[MR];
@@ -140,10 +147,10 @@ static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long
                 const int first = ls == 0, last = ls + len == K;
 #if FA_BUILD_AVX2
                 if (c->avx2)
-                    fa_conv_tile_avx2(c, a, rstride, cb, ls, ls + len, first, last, res);
+                    fa_conv_tile_avx2(c, a, rstride, off, cb, ls, ls + len, first, last, res);
                 else
 #endif
-                    tile_generic(c, a, rstride, cb, ls, ls + len, first, last, res);
+                    tile_generic(c, a, rstride, off, cb, ls, ls + len, first, last, res);
             }
             int n = c->cout - cb < NB ? c->cout - cb : NB;
             for (int q = 0; q < np; q++)

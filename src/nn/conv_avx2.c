@@ -18,8 +18,9 @@ AVX2_FN static __m256 prelu8(__m256 x, const float *slope)
     return _mm256_blendv_ps(neg, x, ge);
 }
 
-AVX2_FN void fa_conv_tile_avx2(const fa_conv *c, const float *const *a, size_t rstride, int cb,
-                               int k0, int k1, int first, int last, float *res)
+AVX2_FN void fa_conv_tile_avx2(const fa_conv *c, const float *const *a, size_t rstride,
+                               const int *off, int cb, int k0, int k1, int first, int last,
+                               float *res)
 {
     const int cpad = c->cpad, ke = k1 < c->nk ? k1 : c->nk;
     const int *kx = c->kx, *ky = c->ky;
@@ -29,19 +30,19 @@ AVX2_FN void fa_conv_tile_avx2(const fa_conv *c, const float *const *a, size_t r
     __m256 c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
     const float *wp = c->w + (size_t)k0 * cpad + cb;
     for (int k = k0; k < ke; k++, wp += cpad) {
-        const size_t off = (size_t)ky[k] * rstride + (size_t)kx[k];
+        const size_t o = off ? (size_t)off[k] : (size_t)ky[k] * rstride + (size_t)kx[k];
         __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8), b;
-        b = _mm256_broadcast_ss(a0 + off);
+        b = _mm256_broadcast_ss(a0 + o);
         c00 = _mm256_fmadd_ps(b, w0, c00), c01 = _mm256_fmadd_ps(b, w1, c01);
-        b = _mm256_broadcast_ss(a1 + off);
+        b = _mm256_broadcast_ss(a1 + o);
         c10 = _mm256_fmadd_ps(b, w0, c10), c11 = _mm256_fmadd_ps(b, w1, c11);
-        b = _mm256_broadcast_ss(a2 + off);
+        b = _mm256_broadcast_ss(a2 + o);
         c20 = _mm256_fmadd_ps(b, w0, c20), c21 = _mm256_fmadd_ps(b, w1, c21);
-        b = _mm256_broadcast_ss(a3 + off);
+        b = _mm256_broadcast_ss(a3 + o);
         c30 = _mm256_fmadd_ps(b, w0, c30), c31 = _mm256_fmadd_ps(b, w1, c31);
-        b = _mm256_broadcast_ss(a4 + off);
+        b = _mm256_broadcast_ss(a4 + o);
         c40 = _mm256_fmadd_ps(b, w0, c40), c41 = _mm256_fmadd_ps(b, w1, c41);
-        b = _mm256_broadcast_ss(a5 + off);
+        b = _mm256_broadcast_ss(a5 + o);
         c50 = _mm256_fmadd_ps(b, w0, c50), c51 = _mm256_fmadd_ps(b, w1, c51);
     }
     __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
