@@ -270,13 +270,13 @@ static void pnet_job(fa_mtcnn *d, tws *w, const job *jb)
     fa_resize_linear(img, 0, 0, img->width, img->height, d->lw[lvl], d->lh[lvl], r[0], e[0] - r[0],
                      w->buf[0], w->ftmp, w->itmp);
     normalise_rgb(w->buf[0], (size_t)(e[0] - r[0]) * d->lw[lvl]);
-    const float *o = fa_cnn_run(net, w->buf, r, e, ws, cs);
+    const float *o = fa_cnn_run(net, w->buf, r, e, hs, ws, cs);
     int wo = ws[net->n], ch = net->out_ch;
     float sc = (float)d->scale[lvl];
     for (int y = jb->o0; y < jb->o1; y++)
         for (int x = 0; x < wo; x++) {
             const float *v = o + ((size_t)(y - jb->o0) * wo + x) * ch;
-            float p = 1.0f / (1.0f + expf(v[0] - v[1]));
+            float p = 1.0f / (1.0f + fa_cv_exp(v[0] - v[1])); /* cv::exp on the map, in float */
             if (!(p >= T1))
                 continue;
             cand c;
@@ -307,7 +307,7 @@ static void refine_job(fa_mtcnn *d, tws *w, int stage, int k)
     fa_resize_linear(d->img, fa_mtcnn_trunc(b->x) - 1, fa_mtcnn_trunc(b->y) - 1, sw, sh, n, n, 0, n, w->buf[0],
                      w->ftmp, w->itmp);
     normalise_rgb(w->buf[0], (size_t)n * n);
-    const float *o = fa_cnn_run(net, w->buf, r, e, ws, cs);
+    const float *o = fa_cnn_run(net, w->buf, r, e, hs, ws, cs);
     b->confidence = (float)(1.0 / (1.0 + (double)expf(o[0] - o[1])));
     memcpy(d->corr[k], o + 2, sizeof d->corr[k]);
 }

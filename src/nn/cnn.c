@@ -117,7 +117,7 @@ static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *ou
     if (!st) {
         fa_layer *L = &net->l[net->n];
         L->type = FA_LT_CONV;
-        if (!(st = fa_conv_init(&L->conv, nin, nk, kh, kw, kern, bias, NULL, r->err)))
+        if (!(st = fa_conv_init(&L->conv, FA_CONV, nin, nk, kh, kw, kern, bias, NULL, r->err)))
             net->n++, *out_ch = nk;
     }
     free(bias);
@@ -125,10 +125,12 @@ static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *ou
     return st;
 }
 
-/* OpenFace's fully_connected: per pixel when n_in equals the maps' count (PNet's head, or a
- * vector after an FC), else over the whole map flattened column-major per map. Both become a
- * conv: 1x1, or as large as the map with the weights permuted to our layout. */
-static faceau_status add_fc(fa_cnn *net, fa_reader *r, int h, int w, int ch, int li, int *out_ch)
+/* OpenFace's fully_connected: on an FC's output vector (vec), per pixel when n_in equals the
+ * maps' count (PNet's head), else over the whole map flattened column-major per map. Each
+ * becomes a conv (nn.h's FA_FC_PIXEL, FA_FC): 1x1, or as large as the map, its terms in the
+ * flattened order. */
+static faceau_status add_fc(fa_cnn *net, fa_reader *r, int h, int w, int ch, int vec, int li,
+                            int *out_ch)
 {
     float *bd = NULL, *wd = NULL;
     int br = 0, bc = 0, nin = 0, nout = 0;
@@ -139,26 +141,27 @@ static faceau_status add_fc(fa_cnn *net, fa_reader *r, int h, int w, int ch, int
         free(bd);
         return st;
     }
-    int per_pixel = nin == ch;
-    if (br * bc != nout || (!per_pixel && (h < 1 || (long)h * w * ch != nin))) {
+    int per_pixel = nin == ch && !vec;
+    if (br * bc != nout || (vec && nin != ch) || (!per_pixel && !vec && (h < 1 || (long)h * w * ch != nin))) {
         free(bd), free(wd);
         return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
                        "%s: layer %d: FC %d -> %d does not fit its %d x %d x %d input", r->path, li,
                        nin, nout, h, w, ch);
     }
-    int kh = per_pixel ? 1 : h, kw = per_pixel ? 1 : w;
+    int kh = per_pixel || vec ? 1 : h, kw = per_pixel || vec ? 1 : w;
     float *kern = fa_malloc((size_t)nin * nout * sizeof *kern, r->err, r->path);
     if (kern) {
         for (int m = 0; m < ch; m++)
             for (int k = 0; k < nout; k++)
                 for (int yy = 0; yy < kh; yy++)
                     for (int xx = 0; xx < kw; xx++) {
-                        long i = per_pixel ? m : (long)m * h * w + (long)xx * h + yy;
+                        long i = per_pixel || vec ? m : (long)m * h * w + (long)xx * h + yy;
                         kern[(((size_t)m * nout + k) * kh + yy) * kw + xx] = wd[i * nout + k];
                     }
         fa_layer *L = &net->l[net->n];
         L->type = FA_LT_CONV;
-        if (!(st = fa_conv_init(&L->conv, ch, nout, kh, kw, kern, bd, NULL, r->err)))
+        if (!(st = fa_conv_init(&L->conv, per_pixel ? FA_FC_PIXEL : FA_FC, ch, nout, kh, kw, kern,
+                                bd, NULL, r->err)))
             net->n++, *out_ch = nout;
     } else {
         st = FACEAU_ERR_NOMEM;
@@ -201,7 +204,7 @@ faceau_status fa_cnn_read(fa_cnn *net, const char *path, int in_size, fa_err *er
     faceau_status st = fa_fopen_read(path, &r.f, err);
     if (st)
         return st;
-    int depth = 0, ch = 3, h = in_size, w = in_size;
+    int depth = 0, ch = 3, h = in_size, w = in_size, vec = 0; /* vec: an FC's vector so far */
     if (!(st = fa_read_i32(&r, &depth, "the layer count")) && (depth < 1 || depth > FA_CNN_MAX_LAYERS))
         st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: bad layer count %d", path, depth);
     for (int li = 0; !st && li < depth; li++) {
@@ -223,7 +226,9 @@ faceau_status fa_cnn_read(fa_cnn *net, const char *path, int in_size, fa_err *er
                 L->type = FA_LT_POOL, L->kx = v[0], L->ky = v[1], L->sx = v[2], L->sy = v[3];
             }
         } else if (type == 2) {
-            st = add_fc(net, &r, h, w, ch, li, &ch);
+            st = add_fc(net, &r, h, w, ch, vec, li, &ch);
+            /* after a flattening or vector FC OpenFace holds one vector, not maps */
+            vec = vec || (!st && net->l[net->n - 1].conv.kind == FA_FC);
         } else if (type == 3) {
             st = add_prelu(net, &r, ch, li);
         } else if (type == 4) {
@@ -258,7 +263,8 @@ static void sigmoid(const float *in, size_t n, float *out)
 
 /* Runs layers on a buffer holding rows r[0]..e[0] of the input; returns the output buffer.
  * r/e: each layer's row range (global), ws/cs: widths and channels. */
-float *fa_cnn_run(const fa_cnn *net, float *buf[2], const int *r, const int *e, const int *ws, const int *cs)
+float *fa_cnn_run(const fa_cnn *net, float *buf[2], const int *r, const int *e, const int *hs,
+                  const int *ws, const int *cs)
 {
     int cur = 0;
     for (int i = 0; i < net->n; i++) {
@@ -266,7 +272,7 @@ float *fa_cnn_run(const fa_cnn *net, float *buf[2], const int *r, const int *e, 
         float *in = buf[cur], *out = buf[cur ^ 1];
         int rows = e[i] - r[i];
         if (L->type == FA_LT_CONV)
-            fa_conv_run(&L->conv, in, rows, ws[i], out);
+            fa_conv_run(&L->conv, in, rows, ws[i], hs[i], out);
         else if (L->type == FA_LT_POOL)
             fa_maxpool(in, rows, ws[i], cs[i], L->kx, L->ky, L->sx, L->sy, e[i + 1] - r[i + 1],
                        ws[i + 1], out);

@@ -1,14 +1,16 @@
-/* conv.c - the convolution and max-pooling layers of OpenFace's CNNs (CNN_utils / MTCNN).
+/* conv.c - the convolution and fully connected layers of OpenFace's CNNs (CNN_utils.cpp), summed
+ * in OpenFace's order (nn.h: FA_CONV, FA_FC_PIXEL, FA_FC), and max pooling.
  *
- * Layout: feature maps are row-major height x width x channels, so a convolution reads each
- * kernel row as one contiguous run and the output channels vectorise. Only the order of the
- * float sums differs from OpenBLAS's, which moves scores by ~1e-6; the portable and AVX2 paths
- * give the same bits (both fused multiply-adds in the same order). */
+ * Layout: feature maps are row-major height x width x channels, so the output channels
+ * vectorise; each output still sums its terms in OpenFace's im2col order (input map, kernel
+ * column, kernel row), read through the per-term offsets kx/ky. The portable and AVX2 paths give
+ * the same bits: fused multiply-adds (fmaf / vfmadd) and double sums in the same order. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cv/skx_gemm.h"
 #include "nn/conv_kernels.h"
 
 #if defined(__SSE__)
@@ -16,35 +18,43 @@
 #endif
 
 
-/* ---- convolution --------------------------------------------------------------------------- */
+/* ---- set-up ---------------------------------------------------------------------------------- */
 
-faceau_status fa_conv_init(fa_conv *c, int cin, int cout, int kh, int kw, const float *kernels,
-                           const float *bias, const float *slope, fa_err *err)
+faceau_status fa_conv_init(fa_conv *c, int kind, int cin, int cout, int kh, int kw,
+                           const float *kernels, const float *bias, const float *slope, fa_err *err)
 {
     memset(c, 0, sizeof *c);
-    if (cin < 1 || cout < 1 || kh < 1 || kw < 1 || cin > 4096 || cout > 4096 || kh > 64 || kw > 64)
+    if (cin < 1 || cout < 1 || kh < 1 || kw < 1 || cin > 4096 || cout > 4096 || kh > 64 || kw > 64 ||
+        kind < FA_CONV || kind > FA_FC || (kind == FA_FC_PIXEL && (kh != 1 || kw != 1)))
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "convolution %dx%d, %d -> %d maps is out of range",
                        kh, kw, cin, cout);
-    int cpad = (cout + NB - 1) / NB * NB;
-    size_t nw = (size_t)kh * kw * cin * cpad;
-    c->w = fa_calloc(nw, sizeof *c->w, err, "convolution weights");
+    int cpad = (cout + NB - 1) / NB * NB, nk = cin * kh * kw;
+    c->w = fa_calloc((size_t)nk * cpad, sizeof *c->w, err, "convolution weights");
+    c->kx = fa_malloc((size_t)nk * sizeof *c->kx, err, "convolution offsets");
+    c->ky = fa_malloc((size_t)nk * sizeof *c->ky, err, "convolution offsets");
     c->bias = fa_calloc((size_t)cpad, sizeof *c->bias, err, "convolution biases");
     c->slope = slope ? fa_calloc((size_t)cpad, sizeof *c->slope, err, "PReLU slopes") : NULL;
-    if (!c->w || !c->bias || (slope && !c->slope)) {
+    c->wd = kind == FA_FC_PIXEL ? fa_calloc((size_t)nk * cpad, sizeof *c->wd, err, "FC weights") : NULL;
+    if (!c->w || !c->kx || !c->ky || !c->bias || (slope && !c->slope) || (kind == FA_FC_PIXEL && !c->wd)) {
         fa_conv_free(c);
         return FACEAU_ERR_NOMEM;
     }
-    c->cin = cin, c->cout = cout, c->kh = kh, c->kw = kw, c->cpad = cpad;
-    for (int m = 0; m < cin; m++)
-        for (int k = 0; k < cout; k++)
-            for (int i = 0; i < kh; i++)
-                for (int j = 0; j < kw; j++)
-                    c->w[(((size_t)i * kw + j) * cin + m) * cpad + k] =
-                        kernels[(((size_t)m * cout + k) * kh + i) * kw + j];
-    for (int k = 0; k < cout; k++) {
-        c->bias[k] = bias[k];
+    c->kind = kind, c->cin = cin, c->cout = cout, c->kh = kh, c->kw = kw, c->cpad = cpad, c->nk = nk;
+    /* Term k = (map, column, row) as im2col_multimap lays out a receptive field. */
+    for (int m = 0, k = 0; m < cin; m++)
+        for (int x = 0; x < kw; x++)
+            for (int y = 0; y < kh; y++, k++) {
+                c->kx[k] = x * cin + m, c->ky[k] = y;
+                for (int n = 0; n < cout; n++)
+                    c->w[(size_t)k * cpad + n] = kernels[(((size_t)m * cout + n) * kh + y) * kw + x];
+            }
+    if (c->wd)
+        for (size_t i = 0; i < (size_t)nk * cpad; i++)
+            c->wd[i] = c->w[i];
+    for (int n = 0; n < cout; n++) {
+        c->bias[n] = bias[n];
         if (slope)
-            c->slope[k] = slope[k];
+            c->slope[n] = slope[n];
     }
     c->avx2 = (fa_cpu_features() & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
     return FACEAU_OK;
@@ -54,50 +64,76 @@ void fa_conv_free(fa_conv *c)
 {
     if (c) {
         free(c->w);
+        free(c->wd);
+        free(c->kx);
+        free(c->ky);
         free(c->bias);
         free(c->slope);
         memset(c, 0, sizeof *c);
     }
 }
 
-/* One tile: np (1..MR) pixels whose receptive fields start at a[q], channels cb..cb+NB-1.
- * Sums run over kernel rows, then along each row (kw*cin values), then the bias is added and
- * PReLU applied; res gets MR x NB values. Portable version. */
-static void tile_generic(const fa_conv *c, const float *const *a, size_t rstride, int cb,
-                         float *res)
+static float prelu(const fa_conv *c, int n, float x)
 {
-    /* Each sum is the AVX2 kernels' sequence of fused multiply-adds (fmaf rounds once, as
-     * vfmadd does), so the portable path gives the same bits as the AVX2 one: a last-bit
-     * difference in an MTCNN box would otherwise move every landmark fitted from it. */
-    int rowlen = c->kw * c->cin, cpad = c->cpad;
+    return c->slope && !(x >= 0) ? x * c->slope[n] : x;
+}
+
+/* ---- FA_CONV: OpenBLAS's sgemm ------------------------------------------------------------- */
+
+/* The length of the K block from term ls (driver/level3.c's min_l; all of K on the small path). */
+static int block_len(int K, int ls, int big)
+{
+    int l = K - ls;
+    if (!big)
+        return l;
+    if (l >= 2 * FA_SGEMM_Q)
+        return FA_SGEMM_Q;
+    if (l > FA_SGEMM_Q)
+        l = (l / 2 + FA_SGEMM_UNROLL_M - 1) / FA_SGEMM_UNROLL_M * FA_SGEMM_UNROLL_M;
+    return l;
+}
+
+/* One tile (conv_kernels.h's fa_conv_tile_avx2), portable: the same fused chains with fmaf. */
+static void tile_generic(const fa_conv *c, const float *const *a, size_t rstride, const int *off,
+                         int cb, int k0, int k1, int first, int last, float *res)
+{
+    const int cpad = c->cpad, ke = k1 < c->nk ? k1 : c->nk;
     float acc[MR][NB];
     memset(acc, 0, sizeof acc);
-    for (int i = 0; i < c->kh; i++) {
-        const float *wp = c->w + (size_t)i * rowlen * cpad + cb;
-        size_t off = (size_t)i * rstride;
-        for (int t = 0; t < rowlen; t++, wp += cpad)
-            for (int q = 0; q < MR; q++) {
-                float s = a[q][off + t];
-                for (int k = 0; k < NB; k++)
-                    acc[q][k] = fmaf(s, wp[k], acc[q][k]);
-            }
+    for (int k = k0; k < ke; k++) {
+        const float *wp = c->w + (size_t)k * cpad + cb;
+        const size_t o = off ? (size_t)off[k] : (size_t)c->ky[k] * rstride + (size_t)c->kx[k];
+        for (int q = 0; q < MR; q++) {
+            const float s = a[q][o];
+            for (int n = 0; n < NB; n++)
+                acc[q][n] = fmaf(s, wp[n], acc[q][n]);
+        }
     }
     for (int q = 0; q < MR; q++)
-        for (int k = 0; k < NB; k++) {
-            float x = acc[q][k] + c->bias[cb + k];
-            if (c->slope && !(x >= 0))
-                x = x * c->slope[cb + k];
-            res[q * NB + k] = x;
+        for (int n = 0; n < NB; n++) {
+            float x = acc[q][n];
+            if (k1 > c->nk)
+                x = x + c->bias[cb + n]; /* fma(1, bias, x): rounded once */
+            x = x + (first ? 0.0f : res[q * NB + n]);
+            res[q * NB + n] = last ? prelu(c, cb + n, x) : x;
         }
 }
 
-
-/* Output pixels p0..p1-1 (row-major, ow per row) of c on in (win columns). */
+/* Output pixels p0..p1-1 (row-major, ow per row) of c on in (win columns); npix: the whole
+ * product's N. */
 static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long p0, long p1,
-                        float *out)
+                        double npix, float *out)
 {
-    size_t rstride = (size_t)win * c->cin;
+    const size_t rstride = (size_t)win * c->cin;
+    const int K = c->nk + 1, big = (double)c->cout * npix * K > FA_SGEMM_SMALL_MNK;
     float res[MR * NB] __attribute__((aligned(32)));
+    int offs[FA_CONV_OFFS];
+    const int *off = NULL;
+    if (c->nk <= FA_CONV_OFFS && rstride * (size_t)c->kh <= (size_t)1 << 30) {
+        for (int k = 0; k < c->nk; k++)
+            offs[k] = c->ky[k] * (int)rstride + c->kx[k];
+        off = offs;
+    }
     for (long p = p0; p < p1; p += MR) {
         int np = p1 - p < MR ? (int)(p1 - p) : MR;
         const float *a[MR];
@@ -105,24 +141,17 @@ static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long
             long pp = p + (q < np ? q : np - 1);
             a[q] = in + ((size_t)(pp / ow) * win + (size_t)(pp % ow)) * c->cin;
         }
-#if FA_BUILD_AVX2
-        if (c->avx2 && np == 1) {
-            for (int cb = 0; cb < c->cpad; cb += 2 * NB) {
-                int nb = c->cpad - cb >= 2 * NB ? 2 * NB : NB;
-                fa_conv_tile1_avx2(c, a[0], rstride, cb, nb, res);
-                int n = c->cout - cb < nb ? c->cout - cb : nb;
-                memcpy(out + (size_t)p * c->cout + cb, res, (size_t)n * sizeof *out);
-            }
-            continue;
-        }
-#endif
         for (int cb = 0; cb < c->cpad; cb += NB) {
+            for (int ls = 0, len; ls < K; ls += len) {
+                len = block_len(K, ls, big);
+                const int first = ls == 0, last = ls + len == K;
 #if FA_BUILD_AVX2
-            if (c->avx2)
-                fa_conv_tile_avx2(c, a, rstride, cb, res);
-            else
+                if (c->avx2)
+                    fa_conv_tile_avx2(c, a, rstride, off, cb, ls, ls + len, first, last, res);
+                else
 #endif
-                tile_generic(c, a, rstride, cb, res);
+                    tile_generic(c, a, rstride, off, cb, ls, ls + len, first, last, res);
+            }
             int n = c->cout - cb < NB ? c->cout - cb : NB;
             for (int q = 0; q < np; q++)
                 memcpy(out + (size_t)(p + q) * c->cout + cb, res + q * NB, (size_t)n * sizeof *out);
@@ -130,11 +159,104 @@ static void conv_pixels(const fa_conv *c, const float *in, int win, int ow, long
     }
 }
 
-void fa_conv_run(const fa_conv *c, const float *in, int h, int w, float *out)
+/* ---- FA_FC_PIXEL and FA_FC: OpenCV's gemm and OpenBLAS's one-row sgemm ---------------------- */
+
+/* OpenCV's GEMMSingleMul "A * Bt" sum (a one-column product): four double sums over k mod 4,
+ * the rest in the first, then added in order. Products of floats are exact in double. */
+static double cv_dot4(const fa_conv *c, const float *in, size_t rstride, int n)
+{
+    double s[4] = {0, 0, 0, 0};
+    const int k4 = c->nk & ~3;
+    int k = 0;
+    for (; k < k4; k++)
+        s[k & 3] += (double)in[(size_t)c->ky[k] * rstride + (size_t)c->kx[k]] *
+                    (double)c->w[(size_t)k * c->cpad + n];
+    for (; k < c->nk; k++)
+        s[0] += (double)in[(size_t)c->ky[k] * rstride + (size_t)c->kx[k]] *
+                (double)c->w[(size_t)k * c->cpad + n];
+    return s[0] + s[1] + s[2] + s[3];
+}
+
+/* PNet's head: W (cout x cin) times the maps (cin x pixels) in OpenCV, then + bias in float.
+ * One double sum per output in map order (products of floats are exact in double, so a fused
+ * multiply-add of doubles gives the same sums: the AVX2 twin); a single pixel takes the
+ * "A * Bt" branch. */
+static void fc_pixel(const fa_conv *c, const float *in, long npx, int one, float *out)
+{
+#if FA_BUILD_AVX2
+    if (c->avx2 && !one) {
+        fa_fc_pixel_avx2(c, in, npx, out);
+        return;
+    }
+#endif
+    double s[NB];
+    for (long p = 0; p < npx; p++) {
+        const float *x = in + (size_t)p * c->cin;
+        for (int cb = 0; cb < c->cout; cb += NB) {
+            const int nb = c->cout - cb < NB ? c->cout - cb : NB;
+            if (one) {
+                for (int n = 0; n < nb; n++)
+                    s[n] = cv_dot4(c, x, 0, cb + n);
+            } else {
+                for (int n = 0; n < nb; n++)
+                    s[n] = 0;
+                for (int m = 0; m < c->cin; m++) {
+                    const double xm = x[m], *wd = c->wd + (size_t)m * c->cpad + cb;
+                    for (int n = 0; n < nb; n++)
+                        s[n] += xm * wd[n];
+                }
+            }
+            for (int n = 0; n < nb; n++)
+                out[(size_t)p * c->cout + cb + n] = prelu(c, cb + n, (float)s[n] + c->bias[cb + n]);
+        }
+    }
+}
+
+/* cv::gemm(W, x, 1, bias, 1): from 100 outputs LAPACK's cblas_sgemm (hal_internal.cpp), which
+ * OpenBLAS runs as a 1 x cout x nk small-matrix product: 16 lanes, a tree, + bias (skx_gemm.h);
+ * below that OpenCV's four double sums, + bias in double. */
+static void fc_flat(const fa_conv *c, const float *in, float *out)
+{
+    const size_t rstride = (size_t)c->kw * c->cin;
+    if (c->cout < 100) {
+        for (int n = 0; n < c->cout; n++)
+            out[n] = prelu(c, n, (float)(cv_dot4(c, in, rstride, n) + (double)c->bias[n]));
+        return;
+    }
+#if FA_BUILD_AVX2
+    if (c->avx2) {
+        fa_fc_dot16_avx2(c, in, out);
+        return;
+    }
+#endif
+    const int k16 = c->nk & ~15, tree4 = c->cout & ~3;
+    for (int n = 0; n < c->cout; n++) {
+        float l[FA_SKX_LANES] = {0};
+        int k = 0;
+        for (; k < c->nk; k++) {
+            const float x = in[(size_t)c->ky[k] * rstride + (size_t)c->kx[k]];
+            l[k & 15] = fmaf(x, c->w[(size_t)k * c->cpad + n], l[k & 15]);
+        }
+        if (k16 < c->nk) /* the masked last step adds fma(0, 0, l) to the idle lanes */
+            for (int i = c->nk - k16; i < FA_SKX_LANES; i++)
+                l[i] = l[i] + 0.0f;
+        const float s = n < tree4 ? fa_skx_reduce4(l) : fa_skx_reduce_add(l);
+        out[n] = prelu(c, n, s + c->bias[n]);
+    }
+}
+
+void fa_conv_run(const fa_conv *c, const float *in, int h, int w, int full_h, float *out)
 {
     int oh = h - c->kh + 1, ow = w - c->kw + 1;
-    if (oh > 0 && ow > 0)
-        conv_pixels(c, in, w, ow, 0, (long)oh * ow, out);
+    if (oh <= 0 || ow <= 0)
+        return;
+    const double npix = (double)(full_h - c->kh + 1) * ow;
+    if (c->kind == FA_FC_PIXEL)
+        fc_pixel(c, in, (long)oh * ow, npix == 1, out);
+    else if (c->kind == FA_FC)
+        fc_flat(c, in, out);
+    else
+        conv_pixels(c, in, w, ow, 0, (long)oh * ow, npix, out);
 }
 
 /* ---- max pooling ----------------------------------------------------------------------------- */
