@@ -340,13 +340,19 @@ static faceau_status frame_features(faceau_au *au, const faceau_frame *frame, co
     return FACEAU_OK;
 }
 
-static void update_medians(faceau_au *au, int success)
+static faceau_status update_medians(faceau_au *au, int success)
 {
-    fa_median_update(&au->hog_median, au->x, success);
+    faceau_status st = fa_median_update(&au->hog_median, au->x, success, &au->err);
+    if (st)
+        return st;
     for (int i = 0; i < FACEAU_HOG_SIZE; i++) /* OpenFace clips the HOG median at 0 */
         if (au->hog_median.median[i] < 0)
             au->hog_median.median[i] = 0;
     memcpy(au->median, au->hog_median.median, FACEAU_HOG_SIZE * sizeof *au->median);
+    if ((st = fa_median_update(&au->geom_median, au->x + FACEAU_HOG_SIZE, success, &au->err)))
+        return st;
+    memcpy(au->median + FACEAU_HOG_SIZE, au->geom_median.median, FA_GEOM_DIM * sizeof *au->x);
+    return FACEAU_OK;
 }
 
 static faceau_status keep_for_reprediction(faceau_au *au)
@@ -400,11 +406,8 @@ static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *o
         return st;
     au->frames++;
     double t0 = now_ms();
-    if (au->frames % 2 == 1) { /* OpenFace updates the medians on odd frames only */
-        update_medians(au, success);
-        fa_median_update(&au->geom_median, au->x + FACEAU_HOG_SIZE, success);
-        memcpy(au->median + FACEAU_HOG_SIZE, au->geom_median.median, FA_GEOM_DIM * sizeof *au->x);
-    }
+    if (au->frames % 2 == 1 && (st = update_medians(au, success))) /* odd frames, as OpenFace */
+        return st;
     double t1 = now_ms();
     double *r = out->au_intensity, *c = out->au_presence;
     fa_au_predict(&au->m->models, au->x, au->median, r, c);
