@@ -57,6 +57,15 @@ static void test_video_against_openface(void)
     CHECK(presence_diff == 0, "%d presence values differ", presence_diff);
     printf("%s: %d frames, worst AU intensity difference %.2g, presence differences %d\n", NAME, n, worst,
            presence_diff);
+    /* faceau_run's post-processing in place on the analyser's history: the same numbers, and
+     * no faceau_au_finish after it (the history is overwritten) until reset */
+    const double *Ii, *Pi;
+    size_t ni = 0;
+    CHECK(fa_analyser_finish_in_place(au, &Ii, &Pi, &ni) == FACEAU_OK && ni == (size_t)n,
+          "finish in place: %s", faceau_au_last_error(au));
+    CHECK(memcmp(Ii, I, (size_t)n * 17 * sizeof *I) == 0 && memcmp(Pi, P, (size_t)n * 18 * sizeof *P) == 0,
+          "in place differs from faceau_au_finish");
+    CHECK(faceau_au_finish(au, I, P, (size_t)n) == FACEAU_ERR_STATE, "finish after in place refused");
     /* order: no frame after finish until reset */
     CHECK(faceau_au_add_frame(au, &f, (float[136]){0}, 1, &res) == FACEAU_ERR_STATE &&
               strstr(faceau_au_last_error(au), "reset"),

@@ -1,5 +1,6 @@
 /* test_median.c - OpenFace's running median on hand-derived sequences. */
 #include <math.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -9,24 +10,24 @@ static void test_small_histogram(void)
     /* 10 bins on [0, 10): bin j holds [j, j+1), its centre is j + 0.5 */
     CHECK(fa_median_init(&h, 2, 10, 0.0, 10.0, NULL) == FACEAU_OK, "init");
     double a[2] = {3.2, 9.9};
-    fa_median_update(&h, a, 1);
+    fa_median_update(&h, a, 1, NULL);
     /* one sample: the median is the sample itself, unbinned */
     CHECK(h.count == 1 && h.median[0] == 3.2 && h.median[1] == 9.9, "count 1: %g %g", h.median[0],
           h.median[1]);
     double b[2] = {7.7, -4.0}; /* -4 clamps into bin 0 */
-    fa_median_update(&h, b, 1);
+    fa_median_update(&h, b, 1, NULL);
     /* count 2: cutoff (2+1)/2 = 1, the first bin reaching 1 sample: dim0 bin 3, dim1 bin 0 */
     CHECK(h.median[0] == 3.5 && h.median[1] == 0.5, "count 2: %g %g", h.median[0], h.median[1]);
     double c[2] = {5.0, 12.0}; /* 12 clamps into bin 9 */
-    fa_median_update(&h, c, 1);
+    fa_median_update(&h, c, 1, NULL);
     /* count 3: cutoff 2: dim0 bins 3,5,7 -> bin 5; dim1 bins 0,9,9 -> bin 9 */
     CHECK(h.median[0] == 5.5 && h.median[1] == 9.5, "count 3: %g %g", h.median[0], h.median[1]);
     double d[2] = {1.0, 1.0};
-    fa_median_update(&h, d, 0); /* not added: the median stays */
+    fa_median_update(&h, d, 0, NULL); /* not added: the median stays */
     CHECK(h.count == 3 && h.median[0] == 5.5, "no update: count %d", h.count);
     fa_median_reset(&h);
     /* no sample yet: cutoff 0 is reached at bin 0, whose centre is the median */
-    fa_median_update(&h, d, 0);
+    fa_median_update(&h, d, 0, NULL);
     CHECK(h.count == 0 && h.median[0] == 0.5 && h.median[1] == 0.5, "count 0: %g", h.median[0]);
     fa_median_free(&h);
 }
@@ -40,7 +41,7 @@ static void test_hog_histogram_edges(void)
     const double x[5] = {0.0, 0.2, 0.2, 0.9, 2.0};
     for (int i = 0; i < 5; i++) {
         v[0] = x[i];
-        fa_median_update(&h, v, 1);
+        fa_median_update(&h, v, 1, NULL);
     }
     /* 0.2 -> (0.205)*1000/1.005 = 203.98 -> bin 203; median of 5 = 3rd sample = bin 203;
      * centre = -0.005 + 203*0.001004975 + 0.0005024876 */
@@ -49,13 +50,20 @@ static void test_hog_histogram_edges(void)
     fa_median_free(&h);
 }
 
-/* OpenFace's full rescan, written out plainly, against the incremental bookkeeping. */
-static void test_against_rescan(void)
+/* OpenFace's full rescan, written out plainly, against the incremental bookkeeping; with
+ * widen_at lowered, the 16-bit bins move to 32-bit ones mid-way (and back to counting from zero
+ * after a reset) without a median changing. */
+static void test_against_rescan(int widen_at)
 {
     enum { DIM = 4, BINS = 50, STEPS = 3000 };
     fa_median h;
     CHECK(fa_median_init(&h, DIM, BINS, -1.0, 4.0, NULL) == FACEAU_OK, "init");
+    CHECK(h.widen_at == FA_MEDIAN_WIDEN_AT && FA_MEDIAN_WIDEN_AT <= UINT16_MAX, "widen_at %d", h.widen_at);
+    h.widen_at = widen_at;
+    for (int round = 0; round < 2; round++) {
     static int hist[DIM][BINS];
+    memset(hist, 0, sizeof hist);
+    fa_median_reset(&h);
     int count = 0, mismatches = 0;
     unsigned rng = 12345;
     for (int step = 0; step < STEPS; step++) {
@@ -67,7 +75,7 @@ static void test_against_rescan(void)
             x[i] = -1.5 + 6.0 * (double)(rng >> 8) / 16777216.0 * 0.5 + drift + i * 0.3;
         }
         int update = step % 7 != 3;
-        fa_median_update(&h, x, update);
+        fa_median_update(&h, x, update, NULL);
         if (update) {
             for (int i = 0; i < DIM; i++) {
                 double v = (x[i] - -1.0) * BINS / 5.0;
@@ -92,7 +100,11 @@ static void test_against_rescan(void)
                 mismatches++;
         }
     }
-    CHECK(mismatches == 0, "%d of %d medians differ from a full rescan", mismatches, STEPS * DIM);
+    CHECK(mismatches == 0, "widen_at %d, round %d: %d of %d medians differ from a full rescan",
+          widen_at, round, mismatches, STEPS * DIM);
+    CHECK(!!h.wide == (count > widen_at) && !h.wide == !!h.hist,
+          "widen_at %d, %d samples: %s bins", widen_at, count, h.wide ? "32-bit" : "16-bit");
+    }
     fa_median_free(&h);
 }
 
@@ -108,17 +120,17 @@ static void test_reset(void)
         nz += h.hist[i] != 0;
     CHECK(nz == 0 && h.count == 0, "fresh reset: %d non-zero bins", nz);
     double x[3] = {0.1, 0.5, 0.9}, y[3] = {0.8, 0.2, 0.3};
-    fa_median_update(&h, x, 1);
-    fa_median_update(&h, x, 1);
+    fa_median_update(&h, x, 1, NULL);
+    fa_median_update(&h, x, 1, NULL);
     fa_median_reset(&h);
     nz = 0;
     for (int i = 0; i < 60; i++)
         nz += h.hist[i] != 0;
     CHECK(nz == 0 && h.count == 0, "reset after samples: %d non-zero bins", nz);
     fa_median_reset(&h); /* twice in a row: still empty */
-    fa_median_update(&h, y, 1);
-    fa_median_update(&h, x, 1);
-    fa_median_update(&h, y, 1);
+    fa_median_update(&h, y, 1, NULL);
+    fa_median_update(&h, x, 1, NULL);
+    fa_median_update(&h, y, 1, NULL);
     /* count 3, cutoff 2: only y's bins reach it (x's were cleared) */
     const double w = 1.0 / 20; /* bin j's centre: j * w + 0.5 * w, as recompute writes it */
     CHECK(h.median[0] == 16 * w + 0.5 * w && h.median[1] == 4 * w + 0.5 * w && h.median[2] == 6 * w + 0.5 * w,
@@ -126,10 +138,32 @@ static void test_reset(void)
     fa_median_free(&h);
 }
 
+/* Past 65535 samples in one bin: 70000 in bin 0, then bin 1 takes the median exactly when its
+ * count passes bin 0's (16-bit bins would have wrapped bin 0 to 4464 long before). */
+static void test_past_16_bits(void)
+{
+    fa_median h;
+    CHECK(fa_median_init(&h, 1, 2, 0.0, 2.0, NULL) == FACEAU_OK, "init");
+    double a = 0.5, b = 1.5;
+    for (int i = 0; i < 70000; i++)
+        CHECK(fa_median_update(&h, &a, 1, NULL) == FACEAU_OK, "update");
+    CHECK(h.wide && !h.hist && h.wide[0] == 70000, "70000 samples: %s", h.wide ? "32-bit" : "16-bit");
+    for (int i = 0; i < 70000; i++)
+        fa_median_update(&h, &b, 1, NULL);
+    CHECK(h.median[0] == 0.5, "140000 samples, 70000 each: median %g (bin 0)", h.median[0]);
+    fa_median_update(&h, &b, 1, NULL);
+    CHECK(h.median[0] == 1.5, "70001 in bin 1: median %g (bin 1)", h.median[0]);
+    fa_median_reset(&h);
+    CHECK(h.wide && h.wide[0] == 0 && h.wide[1] == 0 && h.count == 0, "reset keeps the 32-bit bins, empty");
+    fa_median_free(&h);
+}
+
 int main(void)
 {
     test_reset();
-    test_against_rescan();
+    test_past_16_bits();
+    test_against_rescan(FA_MEDIAN_WIDEN_AT);
+    test_against_rescan(100); /* 16-bit, then 32-bit bins from the 101st sample */
     test_small_histogram();
     test_hog_histogram_edges();
     fa_median h;

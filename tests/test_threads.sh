@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# -threads: the same bytes for any thread count. Two videos, the image sequence and a still image
-# (all three MTCNN faces) with -threads 1 (everything on the calling thread: no decode-ahead
-# thread, FFmpeg and the tracker on one thread), 2 and 3; and -jobs 2 -threads 2 (one thread per
-# job). Bad values are refused.
+# -threads and -jobs: the same bytes for any thread count and any number of inputs at once.
+# Subset (every build): two videos, the image sequence and a still image (all three MTCNN
+# faces) with -threads 1 (everything on the calling thread: no decode-ahead thread, FFmpeg and
+# the tracker on one thread), 2 and 3, and -jobs 2 -threads 2 (one thread per job).
+# All nine shared videos and the sequence (Release builds; about 2 minutes on 2 cores): -threads
+# 1 (one input at a time, -jobs 1), 2 and 4, and -jobs 2 -threads 4 (two inputs at once, each
+# with its decode-ahead and AU-stage threads). Under the sanitizers (about ten times slower) only
+# the subset runs; the Release and the scalar (FACEAU_NO_AVX2) builds run everything.
+# Bad values are refused.
 . "$(dirname "$0")/testlib.sh" threads
 export FACEAU_MODELS="$S/models"
 ins=(-f "$S/data/videos/1815_01_008_tony_blair.avi" -f "$S/data/videos/0217_03_006_alanis_morissette.avi"
@@ -25,4 +30,28 @@ for v in 0 -1 65 x; do
     "$BIN" -f "$S/data/videos/1815_01_008_tony_blair.avi" -threads "$v" -out_dir "$T/bad" 2> "$T/err"
     [ $? = 2 ] && grep -q -- "-threads" "$T/err" && ok || bad "-threads $v accepted"
 done
+
+case "${FACEAU_USER_CFLAGS:-}" in *sanitize*)
+    echo "all nine videos: skipped under the sanitizers (the Release builds run them)"
+    finish; exit ;;
+esac
+all=(-fdir "$S/data/images/sequence")
+for v in "$S"/data/videos/*; do all+=(-f "$v"); done
+[ ${#all[@]} = 20 ] && ok || bad "expected nine shared videos and the sequence, got $(( ${#all[@]} / 2 )) inputs"
+run_all() { # out_dir flags...
+    local out=$1; shift
+    "$BIN" -q "${all[@]}" -fullprec "$@" -out_dir "$T/$out" && ok || bad "all inputs, $*: failed"
+}
+run_all a1 -threads 1
+run_all a2 -threads 2
+run_all a4 -threads 4
+run_all j2 -threads 4 -jobs 2
+for d in a2 a4 j2; do
+    for f in "$T"/a1/*.csv; do
+        n=$(basename "$f")
+        cmp -s "$f" "$T/$d/$n" && ok || bad "$n: $d differs from -threads 1"
+    done
+done
+[ "$(ls "$T"/a1/*.csv | wc -l)" = 10 ] && ok || bad "expected 10 CSVs with -threads 1, got $(ls "$T"/a1/*.csv | wc -l)"
+rm -rf "$T"/a1 "$T"/a2 "$T"/a4 "$T"/j2
 finish

@@ -55,6 +55,7 @@ struct faceau_au {
     fa_online online;
     long frames;
     int finished;
+    int finished_in_place; /* fa_analyser_finish_in_place overwrote the history */
     history hist;
 
     double stage_ms[FA_N_STAGES]; /* time spent per sub-stage, for the bench */
@@ -279,6 +280,7 @@ void faceau_au_reset(faceau_au *au)
     fa_online_reset(&au->online);
     au->frames = 0;
     au->finished = 0;
+    au->finished_in_place = 0;
     memset(au->stage_ms, 0, sizeof au->stage_ms);
     au->hist.n = 0;
     au->hist.n_init = 0;
@@ -340,13 +342,19 @@ static faceau_status frame_features(faceau_au *au, const faceau_frame *frame, co
     return FACEAU_OK;
 }
 
-static void update_medians(faceau_au *au, int success)
+static faceau_status update_medians(faceau_au *au, int success)
 {
-    fa_median_update(&au->hog_median, au->x, success);
+    faceau_status st = fa_median_update(&au->hog_median, au->x, success, &au->err);
+    if (st)
+        return st;
     for (int i = 0; i < FACEAU_HOG_SIZE; i++) /* OpenFace clips the HOG median at 0 */
         if (au->hog_median.median[i] < 0)
             au->hog_median.median[i] = 0;
     memcpy(au->median, au->hog_median.median, FACEAU_HOG_SIZE * sizeof *au->median);
+    if ((st = fa_median_update(&au->geom_median, au->x + FACEAU_HOG_SIZE, success, &au->err)))
+        return st;
+    memcpy(au->median + FACEAU_HOG_SIZE, au->geom_median.median, FA_GEOM_DIM * sizeof *au->x);
+    return FACEAU_OK;
 }
 
 static faceau_status keep_for_reprediction(faceau_au *au)
@@ -400,11 +408,8 @@ static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *o
         return st;
     au->frames++;
     double t0 = now_ms();
-    if (au->frames % 2 == 1) { /* OpenFace updates the medians on odd frames only */
-        update_medians(au, success);
-        fa_median_update(&au->geom_median, au->x + FACEAU_HOG_SIZE, success);
-        memcpy(au->median + FACEAU_HOG_SIZE, au->geom_median.median, FA_GEOM_DIM * sizeof *au->x);
-    }
+    if (au->frames % 2 == 1 && (st = update_medians(au, success))) /* odd frames, as OpenFace */
+        return st;
     double t1 = now_ms();
     double *r = out->au_intensity, *c = out->au_presence;
     fa_au_predict(&au->m->models, au->x, au->median, r, c);
@@ -501,22 +506,13 @@ static double intensity_cutoff(const faceau_au *au, int i)
     return m->bank[FA_BANK_SVR_DYNAMIC].cutoff[m->r_col[i]];
 }
 
-faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presence, size_t n)
+/* faceau_au_finish into intensity/presence, which may be the history itself (in place). */
+static faceau_status finish_into(faceau_au *au, double *intensity, double *presence, size_t n)
 {
-    if (!au)
-        return FACEAU_ERR_INVALID_ARG;
-    if (n && (!intensity || !presence))
-        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_finish: %s is NULL",
-                       !intensity ? "intensity" : "presence");
     history *h = &au->hist;
-    if (n && fa_analyser_online(au))
-        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,
-                       "faceau_au_finish: %s mode keeps no frames (the values faceau_au_add_frame "
-                       "returned are final): n must be 0, not %zu",
-                       au->cfg.online ? "online" : "static", n);
-    if (n != h->n)
-        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,
-                       "faceau_au_finish: buffers for %zu frames, %zu frames added", n, h->n);
+    if (au->finished_in_place)
+        return fa_fail(&au->err, FACEAU_ERR_STATE,
+                       "faceau_au_finish: the history was post-processed in place; call faceau_au_reset first");
     /* FeatureExtraction post-processes both; only the dynamic models are re-predicted with the
      * final medians and shifted by their cut-off (static models have no cut-off) */
     int offline = au->cfg.au_mode != FACEAU_AU_STATIC && !au->cfg.online;
@@ -526,8 +522,10 @@ faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presenc
             return st;
     }
     au->finished = 1;
-    memcpy(intensity, h->r, n * FA_N_AU_R * sizeof *intensity);
-    memcpy(presence, h->c, n * FA_N_AU_C * sizeof *presence);
+    if (intensity != h->r)
+        memcpy(intensity, h->r, n * FA_N_AU_R * sizeof *intensity);
+    if (presence != h->c)
+        memcpy(presence, h->c, n * FA_N_AU_C * sizeof *presence);
     if (!offline || n == 0)
         return FACEAU_OK;
     double *col = fa_malloc(n * sizeof *col, &au->err, "AU post-processing");
@@ -549,6 +547,36 @@ faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presenc
             presence[i * FA_N_AU_C + a] = col[i];
     }
     free(col);
+    return st;
+}
+
+faceau_status faceau_au_finish(faceau_au *au, double *intensity, double *presence, size_t n)
+{
+    if (!au)
+        return FACEAU_ERR_INVALID_ARG;
+    if (n && (!intensity || !presence))
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_finish: %s is NULL",
+                       !intensity ? "intensity" : "presence");
+    if (n && fa_analyser_online(au))
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,
+                       "faceau_au_finish: %s mode keeps no frames (the values faceau_au_add_frame "
+                       "returned are final): n must be 0, not %zu",
+                       au->cfg.online ? "online" : "static", n);
+    if (n != au->hist.n)
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG,
+                       "faceau_au_finish: buffers for %zu frames, %zu frames added", n, au->hist.n);
+    return finish_into(au, intensity, presence, n);
+}
+
+faceau_status fa_analyser_finish_in_place(faceau_au *au, const double **intensity,
+                                          const double **presence, size_t *n)
+{
+    history *h = &au->hist;
+    *n = h->n;
+    *intensity = h->r;
+    *presence = h->c;
+    faceau_status st = h->n ? finish_into(au, h->r, h->c, h->n) : FACEAU_OK;
+    au->finished_in_place = 1;
     return st;
 }
 

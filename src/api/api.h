@@ -9,6 +9,12 @@
 /* ---- AU analyser internals (analyser.c) ------------------------------------------------- */
 /* Whether the analyser returns per-frame values as they are (online or still-image mode). */
 int fa_analyser_online(const faceau_au *au);
+/* faceau_au_finish without the caller's copy: post-processes the analyser's own per-frame
+ * history (n frames, n x 17 and n x 18) and points at it, valid until the next reset; a later
+ * faceau_au_finish fails with FACEAU_ERR_STATE. What faceau_run uses: at 10,000 frames the
+ * copy alone was 2.8 MB at the very end of the run, its peak. */
+faceau_status fa_analyser_finish_in_place(faceau_au *au, const double **intensity,
+                                          const double **presence, size_t *n);
 /* Whether it runs FaceLandmarkImg's still-image mode (FACEAU_AU_STATIC). */
 int fa_analyser_static(const faceau_au *au);
 /* Records a failure as faceau_au_last_error() reports it. */
@@ -22,8 +28,11 @@ void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES]);
  * pipeline whose later stage still reads a frame while an earlier one reads the next:
  * fa_source_acquire gives the next frame without giving back the ones held, fa_source_release
  * gives back the oldest held (a frame stays valid until then). At most FA_SOURCE_MAX_HELD are
- * held; faceau_source_read gives them all back. Acquire from one thread; release from any. */
-#define FA_SOURCE_MAX_HELD 3
+ * held; faceau_source_read gives them all back. Acquire from one thread; release from any.
+ * Two: run.c's tracker holds one frame while the AU stage reads the one before. Every frame
+ * held or decoded ahead is a full BGR frame (6 MB at 1080x1920), so the pipeline keeps no
+ * more of them than it can use. */
+#define FA_SOURCE_MAX_HELD 2
 faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got);
 void fa_source_release(faceau_source *s);
 int fa_source_async(const faceau_source *s);

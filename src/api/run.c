@@ -416,7 +416,7 @@ static faceau_status open_all(run_state *r)
  * thread of its own) overlap: tracked frames go through a small FIFO, in order, and each frame
  * stays held by the source until the AU stage has used it. Everything written is what the
  * one-thread loop writes: the AU stage sees the same frames and fits in the same order. */
-#define STAGE_QUEUE 2
+#define STAGE_QUEUE (FA_SOURCE_MAX_HELD - 1) /* the tracker holds the other frame */
 
 typedef struct au_stage {
     run_state *r;
@@ -570,18 +570,15 @@ static faceau_status postprocess(run_state *r, const char **final_tmp)
     size_t n = faceau_au_frame_count(r->au);
     if ((o->outputs && !(o->outputs & FACEAU_OUT_AUS)) || n == 0)
         return FACEAU_OK;
-    double *I = fa_malloc(n * FA_N_AU_R * sizeof *I, &r->err, "AU post-processing");
-    double *P = fa_malloc(n * FA_N_AU_C * sizeof *P, &r->err, "AU post-processing");
-    faceau_status st = (!I || !P) ? FACEAU_ERR_NOMEM : faceau_au_finish(r->au, I, P, n);
-    if (st && st != FACEAU_ERR_NOMEM)
+    const double *I, *P; /* the analyser's own history, post-processed where it is */
+    faceau_status st = fa_analyser_finish_in_place(r->au, &I, &P, &n);
+    if (st)
         fa_fail(&r->err, st, "%s", faceau_au_last_error(r->au));
     if (!st && !fa_analyser_online(r->au)) {
         st = fa_csv_rewrite_aus_dp(r->csv_tmp, r->csv_tmp2, I, P, n, o->full_precision ? 6 : 2,
                                    &r->err);
         *final_tmp = r->csv_tmp2;
     }
-    free(I);
-    free(P);
     return st;
 }
 

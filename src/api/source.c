@@ -13,14 +13,17 @@
 
 #include "api/api.h"
 
-/* frames decoded ahead plus those the caller holds (one through faceau_source_read, up to
- * FA_SOURCE_MAX_HELD through fa_source_acquire) */
-#define RING (FA_SOURCE_MAX_HELD + 2)
+/* the frames the caller holds (one through faceau_source_read, up to FA_SOURCE_MAX_HELD
+ * through fa_source_acquire) plus one decoded ahead: tracking a frame takes several times
+ * longer than decoding one, so a deeper queue would only hold memory (6 MB a frame at
+ * 1080x1920), not speed anything up */
+#define RING (FA_SOURCE_MAX_HELD + 1)
 
 enum source_kind { SRC_VIDEO, SRC_IMAGES };
 
 typedef struct slot {
     fa_image img;
+    size_t cap; /* img's buffer size (video frames are decoded into it) */
     long index;
     const char *path; /* the image file it came from (image inputs) */
 } slot;
@@ -64,41 +67,22 @@ static faceau_status open_images(faceau_source *s, const char *path, int is_dir)
     return FACEAU_OK;
 }
 
-/* Copies a decoded video frame into a ring slot, (re)allocating it for a new size. */
-static faceau_status copy_frame(const fa_image *src, fa_image *dst, fa_err *err)
-{
-    if (dst->width != src->width || dst->height != src->height) {
-        fa_image_free(dst);
-        faceau_status st = fa_image_alloc(dst, src->width, src->height, err);
-        if (st)
-            return st;
-    }
-    for (int y = 0; y < src->height; y++)
-        memcpy(dst->bgr + (size_t)y * (size_t)dst->stride, src->bgr + (size_t)y * (size_t)src->stride,
-               (size_t)src->width * 3);
-    return FACEAU_OK;
-}
-
-/* Decodes the next frame into dst; *got = 0 at the end. Runs on the producer thread only. */
-static faceau_status decode_next(faceau_source *s, fa_image *dst, const char **path, int *got,
-                                 fa_err *err)
+/* Decodes the next frame into sl (straight from the decoder, no copy); *got = 0 at the end.
+ * Runs on the producer thread only. */
+static faceau_status decode_next(faceau_source *s, slot *sl, int *got, fa_err *err)
 {
     *got = 0;
-    *path = NULL;
-    if (s->kind == SRC_VIDEO) {
-        const fa_image *img;
-        faceau_status st = fa_video_read(s->video, &img, got, err);
-        if (st || !*got)
-            return st;
-        return copy_frame(img, dst, err);
-    }
+    sl->path = NULL;
+    if (s->kind == SRC_VIDEO)
+        return fa_video_read_into(s->video, &sl->img, &sl->cap, got, err);
     if (s->next >= s->n_paths)
         return FACEAU_OK;
-    fa_image_free(dst);
-    faceau_status st = fa_image_read(s->paths[s->next], dst, err);
+    fa_image_free(&sl->img);
+    sl->cap = 0;
+    faceau_status st = fa_image_read(s->paths[s->next], &sl->img, err);
     if (st)
         return st;
-    *path = s->paths[s->next];
+    sl->path = s->paths[s->next];
     s->next++;
     *got = 1;
     return FACEAU_OK;
@@ -118,7 +102,7 @@ static void *producer(void *arg)
         if (stop)
             break;
         int got = 0;
-        faceau_status st = decode_next(s, &sl->img, &sl->path, &got, &s->producer_err);
+        faceau_status st = decode_next(s, sl, &got, &s->producer_err);
         sl->index = index++;
         pthread_mutex_lock(&s->mu);
         if (st || !got) {
@@ -225,7 +209,7 @@ static faceau_status read_sync(faceau_source *s, faceau_frame *frame, int *got)
         sl->path = NULL;
         st = fa_video_read(s->video, &img, got, &s->err);
     } else {
-        st = decode_next(s, &sl->img, &sl->path, got, &s->err);
+        st = decode_next(s, sl, got, &s->err);
     }
     if (st || !*got) {
         s->finished = 1;

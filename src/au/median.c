@@ -5,7 +5,10 @@
  * (4464 x 1000 and 238 x 10000 bins); here each dimension remembers its median bin and the
  * count below it, which move by a bin or two per sample: the same bin, found in O(1). Bin indices are computed as OpenCV evaluates the
  * expression (x - min) * bins / len: x * alpha + beta with alpha = bins * (1/len) and
- * beta = -min * bins * (1/len), so that a value on a bin edge falls where it fell for OpenFace. */
+ * beta = -min * bins * (1/len), so that a value on a bin edge falls where it fell for OpenFace.
+ *
+ * The bins are 16-bit until a count could pass 65535 (see FA_MEDIAN_WIDEN_AT in au.h), then
+ * 32-bit: the counts, and so the medians, are the same either way. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,7 @@ faceau_status fa_median_init(fa_median *h, int dim, int bins, double min, double
     h->bins = bins;
     h->min = min;
     h->max = max;
+    h->widen_at = FA_MEDIAN_WIDEN_AT;
     h->hist = fa_calloc((size_t)dim * (size_t)bins, sizeof *h->hist, err, "a median histogram");
     h->median = fa_calloc((size_t)dim, sizeof *h->median, err, "a median");
     h->med_bin = fa_calloc((size_t)dim, sizeof *h->med_bin, err, "a median");
@@ -36,10 +40,12 @@ void fa_median_free(fa_median *h)
 {
     if (h) {
         free(h->hist);
+        free(h->wide);
         free(h->median);
         free(h->med_bin);
         free(h->below);
         h->hist = NULL;
+        h->wide = NULL;
         h->median = NULL;
         h->med_bin = NULL;
         h->below = NULL;
@@ -50,10 +56,16 @@ void fa_median_reset(fa_median *h)
 {
     /* Only add_to_histogram writes the histogram and it counts every write, so with count 0 it
      * is still all zero. Skipping the clear matters at open: the histograms (4464 x 1000 HOG
-     * and 238 x 10000 geometry ints, 27 MB) are fresh calloc memory, and clearing them faulted
-     * in every page up front (most of what the AU "model load" measured). */
-    if (h->count)
-        memset(h->hist, 0, (size_t)h->dim * (size_t)h->bins * sizeof *h->hist);
+     * and 238 x 10000 geometry bins, 13 MB) are fresh calloc memory, and clearing them faulted
+     * in every page up front (most of what the AU "model load" measured). A widened histogram
+     * stays wide (a reset allocates nothing, so it cannot fail). */
+    size_t n = (size_t)h->dim * (size_t)h->bins;
+    if (h->count) {
+        if (h->wide)
+            memset(h->wide, 0, n * sizeof *h->wide);
+        else
+            memset(h->hist, 0, n * sizeof *h->hist);
+    }
     memset(h->median, 0, (size_t)h->dim * sizeof *h->median);
     memset(h->med_bin, 0, (size_t)h->dim * sizeof *h->med_bin);
     memset(h->below, 0, (size_t)h->dim * sizeof *h->below);
@@ -71,59 +83,92 @@ static inline int bin_of(double v, double alpha, double beta, double top)
     return (int)b;
 }
 
-/* Histogram rows are far apart (4464 x 1000 ints for HOG): each increment is a cache miss, so
+/* Histogram rows are far apart (4464 x 1000 bins for HOG): each increment is a cache miss, so
  * the line PREFETCH_AHEAD dimensions on is requested while this one is counted. */
 #define PREFETCH_AHEAD 16
 
-static void add_to_histogram(fa_median *h, const double *x)
+/* add_to_histogram and recompute for either bin type (T: uint16_t or int32_t). */
+#define MEDIAN_KERNELS(T, SUFFIX)                                                                  \
+    static void add_##SUFFIX(fa_median *h, T *hist, const double *x)                              \
+    {                                                                                              \
+        double len = h->max - h->min;                                                              \
+        double alpha = (double)h->bins;                                                            \
+        double beta = -h->min * (double)h->bins;                                                   \
+        alpha *= 1.0 / len;                                                                        \
+        beta *= 1.0 / len;                                                                         \
+        double top = (double)(h->bins - 1);                                                        \
+        const size_t bins = (size_t)h->bins;                                                       \
+        for (int i = 0; i < h->dim; i++) {                                                         \
+            if (i + PREFETCH_AHEAD < h->dim) {                                                     \
+                int ahead = i + PREFETCH_AHEAD;                                                    \
+                __builtin_prefetch(hist + (size_t)ahead * bins +                                   \
+                                       (size_t)bin_of(x[ahead], alpha, beta, top), 1);             \
+            }                                                                                      \
+            int b = bin_of(x[i], alpha, beta, top);                                                \
+            hist[(size_t)i * bins + (size_t)b]++;                                                  \
+            if (b < h->med_bin[i])                                                                 \
+                h->below[i]++;                                                                     \
+        }                                                                                          \
+        h->count++;                                                                                \
+    }                                                                                              \
+    /* Moves each dimension's median bin to the first bin whose cumulative count reaches the    \
+     * cutoff, keeping below[i] = the count in the bins before it. */                              \
+    static void recompute_##SUFFIX(fa_median *h, const T *hist)                                   \
+    {                                                                                              \
+        double len = h->max - h->min;                                                              \
+        int cutoff = (h->count + 1) / 2;                                                           \
+        for (int i = 0; i < h->dim; i++) {                                                         \
+            const T *row = hist + (size_t)i * (size_t)h->bins;                                     \
+            int j = h->med_bin[i], below = h->below[i];                                            \
+            while (j > 0 && below >= cutoff)                                                       \
+                below -= row[--j];                                                                 \
+            while (j < h->bins - 1 && below + row[j] < cutoff)                                     \
+                below += row[j++];                                                                 \
+            h->med_bin[i] = j;                                                                     \
+            h->below[i] = below;                                                                   \
+            if (below + row[j] >= cutoff) /* never false for cutoff <= count */                    \
+                h->median[i] = h->min + (double)j * (len / (double)h->bins) +                      \
+                               (0.5 * len / (double)h->bins);                                      \
+        }                                                                                          \
+    }
+
+MEDIAN_KERNELS(uint16_t, narrow)
+MEDIAN_KERNELS(int32_t, wide)
+
+/* Moves the 16-bit counts into 32-bit bins, before the add that could take one past 65535. */
+static faceau_status widen(fa_median *h, fa_err *err)
 {
-    double len = h->max - h->min;
-    double alpha = (double)h->bins;
-    double beta = -h->min * (double)h->bins;
-    alpha *= 1.0 / len;
-    beta *= 1.0 / len;
-    double top = (double)(h->bins - 1);
-    const size_t bins = (size_t)h->bins;
-    for (int i = 0; i < h->dim; i++) {
-        if (i + PREFETCH_AHEAD < h->dim) {
-            int ahead = i + PREFETCH_AHEAD;
-            __builtin_prefetch(h->hist + (size_t)ahead * bins + (size_t)bin_of(x[ahead], alpha, beta, top), 1);
+    size_t n = (size_t)h->dim * (size_t)h->bins;
+    int32_t *w = fa_malloc(n * sizeof *w, err, "a widened median histogram");
+    if (!w)
+        return FACEAU_ERR_NOMEM;
+    for (size_t k = 0; k < n; k++)
+        w[k] = h->hist[k];
+    free(h->hist);
+    h->hist = NULL;
+    h->wide = w;
+    return FACEAU_OK;
+}
+
+faceau_status fa_median_update(fa_median *h, const double *x, int update, fa_err *err)
+{
+    if (update) {
+        /* every bin is <= count, so while count < widen_at <= 65535 one more add fits */
+        if (!h->wide && h->count >= h->widen_at) {
+            faceau_status st = widen(h, err);
+            if (st)
+                return st;
         }
-        int b = bin_of(x[i], alpha, beta, top);
-        h->hist[(size_t)i * bins + (size_t)b]++;
-        if (b < h->med_bin[i])
-            h->below[i]++;
+        if (h->wide)
+            add_wide(h, h->wide, x);
+        else
+            add_narrow(h, h->hist, x);
     }
-    h->count++;
-}
-
-/* Moves each dimension's median bin to the first bin whose cumulative count reaches the
- * cutoff, keeping below[i] = the count in the bins before it. */
-static void recompute(fa_median *h)
-{
-    double len = h->max - h->min;
-    int cutoff = (h->count + 1) / 2;
-    for (int i = 0; i < h->dim; i++) {
-        const int *row = h->hist + (size_t)i * (size_t)h->bins;
-        int j = h->med_bin[i], below = h->below[i];
-        while (j > 0 && below >= cutoff)
-            below -= row[--j];
-        while (j < h->bins - 1 && below + row[j] < cutoff)
-            below += row[j++];
-        h->med_bin[i] = j;
-        h->below[i] = below;
-        if (below + row[j] >= cutoff) /* never false for cutoff <= count */
-            h->median[i] = h->min + (double)j * (len / (double)h->bins) +
-                           (0.5 * len / (double)h->bins);
-    }
-}
-
-void fa_median_update(fa_median *h, const double *x, int update)
-{
-    if (update)
-        add_to_histogram(h, x);
     if (h->count == 1)
         memcpy(h->median, x, (size_t)h->dim * sizeof *x);
+    else if (h->wide)
+        recompute_wide(h, h->wide);
     else
-        recompute(h);
+        recompute_narrow(h, h->hist);
+    return FACEAU_OK;
 }

@@ -17,6 +17,11 @@ faceau_status fa_video_open_threads(const char *path, int threads, fa_video **ou
 /* Decodes the next frame into a buffer owned by v (valid until the next call). *got = 0 at the
  * end of the stream. A decode error after some frames returns FACEAU_ERR_TRUNCATED. */
 faceau_status fa_video_read(fa_video *v, const fa_image **frame, int *got, fa_err *err);
+/* The same frame decoded straight into dst (the caller's, freed with fa_image_free), so a caller
+ * that keeps frames needs no copy and v keeps no converted frame of its own (except for a
+ * rotated stream). *cap is dst's buffer size in bytes (0 for an empty dst): the buffer is
+ * reused when large enough, else replaced. dst's stride may exceed 3 * width. */
+faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *got, fa_err *err);
 double fa_video_fps(const fa_video *v); /* OpenCV's CAP_PROP_FPS; 30 if unknown or <= 0 */
 void fa_video_close(fa_video *v);
 

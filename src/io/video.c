@@ -21,6 +21,7 @@
 #include <libavutil/log.h>
 #include <libavutil/display.h>
 #include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
@@ -295,31 +296,43 @@ static faceau_status next_frame(fa_video *v, int *got, fa_err *err)
     return FACEAU_OK;
 }
 
-static faceau_status prepare_conversion(fa_video *v, fa_err *err)
+/* The conversion size: the decoder's coded size, as OpenCV's. */
+static void conversion_size(const fa_video *v, int *w, int *h)
 {
-    int w = v->dec->coded_width, h = v->dec->coded_height, fmt = v->picture->format;
-    if (w <= 0 || h <= 0) { /* some decoders leave coded_* unset; OpenCV would fail here */
-        w = v->picture->width;
-        h = v->picture->height;
+    *w = v->dec->coded_width;
+    *h = v->dec->coded_height;
+    if (*w <= 0 || *h <= 0) { /* some decoders leave coded_* unset; OpenCV would fail here */
+        *w = v->picture->width;
+        *h = v->picture->height;
     }
-    if (v->sws && w == v->conv_w && h == v->conv_h && fmt == v->conv_fmt)
-        return FACEAU_OK;
-    v->sws = sws_getCachedContext(v->sws, w, h, (enum AVPixelFormat)fmt, w, h, AV_PIX_FMT_BGR24,
-                                  SWS_BICUBIC, NULL, NULL, NULL);
-    if (!v->sws) {
-        const char *name = av_get_pix_fmt_name((enum AVPixelFormat)fmt);
-        return fa_fail(err, FACEAU_ERR_VIDEO, "%s: cannot convert pixel format '%s' to BGR",
-                       v->path, name ? name : "unknown");
+}
+
+/* The swscale context for the current picture; with_frame: also v->bgr, OpenCV's rgb_picture
+ * (read_into without rotation converts into the caller's buffer instead). */
+static faceau_status prepare_conversion(fa_video *v, int with_frame, fa_err *err)
+{
+    int w, h, fmt = v->picture->format;
+    conversion_size(v, &w, &h);
+    if (!(v->sws && w == v->conv_w && h == v->conv_h && fmt == v->conv_fmt)) {
+        v->sws = sws_getCachedContext(v->sws, w, h, (enum AVPixelFormat)fmt, w, h, AV_PIX_FMT_BGR24,
+                                      SWS_BICUBIC, NULL, NULL, NULL);
+        if (!v->sws) {
+            const char *name = av_get_pix_fmt_name((enum AVPixelFormat)fmt);
+            return fa_fail(err, FACEAU_ERR_VIDEO, "%s: cannot convert pixel format '%s' to BGR",
+                           v->path, name ? name : "unknown");
+        }
+        av_frame_unref(v->bgr);
+        v->conv_w = w;
+        v->conv_h = h;
+        v->conv_fmt = fmt;
     }
-    av_frame_unref(v->bgr);
-    v->bgr->format = AV_PIX_FMT_BGR24;
-    v->bgr->width = w;
-    v->bgr->height = h;
-    if (av_frame_get_buffer(v->bgr, 32) < 0)
-        return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for a %dx%d frame", v->path, w, h);
-    v->conv_w = w;
-    v->conv_h = h;
-    v->conv_fmt = fmt;
+    if (with_frame && !v->bgr->buf[0]) {
+        v->bgr->format = AV_PIX_FMT_BGR24;
+        v->bgr->width = w;
+        v->bgr->height = h;
+        if (av_frame_get_buffer(v->bgr, 32) < 0)
+            return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for a %dx%d frame", v->path, w, h);
+    }
     return FACEAU_OK;
 }
 
@@ -338,13 +351,20 @@ static void rotate_into(const uint8_t *src, int stride, int w, int h, int angle,
     }
 }
 
+/* The visible (cropped) size of the converted frame. */
+static void visible_size(const fa_video *v, int *w, int *h)
+{
+    *w = v->width < v->conv_w ? v->width : v->conv_w;
+    *h = v->height < v->conv_h ? v->height : v->conv_h;
+}
+
 static faceau_status convert(fa_video *v, fa_err *err)
 {
-    faceau_status st = prepare_conversion(v, err);
+    faceau_status st = prepare_conversion(v, 1, err);
     if (st != FACEAU_OK)
         return st;
-    int w = v->width < v->conv_w ? v->width : v->conv_w;
-    int h = v->height < v->conv_h ? v->height : v->conv_h;
+    int w, h;
+    visible_size(v, &w, &h);
     sws_scale(v->sws, (const uint8_t *const *)v->picture->data, v->picture->linesize, 0,
               v->picture->height, v->bgr->data, v->bgr->linesize);
     if (v->rotation) {
@@ -378,6 +398,88 @@ faceau_status fa_video_read(fa_video *v, const fa_image **frame, int *got, fa_er
         return st;
     v->delivered++;
     *frame = &v->out;
+    *got = 1;
+    return FACEAU_OK;
+}
+
+/* av_frame_get_buffer(frame, 32)'s layout for BGR24 at w x h (FFmpeg 5.1's get_video_buffer):
+ * the row length, and the bytes with its 32-row padding and plane padding. swscale's output
+ * does not depend on where its buffer is, but it picks code paths by the alignment of the
+ * rows, so the caller's buffer gets exactly the rows rgb_picture has. */
+static faceau_status frame_layout(int w, int h, int *linesize, size_t *bytes)
+{
+    int ls[4] = {0};
+    for (int a = 1; a <= 32; a += a) {
+        if (av_image_fill_linesizes(ls, AV_PIX_FMT_BGR24, (w + a - 1) & ~(a - 1)) < 0)
+            return FACEAU_ERR_VIDEO;
+        if (!(ls[0] & 31))
+            break;
+    }
+    *linesize = (ls[0] + 31) & ~31;
+    *bytes = (size_t)*linesize * (size_t)((h + 31) & ~31) + 4 * 32;
+    return FACEAU_OK;
+}
+
+/* dst's buffer for `bytes` with rows of `stride`: kept when it is large enough (*cap), else
+ * replaced; 64-byte aligned, as av_malloc's. */
+static faceau_status ensure_buffer(fa_video *v, fa_image *dst, size_t *cap, size_t bytes, int stride,
+                                   fa_err *err)
+{
+    if (dst->bgr && *cap >= bytes && dst->stride == stride)
+        return FACEAU_OK;
+    fa_image_free(dst);
+    *cap = 0;
+    size_t n = (bytes + 63) & ~(size_t)63;
+    dst->bgr = aligned_alloc(64, n);
+    if (!dst->bgr)
+        return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for a frame (%zu bytes)", v->path, n);
+    *cap = n;
+    dst->stride = stride;
+    return FACEAU_OK;
+}
+
+faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *got, fa_err *err)
+{
+    *got = 0;
+    if (!v)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "video reader is NULL");
+    faceau_status st = next_frame(v, got, err);
+    if (st != FACEAU_OK || !*got)
+        return st;
+    *got = 0;
+    int w, h;
+    if (v->rotation) { /* through rgb_picture, then turned into dst */
+        st = convert(v, err);
+        if (st == FACEAU_OK)
+            st = ensure_buffer(v, dst, cap, (size_t)v->out.stride * (size_t)v->out.height,
+                               v->out.stride, err);
+        if (st == FACEAU_OK) {
+            memcpy(dst->bgr, v->out.bgr, (size_t)v->out.stride * (size_t)v->out.height);
+            dst->width = v->out.width;
+            dst->height = v->out.height;
+        }
+    } else {
+        int linesize = 0;
+        size_t bytes = 0;
+        st = prepare_conversion(v, 0, err);
+        if (st == FACEAU_OK && frame_layout(v->conv_w, v->conv_h, &linesize, &bytes) != FACEAU_OK)
+            st = fa_fail(err, FACEAU_ERR_VIDEO, "%s: bad frame size %dx%d", v->path, v->conv_w, v->conv_h);
+        if (st == FACEAU_OK)
+            st = ensure_buffer(v, dst, cap, bytes, linesize, err);
+        if (st == FACEAU_OK) {
+            uint8_t *data[4] = {dst->bgr, NULL, NULL, NULL};
+            int lines[4] = {linesize, 0, 0, 0};
+            sws_scale(v->sws, (const uint8_t *const *)v->picture->data, v->picture->linesize, 0,
+                      v->picture->height, data, lines);
+            visible_size(v, &w, &h);
+            dst->width = w;
+            dst->height = h;
+        }
+    }
+    av_frame_unref(v->picture);
+    if (st != FACEAU_OK)
+        return st;
+    v->delivered++;
     *got = 1;
     return FACEAU_OK;
 }
