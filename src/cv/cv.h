@@ -133,7 +133,7 @@ faceau_status fa_grey_resize(fa_grey *g, int width, int height, fa_err *err);
 void fa_grey_free(fa_grey *g);
 
 /* cv::cvtColor(img, grey, COLOR_BGR2GRAY) then convertTo(CV_32F): each pixel is
- * (1868*B + 9617*G + 4899*R + 8192) >> 14 as a float. out is resized to img's size. */
+ * (3735*B + 19235*G + 9798*R + 16384) >> 15 as a float (OpenCV 4.6's 15-bit RGB2Gray<uchar>). out is resized to img's size. */
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err);
 
 /* cv::warpAffine(src, dst, M, Size(dw, dh), WARP_INVERSE_MAP | INTER_LINEAR,

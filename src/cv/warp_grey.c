@@ -46,12 +46,15 @@ void fa_grey_free(fa_grey *g)
     }
 }
 
-/* OpenCV's RGB2Gray<uchar>: coefficients R2Y = 4899, G2Y = 9617, B2Y = 1868 (yuv_shift 14) and
- * rounding 1 << 13; its table and SIMD forms both compute exactly this integer. */
+/* OpenCV 4.6's RGB2Gray<uchar> works in 15 bits: R2Y = 9798, G2Y = 19235, B2Y = 3735 and
+ * rounding 1 << 14 (its SIMD and scalar forms alike). The 14-bit coefficients (4899, 9617, 1868)
+ * of yuv_shift give one grey level less on about 0.1-0.7% of pixels (checked against
+ * cv::cvtColor on every frame of the shared videos: the 15-bit form never differs), and such a
+ * pixel inside a landmark's area of interest moves the fit. */
 void fa_grey_row(const uint8_t *s, int n, float *d)
 {
     for (int x = 0; x < n; x++, s += 3)
-        d[x] = (float)((s[0] * 1868 + s[1] * 9617 + s[2] * 4899 + (1 << 13)) >> 14);
+        d[x] = (float)((s[0] * 3735 + s[1] * 19235 + s[2] * 9798 + (1 << 14)) >> 15);
 }
 
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)

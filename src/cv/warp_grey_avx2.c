@@ -80,7 +80,8 @@ pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
 
 /* Eight pixels per step: two 16-byte loads (pixels 0-3 and 4-7 at the start of each 128-bit
  * lane), byte shuffles to 16-bit pairs (B, G) and (R, 1) per pixel, and two multiply-adds with
- * (1868, 9617) and (4899, 1 << 13): the scalar integer exactly (at most 255 * 16384 + 8192),
+ * (3735, 19235) and (9798, 1 << 14), all within int16: the scalar integer exactly (at most
+ * 255 * 32768 + 16384),
  * shifted and converted. A load reads 16 bytes from a pixel's first, so the loop stops where
  * that would pass the row's last byte; the rest goes to fa_grey_row. */
 AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, float *d)
@@ -91,8 +92,8 @@ AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, float *d)
     const __m256i shuf_r = _mm256_setr_epi8(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1,
                                             -1, -1, 2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1,
                                             11, -1, -1, -1);
-    const __m256i k_bg = _mm256_set1_epi32(1868 | 9617 << 16);
-    const __m256i k_r = _mm256_set1_epi32(4899 | 1 << 29); /* (4899, 8192) */
+    const __m256i k_bg = _mm256_set1_epi32(3735 | 19235 << 16);
+    const __m256i k_r = _mm256_set1_epi32(9798 | 1 << 30); /* (9798, 16384) */
     const __m256i one_hi = _mm256_set1_epi32(1 << 16);
     int x = 0;
     /* pixel x + 4's 16-byte load ends at byte 3x + 27, at most the row's last, 3n - 1 */
@@ -103,7 +104,7 @@ AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, float *d)
         const __m256i bg = _mm256_shuffle_epi8(px, shuf_bg);
         const __m256i r1 = _mm256_or_si256(_mm256_shuffle_epi8(px, shuf_r), one_hi);
         const __m256i v = _mm256_add_epi32(_mm256_madd_epi16(bg, k_bg), _mm256_madd_epi16(r1, k_r));
-        _mm256_storeu_ps(d + x, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 14)));
+        _mm256_storeu_ps(d + x, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 15)));
     }
     fa_grey_row(s + 3 * x, n - x, d + x);
 }

@@ -47,13 +47,16 @@ void fa_gaze_estimate(const float *eye3d, int eye_stride, const float *face3d,
     float R[9];
     fa_euler_to_rotation(euler, R);
     /* GetPupilPosition: cv::mean of the 8 iris points per coordinate (a double sum, exact for
-     * 8 floats of one scale), divided in double, stored as float. */
+     * 8 floats of one scale), divided in double, stored as float. (float)(s / 8) is written
+     * (float)s / 8.0f (the same number: scaling by 2^-3 commutes with rounding): GCC 12 -O3's
+     * SLP vectoriser kept two of the three s / 8 in double, unrounded, for norm3 and div3 below,
+     * which moved the gaze by up to 3e-5 (OpenFace rounds them to float in its cv::Point3f). */
     float pupil[3];
     for (int k = 0; k < 3; k++) {
         double s = 0;
         for (int i = 0; i < 8; i++)
             s += eye3d[k * eye_stride + i];
-        pupil[k] = (float)(s / 8);
+        pupil[k] = (float)s / 8.0f;
     }
     float ray[3] = {pupil[0], pupil[1], pupil[2]};
     div3(ray, norm3(pupil));
