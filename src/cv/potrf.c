@@ -8,8 +8,8 @@
  * sposv_("L", N, N, A, N, B, N). The netlib SPOSV in OpenBLAS's LAPACK calls OpenBLAS's own
  * spotrf (interface/lapack/potrf.c: one thread below 128 rows, lapack/potrf/potrf_L_single.c)
  * then the netlib SPOTRS: STRSM(L,L,N,N) and STRSM(L,L,T,N) through OpenBLAS's
- * driver/level3/trsm_L.c. B, column-major, is transposed back: the row-major result is the
- * column-major X, i.e. this file's X read column by column.
+ * driver/level3/trsm_L.c. B (column-major) is transposed back into the row-major result, so
+ * this file computes X column by column, LAPACK's layout (col_major = 1 keeps it).
  *
  * The arithmetic, element by element (the packing and tiling only move data, and each output
  * element's operation sequence does not depend on the column split OpenBLAS's threads use):
@@ -33,16 +33,42 @@
  *    times 1/l_rr. Backward (trsm_kernel_LN): blocks 1, 2, 4, 8 (those N has) from the bottom,
  *    then blocks of 16 upwards; t = y - chain(all rows below the block, ascending), then the
  *    block's rows below it from the bottom up, times 1/l_rr.
- * The identity's forward solve is lower triangular: its exact +0s are skipped (a skipped term
- * is fmaf(x, +0, acc) = acc for the +0 or non-zero acc these chains hold).
+ * Exact zeros are skipped: the identity's forward solve is lower triangular, and the factor
+ * keeps A's envelope (CCNF's SigmaInv reach about 41 columns left of the diagonal): a skipped
+ * term is fmaf(x, +-0, acc) = acc for the +0 or non-zero acc these chains hold (they start at
+ * +0 and never reach -0), and an element left alone is the +-0 OpenBLAS's arithmetic leaves.
  * Checked bit for bit against Debian's liblapack.so.3 (OpenBLAS 0.3.21, OPENBLAS_CORETYPE=
- * SkylakeX) and cv::invert: tests/test_potrf.c. */
+ * SkylakeX) and cv::invert on random dense and banded SPD matrices of 5..127 rows and on all
+ * 1230 window-11 Sigmas of the general experts as OpenFace's ComputeSigmas computes them:
+ * tests/test_potrf.c records some. */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cv/potrf_kernels.h"
 
 #define POTF2_MAX 32 /* DTB_ENTRIES / 2 */
+
+/* fmaf without the library call where the hardware has none in this build (portable x86): the
+ * float product is exact in double, so round-to-double then to float is the correctly rounded
+ * fused result unless that double sits exactly halfway between two floats without being exact
+ * (double rounding), or is below FLT_MIN but not 0 (another rounding position): those few take
+ * fmaf. */
+static inline float fma1(float a, float b, float c)
+{
+#ifdef FP_FAST_FMAF
+    return fmaf(a, b, c);
+#else
+    const double p = (double)a * (double)b, s = p + (double)c;
+    uint64_t u;
+    memcpy(&u, &s, sizeof u);
+    if (((u & 0x1fffffffu) != 0x10000000u || (s - p == (double)c && s - (double)c == p)) &&
+        (fabs(s) >= (double)FLT_MIN || s == 0))
+        return (float)s;
+    return fmaf(a, b, c);
+#endif
+}
 
 #define A_(r, c) a[(size_t)(c) * (size_t)n + (size_t)(r)]
 
@@ -62,7 +88,7 @@ static int potf2(float *a, int n, int jb, int bk, const int *f)
         int k = jb + ((imax(jb, f[j]) - jb) & ~1);
         for (; k + 1 < j; k += 2) {
             const float x0 = A_(j, k), x1 = A_(j, k + 1);
-            dot += (double)fmaf(x0, x0, x1 * x1);
+            dot += (double)fma1(x0, x0, x1 * x1);
         }
         if (k < j) {
             const float x0 = A_(j, k);
@@ -85,15 +111,15 @@ static int potf2(float *a, int n, int jb, int bk, const int *f)
                 const int r = j + 1 + i;
                 const float a0 = A_(r, jb), a1 = A_(r, jb + 1), a2 = A_(r, jb + 2), a3 = A_(r, jb + 3);
                 if (i < split) {
-                    const float h0 = fmaf(a2, x2, fmaf(a0, x0, 0.f));
-                    const float h1 = fmaf(a3, x3, fmaf(a1, x1, 0.f));
+                    const float h0 = fma1(a2, x2, fma1(a0, x0, 0.f));
+                    const float h1 = fma1(a3, x3, fma1(a1, x1, 0.f));
                     A_(r, j) = A_(r, j) + (h0 + h1) * -1.f;
                 } else {
-                    float acc = fmaf(a0, x0, 0.f);
-                    acc = fmaf(a1, x1, acc);
-                    acc = fmaf(a2, x2, acc);
-                    acc = fmaf(a3, x3, acc);
-                    A_(r, j) = fmaf(acc, -1.f, A_(r, j));
+                    float acc = fma1(a0, x0, 0.f);
+                    acc = fma1(a1, x1, acc);
+                    acc = fma1(a2, x2, acc);
+                    acc = fma1(a3, x3, acc);
+                    A_(r, j) = fma1(acc, -1.f, A_(r, j));
                 }
             }
         } else if (jj > 0) {
@@ -103,8 +129,8 @@ static int potf2(float *a, int n, int jb, int bk, const int *f)
                     continue;
                 float acc = 0;
                 for (k = k0; k < j; k++)
-                    acc = fmaf(A_(r, k), A_(j, k), acc);
-                A_(r, j) = fmaf(acc, -1.f, A_(r, j));
+                    acc = fma1(A_(r, k), A_(j, k), acc);
+                A_(r, j) = fma1(acc, -1.f, A_(r, j));
             }
         }
         const float inv = 1.f / ajj;
@@ -134,11 +160,11 @@ static void panel_update(float *a, int n, int jb, int bk, const int *f, float *i
                 if (imax(k0, jb) < jb + c0) {
                     float acc = 0;
                     for (int k = imax(k0, jb); k < jb + c0; k++)
-                        acc = fmaf(A_(r, k), A_(jc, k), acc);
-                    t = fmaf(acc, -1.f, t);
+                        acc = fma1(A_(r, k), A_(jc, k), acc);
+                    t = fma1(acc, -1.f, t);
                 }
                 for (int i = imax(k0, jb + c0); i < jc; i++)
-                    t = fmaf(-A_(r, i), A_(jc, i), t);
+                    t = fma1(-A_(r, i), A_(jc, i), t);
                 A_(r, jc) = t * inv[c];
             }
             c0 += w;
@@ -151,8 +177,8 @@ static void panel_update(float *a, int n, int jb, int bk, const int *f, float *i
                 continue;
             float acc = 0;
             for (int k = k0; k < je; k++)
-                acc = fmaf(A_(r, k), A_(s, k), acc);
-            A_(r, s) = fmaf(acc, -1.f, A_(r, s));
+                acc = fma1(A_(r, k), A_(s, k), acc);
+            A_(r, s) = fma1(acc, -1.f, A_(r, s));
         }
 }
 
@@ -220,48 +246,68 @@ int fa_potrf_blocks(int n, int forward, int *start, int *size)
     return nb;
 }
 
-/* Column c of X = L^-T L^-1 e_c (the identity's column c), into x (n floats). */
-static void solve_column(const float *L, int n, const fa_potrf_plan *P, int c, float *x)
+/* Columns c0..c0+w-1 (w <= G) of X = L^-T L^-1 (the identity's columns), into X
+ * (column-major); G columns side by side in T (n rows of G floats) so that their independent
+ * chains overlap. A column starting below c0 reads its own exact +0s where a lone column would
+ * skip them (the same bits). */
+enum { G = 8 };
+static void solve_columns(const float *L, int n, const fa_potrf_plan *P, int c0, int w, float *X,
+                          float *T)
 {
     const size_t ld = (size_t)n;
     const int *f = P->f, *last = P->last;
 #define L_(r, k) L[(size_t)(k) * ld + (size_t)(r)]
-    for (int r = 0; r < c; r++)
-        x[r] = 0;
+    for (int r = 0; r < c0 * G; r++)
+        T[r] = 0;
     for (int b = 0; b < P->fnb; b++) {
         const int r0 = P->fs[b], r1 = r0 + P->fz[b];
-        if (r1 <= c)
+        if (r1 <= c0)
             continue;
-        for (int r = imax(r0, c); r < r1; r++) {
-            float t = r == c ? 1.f : 0.f;
-            const int k0 = imax(c, f[r]);
+        for (int r = imax(r0, c0); r < r1; r++) {
+            float t[G];
+            for (int v = 0; v < G; v++)
+                t[v] = r == c0 + v ? 1.f : 0.f;
+            const int k0 = imax(c0, f[r]);
             if (k0 < r0) {
-                float acc = 0;
+                float acc[G] = {0};
                 for (int k = k0; k < r0; k++)
-                    acc = fmaf(L_(r, k), x[k], acc);
-                t = fmaf(acc, -1.f, t);
+                    for (int v = 0; v < G; v++)
+                        acc[v] = fma1(L_(r, k), T[k * G + v], acc[v]);
+                for (int v = 0; v < G; v++)
+                    t[v] = fma1(acc[v], -1.f, t[v]);
             }
             for (int i = imax(k0, r0); i < r; i++)
-                t = fmaf(-x[i], L_(r, i), t);
-            x[r] = t * P->inv[r];
+                for (int v = 0; v < G; v++)
+                    t[v] = fma1(-T[i * G + v], L_(r, i), t[v]);
+            for (int v = 0; v < G; v++)
+                T[r * G + v] = t[v] * P->inv[r];
         }
     }
     for (int b = 0; b < P->bnb; b++) {
         const int r0 = P->bs[b], r1 = r0 + P->bz[b];
         for (int r = r1 - 1; r >= r0; r--) {
-            float t = x[r];
+            float t[G];
+            for (int v = 0; v < G; v++)
+                t[v] = T[r * G + v];
             const int k1 = last[r]; /* l(k, r) = 0 past it */
             if (r1 <= k1) {
-                float acc = 0;
+                float acc[G] = {0};
                 for (int k = r1; k <= k1; k++)
-                    acc = fmaf(L_(k, r), x[k], acc);
-                t = fmaf(acc, -1.f, t);
+                    for (int v = 0; v < G; v++)
+                        acc[v] = fma1(L_(k, r), T[k * G + v], acc[v]);
+                for (int v = 0; v < G; v++)
+                    t[v] = fma1(acc[v], -1.f, t[v]);
             }
             for (int i = (r1 - 1 < k1 ? r1 - 1 : k1); i > r; i--)
-                t = fmaf(-x[i], L_(i, r), t);
-            x[r] = t * P->inv[r];
+                for (int v = 0; v < G; v++)
+                    t[v] = fma1(-T[i * G + v], L_(i, r), t[v]);
+            for (int v = 0; v < G; v++)
+                T[r * G + v] = t[v] * P->inv[r];
         }
     }
+    for (int v = 0; v < w; v++)
+        for (int r = 0; r < n; r++)
+            X[(size_t)(c0 + v) * ld + (size_t)r] = T[r * G + v];
 #undef L_
 }
 
@@ -274,7 +320,7 @@ int fa_cv_invert_potrf(const float *A, int N, float *X, int col_major, unsigned 
                        float *scratch)
 {
     const size_t nn = (size_t)N * (size_t)N;
-    float *L = scratch, inv[FA_POTRF_MAX], T[8 * FA_POTRF_MAX];
+    float *L = scratch, inv[FA_POTRF_MAX], T[32 * FA_POTRF_MAX];
     int f[FA_POTRF_MAX], last[FA_POTRF_MAX];
     if (N < 1 || N > FA_POTRF_MAX) {
         memset(X, 0, nn * sizeof *X);
@@ -283,7 +329,13 @@ int fa_cv_invert_potrf(const float *A, int N, float *X, int col_major, unsigned 
     if (L != A) /* A's rows read as columns: LAPACK's view of it */
         memcpy(L, A, nn * sizeof *L);
     fa_potrf_envelope(L, N, f, last);
-    if (fa_potrf_factor(L, N, f, inv)) {
+#if FA_BUILD_AVX2
+    const int fail = cpu & FA_CPU_AVX2 ? fa_potrf_factor_avx2(L, N, f, inv)
+                                       : fa_potrf_factor(L, N, f, inv);
+#else
+    const int fail = fa_potrf_factor(L, N, f, inv);
+#endif
+    if (fail) {
         memset(X, 0, nn * sizeof *X);
         return 0;
     }
@@ -299,9 +351,8 @@ int fa_cv_invert_potrf(const float *A, int N, float *X, int col_major, unsigned 
 #endif
     {
         (void)cpu;
-        (void)T;
-        for (int c = 0; c < N; c++)
-            solve_column(L, N, &P, c, X + (size_t)c * (size_t)N);
+        for (int c = 0; c < N; c += G)
+            solve_columns(L, N, &P, c, N - c < G ? N - c : G, X, T);
     }
     if (!col_major) /* X holds the result column by column; transpose in place */
         for (int r = 0; r < N; r++)

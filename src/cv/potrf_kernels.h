@@ -31,8 +31,10 @@ typedef struct fa_potrf_plan {
 } fa_potrf_plan;
 
 #if FA_BUILD_AVX2
-/* The two solves against the identity, eight columns at a time (lanes), the same bits as
- * potrf.c's solve_column: X (column-major) = L^-T L^-1. T: 8 n floats of scratch. */
+/* fa_potrf_factor with the rows eight at a time (the same bits). */
+int fa_potrf_factor_avx2(float *a, int n, const int *f, float *inv);
+/* The two solves against the identity, 32 columns at a time (lanes), the same bits as potrf.c's
+ * solve_columns: X (column-major) = L^-T L^-1. T: 32 n floats of scratch. */
 void fa_potrf_solve_avx2(const float *L, int n, const fa_potrf_plan *P, float *X, float *T);
 #endif
 

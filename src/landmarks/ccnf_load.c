@@ -4,7 +4,8 @@
  *
  * Sigma arithmetic follows OpenFace and the OpenCV 4.6 calls it makes:
  *  - ComputeSigmas: cv::scaleAdd (fused on OpenCV's AVX2 path), cv::invert(DECOMP_CHOLESKY) =
- *    OpenCV's CholImpl<float> (float products, double sums) solving against the identity. */
+ *    OpenCV's CholImpl<float> (float products, double sums) solving against the identity below
+ *    100 rows, LAPACK's sposv (OpenBLAS, cv/potrf.c) from 100 rows (window 11). */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
