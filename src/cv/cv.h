@@ -83,6 +83,20 @@ size_t fa_cv_invert_batch_floats(int N);
 void fa_cv_invert_cholesky_batch(const float *const *A, int n, int N, float *const *X, int *ok,
                                  int col_major, unsigned cpu, float *scratch);
 
+/* ---- cv::invert(DECOMP_CHOLESKY) through LAPACK (potrf.c) --------------------------------
+ * cv::invert(A, X, DECOMP_CHOLESKY) for float matrices of 100 <= N < 128 rows, which OpenCV 4.6
+ * sends to LAPACK's sposv: OpenBLAS 0.3.21's spotrf and strsm with its SkylakeX kernels, the
+ * reference build's (Debian 12's liblapack.so.3), bit for bit. A (row-major) is left unchanged;
+ * col_major: X receives the inverse transposed (LAPACK's own layout, no transpose pass).
+ * Returns 0, X zeroed, if A is not positive definite (a pivot <= 0). Every value must be
+ * finite. cpu: the FA_CPU_* kernels the caller picked (same bits either way). scratch:
+ * fa_cv_invert_potrf_floats(N) (= N x N) floats; it may be A itself (A is then overwritten). */
+#define FA_CV_LAPACK_MIN 100 /* OpenCV's HAL_CHOLESKY_SMALL_MATRIX_THRESH */
+#define FA_CV_LAPACK_MAX 127 /* spotrf is single-threaded below 128 rows; larger: returns 0 */
+size_t fa_cv_invert_potrf_floats(int N);
+int fa_cv_invert_potrf(const float *A, int N, float *X, int col_major, unsigned cpu,
+                       float *scratch);
+
 /* ---- AlignShapesWithScale (align.c) ---------------------------------------------------- */
 #define FA_ALIGN_MAX_POINTS 68
 /* Utilities::AlignShapesWithScale(src, dst) for n 2D points (each x0.., y0.. as 2n floats):

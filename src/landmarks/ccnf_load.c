@@ -4,7 +4,8 @@
  *
  * Sigma arithmetic follows OpenFace and the OpenCV 4.6 calls it makes:
  *  - ComputeSigmas: cv::scaleAdd (fused on OpenCV's AVX2 path), cv::invert(DECOMP_CHOLESKY) =
- *    OpenCV's CholImpl<float> (float products, double sums) solving against the identity. */
+ *    OpenCV's CholImpl<float> (float products, double sums) solving against the identity below
+ *    100 rows, LAPACK's sposv (OpenBLAS, cv/potrf.c) from 100 rows (window 11). */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -411,6 +412,8 @@ int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp
         }
         /* windows are squares: N is 1, 4, 9, ... */
     }
+    if (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX) /* OpenCV hands these to LAPACK */
+        return fa_cv_invert_potrf(scratch, N, sigma, 0, e->cpu, scratch);
     return fa_cv_invert_cholesky(scratch, N, sigma, e->cpu);
 }
 
@@ -474,7 +477,11 @@ static void sigma_batch(void *ctx, long job, int thread)
         else
             sigma_inv(e, J->comp, J->n_comp, N, J->pos, J->n_pos, sinv + (size_t)l * nn);
     }
-    if (N > 3)
+    /* OpenCV hands these to LAPACK (OpenBLAS; windows past 11 keep CholImpl's arithmetic) */
+    if (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX)
+        for (int l = 0; l < cnt; l++)
+            J->group_ok[g0 + l] = fa_cv_invert_potrf(A[l], N, X[l], 1, cpu, scratch);
+    else if (N > 3)
         fa_cv_invert_cholesky_batch(A, cnt, N, X, J->group_ok + g0, 1, cpu, scratch);
 }
 
@@ -530,7 +537,9 @@ faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, f
     sigma_key *keys = fa_calloc((size_t)(ne ? ne : 1), sizeof *keys, err, "CCNF sigma keys");
     int *group = fa_malloc((size_t)(total ? total : 1) * sizeof *group, err, "CCNF sigma keys");
     int *pos = fa_malloc(nn * sizeof *pos, err, "CCNF sigma pattern");
-    const size_t batch_floats = fa_cv_invert_batch_floats(N);
+    const size_t batch_floats = N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX
+                                    ? fa_cv_invert_potrf_floats(N)
+                                    : fa_cv_invert_batch_floats(N);
     /* per thread: FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
     const int threads = fa_pool_threads(pool);
     const size_t work_floats = (size_t)threads * (FA_CHOL_BATCH * nn + batch_floats);
