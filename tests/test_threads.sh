@@ -5,7 +5,8 @@
 # the tracker on one thread), 2 and 3, and -jobs 2 -threads 2 (one thread per job).
 # All nine shared videos and the sequence (Release builds; about 2 minutes on 2 cores): -threads
 # 1 (one input at a time, -jobs 1), 2 and 4, and -jobs 2 -threads 4 (two inputs at once, each
-# with its decode-ahead and AU-stage threads). Under the sanitizers (about ten times slower) only
+# with its decode-ahead and AU-stage threads); each -threads 1 CSV must also be byte-identical
+# to OpenFace's fullprec reference. Under the sanitizers (about ten times slower) only
 # the subset runs; the Release and the scalar (FACEAU_NO_AVX2) builds run everything.
 # Bad values are refused.
 . "$(dirname "$0")/testlib.sh" threads
@@ -53,5 +54,9 @@ for d in a2 a4 j2; do
     done
 done
 [ "$(ls "$T"/a1/*.csv | wc -l)" = 10 ] && ok || bad "expected 10 CSVs with -threads 1, got $(ls "$T"/a1/*.csv | wc -l)"
+# ... and every one of them is OpenFace's reference, byte for byte
+for f in "$T"/a1/*.csv; do
+    cmp -s "$f" "$S/reference/fullprec/$(basename "$f")" && ok || bad "$(basename "$f"): not OpenFace's fullprec reference"
+done
 rm -rf "$T"/a1 "$T"/a2 "$T"/a4 "$T"/j2
 finish
