@@ -7,6 +7,7 @@
 #include "core/core.h"
 
 #define HUGE_PAGE ((size_t)2 << 20)
+#define SMALL_PAGE ((size_t)4096)
 /* Each block starts with a header saying how it was made (and, if mapped, its length), so
  * fa_free_large needs only the pointer; 64 bytes keep the caller's data cache-line aligned. */
 #define HEADER ((size_t)64)
@@ -22,7 +23,7 @@ static void *with_header(char *base, size_t mapped)
 }
 
 #if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
-/* A private mapping of len bytes (a multiple of 2 MB) at a 2 MB boundary, or NULL. Mapped
+/* A private mapping of len bytes (a multiple of 4 KB) at a 2 MB boundary, or NULL. Mapped
  * rather than malloc'd: glibc serves big blocks from its heaps once its dynamic mmap threshold
  * has risen, and a freed block there keeps its pages (and its huge-page advice) resident, so
  * opening and closing models many times in one process drifted upwards by megabytes. */
@@ -54,7 +55,10 @@ void *fa_malloc_large(size_t n, fa_err *err, const char *what)
      * 2 MB-aligned mapping advised as huge-page memory takes one fault per 2 MB. Where the
      * advice is refused or unsupported the memory is ordinary. */
     if (n + HEADER >= HUGE_PAGE) {
-        size_t len = (n + HEADER + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+        /* The length in 4 KB pages, not whole huge pages: the kernel backs the 2 MB ranges the
+         * mapping covers with huge pages and the tail with small ones, so a table of 2.6 MB is
+         * 2.6 MB resident, not 4 (the landmark model's tables wasted 12 MB that way). */
+        size_t len = (n + HEADER + SMALL_PAGE - 1) / SMALL_PAGE * SMALL_PAGE;
         char *base = map_aligned(len);
         if (base) {
             (void)madvise(base, len, MADV_HUGEPAGE);
