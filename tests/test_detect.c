@@ -528,6 +528,19 @@ static void test_bad_models(void)
     }
     st = fa_mtcnn_load(dir, &d, &err);
     CHECK(st == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "PNet.dat"), "bad depth: %s", err.msg);
+    /* the first conv kernel's header (bytes 56 and 60: 3 x 3) made 64 x 64: its 30 kernels
+     * would need 480 KB more than the file has, refused before any allocation */
+    int32_t k64[2] = {64, 64};
+    write_file(p, buf, n);
+    g = fopen(p, "r+b");
+    if (g) {
+        fseek(g, 56, SEEK_SET);
+        fwrite(k64, 4, 2, g);
+        fclose(g);
+    }
+    st = fa_mtcnn_load(dir, &d, &err);
+    CHECK(st == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "PNet.dat") && strstr(err.msg, "declares"),
+          "64 x 64 kernels: %s", err.msg);
     /* the whole file: loads (the model root form is tested in main) */
     write_file(p, buf, n);
     st = fa_mtcnn_load(dir, &d, &err);

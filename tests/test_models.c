@@ -1,6 +1,7 @@
 /* test_models.c - OpenFace's matrix formats and the model directory lookup. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "testutil.h"
 
@@ -39,6 +40,40 @@ static void test_textmat(const char *dir)
     f = text_file(dir, "d.txt", "100000 100000 6\n", path);
     CHECK(fa_textmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT, "huge header refused: %s", err.msg);
     fclose(f);
+}
+
+/* Declared sizes against the bytes left (issue 18): a 16-byte .dat asking for a 16384 x 16384
+ * double matrix (2 GiB) and a text matrix asking for as many values are refused before any
+ * allocation, within a second and without growing the process. */
+static void test_declared_sizes(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/huge.dat", dir);
+    FILE *f = fopen(path, "wb");
+    int32_t h[4] = {16384, 16384, 6, 0};
+    CHECK(f && fwrite(h, 4, 4, f) == 4 && fclose(f) == 0, "write %s", path);
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    fa_mat m;
+    fa_err err;
+    f = fopen(path, "rb");
+    CHECK(f && fa_binmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "huge.dat") &&
+              strstr(err.msg, "declares 2147483648 bytes"),
+          "2 GiB binary matrix: %s", err.msg);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/huge.txt", dir);
+    f = fopen(path, "w");
+    CHECK(f && fputs("16384 16384 6\n1 2 3\n", f) >= 0 && fclose(f) == 0, "write %s", path);
+    f = fopen(path, "r");
+    CHECK(f && fa_textmat_read(f, path, &m, &err) == FACEAU_ERR_MODEL_CORRUPT && strstr(err.msg, "huge.txt") &&
+              strstr(err.msg, "declares"),
+          "huge text matrix: %s", err.msg);
+    if (f)
+        fclose(f);
+    getrusage(RUSAGE_SELF, &after);
+    CHECK(after.ru_maxrss - before.ru_maxrss < 200 * 1024 && after.ru_utime.tv_sec - before.ru_utime.tv_sec < 1,
+          "peak RSS grew %ld kB", after.ru_maxrss - before.ru_maxrss);
 }
 
 static void test_binmat(const char *dir)
@@ -156,6 +191,7 @@ int main(void)
     snprintf(d, sizeof d, "%s", dir);
     test_textmat(d);
     test_binmat(d);
+    test_declared_sizes(d);
     test_binmat_types(d);
     test_locate(d);
     CHECK(!strcmp(faceau_status_string(FACEAU_ERR_MODEL_CORRUPT), "model file corrupt or truncated"),

@@ -158,6 +158,12 @@ faceau_status fa_models_locate(const char *hint, const char *marker, char *dir, 
                                char *errbuf, size_t errbuf_size);
 #define FA_MTCNN_MARKER "mtcnn_detector/MTCNN_detector.txt"
 
+/* The model readers' one bounds check, made before a declared size is allocated: fails with
+ * FACEAU_ERR_MODEL_CORRUPT naming path and what when the file (a regular file: pipes pass) has
+ * fewer than `need` bytes left after f's position. (A 16-byte file declaring a 2 GB matrix
+ * allocated it before any read failed.) */
+faceau_status fa_check_bytes_left(FILE *f, const char *path, uint64_t need, const char *what,
+                                  fa_err *err);
 /* Opens path for reading or fails with a message naming it. */
 faceau_status fa_fopen_read(const char *path, FILE **out, fa_err *err);
 /* An anonymous scratch file (read/write, binary) in $TMPDIR or /tmp, already unlinked; NULL if

@@ -54,6 +54,21 @@ static faceau_status check_dims(const char *path, int rows, int cols, int type, 
     return FACEAU_OK;
 }
 
+faceau_status fa_check_bytes_left(FILE *f, const char *path, uint64_t need, const char *what,
+                                  fa_err *err)
+{
+    struct stat sb;
+    long at = ftell(f);
+    if (at < 0 || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))
+        return FACEAU_OK; /* not a file we can measure: the reads themselves will tell */
+    uint64_t left = (uint64_t)sb.st_size > (uint64_t)at ? (uint64_t)sb.st_size - (uint64_t)at : 0;
+    if (need > left)
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                       "%s: %s declares %llu bytes, the file has %llu left (damaged or truncated)",
+                       path, what, (unsigned long long)need, (unsigned long long)left);
+    return FACEAU_OK;
+}
+
 /* fa_textmat_read in the C locale already. */
 static faceau_status textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *err)
 {
@@ -63,6 +78,9 @@ static faceau_status textmat_read(FILE *f, const char *path, fa_mat *m, fa_err *
     if (st)
         return st;
     size_t n = (size_t)m->rows * (size_t)m->cols;
+    /* each value takes at least a digit and a separator */
+    if ((st = fa_check_bytes_left(f, path, n ? 2 * (uint64_t)n - 1 : 0, "a text matrix", err)))
+        return st;
     m->data = fa_malloc(n * sizeof *m->data, err, path);
     if (!m->data)
         return FACEAU_ERR_NOMEM;
@@ -137,6 +155,8 @@ faceau_status fa_binmat_read_data(FILE *f, const char *path, int r, int c, int t
     m->type = t;
     size_t n = (size_t)r * (size_t)c;
     size_t esz = t == FA_CV_8U ? 1 : t == FA_CV_64F ? 8 : 4;
+    if ((st = fa_check_bytes_left(f, path, (uint64_t)n * esz, "a matrix", err)))
+        return st;
     m->data = fa_malloc((n ? n : 1) * sizeof *m->data, err, path);
     if (!m->data)
         return FACEAU_ERR_NOMEM;

@@ -70,6 +70,8 @@ static faceau_status rd_mat(fa_reader *r, long max, const char *what, int *rows,
     if (st)
         return st;
     const size_t n = (size_t)*rows * (size_t)*cols;
+    if ((st = fa_check_bytes_left(r->f, r->path, 4 * (uint64_t)n, what, r->err)))
+        return st;
     float *m = fa_malloc(n * sizeof *m, r->err, r->path);
     if (!m)
         return FACEAU_ERR_NOMEM;
@@ -104,6 +106,10 @@ static faceau_status add_conv(fa_cnn *net, fa_reader *r, int ch, int li, int *ou
             break;
         if (i == 0) {
             kh = rows, kw = cols;
+            /* this kernel and the nin * nk - 1 after it, each with its 12-byte header */
+            st = fa_check_bytes_left(r->f, r->path, ((uint64_t)nin * (uint64_t)nk - 1) * (12 + 4 * (uint64_t)kh * (uint64_t)kw) + 4 * (uint64_t)kh * (uint64_t)kw, "the conv kernels", r->err);
+            if (st)
+                break;
             kern = fa_malloc((size_t)nin * nk * kh * kw * sizeof *kern, r->err, r->path);
             if (!kern)
                 st = FACEAU_ERR_NOMEM;
