@@ -47,9 +47,9 @@ stamp
 #    the whole-file check below fixes the pixels instead;
 #  - test_batch, test_threads, test_spill: the same videos many times over for -jobs / -threads
 #    / memory properties that do not depend on the architecture (x86's three builds run them);
-#  - test_clnf_simd, test_clnf_track, test_landmarker (and the rest not listed): slow under
+#  - test_clnf_simd, test_clnf_track (and the rest not listed): slow under
 #    emulation, or not yet seen passing there (a test added here must pass under qemu).
-emulated='^test_(au|au_shared|ccnf|clnf_fit|clnf_image|clnf_load|clnf_pdm|contract|csv|hog|image|locale|median|models|openface_bits|pdm|pool)$'
+emulated='^test_(au|au_shared|ccnf|clnf_fit|clnf_image|clnf_load|clnf_pdm|contract|csv|hog|image|landmarker|locale|median|models|openface_bits|pdm|pool|pose|post|skx_gemm|tracker_shared)$'
 echo "== aarch64 unit tests under $(qemu-aarch64 --version | head -1)"
 ctest --test-dir "$arm" --output-on-failure -j"$jobs" -R "$emulated" --timeout 1800
 stamp
