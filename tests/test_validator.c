@@ -489,12 +489,14 @@ static void test_image(const fa_validator *v, fa_validator_ws *ws, const char *n
 
 /* ---- the convolution and its AVX2 twin ------------------------------------------------------- */
 
+#if FA_BUILD_AVX2 /* (test_conv_simd's data) */
 static uint32_t conv_rng = 12345;
 static float conv_rand(void)
 {
     conv_rng = conv_rng * 1664525u + 1013904223u;
     return (float)((conv_rng >> 8) & 0xffff) / 4096.0f - 8.0f;
 }
+#endif
 
 /* A hand case: one 2x2 kernel over a 2x3 map, (0 + w0*a + w1*b + ...) in (kx, ky) order, then
  * + bias; the float chain order shows in the rounding of 1e8 + 1 - 1e8. */

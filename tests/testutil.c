@@ -1,4 +1,6 @@
 /* testutil.c - see testutil.h. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +16,26 @@ int tu_done(void)
     return tu_failed ? 1 : 0;
 }
 
+/* An absolute path for p (resolved against the working directory now, so that a test may chdir,
+ * hand the path to a child or write it into a symlink); p itself if it does not exist. */
+static const char *absolute(const char *p, char *buf)
+{
+    return realpath(p, buf) ? buf : p;
+}
+
 const char *tu_shared(void)
 {
-    const char *s = getenv("FACEAU_SHARED");
-    return s && *s ? s : "../shared";
+    static char abs[PATH_MAX];
+    static const char *shared;
+    if (!shared) {
+        const char *s = getenv("FACEAU_SHARED");
+#ifdef FACEAU_TEST_SHARED
+        if (!s || !*s)
+            s = FACEAU_TEST_SHARED; /* the build's -DFACEAU_SHARED: a test run by hand finds it */
+#endif
+        shared = absolute(s && *s ? s : "../shared", abs);
+    }
+    return shared;
 }
 
 const char *tu_shared_path(const char *fmt, ...)
@@ -35,16 +53,20 @@ const char *tu_shared_path(const char *fmt, ...)
 
 const char *tu_tmpdir(const char *name)
 {
-    static char b[4096];
+    static char b[4096], abs[PATH_MAX];
     const char *t = getenv("FACEAU_TMP");
+#ifdef FACEAU_TEST_TMP
+    if (!t || !*t)
+        t = FACEAU_TEST_TMP; /* the build tree's tests/tmp, as under ctest */
+#endif
     char cmd[8300];
     snprintf(b, sizeof b, "%s/%s", t && *t ? t : "/tmp/faceau-test", name);
     if (snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", b, b) >= (int)sizeof cmd ||
-        system(cmd) != 0) {
+        system(cmd) != 0 || !realpath(b, abs)) {
         fprintf(stderr, "cannot create %s\n", b);
         exit(2);
     }
-    return b;
+    return abs;
 }
 
 static char *trim(char *s)

@@ -23,11 +23,13 @@ extern int tu_passed, tu_failed;
 /* Prints "N passed, N failed" and returns the process exit code. */
 int tu_done(void);
 
-/* The shared/ folder (env FACEAU_SHARED, else ../shared). */
+/* The shared/ folder as an absolute path (env FACEAU_SHARED, else the build's -DFACEAU_SHARED,
+ * else ../shared), so a test runs from any working directory. */
 const char *tu_shared(void);
-/* snprintf into a static rotating buffer: "$SHARED/" + formatted path. */
+/* snprintf into a static rotating buffer: "$SHARED/" + formatted path (absolute). */
 const char *tu_shared_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A fresh scratch directory for this test (under FACEAU_TMP or /tmp). */
+/* A fresh scratch directory for this test, as an absolute path (under FACEAU_TMP, else the build
+ * tree's tests/tmp, else /tmp/faceau-test). */
 const char *tu_tmpdir(const char *name);
 
 /* An OpenFace CSV loaded whole: header names and numeric cells. */

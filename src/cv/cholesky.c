@@ -129,6 +129,7 @@ size_t fa_cv_invert_batch_floats(int N)
     return n * n + 2 * 8 * n * n + 32 + 2 * n;
 }
 
+#if FA_BUILD_AVX2 /* (only the AVX2 batch path skips zeros) */
 /* A value the skipping argument cannot take: not finite, or -0 (a sum may start from it). */
 static int unusual(float v)
 {
@@ -136,6 +137,7 @@ static int unusual(float v)
     memcpy(&u, &v, 4);
     return (u & 0x7f800000u) == 0x7f800000u || u == 0x80000000u;
 }
+#endif
 
 void fa_cv_invert_cholesky_batch(const float *const *A, int cnt, int N, float *const *X, int *ok,
                                  int col_major, unsigned cpu, float *scratch)
