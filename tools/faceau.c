@@ -19,6 +19,8 @@ static void usage(FILE *out)
 "usage: faceau -f VIDEO_OR_IMAGE [options]\n"
 "       faceau -fdir DIR [options]\n"
 "       faceau detect -f IMAGE_OR_VIDEO... [options]   (faces only; see faceau detect --help)\n"
+"       faceau plot CSV -o AUS.png [--aus AU06,AU12]   (AU intensities over time: the Python\n"
+"                                                       binding's plot, run by $FACEAU_PYTHON or python3)\n"
 "\n"
 "Does what OpenFace 2.2's FeatureExtraction (videos, image sequences) and FaceLandmarkImg\n"
 "(still images) do, number for number, and writes OpenFace's CSV, OUT_DIR/<name>.csv:\n"
@@ -399,6 +401,31 @@ static int run_all(cli *c)
     return st == FACEAU_ERR_INVALID_ARG ? 2 : 1;
 }
 
+/* `faceau plot ...` is the Python binding's plot command (matplotlib lives there): run by the
+ * interpreter in $FACEAU_PYTHON, else python3 on PATH, as `-m faceau plot ...`. Returns only
+ * when it cannot be started. */
+static int plot_main(int argc, char **argv)
+{
+    const char *py = getenv("FACEAU_PYTHON") && *getenv("FACEAU_PYTHON") ? getenv("FACEAU_PYTHON") : "python3";
+    char **args = calloc((size_t)argc + 4, sizeof *args); /* interpreter, -m, faceau, argv, NULL */
+    if (!args) {
+        fprintf(stderr, "faceau: out of memory\n");
+        return 1;
+    }
+    args[0] = (char *)py;
+    args[1] = "-m";
+    args[2] = "faceau";
+    for (int i = 0; i < argc; i++) /* "plot" and its arguments */
+        args[3 + i] = argv[i];
+    fflush(NULL);
+    execvp(py, args);
+    fprintf(stderr, "faceau plot: cannot run %s (%s): the plot command is the Python binding's; "
+            "install it (pip install .) or set FACEAU_PYTHON to an interpreter that has it\n",
+            py, strerror(errno));
+    free(args);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static cli c;
@@ -411,6 +438,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "detect"))
         return detect_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "plot"))
+        return plot_main(argc - 1, argv + 1);
     int rc = -1;
     for (int i = 1; i < argc && rc < 0; i++)
         rc = parse_flag(&c, &i, argc, argv);

@@ -64,11 +64,12 @@ def _cycles(make, use, n, slack_kb, warm=3, heap_slack_kb=1024):
     assert grown < slack_kb, f"RSS grew {grown} kB over {n} cycles"
 
 
-# 1,000 cycles of each object, except the landmark model (70-115 ms an open: every CLNF file),
-# 100 cycles, to keep the suite within CI's two minutes. The landmark model's resident-set
-# bound is loose (one model is about 60 MB: 100 leaked ones would be 6 GB, one leaked Sigma
-# table 200 MB and more): where the glibc arenas of its loading threads land varies from run
-# to run, and CI once saw 16 MB of such drift with nothing leaked; the malloc count is exact.
+# 1,000 create/close cycles of each object (the count; the landmark model's take about
+# 3 minutes: every CLNF file and its Sigmas each time). The landmark model's resident-set bound
+# is loose (one model is about 50 MB: a leaked one per cycle would be 50 GB, a leaked Sigma table
+# per cycle gigabytes): where the glibc arenas of its loading threads land varies from run to
+# run, and CI once saw 16 MB of such drift over 100 cycles with nothing leaked; the malloc count
+# is exact.
 def test_tracker_cycles():
     img = np.ascontiguousarray(_frame0()[:96, :96])  # small: MTCNN's search on it is quick
     _cycles(lambda: faceau.Tracker(), lambda t: t.track(img), 1000, 4096)
@@ -92,4 +93,4 @@ def test_detector_cycles():
 
 
 def test_landmarker_cycles():
-    _cycles(lambda: faceau.Landmarker(), lambda m: None, 100, 65536, warm=2)
+    _cycles(lambda: faceau.Landmarker(), lambda m: None, 1000, 65536, warm=2)

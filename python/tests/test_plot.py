@@ -38,3 +38,16 @@ def test_plot_command(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     _not_blank(out)
+
+
+def test_c_cli_plot(tmp_path):
+    """`faceau plot` (the C CLI) hands the command to the binding's interpreter."""
+    from conftest import BIN
+    out = tmp_path / "c_cli.png"
+    env = dict(os.environ, FACEAU_PYTHON=sys.executable)
+    r = subprocess.run([BIN, "plot", REF, "-o", str(out), "--aus", "AU12"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    _not_blank(out)
+    env["FACEAU_PYTHON"] = str(tmp_path / "no_such_python")
+    r = subprocess.run([BIN, "plot", REF, "-o", str(out)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "no_such_python" in r.stderr and "pip install" in r.stderr
