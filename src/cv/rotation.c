@@ -27,7 +27,8 @@ void fa_euler_to_rotation(const float euler[3], float R[9])
     R[8] = c1 * c2;
 }
 
-/* Utilities::RotationMatrix2Euler (through a quaternion); float asin/atan2 as above. */
+/* Utilities::RotationMatrix2Euler (through a quaternion); float asin/atan2 as above, with the
+ * bits x86-64 glibc gives (libm_float.c: aarch64's glibc differs in the last bit). */
 void fa_rotation_to_euler(const float R[9], float euler[3])
 {
     float q0 = (float)(sqrt(1.0f + R[0] + R[4] + R[8]) / 2.0);
@@ -39,9 +40,9 @@ void fa_rotation_to_euler(const float R[9], float euler[3])
         t1 = 1.0f;
     if (t1 < -1)
         t1 = -1.0f;
-    euler[1] = asinf(t1);
-    euler[0] = atan2f(2.0f * (q0 * q1 - q2 * q3), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3);
-    euler[2] = atan2f(2.0f * (q0 * q3 - q1 * q2), q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3);
+    euler[1] = fa_asinf(t1);
+    euler[0] = fa_atan2f(2.0f * (q0 * q1 - q2 * q3), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3);
+    euler[2] = fa_atan2f(2.0f * (q0 * q3 - q1 * q2), q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3);
 }
 
 
