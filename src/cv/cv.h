@@ -62,12 +62,14 @@ void fa_cv_rodrigues_to_mat(const float v[3], float R[9]);
 void fa_euler_to_rotation(const float euler[3], float R[9]);
 void fa_rotation_to_euler(const float R[9], float euler[3]);
 
-/* ---- float arcsine and arctangents (libm_float.c) ---------------------------------------- */
+/* ---- libm functions with x86-64 glibc's bits (libm.c) ----------------------------------- */
 /* asinf, atanf, atan2f with x86-64 glibc 2.36's bits on every platform (OpenFace's reference
  * numbers come from there; other libms, aarch64 glibc included, differ in the last bit). */
 float fa_asinf(float x);
 float fa_atanf(float x);
 float fa_atan2f(float y, float x);
+/* hypot, likewise (aarch64 glibc's FMA form differs in the last bit for many inputs). */
+double fa_hypot(double x, double y);
 
 /* ---- Cholesky (cholesky.c) ------------------------------------------------------------- */
 /* OpenCV's CholImpl<float>, as cv::solve(A, b, x, DECOMP_CHOLESKY) runs it: A (N x N row-major)

@@ -28,7 +28,7 @@ void fa_euler_to_rotation(const float euler[3], float R[9])
 }
 
 /* Utilities::RotationMatrix2Euler (through a quaternion); float asin/atan2 as above, with the
- * bits x86-64 glibc gives (libm_float.c: aarch64's glibc differs in the last bit). */
+ * bits x86-64 glibc gives (libm.c: aarch64's glibc differs in the last bit). */
 void fa_rotation_to_euler(const float R[9], float euler[3])
 {
     float q0 = (float)(sqrt(1.0f + R[0] + R[4] + R[8]) / 2.0);

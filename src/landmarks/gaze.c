@@ -88,7 +88,7 @@ void fa_gaze_estimate(const float *eye3d, int eye_stride, const float *face3d,
 void fa_gaze_angle(const float g0[3], const float g1[3], float angle[2])
 {
     /* (g0 + g1) / 2 in float; std::atan2 on floats (using namespace std) is atan2f, here
-     * with x86-64 glibc's bits on every platform (cv/libm_float.c). */
+     * with x86-64 glibc's bits on every platform (cv/libm.c). */
     float g[3];
     for (int k = 0; k < 3; k++)
         g[k] = (g0[k] + g1[k]) / 2;

@@ -3,13 +3,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cv/cv.h" /* fa_hypot: x86-64 glibc's hypot on every platform */
 #include "mirror/mirror.h"
 
 int fa_midline_from_landmarks(const float lm[136], fa_midline *out)
 {
     const double gx = ((double)lm[21] + (double)lm[22]) / 2, gy = ((double)lm[68 + 21] + (double)lm[68 + 22]) / 2;
     const double cx = lm[8], cy = lm[68 + 8];
-    if (!isfinite(gx) || !isfinite(gy) || !isfinite(cx) || !isfinite(cy) || hypot(cx - gx, cy - gy) < 1)
+    if (!isfinite(gx) || !isfinite(gy) || !isfinite(cx) || !isfinite(cy) || fa_hypot(cx - gx, cy - gy) < 1)
         return 0;
     *out = (fa_midline){gx, gy, cx, cy};
     return 1;
@@ -73,7 +74,7 @@ static void sample(const fa_image *src, int64_t qx, int64_t qy, uint8_t px[3])
 void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
                      double seam_px, fa_image *dst)
 {
-    const double len = hypot(line->cx - line->gx, line->cy - line->gy);
+    const double len = fa_hypot(line->cx - line->gx, line->cy - line->gy);
     const double ux = (line->cx - line->gx) / len, uy = (line->cy - line->gy) / len;
     const double nx = -uy, ny = ux; /* s = (p - g) . n > 0 on the subject's right */
     const double keep = side == FA_MIRROR_RIGHT ? 1 : -1;

@@ -1,5 +1,6 @@
-/* libm_float.c - the float arcsine and arctangents OpenFace's pose and gaze call (std::asin and
- * std::atan2 on floats), with the bits x86-64 glibc 2.36 gives, on every platform.
+/* libm.c - the libm functions whose results differ between platforms, with the bits x86-64
+ * glibc 2.36 gives, on every platform: the float arcsine and arctangents OpenFace's pose and
+ * gaze call (std::asin and std::atan2 on floats), and hypot (the mirror's midline).
  *
  * Why not libm: glibc's asinf/atanf/atan2f are float polynomials (SunPro's, with Moshier's
  * asin fit), not correctly rounded. x86-64 builds them without FMA; aarch64's GCC fuses their
@@ -7,7 +8,7 @@
  * which moves pose and gaze and, through tracking, later frames. Other libms (macOS, musl) use
  * other polynomials. Here the same float operations run in the same order as x86-64 glibc 2.36
  * executes them, each rounded on its own (this build has -ffp-contract=off; core.h guards it),
- * so the results are x86-64's everywhere. tests/test_libm_float.c compares them with the
+ * so the results are x86-64's everywhere. tests/test_libm.c compares them with the
  * system's libm on x86-64 (every float for asinf and atanf, dense samples for atan2f) and with
  * recorded x86-64 results elsewhere.
  *
@@ -15,23 +16,22 @@
  * platform agrees. */
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "cv/cv.h"
 
-static uint32_t bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float from_bits(uint32_t u)
-{
+/* Bit views (C11 lets a union be read through another member). */
+union fbits {
     float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
+    uint32_t u;
+};
+union dbits {
+    double d;
+    uint64_t u;
+};
+static uint32_t bits(float f) { return (union fbits){.f = f}.u; }
+static float from_bits(uint32_t u) { return (union fbits){.u = u}.f; }
+static uint64_t dbits(double d) { return (union dbits){.d = d}.u; }
+static double from_dbits(uint64_t u) { return (union dbits){.u = u}.d; }
 
 /* ---- arcsine ----------------------------------------------------------------------------- */
 
@@ -199,4 +199,55 @@ float fa_atan2f(float y, float x)
     default:
         return (z - pi_lo) - pi;
     }
+}
+
+/* ---- hypot ------------------------------------------------------------------------------- */
+
+/* sqrt(ax^2 + ay^2) for ax >= ay >= 0 with neither square over- or underflowing, then one
+ * Newton-like correction from the rounding errors of the squares (Borges, "An improved algorithm
+ * for hypot(a,b)", 2019, as glibc 2.35+ does without FMA; aarch64's glibc takes an FMA form,
+ * which rounds differently in about 1 case in 8). */
+static double hypot_kernel(double ax, double ay)
+{
+    double h = sqrt(ax * ax + ay * ay), e1, e2;
+    if (h <= 2.0 * ay) {
+        const double d = h - ay;
+        e1 = ax * (2.0 * d - ax);
+        e2 = (d - 2.0 * (ax - ay)) * d;
+    } else {
+        const double d = h - ax;
+        e1 = 2.0 * d * (ax - 2.0 * ay);
+        e2 = (4.0 * d - ay) * ay + d * d;
+    }
+    return h - (e1 + e2) / (2.0 * h);
+}
+
+double fa_hypot(double x, double y)
+{
+    if (!isfinite(x) || !isfinite(y)) {
+        /* an infinity wins over a quiet NaN, not over a signalling one; NaNs come out quietened,
+         * x's first, as x86-64's addition gives them (aarch64's prefers a signalling one) */
+        const uint64_t ux = dbits(x), uy = dbits(y), quiet = 0x0008000000000000ull;
+        const int sx = isnan(x) && !(ux & quiet), sy = isnan(y) && !(uy & quiet);
+        if ((isinf(x) || isinf(y)) && !sx && !sy)
+            return INFINITY;
+        return isnan(x) ? from_dbits(ux | quiet) : from_dbits(uy | quiet);
+    }
+    x = fabs(x);
+    y = fabs(y);
+    const double ax = x < y ? y : x, ay = x < y ? x : y;
+    const double scale = 0x1p-600, eps = 0x1p-54;
+    if (ax > 0x1p+511) { /* scaled down so that the squares stay finite */
+        if (ay <= ax * eps)
+            return ax + ay;
+        return hypot_kernel(ax * scale, ay * scale) / scale;
+    }
+    if (ay < 0x1p-459) { /* scaled up so that they stay normal */
+        if (ax >= ay / eps)
+            return ax + ay;
+        return hypot_kernel(ax / scale, ay / scale) * scale;
+    }
+    if (ay <= ax * eps)
+        return ax + ay;
+    return hypot_kernel(ax, ay);
 }

@@ -1,4 +1,4 @@
-/* test_libm_float.c - cv/libm_float.c's asinf, atanf, atan2f give x86-64 glibc 2.36's bits.
+/* test_libm.c - cv/libm.c's asinf, atanf, atan2f and hypot give x86-64 glibc 2.36's bits.
  *
  * On x86-64 with glibc 2.36 (where OpenFace's references were made) every sampled result is
  * compared with the system's libm; everywhere (aarch64 under qemu in CI) the samples' bits are
@@ -6,9 +6,10 @@
  * another last bit are checked one by one. The samples: every 4099th float bit pattern for asinf
  * and atanf (about a million, all ranges and NaNs), a million atan2f pairs (random bit patterns,
  * the unit square pose and gaze use, and exponents 2^-15..2^-4 against 1/2 that stress the
- * reductions). FACEAU_LIBM_EXHAUSTIVE=1 on x86-64 glibc 2.36 compares all 2^32 floats of asinf
+ * reductions); a million hypot pairs (any bit patterns, pixel coordinates, and exponents that
+ * take the scaled paths). FACEAU_LIBM_EXHAUSTIVE=1 on x86-64 glibc 2.36 compares all 2^32 floats of asinf
  * and atanf instead (about a minute; checked so before this test was written, with 2*10^8
- * atan2f pairs). */
+ * atan2f pairs and 10^8 hypot pairs). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,29 +19,32 @@
 #include "cv/cv.h"
 #include "testutil.h"
 
-static uint32_t fbits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float bitsf(uint32_t u)
-{
+union fview {
     float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
+    uint32_t u;
+};
+union dview {
+    double d;
+    uint64_t u;
+};
+static uint32_t fbits(float f) { return (union fview){.f = f}.u; }
+static float bitsf(uint32_t u) { return (union fview){.u = u}.f; }
+static uint64_t dbits(double d) { return (union dview){.d = d}.u; }
+static double bitsd(uint64_t u) { return (union dview){.u = u}.d; }
 
 /* FNV-1a over the result bits, in sample order */
-static uint64_t fnv(uint64_t h, float r)
+static uint64_t fnv_u32(uint64_t h, uint32_t u)
 {
-    uint32_t u = fbits(r);
     for (int i = 0; i < 4; i++) {
         h ^= (u >> (8 * i)) & 0xffu;
         h *= 0x100000001b3ull;
     }
     return h;
+}
+
+static uint64_t fnv(uint64_t h, float r)
+{
+    return fnv_u32(h, fbits(r));
 }
 
 static int host_is_reference(void)
@@ -88,6 +92,34 @@ static void atan2_pair(int i, float *y, float *x)
     }
 }
 
+/* sample i of hypot's million: (x, y) */
+static void hypot_pair(int i, double *x, double *y)
+{
+    const uint64_t a = xorshift(), b = xorshift();
+    switch (i % 4) {
+    case 0: /* any bit patterns */
+        *x = bitsd(a);
+        *y = bitsd(b);
+        break;
+    case 1: /* coordinates below +-1024, as the mirror's midline has */
+        *x = (double)(int64_t)a * 0x1p-53;
+        *y = (double)(int64_t)b * 0x1p-53;
+        break;
+    case 2: /* any exponent (both scalings, the eps shortcuts), no NaN or infinity */
+        *x = bitsd((a & 0x800fffffffffffffull) | (a % 2047) << 52);
+        *y = bitsd((b & 0x800fffffffffffffull) | (b % 2047) << 52);
+        break;
+    default: /* near each other: the h <= 2 ay branch */
+        *x = (double)(int64_t)a * 0x1p-53;
+        *y = *x * (1 + (double)(b >> 12) * 0x1p-56);
+        break;
+    }
+    if (i % 100 == 7) /* NaN (quiet or signalling) or infinity, either or both */
+        *x = bitsd(a & 1 ? a | 0x7ff0000000000000ull : (a & 0xfff0000000000000ull) | 0x7ff0000000000000ull);
+    if (i % 50 == 7)
+        *y = bitsd(b & 2 ? b | 0x7ff0000000000000ull : (b & 0xfff0000000000000ull) | 0x7ff0000000000000ull);
+}
+
 typedef float (*unary)(float);
 
 int main(void)
@@ -99,7 +131,7 @@ int main(void)
 
     /* Recorded on x86-64 glibc 2.36 (Debian 12): the hashes of glibc's own results. */
     const uint64_t want_asin = 0x11fa89a1fb21fe75ull, want_atan = 0x79501cf28ef958e6ull,
-                   want_atan2 = 0xd026c9c186f85825ull;
+                   want_atan2 = 0xd026c9c186f85825ull, want_hypot = 0x503431431ec21ef4ull;
     static const char *names[2] = {"asinf", "atanf"};
     static const unary mine[2] = {fa_asinf, fa_atanf};
     static const unary sys[2] = {asinf, atanf};
@@ -143,6 +175,21 @@ int main(void)
     CHECK(h == want_atan2, "atan2f: hash of %d samples %016llx, x86-64 glibc's %016llx", npairs,
           (unsigned long long)h, (unsigned long long)want_atan2);
 
+    h = 0xcbf29ce484222325ull;
+    bad = 0;
+    for (int i = 0; i < npairs; i++) {
+        double x, y;
+        hypot_pair(i, &x, &y);
+        const double r = fa_hypot(x, y);
+        h = fnv_u32(fnv_u32(h, (uint32_t)dbits(r)), (uint32_t)(dbits(r) >> 32));
+        if (ref && dbits(hypot(x, y)) != dbits(r) && bad++ < 5)
+            CHECK(0, "hypot(%a, %a) = %a, x86-64 glibc %a", x, y, r, hypot(x, y));
+    }
+    if (ref)
+        CHECK(bad == 0, "hypot: %llu of %d differ from the system libm", (unsigned long long)bad, npairs);
+    CHECK(h == want_hypot, "hypot: hash of %d samples %016llx, x86-64 glibc's %016llx", npairs,
+          (unsigned long long)h, (unsigned long long)want_hypot);
+
     /* x86-64 glibc's bits where aarch64 glibc (FMA-contracted) gives the neighbouring float,
      * and the special cases. */
     static const uint32_t asin_cases[][2] = {
@@ -170,6 +217,21 @@ int main(void)
         if (ref)
             CHECK(fbits(atan2f(y, x)) == atan2_cases[i][2], "the table: glibc's atan2f(%a, %a) = %08x", y, x,
                   fbits(atan2f(y, x)));
+    }
+    static const uint64_t hypot_cases[][3] = {
+        {0x4099438f7aaae29aull, 0x409208a58ea83a22ull, 0x409f0a3e013bfa2cull},
+        {0x409841a9736dc85cull, 0xc052297dbbe8c240ull, 0x40984875279cd61bull},
+        {0xc09bebdff2fb2106ull, 0xc08cfa728b75f656ull, 0x409f74fa5eac1a89ull},
+        {0xc090c57c15c8824cull, 0x4082df41ab682d00ull, 0x40933e629a650dd1ull},
+        {0x408328927cd27cccull, 0xc0916577d151d216ull, 0x4093dc00b91e08e1ull},
+        {0x7ff0000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000000ull},
+        {0x0000000000000003ull, 0x0000000000000004ull, 0x0000000000000005ull}};
+    for (size_t i = 0; i < sizeof hypot_cases / sizeof hypot_cases[0]; i++) {
+        const double x = bitsd(hypot_cases[i][0]), y = bitsd(hypot_cases[i][1]), r = fa_hypot(x, y);
+        CHECK(dbits(r) == hypot_cases[i][2], "hypot(%a, %a) = %016llx, want %016llx", x, y,
+              (unsigned long long)dbits(r), (unsigned long long)hypot_cases[i][2]);
+        if (ref)
+            CHECK(dbits(hypot(x, y)) == hypot_cases[i][2], "the table: glibc's hypot(%a, %a) = %a", x, y, hypot(x, y));
     }
     if (ref)
         for (size_t i = 0; i < sizeof asin_cases / sizeof asin_cases[0]; i++)
