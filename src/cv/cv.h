@@ -6,6 +6,8 @@
 #ifndef FACEAU_CV_H
 #define FACEAU_CV_H
 
+#include <math.h>
+
 #include "core/core.h"
 
 /* ---- rounding (round.c) ---------------------------------------------------------------- */
@@ -70,6 +72,17 @@ float fa_atanf(float x);
 float fa_atan2f(float y, float x);
 /* hypot, likewise (aarch64 glibc's FMA form differs in the last bit for many inputs). */
 double fa_hypot(double x, double y);
+/* expf: x86-64 glibc's FMA build, step by step (fma() where it fuses); on x86-64 glibc itself
+ * (the same bits, checked for every float by test_libm, and faster) fa_expf is libm's. */
+float fa_expf_portable(float x);
+static inline float fa_expf(float x)
+{
+#if defined(__x86_64__) && defined(__GLIBC__)
+    return expf(x);
+#else
+    return fa_expf_portable(x);
+#endif
+}
 
 /* ---- Cholesky (cholesky.c) ------------------------------------------------------------- */
 /* OpenCV's CholImpl<float>, as cv::solve(A, b, x, DECOMP_CHOLESKY) runs it: A (N x N row-major)

@@ -308,7 +308,7 @@ static void refine_job(fa_mtcnn *d, tws *w, int stage, int k)
                      w->ftmp, w->itmp);
     normalise_rgb(w->buf[0], (size_t)n * n);
     const float *o = fa_cnn_run(net, w->buf, r, e, hs, ws, cs);
-    b->confidence = (float)(1.0 / (1.0 + (double)expf(o[0] - o[1])));
+    b->confidence = (float)(1.0 / (1.0 + (double)fa_expf(o[0] - o[1])));
     memcpy(d->corr[k], o + 2, sizeof d->corr[k]);
 }
 

@@ -15,7 +15,7 @@
  * double, stored back to the float response. */
 static inline float fa_ccnf_add_sigmoid(float acc, double a2, float q)
 {
-    return (float)((double)acc + a2 / (1.0 + (double)expf(-q)));
+    return (float)((double)acc + a2 / (1.0 + (double)fa_expf(-q)));
 }
 
 /* im2colContrastNormBias of a (window + w - 1) x (window + h - 1) area (row stride `stride`)

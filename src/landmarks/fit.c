@@ -58,7 +58,7 @@ faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
                 float vx = (dy - (float)ii) * (dy - (float)ii);
                 for (int jj = 0; jj < ws; jj++) {
                     float vy = (dx - (float)jj) * (dx - (float)jj);
-                    *it++ = expf(a * (vx + vy));
+                    *it++ = fa_expf(a * (vx + vy));
                 }
             }
         }

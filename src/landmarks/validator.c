@@ -807,7 +807,7 @@ faceau_status fa_validator_cnn(const fa_validator *v, fa_validator_ws *ws, int v
             break;
         case VL_SIGMOID: /* cv::exp then 1 / (1 + e); OpenCV's exp is its own, expf may differ */
             for (size_t i = 0; i < n_in; i++)
-                out[i] = 1.0f / (1.0f + expf(-in[i]));
+                out[i] = 1.0f / (1.0f + fa_expf(-in[i]));
             break;
         }
         float *t = in;

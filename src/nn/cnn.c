@@ -264,7 +264,7 @@ faceau_status fa_cnn_read(fa_cnn *net, const char *path, int in_size, fa_err *er
 static void sigmoid(const float *in, size_t n, float *out)
 {
     for (size_t i = 0; i < n; i++)
-        out[i] = 1.0f / (1.0f + expf(-in[i]));
+        out[i] = 1.0f / (1.0f + fa_expf(-in[i]));
 }
 
 /* Runs layers on a buffer holding rows r[0]..e[0] of the input; returns the output buffer.
