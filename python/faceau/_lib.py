@@ -107,10 +107,16 @@ OUTCOME_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(BatchResult)
 BATCH_PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(BatchProgress))
 
 
+class MirrorOptions(ctypes.Structure):
+    _fields_ = [("seam_px", ctypes.c_double), ("write_video", ctypes.c_int),
+                ("video_codec", ctypes.c_char_p)]
+
+
 class BatchOptions(ctypes.Structure):
     _fields_ = [("run", RunOptions), ("config", Config), ("jobs", ctypes.c_int),
                 ("resume", ctypes.c_int), ("outcome", OUTCOME_FN),
-                ("progress", BATCH_PROGRESS_FN), ("user", ctypes.c_void_p)]
+                ("progress", BATCH_PROGRESS_FN), ("user", ctypes.c_void_p),
+                ("mirror", ctypes.POINTER(MirrorOptions))]
 
 
 # name -> (restype, argtypes); opaque objects are c_void_p

@@ -42,5 +42,9 @@ int fa_source_async(const faceau_source *s);
  * file's without its extension, a directory's whole). */
 void fa_run_output_name(const char *input, int input_is_dir, const char *out_name, char *name,
                         size_t n);
+/* The tracking columns of a CSV row from a fit, as faceau_run writes them. */
+void fa_run_row_from_face(const faceau_face *f, fa_csv_row *row);
+/* Creates dir and its parents; fails unless it ends up a writable directory. */
+faceau_status fa_run_make_dirs(const char *dir, fa_err *err);
 
 #endif /* FACEAU_API_H */

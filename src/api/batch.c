@@ -27,6 +27,7 @@ typedef struct batch batch;
 typedef struct job {
     batch *b;
     faceau_au *au[2];
+    faceau_au *mirror_au; /* -mirror: the right-mirrored stream's analyser (au[0] the left's) */
     long frames; /* frames of the current input so far (faces, for a still image) */
     int still;   /* the current input is a still image: one frame */
 } job;
@@ -118,6 +119,10 @@ static int file_exists(const char *path)
 static int already_done(const faceau_batch_options *o, const char *name)
 {
     char path[4200];
+    if (o->mirror) { /* both or neither: the right one is renamed into place last */
+        snprintf(path, sizeof path, "%s/%s_right_mirrored.csv", o->run.out_dir, name);
+        return file_exists(path);
+    }
     snprintf(path, sizeof path, "%s/%s.csv", o->run.out_dir, name);
     if (!file_exists(path))
         return 0;
@@ -199,8 +204,15 @@ static void run_one(job *j, int k)
             pthread_mutex_unlock(&b->mu);
         }
         if (!res.status) {
-            if (o->resume)
+            if (o->resume && o->mirror) {
+                char side[1100];
+                snprintf(side, sizeof side, "%s_left_mirrored", name);
+                remove_stale_temporaries(o->run.out_dir, side);
+                snprintf(side, sizeof side, "%s_right_mirrored", name);
+                remove_stale_temporaries(o->run.out_dir, side);
+            } else if (o->resume) {
                 remove_stale_temporaries(o->run.out_dir, name);
+            }
             faceau_run_options run = o->run;
             run.input = in->input;
             run.input_is_dir = in->input_is_dir;
@@ -213,9 +225,14 @@ static void run_one(job *j, int k)
             run.threads = b->threads_per_job;
             j->frames = 0;
             j->still = is_still(in);
-            res.status = faceau_run(au, &run);
-            if (res.status)
-                snprintf(err, sizeof err, "%s", faceau_au_last_error(au));
+            if (o->mirror && !j->mirror_au && !is_still(in))
+                res.status = faceau_au_open_with(b->models[0], &o->config, &j->mirror_au, err, sizeof err);
+            if (!res.status) {
+                res.status = o->mirror ? faceau_run_mirror(au, j->mirror_au, &run, o->mirror)
+                                       : faceau_run(au, &run);
+                if (res.status)
+                    snprintf(err, sizeof err, "%s", faceau_au_last_error(au));
+            }
         }
     }
     res.still_image = is_still(in);
@@ -324,6 +341,7 @@ faceau_status faceau_run_batch(const faceau_batch_input *inputs, int n, const fa
     for (int i = 0; i < jobs; i++) {
         faceau_au_close(J[i].au[0]);
         faceau_au_close(J[i].au[1]);
+        faceau_au_close(J[i].mirror_au);
     }
     faceau_au_models_close(b->models[0]);
     faceau_au_models_close(b->models[1]);

@@ -673,3 +673,14 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
     free(r);
     return st;
 }
+
+/* ---- for the mirrored run (mirror_run.c), which writes the same rows for its two streams ---- */
+void fa_run_row_from_face(const faceau_face *f, fa_csv_row *row)
+{
+    row_from_face(f, row);
+}
+
+faceau_status fa_run_make_dirs(const char *dir, fa_err *err)
+{
+    return make_dirs(dir, err);
+}
