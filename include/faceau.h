@@ -426,6 +426,12 @@ typedef struct faceau_run_options {
     int threads;                /* 1: everything on the calling thread; N > 1: frames decoded
                                    ahead (FFmpeg on N threads) and the tracker on N threads;
                                    0: one per core. Output is the same for any count. */
+    /* -au_dual (videos and image sequences): an analyser opened with FACEAU_AU_VIDEO_STATIC,
+     * given the same frames, landmarks and success as the run's own. Its intensities are written
+     * as AUxx_r_static (17 columns) after all of OpenFace's columns, which keep their positions
+     * and values; they equal the AUxx_r a FACEAU_AU_VIDEO_STATIC run (-au_static) writes, to
+     * the character. NULL: no such columns. */
+    faceau_au *dual_static;
 } faceau_run_options;
 
 /* Runs one input through the pipeline and writes out_dir/<name>.csv (through a temporary file,
@@ -461,6 +467,9 @@ typedef struct faceau_mirror_options {
     int write_video;         /* also encode the mirrored streams, for a person to look at */
     const char *video_codec; /* write_video: NULL or "h264" (libx264, out_dir/<name>_X_mirrored.mp4),
                                 "ffv1" (lossless, .mkv) */
+    /* -au_dual on the mirrored streams: one FACEAU_AU_VIDEO_STATIC analyser per side (both or
+     * neither), as faceau_run_options.dual_static (which faceau_run_mirror ignores) */
+    faceau_au *left_static, *right_static;
 } faceau_mirror_options;
 
 /* seam_px 6, no video. */
@@ -532,6 +541,8 @@ typedef struct faceau_batch_options {
     /* Non-NULL: every input runs as faceau_run_mirror with these options (resume looks for
        <name>_right_mirrored.csv, renamed into place last). */
     const faceau_mirror_options *mirror;
+    int au_dual;           /* -au_dual: AUxx_r_static columns (each job opens its static analysers;
+                              run.dual_static and mirror's are ignored) */
 } faceau_batch_options;
 
 /* Runs every input as faceau_run does, opt->jobs at a time, each CSV identical to what a lone

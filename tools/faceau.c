@@ -57,6 +57,10 @@ static void usage(FILE *out)
 "  -online          OpenFace's live per-frame correction, no end-of-video post-processing\n"
 "  -au_static       static AU models only, as FeatureExtraction -au_static (no person\n"
 "                   calibration; still clamped and smoothed at the end)\n"
+"  -au_dual         videos and sequences: beside each dynamic AUxx_r, the static models'\n"
+"                   intensity from the same HOG and geometry, as AUxx_r_static columns after\n"
+"                   all of OpenFace's columns (which keep their positions and values); they are\n"
+"                   what -au_static writes as AUxx_r. Also with -mirror.\n"
 "\n"
 "Facial asymmetry (videos and image sequences):\n"
 "  -mirror          instead of OUT_DIR/<name>.csv, write OUT_DIR/<name>_left_mirrored.csv and\n"
@@ -116,6 +120,7 @@ typedef struct cli {
     faceau_camera camera;
     int jobs, resume;
     int mirror;           /* -mirror */
+    int au_dual;          /* -au_dual */
     faceau_mirror_options mirror_opt;
     char **owned;         /* the -flist lines (inputs point into them) */
     int n_owned, cap_owned;
@@ -299,6 +304,8 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
         int k = a[1] == 'f' ? (a[2] == 'x' ? 0 : 1) : (a[2] == 'x' ? 2 : 3);
         c->intrinsics[k] = x;
         c->intrinsics_set |= 1 << k;
+    } else if (!strcmp(a, "-au_dual")) {
+        c->au_dual = 1;
     } else if (!strcmp(a, "-mirror")) {
         c->mirror = 1;
     } else if (!strcmp(a, "-mirror_seam")) {
@@ -417,6 +424,7 @@ static int run_all(cli *c)
     b.jobs = c->jobs;
     b.resume = c->resume;
     b.mirror = c->mirror ? &c->mirror_opt : NULL;
+    b.au_dual = c->au_dual;
     b.outcome = print_outcome;
     b.progress = print_progress;
     b.user = c;

@@ -29,6 +29,7 @@ typedef struct side {
     struct mirror_run *m;
     enum fa_mirror_side which;
     faceau_au *au;
+    faceau_au *dual; /* -au_dual's static analyser, or NULL */
     faceau_tracker *tracker;
     fa_csv_writer *csv;
     fa_csv_row *row;
@@ -100,6 +101,8 @@ static faceau_status side_frame(side *s, const fa_image *img, double ts, long in
     row->timestamp = ts;
     memcpy(row->au_r, res.au_intensity, sizeof row->au_r);
     memcpy(row->au_c, res.au_presence, sizeof row->au_c);
+    if (s->dual && (st = fa_run_add_dual(s->dual, &frame, face.landmarks, face.valid, row, &s->err)))
+        return st;
     return fa_csv_write_row(s->csv, row, &s->err);
 }
 
@@ -276,7 +279,7 @@ static faceau_status read_all(mirror_run *m)
 }
 
 /* ---- files -------------------------------------------------------------------------------- */
-static faceau_status open_all(mirror_run *m, faceau_au *au[2])
+static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2])
 {
     const faceau_run_options *o = m->opt;
     char errbuf[1024];
@@ -290,6 +293,7 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2])
         s->m = m;
         s->which = k ? FA_MIRROR_RIGHT : FA_MIRROR_LEFT;
         s->au = au[k];
+        s->dual = dual[k];
         if (snprintf(s->path, sizeof s->path, "%s/%s_%s_mirrored.csv", o->out_dir, m->name,
                      SIDE_NAME[k]) >= (int)sizeof s->path)
             return fa_fail(&m->err, FACEAU_ERR_INVALID_ARG, "%s: output path too long", o->out_dir);
@@ -311,7 +315,7 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2])
             return fa_fail(&m->err, st, "%s", errbuf);
         if (!(s->row = fa_malloc(sizeof *s->row, &m->err, "a CSV row")))
             return FACEAU_ERR_NOMEM;
-        if ((st = fa_csv_writer_open(s->tmp, o->outputs, 0, &s->csv, &m->err)))
+        if ((st = fa_csv_writer_open_dual(s->tmp, o->outputs, 0, s->dual != NULL, &s->csv, &m->err)))
             return st;
         if (o->full_precision)
             fa_csv_writer_full_precision(s->csv);
@@ -331,20 +335,10 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2])
 /* faceau_run's end of a video for one stream: OpenFace's AU post-processing of its CSV. */
 static faceau_status finish_side(side *s, const char **final_tmp)
 {
-    const faceau_run_options *o = s->m->opt;
     faceau_status st = fa_csv_writer_close(s->csv, &s->err);
     s->csv = NULL;
     *final_tmp = s->tmp;
-    size_t n = faceau_au_frame_count(s->au);
-    if (st || (o->outputs && !(o->outputs & FACEAU_OUT_AUS)) || n == 0)
-        return st;
-    const double *I, *P;
-    if ((st = fa_analyser_finish_in_place(s->au, &I, &P, &n)))
-        return fa_fail(&s->err, st, "%s", faceau_au_last_error(s->au));
-    if (fa_analyser_online(s->au))
-        return FACEAU_OK;
-    *final_tmp = s->tmp2;
-    return fa_csv_rewrite_aus_dp(s->tmp, s->tmp2, I, P, n, o->full_precision ? 6 : 2, &s->err);
+    return st ? st : fa_run_postprocess(s->au, s->dual, s->m->opt, s->tmp, s->tmp2, final_tmp, &s->err);
 }
 
 static faceau_status finish_all(mirror_run *m)
@@ -392,7 +386,7 @@ static void cleanup(mirror_run *m)
 
 faceau_mirror_options faceau_default_mirror_options(void)
 {
-    faceau_mirror_options o = {6.0, 0, NULL};
+    faceau_mirror_options o = {6.0, 0, NULL, NULL, NULL};
     return o;
 }
 
@@ -432,6 +426,8 @@ faceau_status faceau_run_mirror(faceau_au *left, faceau_au *right, const faceau_
     if (!st && (!right || right == left))
         st = fa_fail(&err, FACEAU_ERR_INVALID_ARG,
                      "faceau_run_mirror: the right side needs an analyser of its own");
+    if (!st && !mo.left_static != !mo.right_static)
+        st = fa_fail(&err, FACEAU_ERR_INVALID_ARG, "faceau_run_mirror: -au_dual needs a static analyser for both sides");
     if (!st && (fa_analyser_static(left) || fa_analyser_static(right)))
         st = fa_fail(&err, FACEAU_ERR_INVALID_ARG,
                      "%s: -mirror analyses a video: its analysers cannot be still-image (FACEAU_AU_STATIC) ones",
@@ -445,10 +441,13 @@ faceau_status faceau_run_mirror(faceau_au *left, faceau_au *right, const faceau_
     }
     m->opt = opt;
     m->seam = mo.seam_px;
-    faceau_au *au[2] = {left, right};
-    faceau_au_reset(left);
-    faceau_au_reset(right);
-    st = open_all(m, au);
+    faceau_au *au[2] = {left, right}, *dual[2] = {mo.left_static, mo.right_static};
+    for (int k = 0; k < 2; k++) {
+        faceau_au_reset(au[k]);
+        if (dual[k])
+            faceau_au_reset(dual[k]);
+    }
+    st = open_all(m, au, dual);
     if (!st)
         st = read_all(m);
     for (int k = 0; k < 2; k++) { /* the streams' own failures come first: they stopped the loop */
