@@ -77,6 +77,12 @@ static void usage(FILE *out)
 "                   A frame where the face is lost is black in both, so both CSVs get a failed\n"
 "                   row there. Not for still images or -landmarks.\n"
 "  -mirror_seam PX  width of the linear blend across the midline (default 6; 0: a hard edge)\n"
+"  -mirror_video    also write the two mirrored videos, OUT_DIR/<name>_left_mirrored.mp4 and\n"
+"                   _right_mirrored.mp4 (H.264, FFmpeg's libx264), for a person to look at;\n"
+"                   written under a temporary name and renamed when complete, like the CSVs.\n"
+"                   Without it nothing is encoded.\n"
+"  -mirror_codec C  h264 (default) or ffv1: lossless, in .avi (a plain run on it gives the\n"
+"                   -mirror CSV, byte for byte)\n"
 "\n"
 "Videos and sequences: one row per frame; frames where tracking failed are written as OpenFace\n"
 "writes them (the failed fit's landmarks and pose, gaze 0, AUs 0); a video in which no face\n"
@@ -306,6 +312,17 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
         c->intrinsics_set |= 1 << k;
     } else if (!strcmp(a, "-au_dual")) {
         c->au_dual = 1;
+    } else if (!strcmp(a, "-mirror_video")) {
+        c->mirror_opt.write_video = 1;
+    } else if (!strcmp(a, "-mirror_codec")) {
+        if (!need_value(*i, argc, argv))
+            return 2;
+        const char *v = argv[++*i];
+        if (strcmp(v, "h264") && strcmp(v, "ffv1")) {
+            fprintf(stderr, "faceau: -mirror_codec is h264 or ffv1, not '%s'\n", v);
+            return 2;
+        }
+        c->mirror_opt.video_codec = v;
     } else if (!strcmp(a, "-mirror")) {
         c->mirror = 1;
     } else if (!strcmp(a, "-mirror_seam")) {
@@ -374,6 +391,10 @@ static int check_usage(const cli *c)
     }
     if (c->intrinsics_set && (c->intrinsics[0] <= 0 || c->intrinsics[1] <= 0)) {
         fprintf(stderr, "faceau: -fx and -fy must be positive\n");
+        return 2;
+    }
+    if (!c->mirror && (c->mirror_opt.write_video || c->mirror_opt.video_codec)) {
+        fprintf(stderr, "faceau: -mirror_video and -mirror_codec go with -mirror\n");
         return 2;
     }
     if (c->mirror && c->n_landmarks) {

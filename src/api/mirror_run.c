@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/mirror_video.h"
 #include "mirror/mirror.h"
 
 #define LOOKAHEAD (FA_MIRROR_WINDOW / 2) /* frames tracked past the one being mirrored */
@@ -34,6 +35,9 @@ typedef struct side {
     fa_csv_writer *csv;
     fa_csv_row *row;
     char path[4200], tmp[4300], tmp2[4300];
+    char vpath[4200], vtmp[4300]; /* -mirror_video */
+    fa_mirror_enc *enc;
+    int enc_w, enc_h;
     fa_err err;
     long tracked_ok;
     /* the queue from the mirroring thread (a ring of SIDE_SLOTS frames) */
@@ -50,6 +54,7 @@ typedef struct side {
 
 typedef struct mirror_run {
     const faceau_run_options *opt;
+    const faceau_mirror_options *mo;
     double seam;
     char name[1024];
     fa_err err;
@@ -185,6 +190,23 @@ static faceau_status side_stop(side *s)
 }
 
 /* ---- the original stream: midlines and mirroring ------------------------------------------ */
+/* -mirror_video: frame t of a stream, into its video (opened at the first frame). */
+static faceau_status encode(mirror_run *m, side *s, const fa_image *img, long t)
+{
+    faceau_status st;
+    if (!s->enc) {
+        if ((st = fa_mirror_enc_open(s->vtmp, m->mo->video_codec, img->width, img->height,
+                                     faceau_source_fps(m->src), &s->enc, &m->err)))
+            return st;
+        s->enc_w = img->width, s->enc_h = img->height;
+    }
+    if (img->width != s->enc_w || img->height != s->enc_h)
+        return fa_fail(&m->err, FACEAU_ERR_INVALID_ARG,
+                       "%s: frame %ld is %dx%d, the first %dx%d: -mirror_video needs frames of one size",
+                       m->opt->input, t + 1, img->width, img->height, s->enc_w, s->enc_h);
+    return fa_mirror_enc_frame(s->enc, img, t, &m->err);
+}
+
 /* Mirrors frame t (its neighbours up to t+2 tracked; `last` is the last frame decoded) into
  * both streams. A frame whose face was lost, or with no midline in its window, is black in
  * both, which the streams' trackers report as failed rows. */
@@ -212,6 +234,8 @@ static faceau_status emit(mirror_run *m, long t, long last)
             fa_mirror_frame(src, &line, s->which, m->seam, dst);
         else
             memset(dst->bgr, 0, (size_t)dst->stride * (size_t)dst->height);
+        if (m->mo->write_video && (st = encode(m, s, dst, t)))
+            return st;
         if ((st = side_submit(s, slot, m->kept_ts[t % KEPT], m->kept_index[t % KEPT])))
             return st;
     }
@@ -298,6 +322,9 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
                      SIDE_NAME[k]) >= (int)sizeof s->path)
             return fa_fail(&m->err, FACEAU_ERR_INVALID_ARG, "%s: output path too long", o->out_dir);
         snprintf(s->tmp, sizeof s->tmp, "%s.%ld.tmp", s->path, pid);
+        snprintf(s->vpath, sizeof s->vpath, "%.*s.%s", (int)strlen(s->path) - 4, s->path,
+                 fa_mirror_video_ext(m->mo->video_codec));
+        snprintf(s->vtmp, sizeof s->vtmp, "%s.%ld.tmp", s->vpath, pid);
         snprintf(s->tmp2, sizeof s->tmp2, "%s.%ld.post.tmp", s->path, pid);
     }
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
@@ -344,6 +371,21 @@ static faceau_status finish_side(side *s, const char **final_tmp)
 static faceau_status finish_all(mirror_run *m)
 {
     const char *final[2];
+    /* the videos first: once the CSVs are in place, everything is */
+    for (int k = 0; k < 2; k++) {
+        side *s = &m->s[k];
+        if (!s->enc)
+            continue;
+        faceau_status st = fa_mirror_enc_close(s->enc, 1, &m->err);
+        s->enc = NULL;
+        if (!st && rename(s->vtmp, s->vpath) != 0)
+            st = fa_fail(&m->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", s->vpath, strerror(errno));
+        if (st) {
+            if (k)
+                unlink(m->s[0].vpath);
+            return st;
+        }
+    }
     for (int k = 0; k < 2; k++) {
         faceau_status st = finish_side(&m->s[k], &final[k]);
         if (st) {
@@ -357,6 +399,8 @@ static faceau_status finish_all(mirror_run *m)
                                        m->s[k].path, strerror(errno));
             if (k)
                 unlink(m->s[0].path); /* both or neither */
+            for (int j = 0; j < 2 && m->mo->write_video; j++)
+                unlink(m->s[j].vpath);
             return st;
         }
     return FACEAU_OK;
@@ -373,6 +417,12 @@ static void cleanup(mirror_run *m)
         }
         unlink(s->tmp);
         unlink(s->tmp2);
+        if (s->enc) {
+            fa_err ignore;
+            fa_mirror_enc_close(s->enc, 0, &ignore);
+        }
+        if (m->mo->write_video)
+            unlink(s->vtmp);
         faceau_tracker_close(s->tracker);
         free(s->row);
         for (int i = 0; i < SIDE_SLOTS; i++)
@@ -440,6 +490,7 @@ faceau_status faceau_run_mirror(faceau_au *left, faceau_au *right, const faceau_
         return st;
     }
     m->opt = opt;
+    m->mo = &mo;
     m->seam = mo.seam_px;
     faceau_au *au[2] = {left, right}, *dual[2] = {mo.left_static, mo.right_static};
     for (int k = 0; k < 2; k++) {
