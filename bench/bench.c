@@ -618,6 +618,61 @@ static void bench_batch(const char *shared)
            frames[1] / (ms[1] / 1e3), rss[1], ms[0] / ms[1]);
 }
 
+/* ---- -mirror against a plain run (issue 17; helper Mi's, kept apart from the rest) ------ */
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* The whole portrait clip through faceau_run and faceau_run_mirror (both -threads 2, models
+ * loaded, CSVs written and removed): frames/s of each, and -mirror's time over the plain run's,
+ * wall and CPU (user + sys of this process: what the others' load distorts least). Target:
+ * wall ratio <= 2.5 (three tracked streams and two AU stages against one of each). */
+static void bench_mirror(pipeline *P, const char *video)
+{
+    char err[4096], outdir[64];
+    faceau_config cfg = faceau_default_config();
+    faceau_au *au[2] = {NULL, NULL};
+    if (faceau_au_open_with(P->aum, &cfg, &au[0], err, sizeof err) ||
+        faceau_au_open_with(P->aum, &cfg, &au[1], err, sizeof err)) {
+        fprintf(stderr, "bench: %s\n", err);
+        faceau_au_close(au[0]);
+        return;
+    }
+    snprintf(outdir, sizeof outdir, "/tmp/faceau-bench-mirror-%ld", (long)getpid());
+    faceau_run_options ro = {0};
+    ro.input = video;
+    ro.landmarker = P->lm;
+    ro.out_dir = outdir;
+    ro.out_name = "bench";
+    ro.quiet = 1;
+    ro.threads = 2;
+    double c0 = cpu_ms(), t0 = now_ms();
+    faceau_status st = faceau_run(au[0], &ro);
+    double c1 = cpu_ms(), t1 = now_ms();
+    long n = (long)faceau_au_frame_count(au[0]);
+    if (!st)
+        st = faceau_run_mirror(au[0], au[1], &ro, NULL);
+    double c2 = cpu_ms(), t2 = now_ms();
+    if (st)
+        fprintf(stderr, "bench: %s\n", faceau_au_last_error(au[0]));
+    else
+        printf("mirror           portrait, -threads 2: plain %.1f frames/s, -mirror %.1f frames/s (%ld frames): "
+               "time ratio %.2fx wall (target <= 2.5), %.2fx CPU\n",
+               n / ((t1 - t0) / 1e3), n / ((t2 - t1) / 1e3), n, (t2 - t1) / (t1 - t0), (c2 - c1) / (c1 - c0));
+    const char *names[] = {"bench.csv", "bench_left_mirrored.csv", "bench_right_mirrored.csv"};
+    for (int i = 0; i < 3; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s", outdir, names[i]);
+        remove(path);
+    }
+    rmdir(outdir);
+    faceau_au_close(au[0]);
+    faceau_au_close(au[1]);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = getenv("FACEAU_SHARED") ? getenv("FACEAU_SHARED") : "../shared";
@@ -673,6 +728,7 @@ int main(int argc, char **argv)
     bench_fresh(&P, vport, 3);
     int ok = bench_pipeline(&P, v640, max_frames) && bench_pipeline(&P, vport, max_frames);
     bench_au_only(&P, v640, csv640);
+    bench_mirror(&P, vport);
     printf("\n");
     bench_detect(&P, v640, 10);
     bench_detect(&P, vport, 5);

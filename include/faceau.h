@@ -426,6 +426,12 @@ typedef struct faceau_run_options {
     int threads;                /* 1: everything on the calling thread; N > 1: frames decoded
                                    ahead (FFmpeg on N threads) and the tracker on N threads;
                                    0: one per core. Output is the same for any count. */
+    /* -au_dual (videos and image sequences): an analyser opened with FACEAU_AU_VIDEO_STATIC,
+     * given the same frames, landmarks and success as the run's own. Its intensities are written
+     * as AUxx_r_static (17 columns) after all of OpenFace's columns, which keep their positions
+     * and values; they equal the AUxx_r a FACEAU_AU_VIDEO_STATIC run (-au_static) writes, to
+     * the character. NULL: no such columns. */
+    faceau_au *dual_static;
 } faceau_run_options;
 
 /* Runs one input through the pipeline and writes out_dir/<name>.csv (through a temporary file,
@@ -444,6 +450,44 @@ typedef struct faceau_run_options {
  * frames before it were written and faceau_au_last_error() says where. Errors are reported
  * through faceau_au_last_error(au). */
 FACEAU_API faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt);
+
+/* ---- mirrored faces (facial asymmetry) -------------------------------------------------- */
+/* Asymmetry studies (facial palsy) compare a face made of two copies of its left half with one
+ * made of two copies of its right half. Per frame the face is tracked as usual; the midline
+ * runs from the glabella (the mean of landmarks 21 and 22, the inner brow ends) to the chin
+ * (landmark 8), averaged over a centred window of 5 frames (t-2 .. t+2, shorter at the ends;
+ * frames whose fit failed left out). The whole frame is reflected about it (bilinear, pixels
+ * outside the frame clamped to its edge), keeping one half: left_mirrored keeps the subject's
+ * left half, right_mirrored the subject's right half (the subject's sides, not the image's:
+ * the subject's right is the image's left for a face looking at the camera), with a linear
+ * blend seam_px wide across the line. A frame whose face was lost is black in both mirrored
+ * streams (so both CSVs get a failed row there). */
+typedef struct faceau_mirror_options {
+    double seam_px;          /* width of the blend across the midline, pixels (0: a hard edge) */
+    int write_video;         /* also encode the mirrored streams, for a person to look at */
+    const char *video_codec; /* write_video: NULL or "h264" (libx264, out_dir/<name>_X_mirrored.mp4),
+                                "ffv1" (lossless, .mkv) */
+    /* -au_dual on the mirrored streams: one FACEAU_AU_VIDEO_STATIC analyser per side (both or
+     * neither), as faceau_run_options.dual_static (which faceau_run_mirror ignores) */
+    faceau_au *left_static, *right_static;
+} faceau_mirror_options;
+
+/* seam_px 6, no video. */
+FACEAU_API faceau_mirror_options faceau_default_mirror_options(void);
+
+/* Runs one video or image directory as faceau_run does, but writes the left- and
+ * right-mirrored faces' analyses instead: out_dir/<name>_left_mirrored.csv and
+ * out_dir/<name>_right_mirrored.csv in OpenFace's CSV format (every column group of opt, as
+ * faceau_run). Each mirrored stream is tracked and analysed as a person of its own: its own
+ * tracker, and `left` and `right`, two analysers opened for the dynamic (or video-static) AU
+ * models, which are reset first and never see the other stream's frames. Each CSV is the one
+ * faceau_run writes on that mirrored stream stored losslessly. Needs opt->landmarker; a still
+ * image or a landmarks CSV is FACEAU_ERR_INVALID_ARG. Every file is written under a temporary
+ * name and renamed when complete (both CSVs, or neither). Errors through
+ * faceau_au_last_error(left). mirror NULL = faceau_default_mirror_options(). */
+FACEAU_API faceau_status faceau_run_mirror(faceau_au *left, faceau_au *right,
+                                           const faceau_run_options *opt,
+                                           const faceau_mirror_options *mirror);
 
 /* ---- many inputs in one run ------------------------------------------------------------- */
 typedef struct faceau_batch_input {
@@ -494,6 +538,11 @@ typedef struct faceau_batch_options {
     /* Called at most twice a second while inputs run and after each one finishes (same rules). */
     void (*progress)(void *user, const faceau_batch_progress *progress);
     void *user;            /* passed to outcome, progress and run.warning */
+    /* Non-NULL: every input runs as faceau_run_mirror with these options (resume looks for
+       <name>_right_mirrored.csv, renamed into place last). */
+    const faceau_mirror_options *mirror;
+    int au_dual;           /* -au_dual: AUxx_r_static columns (each job opens its static analysers;
+                              run.dual_static and mirror's are ignored) */
 } faceau_batch_options;
 
 /* Runs every input as faceau_run does, opt->jobs at a time, each CSV identical to what a lone

@@ -57,6 +57,32 @@ static void usage(FILE *out)
 "  -online          OpenFace's live per-frame correction, no end-of-video post-processing\n"
 "  -au_static       static AU models only, as FeatureExtraction -au_static (no person\n"
 "                   calibration; still clamped and smoothed at the end)\n"
+"  -au_dual         videos and sequences: beside each dynamic AUxx_r, the static models'\n"
+"                   intensity from the same HOG and geometry, as AUxx_r_static columns after\n"
+"                   all of OpenFace's columns (which keep their positions and values); they are\n"
+"                   what -au_static writes as AUxx_r. Also with -mirror.\n"
+"\n"
+"Facial asymmetry (videos and image sequences):\n"
+"  -mirror          instead of OUT_DIR/<name>.csv, write OUT_DIR/<name>_left_mirrored.csv and\n"
+"                   <name>_right_mirrored.csv: the analyses of the left- and right-mirrored\n"
+"                   faces. Per frame the face is tracked as usual; the midline runs from the\n"
+"                   glabella (the mean of landmarks 21 and 22, the inner brow ends) to the chin\n"
+"                   (landmark 8), averaged over 5 frames centred on the frame (t-2 .. t+2);\n"
+"                   the whole frame is reflected about it (bilinear, edge pixels repeated)\n"
+"                   keeping one half. The sides are the SUBJECT's, not the image's:\n"
+"                   right_mirrored is two copies of the subject's right half (on the image's\n"
+"                   left for a face looking at the camera), left_mirrored of the subject's left.\n"
+"                   Each mirrored face is tracked and analysed as a person of its own (own\n"
+"                   tracker, running medians and post-processing), in OpenFace's CSV format.\n"
+"                   A frame where the face is lost is black in both, so both CSVs get a failed\n"
+"                   row there. Not for still images or -landmarks.\n"
+"  -mirror_seam PX  width of the linear blend across the midline (default 6; 0: a hard edge)\n"
+"  -mirror_video    also write the two mirrored videos, OUT_DIR/<name>_left_mirrored.mp4 and\n"
+"                   _right_mirrored.mp4 (H.264, FFmpeg's libx264), for a person to look at;\n"
+"                   written under a temporary name and renamed when complete, like the CSVs.\n"
+"                   Without it nothing is encoded.\n"
+"  -mirror_codec C  h264 (default) or ffv1: lossless, in .avi (a plain run on it gives the\n"
+"                   -mirror CSV, byte for byte)\n"
 "\n"
 "Videos and sequences: one row per frame; frames where tracking failed are written as OpenFace\n"
 "writes them (the failed fit's landmarks and pose, gaze 0, AUs 0); a video in which no face\n"
@@ -99,6 +125,9 @@ typedef struct cli {
     int intrinsics_set;   /* bit k: intrinsics[k] given */
     faceau_camera camera;
     int jobs, resume;
+    int mirror;           /* -mirror */
+    int au_dual;          /* -au_dual */
+    faceau_mirror_options mirror_opt;
     char **owned;         /* the -flist lines (inputs point into them) */
     int n_owned, cap_owned;
     int tty;              /* stderr is a terminal: a live progress line */
@@ -281,6 +310,32 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
         int k = a[1] == 'f' ? (a[2] == 'x' ? 0 : 1) : (a[2] == 'x' ? 2 : 3);
         c->intrinsics[k] = x;
         c->intrinsics_set |= 1 << k;
+    } else if (!strcmp(a, "-au_dual")) {
+        c->au_dual = 1;
+    } else if (!strcmp(a, "-mirror_video")) {
+        c->mirror_opt.write_video = 1;
+    } else if (!strcmp(a, "-mirror_codec")) {
+        if (!need_value(*i, argc, argv))
+            return 2;
+        const char *v = argv[++*i];
+        if (strcmp(v, "h264") && strcmp(v, "ffv1")) {
+            fprintf(stderr, "faceau: -mirror_codec is h264 or ffv1, not '%s'\n", v);
+            return 2;
+        }
+        c->mirror_opt.video_codec = v;
+    } else if (!strcmp(a, "-mirror")) {
+        c->mirror = 1;
+    } else if (!strcmp(a, "-mirror_seam")) {
+        if (!need_value(*i, argc, argv))
+            return 2;
+        const char *v = argv[++*i];
+        char *end;
+        double x = strtod(v, &end);
+        if (end == v || *end || !(x >= 0 && x <= 1000)) {
+            fprintf(stderr, "faceau: -mirror_seam needs a width in pixels from 0 to 1000, not '%s'\n", v);
+            return 2;
+        }
+        c->mirror_opt.seam_px = x;
     } else if (!strcmp(a, "-resume")) {
         c->resume = 1;
     } else if (!strcmp(a, "-jobs") || !strcmp(a, "-threads")) {
@@ -338,6 +393,14 @@ static int check_usage(const cli *c)
         fprintf(stderr, "faceau: -fx and -fy must be positive\n");
         return 2;
     }
+    if (!c->mirror && (c->mirror_opt.write_video || c->mirror_opt.video_codec)) {
+        fprintf(stderr, "faceau: -mirror_video and -mirror_codec go with -mirror\n");
+        return 2;
+    }
+    if (c->mirror && c->n_landmarks) {
+        fprintf(stderr, "faceau: -mirror tracks the mirrored faces itself: it cannot take -landmarks\n");
+        return 2;
+    }
     if (c->run.out_name && c->n_inputs > 1) {
         fprintf(stderr, "faceau: -of names one output, but %d inputs were given\n", c->n_inputs);
         return 2;
@@ -381,6 +444,8 @@ static int run_all(cli *c)
     b.config = c->cfg;
     b.jobs = c->jobs;
     b.resume = c->resume;
+    b.mirror = c->mirror ? &c->mirror_opt : NULL;
+    b.au_dual = c->au_dual;
     b.outcome = print_outcome;
     b.progress = print_progress;
     b.user = c;
@@ -431,6 +496,7 @@ int main(int argc, char **argv)
     static cli c;
     c.cfg = faceau_default_config();
     c.run.out_dir = "processed";
+    c.mirror_opt = faceau_default_mirror_options();
     c.jobs = 1;
     if (argc < 2) {
         usage(stderr);

@@ -382,22 +382,37 @@ class _Source(_Handle):
             yield fr
 
 
-def analyze(path, *, threads=None, online=False, au_static=False, progress=True, model_dir=None):
+def analyze(path, *, threads=None, online=False, au_static=False, progress=True, model_dir=None,
+            mirror=False, mirror_seam=6.0, au_dual=False):
     """Runs one input (a video, an image, or a directory of images) through the whole pipeline
     and returns OpenFace's CSV for it, exactly as the CLI writes it, as a pandas DataFrame (a
     still image gets FaceLandmarkImg's layout, a row per face). threads: None = one per core
     (the numbers do not depend on it). online: FeatureExtraction -online; au_static: -au_static.
     Raises a faceau.Error subclass naming the file on failure; a truncated input warns and gives
-    the frames before the damage."""
+    the frames before the damage.
+    mirror=True (videos and image sequences; the CLI's -mirror): the left- and right-mirrored
+    faces, each tracked and analysed as a person of its own, as one DataFrame: the
+    left_mirrored CSV's rows then the right_mirrored's, with a first column `side` ("left" or
+    "right": the subject's sides, not the image's); mirror_seam: -mirror_seam.
+    au_dual=True (the CLI's -au_dual): AUxx_r_static columns after OpenFace's."""
     from ._many import run_batch
     with tempfile.TemporaryDirectory(prefix="faceau-") as tmp:
         [r] = run_batch([os.fspath(path)], tmp, jobs=1, threads=threads, online=online,
-                        au_static=au_static, resume=False, progress=progress, model_dir=model_dir)
+                        au_static=au_static, resume=False, progress=progress, model_dir=model_dir,
+                        mirror=mirror, mirror_seam=mirror_seam, au_dual=au_dual)
         if r["status_code"] == _lib.ERR_TRUNCATED:
             warnings.warn(r["error"])
         elif r["status_code"] != _lib.OK:
             raise error_for(r["status_code"], r["error"])
-        return read_csv(os.path.join(tmp, r["name"] + ".csv"))
+        if not mirror:
+            return read_csv(os.path.join(tmp, r["name"] + ".csv"))
+        import pandas as pd
+        parts = []
+        for side in ("left", "right"):
+            df = read_csv(os.path.join(tmp, f"{r['name']}_{side}_mirrored.csv"))
+            df.insert(0, "side", side)
+            parts.append(df)
+        return pd.concat(parts, ignore_index=True)
 
 
 def analyze_many(paths, out_dir, *, client=None, jobs=None, resume=True, threads=None,

@@ -81,7 +81,7 @@ class RunOptions(ctypes.Structure):
                 ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p),
                 ("landmarker", ctypes.c_void_p), ("camera", ctypes.POINTER(Camera)),
                 ("warning", WARNING_FN), ("full_precision", ctypes.c_int),
-                ("threads", ctypes.c_int)]
+                ("threads", ctypes.c_int), ("dual_static", ctypes.c_void_p)]
 
 
 class BatchInput(ctypes.Structure):
@@ -107,10 +107,17 @@ OUTCOME_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(BatchResult)
 BATCH_PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(BatchProgress))
 
 
+class MirrorOptions(ctypes.Structure):
+    _fields_ = [("seam_px", ctypes.c_double), ("write_video", ctypes.c_int),
+                ("video_codec", ctypes.c_char_p), ("left_static", ctypes.c_void_p),
+                ("right_static", ctypes.c_void_p)]
+
+
 class BatchOptions(ctypes.Structure):
     _fields_ = [("run", RunOptions), ("config", Config), ("jobs", ctypes.c_int),
                 ("resume", ctypes.c_int), ("outcome", OUTCOME_FN),
-                ("progress", BATCH_PROGRESS_FN), ("user", ctypes.c_void_p)]
+                ("progress", BATCH_PROGRESS_FN), ("user", ctypes.c_void_p),
+                ("mirror", ctypes.POINTER(MirrorOptions)), ("au_dual", ctypes.c_int)]
 
 
 # name -> (restype, argtypes); opaque objects are c_void_p

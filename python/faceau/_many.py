@@ -58,7 +58,7 @@ class _Bar:
 
 
 def run_batch(paths, out_dir, *, jobs=1, threads=None, online=False, au_static=False, resume=False,
-              progress=False, model_dir=None):
+              progress=False, model_dir=None, mirror=False, mirror_seam=6.0, au_dual=False):
     """faceau_run_batch over paths (directories are image sequences): one dict per input, in
     input order (status_code, name, frames, faces, still_image, skipped, seconds, error).
     Raises for what stops the whole batch (models that do not load, clashing names)."""
@@ -93,6 +93,10 @@ def run_batch(paths, out_dir, *, jobs=1, threads=None, online=False, au_static=F
     o.config = _config(model_dir, _lib.AU_VIDEO_STATIC if au_static else _lib.AU_DYNAMIC, online)
     o.jobs = 1 if jobs is None else int(jobs)
     o.resume = 1 if resume else 0
+    o.au_dual = 1 if au_dual else 0
+    if mirror:
+        mo = _lib.MirrorOptions(seam_px=float(mirror_seam))
+        o.mirror = ctypes.pointer(mo)
     cb_outcome, cb_progress = _lib.OUTCOME_FN(outcome), _lib.BATCH_PROGRESS_FN(prog)
     o.outcome, o.progress = cb_outcome, cb_progress
     failed, err = ctypes.c_int(), _lib.errbuf()

@@ -14,7 +14,7 @@ STRUCTS = {
     "faceau_box": _lib.Box, "faceau_camera": _lib.Camera, "faceau_face": _lib.Face,
     "faceau_run_options": _lib.RunOptions, "faceau_batch_input": _lib.BatchInput,
     "faceau_batch_result": _lib.BatchResult, "faceau_batch_progress": _lib.BatchProgress,
-    "faceau_batch_options": _lib.BatchOptions,
+    "faceau_batch_options": _lib.BatchOptions, "faceau_mirror_options": _lib.MirrorOptions,
 }
 
 

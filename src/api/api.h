@@ -42,5 +42,16 @@ int fa_source_async(const faceau_source *s);
  * file's without its extension, a directory's whole). */
 void fa_run_output_name(const char *input, int input_is_dir, const char *out_name, char *name,
                         size_t n);
+/* The tracking columns of a CSV row from a fit, as faceau_run writes them. */
+void fa_run_row_from_face(const faceau_face *f, fa_csv_row *row);
+/* OpenFace's end-of-video AU post-processing of the CSV written to tmp (into tmp2, *final_tmp
+ * says which holds the result), with -au_dual's static columns from dual (or NULL). */
+faceau_status fa_run_postprocess(faceau_au *au, faceau_au *dual, const faceau_run_options *o,
+                                 const char *tmp, const char *tmp2, const char **final_tmp, fa_err *err);
+/* -au_dual: the static analyser's intensities for this frame into row->au_r_static. */
+faceau_status fa_run_add_dual(faceau_au *dual, const faceau_frame *frame, const float *lm, int success,
+                              fa_csv_row *row, fa_err *err);
+/* Creates dir and its parents; fails unless it ends up a writable directory. */
+faceau_status fa_run_make_dirs(const char *dir, fa_err *err);
 
 #endif /* FACEAU_API_H */

@@ -27,6 +27,8 @@ typedef struct batch batch;
 typedef struct job {
     batch *b;
     faceau_au *au[2];
+    faceau_au *mirror_au; /* -mirror: the right-mirrored stream's analyser (au[0] the left's) */
+    faceau_au *dual[2];   /* -au_dual: static analysers (video-static mode), [1] the right side's */
     long frames; /* frames of the current input so far (faces, for a still image) */
     int still;   /* the current input is a still image: one frame */
 } job;
@@ -118,6 +120,10 @@ static int file_exists(const char *path)
 static int already_done(const faceau_batch_options *o, const char *name)
 {
     char path[4200];
+    if (o->mirror) { /* both or neither: the right one is renamed into place last */
+        snprintf(path, sizeof path, "%s/%s_right_mirrored.csv", o->run.out_dir, name);
+        return file_exists(path);
+    }
     snprintf(path, sizeof path, "%s/%s.csv", o->run.out_dir, name);
     if (!file_exists(path))
         return 0;
@@ -171,6 +177,28 @@ static faceau_status job_analyser(job *j, int still, faceau_au **out, char *err,
     return FACEAU_OK;
 }
 
+/* -au_dual's static analysers (video-static mode, on the still-image models, which are the
+ * same static banks), opened when first needed: one, or two with -mirror. */
+static faceau_status job_dual(job *j, char *err, size_t errsz)
+{
+    batch *b = j->b;
+    faceau_config cfg = b->opt->config;
+    faceau_status st = FACEAU_OK;
+    for (int k = 0; k < (b->opt->mirror ? 2 : 1) && !st; k++) {
+        if (j->dual[k])
+            continue;
+        cfg.au_mode = FACEAU_AU_STATIC;
+        pthread_mutex_lock(&b->mu);
+        if (!b->models[1])
+            st = faceau_au_models_open(&cfg, &b->models[1], err, errsz);
+        pthread_mutex_unlock(&b->mu);
+        cfg.au_mode = FACEAU_AU_VIDEO_STATIC;
+        if (!st)
+            st = faceau_au_open_with(b->models[1], &cfg, &j->dual[k], err, errsz);
+    }
+    return st;
+}
+
 static void run_one(job *j, int k)
 {
     batch *b = j->b;
@@ -199,8 +227,15 @@ static void run_one(job *j, int k)
             pthread_mutex_unlock(&b->mu);
         }
         if (!res.status) {
-            if (o->resume)
+            if (o->resume && o->mirror) {
+                char side[1100];
+                snprintf(side, sizeof side, "%s_left_mirrored", name);
+                remove_stale_temporaries(o->run.out_dir, side);
+                snprintf(side, sizeof side, "%s_right_mirrored", name);
+                remove_stale_temporaries(o->run.out_dir, side);
+            } else if (o->resume) {
                 remove_stale_temporaries(o->run.out_dir, name);
+            }
             faceau_run_options run = o->run;
             run.input = in->input;
             run.input_is_dir = in->input_is_dir;
@@ -213,9 +248,23 @@ static void run_one(job *j, int k)
             run.threads = b->threads_per_job;
             j->frames = 0;
             j->still = is_still(in);
-            res.status = faceau_run(au, &run);
-            if (res.status)
-                snprintf(err, sizeof err, "%s", faceau_au_last_error(au));
+            if (o->mirror && !j->mirror_au && !is_still(in))
+                res.status = faceau_au_open_with(b->models[0], &o->config, &j->mirror_au, err, sizeof err);
+            if (!res.status && o->au_dual && !is_still(in))
+                res.status = job_dual(j, err, sizeof err);
+            run.dual_static = o->au_dual && !is_still(in) ? j->dual[0] : NULL;
+            faceau_mirror_options mo;
+            if (o->mirror) {
+                mo = *o->mirror;
+                mo.left_static = run.dual_static;
+                mo.right_static = run.dual_static ? j->dual[1] : NULL;
+            }
+            if (!res.status) {
+                res.status = o->mirror ? faceau_run_mirror(au, j->mirror_au, &run, &mo)
+                                       : faceau_run(au, &run);
+                if (res.status)
+                    snprintf(err, sizeof err, "%s", faceau_au_last_error(au));
+            }
         }
     }
     res.still_image = is_still(in);
@@ -324,6 +373,9 @@ faceau_status faceau_run_batch(const faceau_batch_input *inputs, int n, const fa
     for (int i = 0; i < jobs; i++) {
         faceau_au_close(J[i].au[0]);
         faceau_au_close(J[i].au[1]);
+        faceau_au_close(J[i].mirror_au);
+        faceau_au_close(J[i].dual[0]);
+        faceau_au_close(J[i].dual[1]);
     }
     faceau_au_models_close(b->models[0]);
     faceau_au_models_close(b->models[1]);

@@ -283,6 +283,8 @@ static faceau_status emit_frame(run_state *r, const faceau_frame *frame, const f
     }
     memcpy(row->au_r, res.au_intensity, sizeof row->au_r);
     memcpy(row->au_c, res.au_presence, sizeof row->au_c);
+    if (r->opt->dual_static && (st = fa_run_add_dual(r->opt->dual_static, frame, lm, success, row, &r->err)))
+        return st;
     if ((st = fa_csv_write_row(r->csv, row, &r->err)) ||
         (st = write_stage_outputs(r, res.success, number)))
         return st;
@@ -396,7 +398,8 @@ static faceau_status open_all(run_state *r)
             !(r->faces = fa_malloc(MAX_IMAGE_FACES * sizeof *r->faces, &r->err, "the image's faces")))
             return FACEAU_ERR_NOMEM;
     }
-    if ((st = fa_csv_writer_open(r->csv_tmp, o->outputs, r->image_mode, &r->csv, &r->err)))
+    if ((st = fa_csv_writer_open_dual(r->csv_tmp, o->outputs, r->image_mode, o->dual_static != NULL,
+                                      &r->csv, &r->err)))
         return st;
     if (o->full_precision)
         fa_csv_writer_full_precision(r->csv);
@@ -562,24 +565,42 @@ static faceau_status read_all(run_state *r)
     return st;
 }
 
+faceau_status fa_run_postprocess(faceau_au *au, faceau_au *dual, const faceau_run_options *o,
+                                 const char *tmp, const char *tmp2, const char **final_tmp, fa_err *err)
+{
+    *final_tmp = tmp;
+    size_t n = faceau_au_frame_count(au), n2 = n;
+    if ((o->outputs && !(o->outputs & FACEAU_OUT_AUS)) || n == 0)
+        return FACEAU_OK;
+    const double *I, *P, *S = NULL, *SP; /* the analysers' own histories, post-processed in place */
+    faceau_status st = fa_analyser_finish_in_place(au, &I, &P, &n);
+    if (st)
+        return fa_fail(err, st, "%s", faceau_au_last_error(au));
+    if (dual && (st = fa_analyser_finish_in_place(dual, &S, &SP, &n2)))
+        return fa_fail(err, st, "%s", faceau_au_last_error(dual));
+    if (fa_analyser_online(au))
+        return FACEAU_OK;
+    *final_tmp = tmp2;
+    return fa_csv_rewrite_aus_dual(tmp, tmp2, I, P, n2 == n ? S : NULL, n, o->full_precision ? 6 : 2, err);
+}
+
+faceau_status fa_run_add_dual(faceau_au *dual, const faceau_frame *frame, const float *lm, int success,
+                              fa_csv_row *row, fa_err *err)
+{
+    faceau_au_result res;
+    faceau_status st = faceau_au_add_frame(dual, frame, lm, success, &res);
+    if (st)
+        return fa_fail(err, st, "frame %ld (-au_dual's static models): %s", frame->index + 1,
+                       faceau_au_last_error(dual));
+    memcpy(row->au_r_static, res.au_intensity, sizeof row->au_r_static);
+    return FACEAU_OK;
+}
+
 /* Applies OpenFace's end-of-video AU post-processing to the written CSV. */
 static faceau_status postprocess(run_state *r, const char **final_tmp)
 {
-    const faceau_run_options *o = r->opt;
-    *final_tmp = r->csv_tmp;
-    size_t n = faceau_au_frame_count(r->au);
-    if ((o->outputs && !(o->outputs & FACEAU_OUT_AUS)) || n == 0)
-        return FACEAU_OK;
-    const double *I, *P; /* the analyser's own history, post-processed where it is */
-    faceau_status st = fa_analyser_finish_in_place(r->au, &I, &P, &n);
-    if (st)
-        fa_fail(&r->err, st, "%s", faceau_au_last_error(r->au));
-    if (!st && !fa_analyser_online(r->au)) {
-        st = fa_csv_rewrite_aus_dp(r->csv_tmp, r->csv_tmp2, I, P, n, o->full_precision ? 6 : 2,
-                                   &r->err);
-        *final_tmp = r->csv_tmp2;
-    }
-    return st;
+    return fa_run_postprocess(r->au, r->image_mode ? NULL : r->opt->dual_static, r->opt, r->csv_tmp,
+                              r->csv_tmp2, final_tmp, &r->err);
 }
 
 static faceau_status finish_files(run_state *r)
@@ -646,6 +667,8 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
     r->opt = opt;
     r->image_mode = !opt->input_is_dir && fa_is_image_path(opt->input);
     faceau_au_reset(au);
+    if (opt->dual_static)
+        faceau_au_reset(opt->dual_static);
     faceau_status st = FACEAU_OK;
     if (r->image_mode && !fa_analyser_static(au))
         st = fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
@@ -672,4 +695,15 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
     cleanup(r);
     free(r);
     return st;
+}
+
+/* ---- for the mirrored run (mirror_run.c), which writes the same rows for its two streams ---- */
+void fa_run_row_from_face(const faceau_face *f, fa_csv_row *row)
+{
+    row_from_face(f, row);
+}
+
+faceau_status fa_run_make_dirs(const char *dir, fa_err *err)
+{
+    return make_dirs(dir, err);
 }

@@ -14,7 +14,7 @@
 #include "io/io.h"
 
 #define FIXED_MAX FA_CSV_FIXED_MAX
-#define MAX_COLS 720
+#define MAX_COLS 760 /* every group (714) and -au_dual's 17 */
 #define SEP_LEN 2 /* ", " */
 
 static const char *const gaze_cols[8] = {"gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x",
@@ -211,7 +211,7 @@ static void add_leading(col_list *l, int layout)
 }
 
 /* OpenFace's column order (RecorderCSV::Open / WriteLine); the eye landmarks belong to gaze. */
-static int build_columns(col_spec *cols, unsigned outputs, int layout)
+static int build_columns(col_spec *cols, unsigned outputs, int layout, int dual)
 {
     col_list l = {cols, 0};
     const int E = FA_N_EYE_LMK, L = FA_N_LANDMARKS;
@@ -246,6 +246,14 @@ static int build_columns(col_spec *cols, unsigned outputs, int layout)
         add_aus(&l, 0, ROW_OFF(au_r, 0), 2);
         add_aus(&l, 1, ROW_OFF(au_c, 0), 1);
     }
+    /* -au_dual: after every OpenFace column, so those keep their positions (and scripts that
+     * find them by name or number read the file unchanged) */
+    if ((outputs & FACEAU_OUT_AUS) && dual && layout != LAYOUT_IMAGE)
+        for (int i = 0; i < FA_N_AU_R; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "%.4s_r_static", faceau_au_intensity_name(i));
+            add_col(&l, name, -1, K_NUM, 2, 0, ROW_OFF(au_r_static, i));
+        }
     return l.n;
 }
 
@@ -314,6 +322,12 @@ static faceau_status write_header(fa_csv_writer *w, fa_err *err)
 faceau_status fa_csv_writer_open(const char *path, unsigned outputs, int image_mode,
                                  fa_csv_writer **out, fa_err *err)
 {
+    return fa_csv_writer_open_dual(path, outputs, image_mode, 0, out, err);
+}
+
+faceau_status fa_csv_writer_open_dual(const char *path, unsigned outputs, int image_mode, int dual,
+                                      fa_csv_writer **out, fa_err *err)
+{
     *out = NULL;
     if (outputs & ~(unsigned)FACEAU_OUT_ALL)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "%s: unknown output flags 0x%x", path,
@@ -322,7 +336,7 @@ faceau_status fa_csv_writer_open(const char *path, unsigned outputs, int image_m
     if (!w)
         return FACEAU_ERR_NOMEM;
     w->ncols = build_columns(w->cols, outputs ? outputs : (unsigned)FACEAU_OUT_ALL,
-                             image_mode ? LAYOUT_IMAGE : LAYOUT_SEQ);
+                             image_mode ? LAYOUT_IMAGE : LAYOUT_SEQ, dual);
     w->path = dup_str(path, err);
     w->buf = fa_malloc((size_t)w->ncols * (SEP_LEN + FIXED_MAX) + 2, err, "a CSV row");
     if (!w->path || !w->buf) {
@@ -444,6 +458,8 @@ typedef struct rewrite_ctx {
     char *line, *obuf;
     size_t line_cap, obuf_cap;
     int au_begin; /* header token index of the first column containing "AU" */
+    const double *stat; /* -au_dual: the static intensities, n x 17, for the last 17 columns */
+    int stat_begin;
     int dp;       /* decimals of the rewritten AU values (OpenFace: 2) */
 } rewrite_ctx;
 
@@ -482,6 +498,9 @@ static faceau_status rw_header(rewrite_ctx *c, fa_err *err)
     if (c->au_begin < 1 || c->au_begin + FA_N_AU_R + FA_N_AU_C > ntok)
         return fa_fail(err, FACEAU_ERR_CSV, "%s: the header has no block of %d AU columns",
                        c->in_path, FA_N_AU_R + FA_N_AU_C);
+    c->stat_begin = c->stat ? ntok - FA_N_AU_R : ntok;
+    if (c->stat && c->stat_begin < c->au_begin + FA_N_AU_R + FA_N_AU_C)
+        return fa_fail(err, FACEAU_ERR_CSV, "%s: no static AU columns after OpenFace's", c->in_path);
     st = rw_write(c, c->line, (size_t)n, err);
     return st != FACEAU_OK ? st : rw_write(c, "\n", 1, err);
 }
@@ -501,10 +520,10 @@ static faceau_status rw_reserve(rewrite_ctx *c, size_t need, fa_err *err)
 
 /* One data line: token 0 and the non-AU tokens trimmed, AU tokens replaced with 2 decimals. */
 static faceau_status rw_line(rewrite_ctx *c, size_t n, const double *inten, const double *pres,
-                             fa_err *err)
+                             const double *stat, fa_err *err)
 {
     /* every ',' may become ", " (one byte more), every other token is copied or shortened */
-    faceau_status st = rw_reserve(c, 2 * n + (size_t)(FA_N_AU_R + FA_N_AU_C) * FIXED_MAX + 2, err);
+    faceau_status st = rw_reserve(c, 2 * n + (size_t)(2 * FA_N_AU_R + FA_N_AU_C) * FIXED_MAX + 2, err);
     if (st != FACEAU_OK)
         return st;
     const int begin = c->au_begin, mid = begin + FA_N_AU_R, stop = mid + FA_N_AU_C;
@@ -520,6 +539,8 @@ static faceau_status rw_line(rewrite_ctx *c, size_t n, const double *inten, cons
             o = put_fixed(o, inten[t - begin], c->dp);
         } else if (t >= mid && t < stop) {
             o = put_fixed(o, pres[t - mid], c->dp);
+        } else if (stat && t >= c->stat_begin) {
+            o = put_fixed(o, stat[t - c->stat_begin], c->dp);
         } else {
             const char *tb = b, *te = p;
             trim_span(&tb, &te);
@@ -549,7 +570,8 @@ static faceau_status rw_body(rewrite_ctx *c, const double *intensity, const doub
                            "%s: more data rows than the %zu AU predictions given", c->in_path, n);
         if (len > 0 && c->line[len - 1] == '\n')
             len--;
-        st = rw_line(c, (size_t)len, intensity + i * FA_N_AU_R, presence + i * FA_N_AU_C, err);
+        st = rw_line(c, (size_t)len, intensity + i * FA_N_AU_R, presence + i * FA_N_AU_C,
+                     c->stat ? c->stat + i * FA_N_AU_R : NULL, err);
         if (st != FACEAU_OK)
             return st;
         i++;
@@ -570,10 +592,17 @@ faceau_status fa_csv_rewrite_aus_dp(const char *in_path, const char *out_path,
                                     const double *intensity, const double *presence, size_t n,
                                     int dp, fa_err *err)
 {
+    return fa_csv_rewrite_aus_dual(in_path, out_path, intensity, presence, NULL, n, dp, err);
+}
+
+faceau_status fa_csv_rewrite_aus_dual(const char *in_path, const char *out_path,
+                                      const double *intensity, const double *presence,
+                                      const double *stat, size_t n, int dp, fa_err *err)
+{
     if (same_file(in_path, out_path))
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "%s: cannot rewrite a CSV onto itself",
                        in_path);
-    rewrite_ctx c = {in_path, out_path, NULL, NULL, NULL, NULL, 0, 0, -1, dp < 0 || dp > 6 ? 2 : dp};
+    rewrite_ctx c = {in_path, out_path, NULL, NULL, NULL, NULL, 0, 0, -1, stat, 0, dp < 0 || dp > 6 ? 2 : dp};
     faceau_status st = fa_fopen_read(in_path, &c.in, err);
     if (st != FACEAU_OK)
         return st;
@@ -745,7 +774,7 @@ faceau_status fa_csv_reader_open(const char *path, fa_csv_reader **out, fa_err *
         fa_csv_reader_close(r);
         return FACEAU_ERR_NOMEM;
     }
-    r->nknown = build_columns(r->known, FACEAU_OUT_ALL, LAYOUT_ANY);
+    r->nknown = build_columns(r->known, FACEAU_OUT_ALL, LAYOUT_ANY, 0);
     faceau_status st = fa_c_locale_new(&r->c_locale, err);
     if (st == FACEAU_OK)
         st = fa_fopen_read(path, &r->f, err);

@@ -58,6 +58,7 @@ typedef struct fa_csv_row {
     double params[6 + FA_N_MODES];    /* p_scale, p_rx, p_ry, p_rz, p_tx, p_ty, p_0..p_33 */
     double au_r[FA_N_AU_R];           /* in faceau_au_intensity_name order */
     double au_c[FA_N_AU_C];           /* in faceau_au_presence_name order */
+    double au_r_static[FA_N_AU_R];    /* -au_dual: the static models' intensities (AUxx_r_static) */
 } fa_csv_row;
 
 /* Bits of fa_csv_reader_groups(): which groups the file had. */
@@ -72,6 +73,10 @@ typedef struct fa_csv_writer fa_csv_writer;
  * outputs (0 = all). image_mode: FaceLandmarkImg's layout (face, confidence; confidence 3 dp). */
 faceau_status fa_csv_writer_open(const char *path, unsigned outputs, int image_mode,
                                  fa_csv_writer **out, fa_err *err);
+/* The same; dual (-au_dual, not for image_mode): AUxx_r_static columns (the row's au_r_static,
+ * 2 dp) after all of OpenFace's when the AU group is written. */
+faceau_status fa_csv_writer_open_dual(const char *path, unsigned outputs, int image_mode, int dual,
+                                      fa_csv_writer **out, fa_err *err);
 /* Writes one row with OpenFace's per-group decimals (AU _r 2 dp, _c 1 dp, as before OpenFace's
  * post-processing rewrite). */
 faceau_status fa_csv_write_row(fa_csv_writer *w, const fa_csv_row *row, fa_err *err);
@@ -90,6 +95,12 @@ faceau_status fa_csv_rewrite_aus(const char *in_path, const char *out_path, cons
 faceau_status fa_csv_rewrite_aus_dp(const char *in_path, const char *out_path,
                                     const double *intensity, const double *presence, size_t n,
                                     int dp, fa_err *err);
+
+/* The same, also replacing the last 17 columns (-au_dual's AUxx_r_static) of data row i with
+ * stat[i*17..] (stat NULL: as fa_csv_rewrite_aus_dp). */
+faceau_status fa_csv_rewrite_aus_dual(const char *in_path, const char *out_path,
+                                      const double *intensity, const double *presence,
+                                      const double *stat, size_t n, int dp, fa_err *err);
 
 typedef struct fa_csv_reader fa_csv_reader;
 /* Opens an OpenFace-format CSV (FeatureExtraction, FaceLandmarkImg or FaceLandmarkVidMulti
