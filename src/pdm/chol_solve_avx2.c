@@ -6,7 +6,8 @@
  * Every element is the same sequence of operations as in fa_cv_cholesky, only the elements are
  * visited in another order: L[i][j] (j < i) = (A[i][j] - sum over k = 0, 1, .. j-1 of the
  * float product L[i][k] L[j][k] widened to double) times the float 1/sqrt of pivot j, which
- * needs columns 0..j of L alone; pivot j = A[j][j] - sum of (double)L[j][k] squared in double.
+ * needs columns 0..j of L alone; pivot j = A[j][j] - sum of (double)L[j][k] squared in double,
+ * each row's sum advanced as column k is finished.
  * The pivots are checked in the same order (a pivot below FLT_EPSILON: b = 0, return 0). The
  * substitutions keep one double sum per row and subtract the rounded float products as each
  * solution element becomes known, in the same k order per row as CholImpl's loops. No FMA: the
@@ -41,13 +42,14 @@ AVX2_FN int fa_pdm_chol_solve_avx2(float *A, int N, float *b)
     for (int k = 0; k < N; k++)
         for (int i = 0; i < STR; i++)
             T[k * STR + i] = i >= k && i < N ? A[(size_t)i * n + (size_t)k] : 0.0f;
+    /* dg[i]: pivot i's double sum, A[i][i] minus (double)L[i][k] squared for each finished
+     * column k in turn (k increasing, CholImpl's order), all rows side by side */
+    double dg[STR];
+    for (int i = 0; i < STR; i++)
+        dg[i] = i < N ? (double)A[(size_t)i * n + (size_t)i] : 0.0;
     for (int j = 0; j < N; j++) {
         float *Tj = T + j * STR;
-        double s = Tj[j];
-        for (int k = 0; k < j; k++) {
-            const double t = T[k * STR + j];
-            s -= t * t;
-        }
+        const double s = dg[j];
         if (s < (double)FLT_EPSILON) {
             memset(b, 0, n * sizeof *b);
             return 0;
@@ -62,8 +64,14 @@ AVX2_FN int fa_pdm_chol_solve_avx2(float *A, int N, float *b)
                 const float *Tk = T + k * STR;
                 SUB_PRODUCTS(s0, s1, _mm256_loadu_ps(Tk + i0), _mm256_set1_ps(Tk[j]));
             }
-            _mm_storeu_ps(Tj + i0, _mm256_cvtpd_ps(_mm256_mul_pd(s0, dd)));
-            _mm_storeu_ps(Tj + i0 + 4, _mm256_cvtpd_ps(_mm256_mul_pd(s1, dd)));
+            const __m128 l0 = _mm256_cvtpd_ps(_mm256_mul_pd(s0, dd));
+            const __m128 l1 = _mm256_cvtpd_ps(_mm256_mul_pd(s1, dd));
+            _mm_storeu_ps(Tj + i0, l0);
+            _mm_storeu_ps(Tj + i0 + 4, l1);
+            const __m256d t0 = _mm256_cvtps_pd(l0), t1 = _mm256_cvtps_pd(l1);
+            _mm256_storeu_pd(dg + i0, _mm256_sub_pd(_mm256_loadu_pd(dg + i0), _mm256_mul_pd(t0, t0)));
+            _mm256_storeu_pd(dg + i0 + 4,
+                             _mm256_sub_pd(_mm256_loadu_pd(dg + i0 + 4), _mm256_mul_pd(t1, t1)));
         }
         /* the lanes past N computed 0 * d: restore the zero padding exactly */
         for (int i = N; i < STR; i++)
