@@ -244,14 +244,48 @@ static void test_solve_gemv(void)
             s += (double)H[i * K + j] * x[j];
         b[i] = (float)s;
     }
-    CHECK(fa_cholesky_solve(H, b, K, xs) == 1, "positive definite solve succeeds");
+    CHECK(fa_cholesky_solve(H, b, K, xs, fa_cpu_features()) == 1, "positive definite solve succeeds");
     double worst = 0;
     for (int i = 0; i < K; i++)
         worst = fmax(worst, fabs(xs[i] - x[i]));
     CHECK(worst < 1e-4, "Cholesky solution error %g", worst);
     float Hn[4] = {1, 2, 2, 1}, bn[2] = {1, 1}, xn[2] = {7, 7};
-    CHECK(fa_cholesky_solve(Hn, bn, 2, xn) == 0 && xn[0] == 0 && xn[1] == 0,
+    CHECK(fa_cholesky_solve(Hn, bn, 2, xn, fa_cpu_features()) == 0 && xn[0] == 0 && xn[1] == 0,
           "indefinite H gives a zero solution, as cv::solve");
+    /* the column-ordered AVX2 solve (fa_pdm_chol_solve) gives fa_cv_cholesky's bits: random
+     * Gram matrices of every size up to 40 (ill-conditioned ones too: few rows), a pivot that
+     * fails part-way, garbage above the diagonal (never read) */
+    {
+        enum { KM = 40 };
+        static float G[KM * KM], A1[KM * KM], A2[KM * KM], J[3 * KM * KM];
+        float b1[KM], b2[KM];
+        srand(5);
+        int bad = 0, fails = 0;
+        for (int t = 0; t < 160; t++) {
+            const int n = 1 + t % KM, rows = t % 3 == 0 ? n / 2 + 1 : 2 * n + 3;
+            for (int i = 0; i < rows * n; i++)
+                J[i] = (float)rand() / RAND_MAX - 0.5f;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++) {
+                    float acc = 0;
+                    for (int q = 0; q < rows; q++)
+                        acc += J[q * n + i] * J[q * n + j];
+                    G[i * n + j] = j > i ? (float)rand() : acc + (i == j ? 1e-3f : 0.0f);
+                }
+            if (t % 5 == 4) /* a negative pivot half-way */
+                G[(n / 2) * n + n / 2] = -1.0f;
+            for (int i = 0; i < n; i++)
+                b1[i] = b2[i] = (float)rand() / RAND_MAX - 0.5f;
+            memcpy(A1, G, sizeof(float) * (size_t)(n * n));
+            memcpy(A2, G, sizeof(float) * (size_t)(n * n));
+            const int r1 = fa_cv_cholesky(A1, n, b1, 1);
+            const int r2 = fa_pdm_chol_solve(A2, n, b2, fa_cpu_features());
+            fails += !r1;
+            bad += r1 != r2 || memcmp(b1, b2, sizeof(float) * (size_t)n) != 0;
+        }
+        CHECK(bad == 0, "column-ordered Cholesky: %d of 160 solves differ from CholImpl's", bad);
+        CHECK(fails > 0 && fails < 160, "Cholesky cases: %d of 160 not positive definite", fails);
+    }
 
     /* gemv: lanes k mod 4, then the tail into lane 0, combined ((s0 + s1) + s2) + s3. With
      * a = (2^60, 1, -2^60, 1, 1) against ones: s0 = 2^60 (+1 lost), s1 = 1 (lost against s0),

@@ -1,7 +1,7 @@
 /* test_skx_gemm.c - the summation order of OpenBLAS 0.3.21's SkylakeX small-matrix sgemm
  * (cv/skx_gemm.h) that the CLNF fit, CalcShape3D and CalcParams follow, on hand-derived cases:
  * which elements are chained and which dot-like, the two reduction trees, the 16 lanes, the
- * Hessian (portable and AVX2 the same bits) and fa_pdm_shape3d. Values of 2^30 and 1 make each
+ * Hessian and the one-row product (portable and AVX2 the same bits) and fa_pdm_shape3d. Values of 2^30 and 1 make each
  * order give a different float: 2^30 + 1 rounds back to 2^30. */
 #include <math.h>
 #include <stdlib.h>
@@ -77,11 +77,12 @@ static void test_hessian(void)
     fill_case(J + 35, K);
     reg[5] = 0.5f;
     fa_skx_hessian(Jwt, J, LEN, K, reg, 0, H);
-    CHECK(H[0 * K + 5] == 2.0f && H[0 * K + 35] == 1.0f,
-          "Hessian: chained column %g (2), dot-like column %g (1)", H[5], H[35]);
+    CHECK(H[39 * K + 5] == 2.0f && H[39 * K + 35] == 1.0f,
+          "Hessian: chained column %g (2), dot-like column %g (1)", H[39 * K + 5], H[39 * K + 35]);
     CHECK(H[5 * K + 5] == 2.5f && H[35 * K + 35] == 1.0f, "Hessian diagonal + reg");
 
-    const int shapes[][2] = {{40, 136}, {6, 136}, {26, 102}, {6, 56}, {20, 20}, {13, 40}};
+    const int shapes[][2] = {{40, 136}, {6, 136}, {26, 102}, {6, 56}, {20, 20}, {13, 40},
+                             {37, 60},  {33, 136}, {24, 50}, {17, 32}, {9, 33}, {1, 40}};
     srand(7);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int k = shapes[s][0], len = shapes[s][1];
@@ -95,12 +96,16 @@ static void test_hessian(void)
         fa_skx_hessian(Jwt, J, len, k, reg, fa_cpu_features(), H2);
         CHECK(memcmp(H, H2, sizeof(float) * (size_t)k * (size_t)k) == 0,
               "Hessian %dx%d (len %d): portable and picked kernel differ", k, k, len);
-        /* every element against its definition */
+        /* every element of the lower triangle against its definition, the rest 0 */
         const int cd = fa_skx_dot_row(k, len);
         int bad = 0;
         for (int r = 0; r < k; r++)
             for (int c = 0; c < k; c++) {
                 float e;
+                if (c > r) {
+                    bad += H[r * k + c] != 0.0f;
+                    continue;
+                }
                 if (c < cd) {
                     e = 0;
                     for (int q = 0; q < len; q++)
@@ -131,6 +136,50 @@ static void test_shape3d(void)
     CHECK(out[1] == 0.0f && out[2] == 0.0f, "shape3d zero rows");
 }
 
+/* fa_skx_gemv_t on the fit's shapes (the CCNF Sigma products P x P, CalcShape3D K = 34) and
+ * others: the picked kernel (AVX2 blocks of 32, 16 and 8 outputs) gives the portable bits, and
+ * every output is its definition: a dot-like sum for K >= 32, else one chain; then + c. Some
+ * products are exactly -0, which the lanes past K % 16 turn into +0. */
+static void test_gemv_t(void)
+{
+    enum { MAXN = 225 };
+    static float a[MAXN], Bt[MAXN * MAXN], cc[MAXN], o1[MAXN], o2[MAXN];
+    const int shapes[][2] = {{121, 121}, {81, 81}, {49, 49}, {25, 25}, {9, 9}, {34, 204},
+                             {34, 153}, {34, 84}, {40, 17}, {16, 48}, {225, 225}, {33, 100}};
+    srand(11);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int K = shapes[s][0], N = shapes[s][1];
+        for (int k = 0; k < K; k++)
+            a[k] = k % 7 == 3 ? -0.0f : (float)rand() / RAND_MAX - 0.5f;
+        for (int i = 0; i < K * N; i++)
+            Bt[i] = i % 5 == 1 ? 0.0f : (float)rand() / RAND_MAX * 4 - 2;
+        for (int n = 0; n < N; n++)
+            cc[n] = (float)rand() / RAND_MAX;
+        for (int withc = 0; withc < 2; withc++) {
+            const float *c = withc ? cc : NULL;
+            fa_skx_gemv_t(a, Bt, K, N, c, 0, o1);
+            fa_skx_gemv_t(a, Bt, K, N, c, fa_cpu_features(), o2);
+            CHECK(memcmp(o1, o2, sizeof(float) * (size_t)N) == 0,
+                  "gemv_t K %d N %d: portable and picked kernel differ", K, N);
+            int bad = 0;
+            for (int n = 0; n < N; n++) {
+                float e;
+                if (fa_skx_dot_row(1, K) == 0) {
+                    e = fa_skx_dot(Bt + n, (size_t)N, a, 1, K, fa_skx_tree4(0, n, 1, N));
+                } else {
+                    e = 0;
+                    for (int k = 0; k < K; k++)
+                        e = fmaf(Bt[k * N + n], a[k], e);
+                }
+                if (c)
+                    e = e + c[n];
+                bad += memcmp(&e, &o2[n], sizeof e) != 0;
+            }
+            CHECK(bad == 0, "gemv_t K %d N %d: %d outputs differ from their definition", K, N, bad);
+        }
+    }
+}
+
 int main(void)
 {
     test_partition();
@@ -138,5 +187,6 @@ int main(void)
     test_dot();
     test_hessian();
     test_shape3d();
+    test_gemv_t();
     return tu_done();
 }

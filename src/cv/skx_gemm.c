@@ -8,14 +8,18 @@
  * computes it: column-major, C(i, j) = H[j][i] = sum_q J[q][i] * Jwt[j][q], so the kernel's
  * row i is H's column c and its column j is H's row r. Columns c < fa_skx_dot_row(k, len) one
  * fused chain over q from 0, the rest 16 partial chains and a tree (skx_gemm.h); then
- * fma(C, beta = 1, sum) = sum + reg (0 off the diagonal) rounded once. */
+ * fma(C, beta = 1, sum) = sum + reg (0 off the diagonal) rounded once. Only c <= r: CholImpl
+ * reads the lower triangle alone, and each element is summed on its own, so skipping the rest
+ * changes none of these bits; the rest is set to 0. */
 static void hessian_scalar(const float *Jwt, const float *J, int len, int k, const float *reg,
                            float *H)
 {
     const int cd = fa_skx_dot_row(k, len);
     for (int r = 0; r < k; r++) {
         const float *b = Jwt + (size_t)r * (size_t)len;
-        for (int c = 0; c < k; c++) {
+        for (int c = r + 1; c < k; c++)
+            H[r * k + c] = 0.0f;
+        for (int c = 0; c <= r; c++) {
             float s;
             if (c < cd) {
                 s = 0;

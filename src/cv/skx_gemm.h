@@ -83,8 +83,9 @@ static inline float fa_skx_dot(const float *a, size_t as, const float *b, size_t
 
 /* H (k x k, row-major) = Jwt * J + diag(reg) as OpenFace's
  *   sgemm_(N, N, k, k, len, 1, J, k, J_w_t, len, 1, Hessian = diag(reg), k)
- * sums it (NU_RLMS, PDM::CalcParams): Jwt k x len, J len x k, both row-major. The AVX2 twin runs
- * when cpu has AVX2 and FMA; the same bits either way. */
+ * sums it (NU_RLMS, PDM::CalcParams): Jwt k x len, J len x k, both row-major. Only the lower
+ * triangle (H[r][c], c <= r: what cv's CholImpl reads) is computed; the entries above it are set
+ * to 0. The AVX2 twin runs when cpu has AVX2 and FMA; the same bits either way. */
 void fa_skx_hessian(const float *Jwt, const float *J, int len, int k, const float *reg,
                     unsigned cpu, float *H);
 /* out[n] = sum_k a[k] Bt[k N + n] (+ c[n] when c is not NULL), n < N, as

@@ -1,7 +1,8 @@
 /* ccnf_avx2.c - the AVX2+FMA twins of ccnf.c's im2colContrastNormBias and neurons sgemm_
  * (CCNF_patch_expert::ResponseOpenBlas): the same fused chains, eight positions at a time, so
  * the same bits as the scalar loops (the dot-like positions of OpenBLAS's SkylakeX small-matrix
- * kernel, skx_gemm.h, stay in the scalar loop; the Sigma product is cv's fa_skx_gemv_t). */
+ * kernel, skx_gemm.h, with their 16 lanes in two registers; the Sigma product is cv's
+ * fa_skx_gemv_t). */
 #include <math.h>
 
 #include "landmarks/ccnf_kernels.h"
@@ -167,6 +168,45 @@ neurons_block(const float *colsT, int P, int K, const fa_ccnf_expert *e, const i
     }
 }
 
+/* The dot-like positions r0..P-1 (at most 8), one at a time: its column of colsT gathered, then
+ * per live neuron the 16 lanes of skx_gemm.h as two registers, lane l summing k = l, l + 16, ...
+ * (the lanes past K % 16 in the last step add fma(0, 0, l), as OpenBLAS's masked loads do: -0
+ * becomes +0, like fa_skx_dot's + 0), the tree fa_skx_tree4 picks, and the sigmoids added in
+ * neuron order: neurons_scalar's tail, bit for bit. */
+AVX2_FN static void neurons_dot_tail(const float *colsT, int P, int K, const fa_ccnf_expert *e,
+                                     const int *live, int nl, int r0, float *flat)
+{
+    float x[1 + FA_CCNF_MAX_SUPPORT * FA_CCNF_MAX_SUPPORT + 16];
+    const int k16 = K & ~15;
+    const __m256i m0 = lane_mask(K - k16), m1 = lane_mask(K - k16 - 8);
+    for (int r = r0; r < P; r++) {
+        for (int k = 0; k < K; k++)
+            x[k] = colsT[(size_t)k * (size_t)P + (size_t)r];
+        for (int j = 0; j < nl; j++) {
+            const int i = live[j];
+            const float *w = e->weights + (size_t)i * (size_t)K;
+            __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+            int k = 0;
+            for (; k < k16; k += 16) {
+                lo = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(w + k), lo);
+                hi = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(w + k + 8), hi);
+            }
+            if (k < K) {
+                lo = _mm256_fmadd_ps(_mm256_maskload_ps(x + k, m0), _mm256_maskload_ps(w + k, m0),
+                                     lo);
+                hi = _mm256_fmadd_ps(_mm256_maskload_ps(x + k + 8, m1),
+                                     _mm256_maskload_ps(w + k + 8, m1), hi);
+            }
+            float l[FA_SKX_LANES];
+            _mm256_storeu_ps(l, lo);
+            _mm256_storeu_ps(l + 8, hi);
+            const float acc = fa_skx_tree4(r, i, P, e->n_neurons) ? fa_skx_reduce4(l)
+                                                                   : fa_skx_reduce_add(l);
+            flat[r] = fa_ccnf_add_sigmoid(flat[r], 2.0 * e->alpha[i], acc);
+        }
+    }
+}
+
 AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
 {
     int live[FA_CCNF_MAX_NEURONS], nl = 0;
@@ -180,7 +220,8 @@ AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf
         neurons_block(colsT, P, K, e, live, nl, r0, 8, flat);
     if (r0 < rd)
         neurons_block(colsT, P, K, e, live, nl, r0, rd - r0, flat);
-    return rd;
+    neurons_dot_tail(colsT, P, K, e, live, nl, rd, flat);
+    return P;
 }
 
 #endif

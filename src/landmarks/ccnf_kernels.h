@@ -32,9 +32,10 @@ size_t fa_ccnf_im2col_tmp_floats(int window, int w, int h);
  * the scalar chains (no fused operation), so the same floats. */
 void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h, float *tmp,
                          float *out);
-/* neurons_scalar (flat[r] += the sigmoids of the live neurons) for the positions summed as one
- * chain each (all but a dot-like tail, skx_gemm.h), eight at a time (the last block masked);
- * returns the first position left to the scalar loop. */
+/* neurons_scalar (flat[r] += the sigmoids of the live neurons): the positions summed as one
+ * chain each eight at a time (the last block masked), then the dot-like tail (skx_gemm.h) one
+ * position at a time in two 8-lane registers; returns the first position left to the scalar
+ * loop (P: none). */
 int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);
 #endif
 

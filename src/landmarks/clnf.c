@@ -36,6 +36,7 @@ struct fa_clnf {
 
 struct fa_clnf_ws {
     fa_ccnf_ws *ccnf;
+    fa_ccnf_ws *part_ccnf[FA_CLNF_MAX_PARTS]; /* each part's own: the parts fit side by side */
     fa_validator_ws *val;
     fa_pool *pool;   /* NULL: the responses run on the caller (fa_clnf_face_set_threads) */
     float *bufs;     /* one fa_ccnf_worker_floats buffer per pool thread */
@@ -425,10 +426,14 @@ faceau_status fa_clnf_face_init(fa_clnf_face *f, fa_err *err)
     if (!ws)
         return FACEAU_ERR_NOMEM;
     faceau_status st = fa_ccnf_ws_create(&ws->ccnf, err);
+    for (int k = 0; k < FA_CLNF_MAX_PARTS && st == FACEAU_OK; k++)
+        st = fa_ccnf_ws_create(&ws->part_ccnf[k], err);
     if (st == FACEAU_OK)
         st = fa_validator_ws_create(&ws->val, err);
     if (st) {
         fa_ccnf_ws_free(ws->ccnf);
+        for (int k = 0; k < FA_CLNF_MAX_PARTS; k++)
+            fa_ccnf_ws_free(ws->part_ccnf[k]);
         free(ws);
         return st;
     }
@@ -441,6 +446,8 @@ void fa_clnf_face_free(fa_clnf_face *f)
 {
     if (f && f->ws) {
         fa_ccnf_ws_free(f->ws->ccnf);
+        for (int k = 0; k < FA_CLNF_MAX_PARTS; k++)
+            fa_ccnf_ws_free(f->ws->part_ccnf[k]);
         fa_validator_ws_free(f->ws->val);
         fa_pool_free(f->ws->pool);
         free(f->ws->bufs);
@@ -486,15 +493,17 @@ static void response_job(void *ctx, long job, int thread)
                                J->bufs + (size_t)thread * J->buf_floats);
 }
 
+/* cws: the response workspace; pooled: split the landmarks over ws's pool (else this thread). */
 static faceau_status responses(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
                                const float *p, const fa_grey *grey, int window, fa_clnf_ws *ws,
-                               const fa_ccnf_response **out, fa_err *err)
+                               fa_ccnf_ws *cws, int pooled, const fa_ccnf_response **out,
+                               fa_err *err)
 {
-    if (!ws->pool)
-        return fa_ccnf_response_compute(c, pdm, g, p, grey, window, ws->ccnf, out, err);
+    if (!ws->pool || !pooled)
+        return fa_ccnf_response_compute(c, pdm, g, p, grey, window, cws, out, err);
     if (!grey || !grey->px)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL image");
-    faceau_status st = fa_ccnf_response_begin(c, pdm, g, p, window, ws->ccnf, out, err);
+    faceau_status st = fa_ccnf_response_begin(c, pdm, g, p, window, cws, out, err);
     if (st)
         return st;
     const size_t per = fa_ccnf_worker_floats(c, window);
@@ -514,9 +523,9 @@ static faceau_status responses(const fa_ccnf *c, const fa_pdm *pdm, const float 
 
 /* CLNF::Fit over the scales whose window is > 0. *fit_ok = 0 when the face got too small (scale
  * < 0.25 after a scale); *lhood is set when a scale computes the likelihood. */
-static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, const fa_grey *grey,
-                         const int *windows, int n_windows, float g[6], float *p, float *lhood,
-                         int *fit_ok, fa_err *err)
+static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, fa_ccnf_ws *cws, int pooled,
+                         const fa_grey *grey, const int *windows, int n_windows, float g[6],
+                         float *p, float *lhood, int *fit_ok, fa_err *err)
 {
     const fa_pdm *pdm = &M->pdm;
     int n = pdm->n;
@@ -527,7 +536,8 @@ static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, const fa_grey *gre
         if (w == 0)
             continue;
         const fa_ccnf_response *r;
-        faceau_status st = responses(&M->ccnf[scale], pdm, g, p, grey, w, ws, &r, err);
+        faceau_status st =
+            responses(&M->ccnf[scale], pdm, g, p, grey, w, ws, cws, pooled, &r, err);
         if (st)
             return st;
         float reg = M->params.reg_factor, sigma = M->params.sigma, wf = M->params.weight_factor;
@@ -570,41 +580,75 @@ static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, const fa_grey *gre
     return FACEAU_OK;
 }
 
+/* One hierarchical part of CLNF::DetectLandmarks: its CalcParams from the main fit's landmarks,
+ * its own Fit when the face is large enough, its landmarks. */
+typedef struct parts_jobs {
+    const fa_clnf *m;
+    fa_clnf_face *f;
+    const fa_grey *grey;
+    int used[FA_CLNF_MAX_PARTS];
+    faceau_status st[FA_CLNF_MAX_PARTS];
+    fa_err err[FA_CLNF_MAX_PARTS];
+} parts_jobs;
+
+static void part_job(void *ctx, long job, int thread)
+{
+    (void)thread;
+    parts_jobs *J = ctx;
+    const fa_clnf *m = J->m;
+    fa_clnf_face *f = J->f;
+    const int k = (int)job, n = m->main.pdm.n;
+    const clnf_model *P = &m->part[k];
+    int np = P->pdm.n;
+    float locs[2 * MAXP];
+    memset(locs, 0, sizeof locs);
+    for (int q = 0; q < m->part_nmap[k]; q++) {
+        int a = m->part_map[k][q][0], b = m->part_map[k][q][1];
+        locs[b] = f->landmarks[a];
+        locs[b + np] = f->landmarks[a + n];
+    }
+    fa_pdm_calc_params(&P->pdm, locs, f->part_g[k], f->part_p[k]);
+    J->used[k] = 0;
+    J->st[k] = FACEAU_OK;
+    if ((double)f->g[0] > 0.9 * P->ccnf[0].patch_scaling) {
+        J->used[k] = 1;
+        float part_lh = -10; /* the part's likelihood is not used */
+        int part_ok;
+        fa_err_clear(&J->err[k]);
+        J->st[k] = fit(P, f->ws, f->ws->part_ccnf[k], 0, J->grey, P->params.win_init,
+                       P->params.n_windows, f->part_g[k], f->part_p[k], &part_lh, &part_ok,
+                       &J->err[k]);
+        if (J->st[k])
+            return;
+    }
+    fa_pdm_shape2d(&P->pdm, f->part_p[k], f->part_g[k], f->part_landmarks[k]);
+}
+
 faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
                                        const int *windows, int *success, fa_err *err)
 {
     const clnf_model *M = &m->main;
     const fa_pdm *pdm = &M->pdm;
     int n = pdm->n, fit_ok;
-    faceau_status st = fit(M, f->ws, grey, windows, M->params.n_windows, f->g, f->p,
-                           &f->model_likelihood, &fit_ok, err);
+    faceau_status st = fit(M, f->ws, f->ws->ccnf, 1, grey, windows, M->params.n_windows, f->g,
+                           f->p, &f->model_likelihood, &fit_ok, err);
     if (st)
         return st;
     fa_pdm_shape2d(pdm, f->p, f->g, f->landmarks);
 
     if (M->params.refine_hierarchical && m->n_parts > 0) {
+        /* the parts depend on the main fit alone, and each writes only its own state: they run
+         * side by side on the pool (each on one thread, its responses unsplit), the same
+         * arithmetic as one after another */
+        parts_jobs J = {.m = m, .f = f, .grey = grey};
+        fa_pool_for(f->ws->pool, m->n_parts, part_job, &J);
         int parts_used = 0;
         for (int k = 0; k < m->n_parts; k++) {
-            const clnf_model *P = &m->part[k];
-            int np = P->pdm.n;
-            float locs[2 * MAXP];
-            memset(locs, 0, sizeof locs);
-            for (int q = 0; q < m->part_nmap[k]; q++) {
-                int a = m->part_map[k][q][0], b = m->part_map[k][q][1];
-                locs[b] = f->landmarks[a];
-                locs[b + np] = f->landmarks[a + n];
+            if (J.st[k]) {
+                *err = J.err[k];
+                return J.st[k];
             }
-            fa_pdm_calc_params(&P->pdm, locs, f->part_g[k], f->part_p[k]);
-            if ((double)f->g[0] > 0.9 * P->ccnf[0].patch_scaling) {
-                parts_used = 1;
-                float part_lh = -10; /* the part's likelihood is not used */
-                int part_ok;
-                st = fit(P, f->ws, grey, P->params.win_init, P->params.n_windows, f->part_g[k],
-                         f->part_p[k], &part_lh, &part_ok, err);
-                if (st)
-                    return st;
-            }
-            fa_pdm_shape2d(&P->pdm, f->part_p[k], f->part_g[k], f->part_landmarks[k]);
+            parts_used |= J.used[k];
         }
         if (parts_used) {
             for (int k = 0; k < m->n_parts; k++) {

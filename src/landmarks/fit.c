@@ -241,7 +241,7 @@ float fa_clnf_nu_rlms(const fa_nurlms_in *in, float g[6], float *p, float *landm
                 b[6 + j] = (float)((double)b[6 + j] - (double)reg[6 + j] * (double)p[j]);
         /* Hessian = J_w_t * J + regTerm (sgemm with beta 1: the product, then + C) */
         fa_skx_hessian(Jwt, J, 2 * n, k, reg, pdm->cpu, H);
-        fa_cholesky_solve(H, b, k, delta);
+        fa_cholesky_solve(H, b, k, delta, pdm->cpu);
         fa_pdm_update(pdm, delta, k, p, g);
         fa_pdm_clamp(pdm, p);
     }

@@ -184,7 +184,7 @@ void fa_pdm_clamp(const fa_pdm *pdm, float *p_local)
     }
 }
 
-int fa_cholesky_solve(const float *H, const float *b, int k, float *x)
+int fa_cholesky_solve(const float *H, const float *b, int k, float *x, unsigned cpu)
 {
     float L[MAXK * MAXK];
     if (k < 1 || k > MAXK) {
@@ -194,5 +194,5 @@ int fa_cholesky_solve(const float *H, const float *b, int k, float *x)
     }
     memcpy(L, H, sizeof(float) * (size_t)k * (size_t)k);
     memcpy(x, b, sizeof(float) * (size_t)k);
-    return fa_cv_cholesky(L, k, x, 1); /* a failed factorisation leaves x = 0, as cv::solve */
+    return fa_pdm_chol_solve(L, k, x, cpu); /* a failed factorisation leaves x = 0, as cv::solve */
 }

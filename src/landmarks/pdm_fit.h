@@ -54,8 +54,9 @@ void fa_pdm_clamp(const fa_pdm *pdm, float *p_local);
 
 /* cv::solve(H, b, x, DECOMP_CHOLESKY) on float k x k H (row-major, k <= FA_PDM_MAX_PARAMS) as
  * OpenCV's CholImpl does it (float products, double sums); a non-positive-definite H gives x = 0
- * and returns 0, else 1. H and b are not modified. */
-int fa_cholesky_solve(const float *H, const float *b, int k, float *x);
+ * and returns 0, else 1. H and b are not modified. cpu: FA_CPU_* for fa_pdm_chol_solve (same
+ * bits either way). */
+int fa_cholesky_solve(const float *H, const float *b, int k, float *x, unsigned cpu);
 
 /* fa_gemv_cv (cv::gemm of a float matrix and vector) is in cv/cv.h. */
 

@@ -263,7 +263,7 @@ static void cholesky_cv(fit *F)
         for (int c = a; c < nc; c++)
             A[c * nc + a] = A[a * nc + c] = F->H[a * MAXC + c];
     memcpy(F->dp, F->b, sizeof(float) * (size_t)nc);
-    fa_cv_cholesky(A, nc, F->dp, 1);
+    fa_pdm_chol_solve(A, nc, F->dp, F->cpu);
 }
 
 /* One Gauss-Newton step; returns the error of the updated rigid parameters with the shape of

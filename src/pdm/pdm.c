@@ -228,3 +228,12 @@ void fa_pdm_update_global(float g[6], const float *dp)
     g[3] = e[2];
 }
 
+int fa_pdm_chol_solve(float *A, int N, float *b, unsigned cpu)
+{
+#if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX2)
+        return fa_pdm_chol_solve_avx2(A, N, b);
+#endif
+    (void)cpu;
+    return fa_cv_cholesky(A, N, b, 1);
+}

@@ -41,6 +41,14 @@ void fa_pdm_shape3d(const fa_pdm *pdm, const float *p_local, float *shape3d);
  * twice (NaN -> 0). dp: the 6 rigid updates. */
 void fa_pdm_update_global(float g[6], const float *dp);
 
+/* cv::solve(A, b, DECOMP_CHOLESKY) for one right-hand side: fa_cv_cholesky(A, N, b, 1), or with
+ * AVX2 in cpu its column-ordered twin (chol_solve_avx2.c), the same bits. Reads A's lower
+ * triangle and overwrites A; b becomes x (0 and returns 0 when A is not positive definite). */
+int fa_pdm_chol_solve(float *A, int N, float *b, unsigned cpu);
+#if FA_BUILD_AVX2
+int fa_pdm_chol_solve_avx2(float *A, int N, float *b);
+#endif
+
 /* ---- fit (calc_params.c) ---- */
 /* OpenFace's PDM::CalcParams(landmarks, rotation 0): fits g = (scale, rx, ry, rz, tx, ty) and
  * p_local (m) to 2n landmarks (x0..x(n-1), y0..). Landmarks with x == 0 are invisible (all
