@@ -8,7 +8,15 @@
  * beta = -min * bins * (1/len), so that a value on a bin edge falls where it fell for OpenFace.
  *
  * The bins are 16-bit until a count could pass 65535 (see FA_MEDIAN_WIDEN_AT in au.h), then
- * 32-bit: the counts, and so the medians, are the same either way. */
+ * 32-bit: the counts, and so the medians, are the same either way.
+ *
+ * The histogram is stored bin-major (bin b of every dimension side by side: hist[b * dim + i]),
+ * not one row per dimension as OpenFace's: the counts are the same, but memory is only
+ * resident where it was written, and the samples of every dimension fall in the same few
+ * hundred bins (HOG values lie in [0, 0.52], bins 4..525 of 1000). Row-major, every 4 KB page
+ * held a part of some dimension's range and all 8.7 MB of the HOG histogram became resident
+ * within a few frames; bin-major, only the bins in use are (about half of it). The bins ever
+ * written are tracked (lo..hi), so a reset clears only those and leaves the rest untouched. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +33,8 @@ faceau_status fa_median_init(fa_median *h, int dim, int bins, double min, double
     h->min = min;
     h->max = max;
     h->widen_at = FA_MEDIAN_WIDEN_AT;
+    h->used_lo = bins;
+    h->used_hi = -1;
     h->hist = fa_calloc((size_t)dim * (size_t)bins, sizeof *h->hist, err, "a median histogram");
     h->median = fa_calloc((size_t)dim, sizeof *h->median, err, "a median");
     h->med_bin = fa_calloc((size_t)dim, sizeof *h->med_bin, err, "a median");
@@ -59,13 +69,16 @@ void fa_median_reset(fa_median *h)
      * and 238 x 10000 geometry bins, 13 MB) are fresh calloc memory, and clearing them faulted
      * in every page up front (most of what the AU "model load" measured). A widened histogram
      * stays wide (a reset allocates nothing, so it cannot fail). */
-    size_t n = (size_t)h->dim * (size_t)h->bins;
-    if (h->count) {
+    if (h->count && h->used_lo <= h->used_hi) {
+        size_t at = (size_t)h->used_lo * (size_t)h->dim;
+        size_t n = (size_t)(h->used_hi - h->used_lo + 1) * (size_t)h->dim;
         if (h->wide)
-            memset(h->wide, 0, n * sizeof *h->wide);
+            memset(h->wide + at, 0, n * sizeof *h->wide);
         else
-            memset(h->hist, 0, n * sizeof *h->hist);
+            memset(h->hist + at, 0, n * sizeof *h->hist);
     }
+    h->used_lo = h->bins;
+    h->used_hi = -1;
     memset(h->median, 0, (size_t)h->dim * sizeof *h->median);
     memset(h->med_bin, 0, (size_t)h->dim * sizeof *h->med_bin);
     memset(h->below, 0, (size_t)h->dim * sizeof *h->below);
@@ -83,7 +96,7 @@ static inline int bin_of(double v, double alpha, double beta, double top)
     return (int)b;
 }
 
-/* Histogram rows are far apart (4464 x 1000 bins for HOG): each increment is a cache miss, so
+/* A dimension's bins are far apart (4464 x 2 bytes for HOG): each increment is a cache miss, so
  * the line PREFETCH_AHEAD dimensions on is requested while this one is counted. */
 #define PREFETCH_AHEAD 16
 
@@ -97,18 +110,23 @@ static inline int bin_of(double v, double alpha, double beta, double top)
         alpha *= 1.0 / len;                                                                        \
         beta *= 1.0 / len;                                                                         \
         double top = (double)(h->bins - 1);                                                        \
-        const size_t bins = (size_t)h->bins;                                                       \
+        const size_t dim = (size_t)h->dim;                                                         \
+        int lo = h->used_lo, hi = h->used_hi;                                                      \
         for (int i = 0; i < h->dim; i++) {                                                         \
             if (i + PREFETCH_AHEAD < h->dim) {                                                     \
                 int ahead = i + PREFETCH_AHEAD;                                                    \
-                __builtin_prefetch(hist + (size_t)ahead * bins +                                   \
-                                       (size_t)bin_of(x[ahead], alpha, beta, top), 1);             \
+                __builtin_prefetch(hist + (size_t)bin_of(x[ahead], alpha, beta, top) * dim +      \
+                                       (size_t)ahead, 1);                                          \
             }                                                                                      \
             int b = bin_of(x[i], alpha, beta, top);                                                \
-            hist[(size_t)i * bins + (size_t)b]++;                                                  \
+            hist[(size_t)b * dim + (size_t)i]++;                                                   \
+            lo = b < lo ? b : lo;                                                                  \
+            hi = b > hi ? b : hi;                                                                  \
             if (b < h->med_bin[i])                                                                 \
                 h->below[i]++;                                                                     \
         }                                                                                          \
+        h->used_lo = lo;                                                                           \
+        h->used_hi = hi;                                                                           \
         h->count++;                                                                                \
     }                                                                                              \
     /* Moves each dimension's median bin to the first bin whose cumulative count reaches the    \
@@ -117,16 +135,17 @@ static inline int bin_of(double v, double alpha, double beta, double top)
     {                                                                                              \
         double len = h->max - h->min;                                                              \
         int cutoff = (h->count + 1) / 2;                                                           \
+        const size_t dim = (size_t)h->dim;                                                         \
         for (int i = 0; i < h->dim; i++) {                                                         \
-            const T *row = hist + (size_t)i * (size_t)h->bins;                                     \
+            const T *col = hist + (size_t)i; /* bin j of dimension i: col[j * dim] */             \
             int j = h->med_bin[i], below = h->below[i];                                            \
             while (j > 0 && below >= cutoff)                                                       \
-                below -= row[--j];                                                                 \
-            while (j < h->bins - 1 && below + row[j] < cutoff)                                     \
-                below += row[j++];                                                                 \
+                below -= col[(size_t)--j * dim];                                                   \
+            while (j < h->bins - 1 && below + col[(size_t)j * dim] < cutoff)                       \
+                below += col[(size_t)j++ * dim];                                                   \
             h->med_bin[i] = j;                                                                     \
             h->below[i] = below;                                                                   \
-            if (below + row[j] >= cutoff) /* never false for cutoff <= count */                    \
+            if (below + col[(size_t)j * dim] >= cutoff) /* never false for cutoff <= count */      \
                 h->median[i] = h->min + (double)j * (len / (double)h->bins) +                      \
                                (0.5 * len / (double)h->bins);                                      \
         }                                                                                          \
@@ -139,11 +158,15 @@ MEDIAN_KERNELS(int32_t, wide)
 static faceau_status widen(fa_median *h, fa_err *err)
 {
     size_t n = (size_t)h->dim * (size_t)h->bins;
-    int32_t *w = fa_malloc(n * sizeof *w, err, "a widened median histogram");
+    /* calloc'd: only the bins in use are written, so only those become resident */
+    int32_t *w = fa_calloc(n, sizeof *w, err, "a widened median histogram");
     if (!w)
         return FACEAU_ERR_NOMEM;
-    for (size_t k = 0; k < n; k++)
-        w[k] = h->hist[k];
+    if (h->used_lo <= h->used_hi) {
+        size_t end = (size_t)(h->used_hi + 1) * (size_t)h->dim;
+        for (size_t k = (size_t)h->used_lo * (size_t)h->dim; k < end; k++)
+            w[k] = h->hist[k];
+    }
     free(h->hist);
     h->hist = NULL;
     h->wide = w;
