@@ -10,13 +10,15 @@
  * The bins are 16-bit until a count could pass 65535 (see FA_MEDIAN_WIDEN_AT in au.h), then
  * 32-bit: the counts, and so the medians, are the same either way.
  *
- * The histogram is stored bin-major (bin b of every dimension side by side: hist[b * dim + i]),
- * not one row per dimension as OpenFace's: the counts are the same, but memory is only
- * resident where it was written, and the samples of every dimension fall in the same few
- * hundred bins (HOG values lie in [0, 0.52], bins 4..525 of 1000). Row-major, every 4 KB page
- * held a part of some dimension's range and all 8.7 MB of the HOG histogram became resident
- * within a few frames; bin-major, only the bins in use are (about half of it). The bins ever
- * written are tracked (lo..hi), so a reset clears only those and leaves the rest untouched. */
+ * The histogram's layout follows its shape (fa_median_init): OpenFace's one row per dimension
+ * when a row spans many 4 KB pages (geometry: 10000 bins, 20 KB), bin-major (bin b of every
+ * dimension side by side) when a row is shorter than a page (HOG: 1000 bins, 2 KB). The counts
+ * are the same either way; what differs is which pages are ever written, and so resident. A
+ * dimension's samples fill a narrow band of its bins (HOG values lie in [0, 0.52], bins 4..525
+ * of 1000; a geometry row's in a page or two of its five), so rows of many pages stay mostly
+ * untouched, but with rows of half a page every page held a used band and all 8.7 MB of the HOG
+ * histogram was resident within a few frames; bin-major, only the bins in use are (4.1 MB).
+ * Each dimension's written bins (lo..hi) are tracked, so a reset clears only those. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +35,23 @@ faceau_status fa_median_init(fa_median *h, int dim, int bins, double min, double
     h->min = min;
     h->max = max;
     h->widen_at = FA_MEDIAN_WIDEN_AT;
-    h->used_lo = bins;
-    h->used_hi = -1;
+    /* bin-major when a dimension's row of 16-bit bins is shorter than a page (see above) */
+    int bin_major = (size_t)bins * sizeof *h->hist < 4096;
+    h->dim_step = bin_major ? 1 : (size_t)bins;
+    h->bin_step = bin_major ? (size_t)dim : 1;
     h->hist = fa_calloc((size_t)dim * (size_t)bins, sizeof *h->hist, err, "a median histogram");
     h->median = fa_calloc((size_t)dim, sizeof *h->median, err, "a median");
     h->med_bin = fa_calloc((size_t)dim, sizeof *h->med_bin, err, "a median");
     h->below = fa_calloc((size_t)dim, sizeof *h->below, err, "a median");
-    if (!h->hist || !h->median || !h->med_bin || !h->below) {
+    h->lo = fa_malloc((size_t)dim * sizeof *h->lo, err, "a median");
+    h->hi = fa_malloc((size_t)dim * sizeof *h->hi, err, "a median");
+    if (!h->hist || !h->median || !h->med_bin || !h->below || !h->lo || !h->hi) {
         fa_median_free(h);
         return FACEAU_ERR_NOMEM;
+    }
+    for (int i = 0; i < dim; i++) {
+        h->lo[i] = bins;
+        h->hi[i] = -1;
     }
     return FACEAU_OK;
 }
@@ -54,6 +64,10 @@ void fa_median_free(fa_median *h)
         free(h->median);
         free(h->med_bin);
         free(h->below);
+        free(h->lo);
+        free(h->hi);
+        h->lo = NULL;
+        h->hi = NULL;
         h->hist = NULL;
         h->wide = NULL;
         h->median = NULL;
@@ -69,16 +83,19 @@ void fa_median_reset(fa_median *h)
      * and 238 x 10000 geometry bins, 13 MB) are fresh calloc memory, and clearing them faulted
      * in every page up front (most of what the AU "model load" measured). A widened histogram
      * stays wide (a reset allocates nothing, so it cannot fail). */
-    if (h->count && h->used_lo <= h->used_hi) {
-        size_t at = (size_t)h->used_lo * (size_t)h->dim;
-        size_t n = (size_t)(h->used_hi - h->used_lo + 1) * (size_t)h->dim;
-        if (h->wide)
-            memset(h->wide + at, 0, n * sizeof *h->wide);
-        else
-            memset(h->hist + at, 0, n * sizeof *h->hist);
+    for (int i = 0; h->count && i < h->dim; i++) {
+        for (int b = h->lo[i]; b <= h->hi[i]; b++) {
+            size_t k = (size_t)i * h->dim_step + (size_t)b * h->bin_step;
+            if (h->wide)
+                h->wide[k] = 0;
+            else
+                h->hist[k] = 0;
+        }
     }
-    h->used_lo = h->bins;
-    h->used_hi = -1;
+    for (int i = 0; i < h->dim; i++) {
+        h->lo[i] = h->bins;
+        h->hi[i] = -1;
+    }
     memset(h->median, 0, (size_t)h->dim * sizeof *h->median);
     memset(h->med_bin, 0, (size_t)h->dim * sizeof *h->med_bin);
     memset(h->below, 0, (size_t)h->dim * sizeof *h->below);
@@ -110,23 +127,20 @@ static inline int bin_of(double v, double alpha, double beta, double top)
         alpha *= 1.0 / len;                                                                        \
         beta *= 1.0 / len;                                                                         \
         double top = (double)(h->bins - 1);                                                        \
-        const size_t dim = (size_t)h->dim;                                                         \
-        int lo = h->used_lo, hi = h->used_hi;                                                      \
+        const size_t ds = h->dim_step, bs = h->bin_step;                                          \
         for (int i = 0; i < h->dim; i++) {                                                         \
             if (i + PREFETCH_AHEAD < h->dim) {                                                     \
                 int ahead = i + PREFETCH_AHEAD;                                                    \
-                __builtin_prefetch(hist + (size_t)bin_of(x[ahead], alpha, beta, top) * dim +      \
-                                       (size_t)ahead, 1);                                          \
+                __builtin_prefetch(hist + (size_t)ahead * ds +                                     \
+                                       (size_t)bin_of(x[ahead], alpha, beta, top) * bs, 1);        \
             }                                                                                      \
             int b = bin_of(x[i], alpha, beta, top);                                                \
-            hist[(size_t)b * dim + (size_t)i]++;                                                   \
-            lo = b < lo ? b : lo;                                                                  \
-            hi = b > hi ? b : hi;                                                                  \
+            hist[(size_t)i * ds + (size_t)b * bs]++;                                               \
+            h->lo[i] = b < h->lo[i] ? b : h->lo[i];                                                \
+            h->hi[i] = b > h->hi[i] ? b : h->hi[i];                                                \
             if (b < h->med_bin[i])                                                                 \
                 h->below[i]++;                                                                     \
         }                                                                                          \
-        h->used_lo = lo;                                                                           \
-        h->used_hi = hi;                                                                           \
         h->count++;                                                                                \
     }                                                                                              \
     /* Moves each dimension's median bin to the first bin whose cumulative count reaches the    \
@@ -135,17 +149,17 @@ static inline int bin_of(double v, double alpha, double beta, double top)
     {                                                                                              \
         double len = h->max - h->min;                                                              \
         int cutoff = (h->count + 1) / 2;                                                           \
-        const size_t dim = (size_t)h->dim;                                                         \
+        const size_t bs = h->bin_step;                                                             \
         for (int i = 0; i < h->dim; i++) {                                                         \
-            const T *col = hist + (size_t)i; /* bin j of dimension i: col[j * dim] */             \
+            const T *row = hist + (size_t)i * h->dim_step; /* bin j of dimension i: row[j * bs] */ \
             int j = h->med_bin[i], below = h->below[i];                                            \
             while (j > 0 && below >= cutoff)                                                       \
-                below -= col[(size_t)--j * dim];                                                   \
-            while (j < h->bins - 1 && below + col[(size_t)j * dim] < cutoff)                       \
-                below += col[(size_t)j++ * dim];                                                   \
+                below -= row[(size_t)--j * bs];                                                    \
+            while (j < h->bins - 1 && below + row[(size_t)j * bs] < cutoff)                        \
+                below += row[(size_t)j++ * bs];                                                    \
             h->med_bin[i] = j;                                                                     \
             h->below[i] = below;                                                                   \
-            if (below + col[(size_t)j * dim] >= cutoff) /* never false for cutoff <= count */      \
+            if (below + row[(size_t)j * bs] >= cutoff) /* never false for cutoff <= count */       \
                 h->median[i] = h->min + (double)j * (len / (double)h->bins) +                      \
                                (0.5 * len / (double)h->bins);                                      \
         }                                                                                          \
@@ -162,10 +176,11 @@ static faceau_status widen(fa_median *h, fa_err *err)
     int32_t *w = fa_calloc(n, sizeof *w, err, "a widened median histogram");
     if (!w)
         return FACEAU_ERR_NOMEM;
-    if (h->used_lo <= h->used_hi) {
-        size_t end = (size_t)(h->used_hi + 1) * (size_t)h->dim;
-        for (size_t k = (size_t)h->used_lo * (size_t)h->dim; k < end; k++)
+    for (int i = 0; i < h->dim; i++) {
+        for (int b = h->lo[i]; b <= h->hi[i]; b++) {
+            size_t k = (size_t)i * h->dim_step + (size_t)b * h->bin_step;
             w[k] = h->hist[k];
+        }
     }
     free(h->hist);
     h->hist = NULL;
