@@ -227,7 +227,8 @@ typedef struct faceau_source faceau_source;
 FACEAU_API faceau_status faceau_source_open(const char *path, faceau_source **out, char *errbuf,
                                             size_t errbuf_size);
 /* The same on `threads` threads: 1 decodes on the caller's thread, in faceau_source_read; N > 1
- * decodes ahead on a thread of its own with FFmpeg's decoder on N threads; 0 = one per core.
+ * decodes ahead on a thread of its own, FFmpeg's decoder using N - 1 threads (that one among
+ * them; at least one); 0 = one per core.
  * The frames are the same whatever the count. */
 FACEAU_API faceau_status faceau_source_open_threads(const char *path, int threads,
                                                     faceau_source **out, char *errbuf,

@@ -52,16 +52,20 @@ static void test_hog_histogram_edges(void)
 
 /* OpenFace's full rescan, written out plainly, against the incremental bookkeeping; with
  * widen_at lowered, the 16-bit bins move to 32-bit ones mid-way (and back to counting from zero
- * after a reset) without a median changing. */
-static void test_against_rescan(int widen_at)
+ * after a reset) without a median changing. BINS bins: 50 are stored bin-major, 3000 (rows of
+ * more than a page) one row per dimension; the medians are the same. */
+static void test_against_rescan(int widen_at, int BINS)
 {
-    enum { DIM = 4, BINS = 50, STEPS = 3000 };
+    enum { DIM = 4, MAXBINS = 3000, STEPS = 3000 };
     fa_median h;
     CHECK(fa_median_init(&h, DIM, BINS, -1.0, 4.0, NULL) == FACEAU_OK, "init");
     CHECK(h.widen_at == FA_MEDIAN_WIDEN_AT && FA_MEDIAN_WIDEN_AT <= UINT16_MAX, "widen_at %d", h.widen_at);
+    CHECK(BINS <= MAXBINS && (BINS < 2048 ? h.bin_step == DIM && h.dim_step == 1
+                                          : h.bin_step == 1 && h.dim_step == (size_t)BINS),
+          "%d bins: layout steps %zu %zu", BINS, h.dim_step, h.bin_step);
     h.widen_at = widen_at;
     for (int round = 0; round < 2; round++) {
-    static int hist[DIM][BINS];
+    static int hist[DIM][MAXBINS];
     memset(hist, 0, sizeof hist);
     fa_median_reset(&h);
     int count = 0, mismatches = 0;
@@ -100,8 +104,8 @@ static void test_against_rescan(int widen_at)
                 mismatches++;
         }
     }
-    CHECK(mismatches == 0, "widen_at %d, round %d: %d of %d medians differ from a full rescan",
-          widen_at, round, mismatches, STEPS * DIM);
+    CHECK(mismatches == 0, "widen_at %d, %d bins, round %d: %d of %d medians differ from a full rescan",
+          widen_at, BINS, round, mismatches, STEPS * DIM);
     CHECK(!!h.wide == (count > widen_at) && !h.wide == !!h.hist,
           "widen_at %d, %d samples: %s bins", widen_at, count, h.wide ? "32-bit" : "16-bit");
     }
@@ -162,8 +166,10 @@ int main(void)
 {
     test_reset();
     test_past_16_bits();
-    test_against_rescan(FA_MEDIAN_WIDEN_AT);
-    test_against_rescan(100); /* 16-bit, then 32-bit bins from the 101st sample */
+    test_against_rescan(FA_MEDIAN_WIDEN_AT, 50);
+    test_against_rescan(100, 50); /* 16-bit, then 32-bit bins from the 101st sample */
+    test_against_rescan(FA_MEDIAN_WIDEN_AT, 3000);
+    test_against_rescan(100, 3000);
     test_small_histogram();
     test_hog_histogram_edges();
     fa_median h;

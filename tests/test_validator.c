@@ -269,7 +269,7 @@ static void test_warp_identity(const fa_validator *v, fa_validator_ws *ws)
         CHECK(fa_grey_resize(&img, tw + 12, th + 14, &e) == FACEAU_OK, "grey alloc");
         for (int y = 0; y < img.height; y++)
             for (int x = 0; x < img.width; x++)
-                img.px[(size_t)y * img.stride + x] = (float)((x * 7 + y * 13) % 256);
+                img.px[(size_t)y * img.stride + x] = (uint8_t)((x * 7 + y * 13) % 256);
         float *out = malloc((size_t)tw * th * sizeof *out);
         faceau_status st = fa_validator_warp(v, ws, view, &img, src, out, &e);
         CHECK(st == FACEAU_OK, "warp: %s", e.msg);
@@ -312,22 +312,26 @@ static void test_warp_scale(const fa_validator *v, fa_validator_ws *ws)
     fa_grey img = {0};
     fa_err e;
     CHECK(fa_grey_resize(&img, 2 * tw + 30, 2 * th + 30, &e) == FACEAU_OK, "grey alloc");
-    for (int y = 0; y < img.height; y++)
-        for (int x = 0; x < img.width; x++)
-            img.px[(size_t)y * img.stride + x] = (float)(3 * x + 5 * y);
+    /* grey pixels are bytes: one ramp per axis (x, then y), each within 0..255 */
+    CHECK(img.width <= 256 && img.height <= 256, "view %dx%d too large for byte ramps", tw, th);
     float *out = malloc((size_t)tw * th * sizeof *out);
-    CHECK(fa_validator_warp(v, ws, 0, &img, src, out, &e) == FACEAU_OK, "warp: %s", e.msg);
-    double maxd = 0;
-    for (int y = 0; y < th; y++)
-        for (int x = 0; x < tw; x++)
-            if (mask[y * tw + x]) {
-                double want = 3.0 * (10 + 2 * x) + 5.0 * (12 + 2 * y);
-                double d = fabs(out[y * tw + x] - want);
-                if (d > maxd)
-                    maxd = d;
-            }
-    /* positions within 1/64 px of the exact point: |error| <= (3 + 5) / 64 */
-    CHECK(maxd <= 8.0 / 64 + 1e-4, "scaled warp: max |diff| %g", maxd);
+    for (int axis = 0; axis < 2; axis++) {
+        for (int y = 0; y < img.height; y++)
+            for (int x = 0; x < img.width; x++)
+                img.px[(size_t)y * img.stride + x] = (uint8_t)(axis ? y : x);
+        CHECK(fa_validator_warp(v, ws, 0, &img, src, out, &e) == FACEAU_OK, "warp: %s", e.msg);
+        double maxd = 0;
+        for (int y = 0; y < th; y++)
+            for (int x = 0; x < tw; x++)
+                if (mask[y * tw + x]) {
+                    double want = axis ? 12 + 2 * y : 10 + 2 * x;
+                    double d = fabs(out[y * tw + x] - want);
+                    if (d > maxd)
+                        maxd = d;
+                }
+        /* positions within 1/64 px of the exact point: |error| <= 1 / 64 */
+        CHECK(maxd <= 1.0 / 64 + 1e-4, "scaled warp, %c ramp: max |diff| %g", axis ? 'y' : 'x', maxd);
+    }
     free(out);
     fa_grey_free(&img);
 }

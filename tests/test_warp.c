@@ -12,7 +12,7 @@
 #define W 7
 #define H 5
 
-/* src(x, y) = 10*y + x + 1: every value distinct, small integers (exact in float). */
+/* src(x, y) = 10*y + x + 1: every value distinct, bytes (exact in float). */
 static void make_src(fa_grey *g)
 {
     fa_err e;
@@ -22,7 +22,7 @@ static void make_src(fa_grey *g)
     }
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
-            g->px[y * g->stride + x] = (float)(10 * y + x + 1);
+            g->px[y * g->stride + x] = (uint8_t)(10 * y + x + 1);
 }
 
 static float at(int x, int y)
@@ -43,7 +43,7 @@ static void test_grey(void)
      * 49152>>15 = 1; (373500+961750+1959600+16384)>>15 = 3311234>>15 = 101;
      * (586395+3616180+2498490+16384)>>15 = 6717449>>15 = 205 (205*32768 = 6717440);
      * (380970+2866015+1881216+16384)>>15 = 5144585>>15 = 157 (157*32768 = 5144576) */
-    static const float want[] = {255, 76, 29, 150, 22, 0, 1, 101, 205, 157};
+    static const uint8_t want[] = {255, 76, 29, 150, 22, 0, 1, 101, 205, 157};
     const int n = (int)(sizeof want / sizeof want[0]);
     fa_image img;
     fa_err e;
@@ -59,10 +59,10 @@ static void test_grey(void)
     CHECK(g.width == n && g.height == 2 && g.stride == n, "grey size %dx%d", g.width, g.height);
     for (int y = 0; y < 2; y++)
         for (int x = 0; x < n; x++)
-            CHECK(g.px[y * g.stride + x] == want[x], "grey(%d,%d) = %g, want %g", x, y,
+            CHECK(g.px[y * g.stride + x] == want[x], "grey(%d,%d) = %d, want %d", x, y,
                   g.px[y * g.stride + x], want[x]);
     /* reuse: a smaller image keeps the buffer */
-    float *before = g.px;
+    uint8_t *before = g.px;
     img.width = 3;
     CHECK(fa_grey_from_bgr(&img, &g, &e) == FACEAU_OK && g.px == before && g.width == 3,
           "grey resize down reallocated");
@@ -224,7 +224,7 @@ static void test_warp_simd(void)
     uint32_t rng = 99;
 #define RND() (rng = rng * 1664525u + 1013904223u, (double)(rng >> 8) / 16777216.0)
     for (int i = 0; i < 61 * 47; i++)
-        src.px[i] = (float)(int)(RND() * 256);
+        src.px[i] = (uint8_t)(int)(RND() * 256);
     static const int widths[] = {1, 5, 7, 8, 9, 13, 19, 21, 64, 70};
     float a[70 * 9], b[70 * 9];
     for (int t = 0; t < 400; t++) {
@@ -257,7 +257,7 @@ static void test_grey_simd(void)
     uint32_t rng = 5;
     for (int n = 1; n <= 40; n++) {
         uint8_t *row = malloc(3 * (size_t)n);
-        float a[40], b[40];
+        uint8_t a[40], b[40];
         CHECK(row != NULL, "grey test: out of memory");
         if (!row)
             return;
@@ -276,13 +276,13 @@ static void test_grey_simd(void)
      * (OpenCV's value, see test_grey) */
     const uint8_t w9[27] = {255, 255, 255, 1, 1, 1, 0, 0, 255, 255, 0, 0, 0, 255, 0,
                             10, 20, 30, 157, 188, 255, 255, 255, 255, 255, 255, 255};
-    float g9[9];
+    uint8_t g9[9];
     fa_grey_row_avx2(w9, 9, g9);
-    CHECK(g9[0] == 255 && g9[1] == 1 && g9[2] == (float)((255 * 9798 + 16384) >> 15) &&
-              g9[3] == (float)((255 * 3735 + 16384) >> 15) &&
-              g9[5] == (float)((10 * 3735 + 20 * 19235 + 30 * 9798 + 16384) >> 15) &&
+    CHECK(g9[0] == 255 && g9[1] == 1 && g9[2] == ((255 * 9798 + 16384) >> 15) &&
+              g9[3] == ((255 * 3735 + 16384) >> 15) &&
+              g9[5] == ((10 * 3735 + 20 * 19235 + 30 * 9798 + 16384) >> 15) &&
               g9[6] == 205,
-          "grey hand pixels %g %g %g %g %g %g", g9[0], g9[1], g9[2], g9[3], g9[5], g9[6]);
+          "grey hand pixels %d %d %d %d %d %d", g9[0], g9[1], g9[2], g9[3], g9[5], g9[6]);
 #endif
 }
 

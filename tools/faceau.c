@@ -99,7 +99,7 @@ static void usage(FILE *out)
 "\n"
 "Other:\n"
 "  -threads N       threads to use (default: one per core): frames are decoded ahead (FFmpeg\n"
-"                   on N threads) and the tracker and detector split each frame's work;\n"
+"                   on N - 1 threads) and the tracker and detector split each frame's work;\n"
 "                   -threads 1 runs everything on one thread. Output is the same for any N.\n"
 "  -q               no progress or outcome lines (errors and warnings are still printed)\n"
 "  -h, --help       this help\n"

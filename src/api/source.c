@@ -136,6 +136,17 @@ static faceau_status start_producer(faceau_source *s)
     return FACEAU_OK;
 }
 
+/* FFmpeg's decoder threads for a source on `threads` threads (0: one per core). Decoding ahead
+ * is already a thread of its own, so the decoder gets the others: with 2, one. Each frame
+ * thread of FFmpeg's H.264 decoder keeps its own context and pictures in flight (9 MB on the
+ * 1080x1920 clip), and the frame it would gain is not the one the pipeline waits for: the
+ * tracker is several times slower than decoding. The pixels do not depend on it. */
+static int decoder_threads(int threads)
+{
+    int n = threads > 0 ? threads : fa_cpu_count();
+    return n > 2 ? n - 1 : 1;
+}
+
 faceau_status faceau_source_open(const char *path, faceau_source **out, char *errbuf,
                                  size_t errbuf_size)
 {
@@ -166,7 +177,7 @@ faceau_status faceau_source_open_threads(const char *path, int threads, faceau_s
         rc = open_images(s, path, S_ISDIR(st.st_mode));
     } else {
         s->kind = SRC_VIDEO;
-        rc = fa_video_open_threads(path, threads, &s->video, &s->err);
+        rc = fa_video_open_threads(path, decoder_threads(threads), &s->video, &s->err);
         if (!rc)
             s->fps = fa_video_fps(s->video);
     }

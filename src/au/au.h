@@ -84,8 +84,12 @@ void fa_au_predict(const fa_au_models *m, const double *x, const double *median,
 typedef struct fa_median {
     int dim, bins;
     double min, max;
+    /* bin b of dimension i is at [i * dim_step + b * bin_step]: one row per dimension, or
+     * bin-major (median.c says which and why) */
+    size_t dim_step, bin_step;
     uint16_t *hist; /* dim x bins until count reaches widen_at (no bin exceeds count), then NULL */
-    int32_t *wide;  /* dim x bins from then on (for the analyser's life), else NULL */
+    int32_t *wide;  /* the same layout from then on (for the analyser's life), else NULL */
+    int *lo, *hi;   /* dim: the bins written since the last reset (none: bins, -1) */
     int widen_at;   /* FA_MEDIAN_WIDEN_AT; tests lower it to cross the switch quickly */
     int *med_bin;   /* dim: each dimension's current median bin */
     int *below;     /* dim: samples in the bins before med_bin */

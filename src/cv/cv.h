@@ -148,28 +148,36 @@ faceau_status fa_warp_check(const fa_image *img, int size, const void *out, fa_e
 void fa_warp_affine_masked_rows(const fa_image *src, const float M[6], int size,
                                 const uint8_t *mask, unsigned cpu, uint8_t *out);
 
-/* ---- the float grey image and its resamplers (warp_grey.c) ------------------------------
+/* ---- the grey image and its resamplers (warp_grey.c) ------------------------------------
  * The image the landmark tracker fits on, and the two OpenCV 4.6 resamplers OpenFace's landmark
  * code calls on it. Both quantise source positions to 1/32 pixel (INTER_BITS = 5) and
  * interpolate with OpenCV's float bilinear weight table, summing the four products in OpenCV's
  * order. */
 
-/* A single-channel float image (OpenCV's Mat_<float>), row-major. */
+/* A single-channel image, row-major. OpenFace converts its 8-bit grey frame to Mat_<float>
+ * before fitting; every value is an integer 0..255, so it is kept here as bytes (a quarter of
+ * the memory: 2 MB instead of 8 on a 1080x1920 frame) and each sample is converted to float
+ * where it is read, which is exact: the same floats the Mat_<float> holds. */
 typedef struct fa_grey {
     int width, height;
-    int stride;   /* floats per row, >= width */
-    float *px;    /* owned by whoever allocated it (fa_grey_resize allocates) */
-    size_t cap;   /* floats allocated in px (fa_grey_resize reuses the buffer up to this) */
+    int stride;   /* bytes per row, >= width */
+    uint8_t *px;  /* owned by whoever allocated it (fa_grey_resize allocates) */
+    size_t cap;   /* pixels allocated in px (fa_grey_resize reuses the buffer up to this) */
 } fa_grey;
 
+/* Bytes readable past a grey image's last pixel (fa_grey_resize allocates them): the AVX2 warp
+ * reads a corner pair as 4 bytes. */
+#define FA_GREY_PAD 16
+
 /* Sets g to width x height (stride = width), reallocating px only when it has fewer than
- * width*height floats. A zeroed fa_grey is a valid empty image. Sizes 1..65535. Contents are
- * undefined after a resize. */
+ * width*height pixels (plus FA_GREY_PAD). A zeroed fa_grey is a valid empty image. Sizes
+ * 1..65535. Contents are undefined after a resize. */
 faceau_status fa_grey_resize(fa_grey *g, int width, int height, fa_err *err);
 void fa_grey_free(fa_grey *g);
 
-/* cv::cvtColor(img, grey, COLOR_BGR2GRAY) then convertTo(CV_32F): each pixel is
- * (3735*B + 19235*G + 9798*R + 16384) >> 15 as a float (OpenCV 4.6's 15-bit RGB2Gray<uchar>). out is resized to img's size. */
+/* cv::cvtColor(img, grey, COLOR_BGR2GRAY) (whose convertTo(CV_32F) the readers do): each pixel
+ * is (3735*B + 19235*G + 9798*R + 16384) >> 15 (OpenCV 4.6's 15-bit RGB2Gray<uchar>). out is
+ * resized to img's size. */
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err);
 
 /* cv::warpAffine(src, dst, M, Size(dw, dh), WARP_INVERSE_MAP | INTER_LINEAR,

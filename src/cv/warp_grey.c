@@ -1,4 +1,4 @@
-/* warp_grey.c - the float grey image: OpenCV 4.6's BGR2GRAY, and its float warpAffine/remap with
+/* warp_grey.c - the grey image: OpenCV 4.6's BGR2GRAY, and its float warpAffine/remap with
  * INTER_LINEAR and a constant 0 border, reproduced bit-exactly (see cv.h). The landmark tracker
  * fits on this image (Patch_experts::Response's area of interest, PAW::Warp in the validator).
  *
@@ -23,7 +23,7 @@ faceau_status fa_grey_resize(fa_grey *g, int width, int height, fa_err *err)
                        height);
     size_t n = (size_t)width * (size_t)height;
     if (n > g->cap || !g->px) {
-        float *p = fa_malloc(n * sizeof *p, err, "a grey image");
+        uint8_t *p = fa_malloc(n + FA_GREY_PAD, err, "a grey image");
         if (!p)
             return FACEAU_ERR_NOMEM;
         free(g->px);
@@ -51,10 +51,10 @@ void fa_grey_free(fa_grey *g)
  * of yuv_shift give one grey level less on about 0.1-0.7% of pixels (checked against
  * cv::cvtColor on every frame of the shared videos: the 15-bit form never differs), and such a
  * pixel inside a landmark's area of interest moves the fit. */
-void fa_grey_row(const uint8_t *s, int n, float *d)
+void fa_grey_row(const uint8_t *s, int n, uint8_t *d)
 {
-    for (int x = 0; x < n; x++, s += 3)
-        d[x] = (float)((s[0] * 3735 + s[1] * 19235 + s[2] * 9798 + (1 << 14)) >> 15);
+    for (int x = 0; x < n; x++, s += 3) /* at most (255 * 32768 + 16384) >> 15 = 255 */
+        d[x] = (uint8_t)((s[0] * 3735 + s[1] * 19235 + s[2] * 9798 + (1 << 14)) >> 15);
 }
 
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
@@ -70,7 +70,7 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
     const unsigned cpu = fa_cpu_features();
     for (int y = 0; y < img->height; y++) {
         const uint8_t *s = img->bgr + (size_t)y * (size_t)img->stride;
-        float *d = out->px + (size_t)y * (size_t)out->stride;
+        uint8_t *d = out->px + (size_t)y * (size_t)out->stride;
 #if FA_BUILD_AVX2
         if (cpu & FA_CPU_AVX2) {
             fa_grey_row_avx2(s, img->width, d);
@@ -101,15 +101,15 @@ float fa_grey_sample(const fa_grey *src, int64_t X, int64_t Y)
     const size_t stride = (size_t)src->stride;
     float v0 = 0.f, v1 = 0.f, v2 = 0.f, v3 = 0.f;
     if (sx >= 0 && sy >= 0 && sx + 1 < w && sy + 1 < h) {
-        const float *p = src->px + (size_t)sy * stride + (size_t)sx;
+        const uint8_t *p = src->px + (size_t)sy * stride + (size_t)sx;
         v0 = p[0];
         v1 = p[1];
         v2 = p[stride];
         v3 = p[stride + 1];
     } else {
         const int x0ok = sx >= 0, x1ok = sx + 1 < w, y0ok = sy >= 0, y1ok = sy + 1 < h;
-        const float *r0 = y0ok ? src->px + (size_t)sy * stride : NULL;
-        const float *r1 = y1ok ? src->px + (size_t)(sy + 1) * stride : NULL;
+        const uint8_t *r0 = y0ok ? src->px + (size_t)sy * stride : NULL;
+        const uint8_t *r1 = y1ok ? src->px + (size_t)(sy + 1) * stride : NULL;
         if (r0 && x0ok)
             v0 = r0[sx];
         if (r0 && x1ok)

@@ -1,8 +1,9 @@
 /* warp_grey_avx2.c - the AVX2 twins of warp_grey.c's fa_warp_affine_grey and grey conversion.
  * The warp: the same fixed-point positions (32-bit lanes where a row's positions fit: the add
  * and the arithmetic shift then give the scalar code's 64-bit values), the four corners gathered
- * (as two adjacent pairs), and OpenCV's weights and sum v00*w0 + v01*w1 + v10*w2 + v11*w3 with
- * separate multiplies and adds, left to right: the same float for every pixel. */
+ * (as two adjacent byte pairs) and widened to float, and OpenCV's weights and sum
+ * v00*w0 + v01*w1 + v10*w2 + v11*w3 with separate multiplies and adds, left to right: the same
+ * float for every pixel. */
 #include <limits.h>
 #include <math.h>
 
@@ -20,14 +21,6 @@ AVX2_FN static inline int round_cv(double v)
     if (!(v > -2147483648.5 && v < 2147483647.5))
         return INT_MIN;
     return (int)rint(v);
-}
-
-/* From a = pairs (e0, o0) .. (e3, o3) and b = (e4, o4) .. (e7, o7) as 64-bit lanes: e0..e7
- * (odd = 0) or o0..o7 (odd = 1). */
-AVX2_FN static inline __attribute__((always_inline)) __m256 split(__m256 a, __m256 b, const int odd)
-{
-    const __m256 s = odd ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
 }
 
 /* Eight pixels from their 1/32-pixel positions X, Y; stores them at d. */
@@ -52,20 +45,20 @@ pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
     }
     const __m256i idx =
         _mm256_add_epi32(_mm256_mullo_epi32(sy, _mm256_set1_epi32(src->stride)), sx);
-    const float *p = src->px;
+    const uint8_t *p = src->px;
     const size_t st = (size_t)src->stride;
-    /* each corner pair (v00, v01) and (v10, v11) is adjacent: one 64-bit gather element per
-     * pair (half the elements of four float gathers), then split into v0..v3 in pixel order
-     * (shuffle_ps takes lanes 0-1 and 4-5 of each 128-bit half, permute4x64 restores the order) */
-    const __m128i i0 = _mm256_castsi256_si128(idx), i1 = _mm256_extracti128_si256(idx, 1);
-    const long long *top = (const long long *)(const void *)p;
-    const long long *bot = (const long long *)(const void *)(p + st);
-    const __m256 t0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(top, i0, 4));
-    const __m256 t1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(top, i1, 4));
-    const __m256 b0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(bot, i0, 4));
-    const __m256 b1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(bot, i1, 4));
-    const __m256 v0 = split(t0, t1, 0), v1 = split(t0, t1, 1);
-    const __m256 v2 = split(b0, b1, 0), v3 = split(b0, b1, 1);
+    /* each corner pair (v00, v01) and (v10, v11) is two adjacent bytes: one 32-bit gather
+     * element per pair (its two bytes beyond lie in the row, the next one, or FA_GREY_PAD), then
+     * the two bytes widened to float, exactly the values OpenFace's Mat_<float> holds */
+    const int *top = (const int *)(const void *)p;
+    const int *bot = (const int *)(const void *)(p + st);
+    const __m256i t = _mm256_i32gather_epi32(top, idx, 1);
+    const __m256i b = _mm256_i32gather_epi32(bot, idx, 1);
+    const __m256i ff = _mm256_set1_epi32(0xff);
+    const __m256 v0 = _mm256_cvtepi32_ps(_mm256_and_si256(t, ff));
+    const __m256 v1 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(t, 8), ff));
+    const __m256 v2 = _mm256_cvtepi32_ps(_mm256_and_si256(b, ff));
+    const __m256 v3 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(b, 8), ff));
     const __m256 inv = _mm256_set1_ps(1.f / INTER_TAB), one = _mm256_set1_ps(1.f);
     const __m256 ax = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(X, m31)), inv);
     const __m256 ay = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(Y, m31)), inv);
@@ -81,10 +74,9 @@ pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
 /* Eight pixels per step: two 16-byte loads (pixels 0-3 and 4-7 at the start of each 128-bit
  * lane), byte shuffles to 16-bit pairs (B, G) and (R, 1) per pixel, and two multiply-adds with
  * (3735, 19235) and (9798, 1 << 14), all within int16: the scalar integer exactly (at most
- * 255 * 32768 + 16384),
- * shifted and converted. A load reads 16 bytes from a pixel's first, so the loop stops where
+ * 255 * 32768 + 16384), shifted and packed to bytes. A load reads 16 bytes from a pixel's first, so the loop stops where
  * that would pass the row's last byte; the rest goes to fa_grey_row. */
-AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, float *d)
+AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, uint8_t *d)
 {
     const __m256i shuf_bg = _mm256_setr_epi8(0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1, 10,
                                              -1, 0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1,
@@ -104,7 +96,9 @@ AVX2_FN void fa_grey_row_avx2(const uint8_t *s, int n, float *d)
         const __m256i bg = _mm256_shuffle_epi8(px, shuf_bg);
         const __m256i r1 = _mm256_or_si256(_mm256_shuffle_epi8(px, shuf_r), one_hi);
         const __m256i v = _mm256_add_epi32(_mm256_madd_epi16(bg, k_bg), _mm256_madd_epi16(r1, k_r));
-        _mm256_storeu_ps(d + x, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 15)));
+        const __m256i g = _mm256_srli_epi32(v, 15); /* 0..255: the packs do not saturate */
+        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1));
+        _mm_storel_epi64((__m128i *)(void *)(d + x), _mm_packus_epi16(w, w));
     }
     fa_grey_row(s + 3 * x, n - x, d + x);
 }
@@ -114,7 +108,7 @@ AVX2_FN void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int
 {
     enum { COLS = 64 }; /* as warp_grey.c */
     const int round_delta = AB_SCALE / INTER_TAB / 2;
-    /* gathers index floats with 32-bit offsets */
+    /* gathers index bytes with 32-bit offsets */
     const int gather_ok = (int64_t)src->stride * (int64_t)src->height < INT_MAX;
     int32_t adelta[COLS], bdelta[COLS];
     for (int x0 = 0; x0 < dw; x0 += COLS) {

@@ -10,15 +10,15 @@
 /* remapBilinear's value at a source position (X, Y) in 1/32 pixel (see warp_grey.c). */
 float fa_grey_sample(const fa_grey *src, int64_t X, int64_t Y);
 
-/* One row of fa_grey_from_bgr: n pixels of BGR bytes to floats, the portable way. */
-void fa_grey_row(const uint8_t *bgr, int n, float *out);
+/* One row of fa_grey_from_bgr: n pixels of BGR bytes to grey bytes, the portable way. */
+void fa_grey_row(const uint8_t *bgr, int n, uint8_t *out);
 
 #if FA_BUILD_AVX2
-/* fa_grey_row, eight pixels per register (the same integers, converted exactly). Needs AVX2. */
-void fa_grey_row_avx2(const uint8_t *bgr, int n, float *out);
+/* fa_grey_row, eight pixels per register (the same integers). Needs AVX2. */
+void fa_grey_row_avx2(const uint8_t *bgr, int n, uint8_t *out);
 /* fa_warp_affine_grey's pixels, the same floats: rows whose fixed-point positions fit in 32 bits
  * eight pixels at a time (the corner pairs gathered, the same products and sums); pixels near
- * the border, rows narrower than 8, and sources of 2^31 floats or more one at a time. Needs
+ * the border, rows narrower than 8, and sources of 2^31 pixels or more one at a time. Needs
  * AVX2. */
 void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
                               int dst_stride);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Peak RSS of the whole pipeline (faceau -f FILE -out_dir DIR: MTCNN, CLNF, pose, gaze, AUs, CSV,
+# post-processing) as a process of its own, measured as the bench measures it: the child's
+# ru_maxrss, in MiB (printed as "MB", like faceau_bench). Issue 15's target is 100 MB on both
+# shared clips at -threads 1 and 2.
+#  - 2015-10-15-15-14.avi (640x480): <= 100 MB at -threads 1 and 2 (2026-12-04: 96 and 98).
+#  - portrait_1080x1920.mp4: not there yet (125 and 139): what remains is about 33 MB of
+#    shared-library pages (FFmpeg's ~130 dependencies), ~50 MB of landmark model tables, and
+#    per-frame buffers (the H.264 decoder's pictures, the BGR frames decoded ahead). Its bounds
+#    here are today's peaks plus 5 MB, so that a regression fails; lower them as those shrink.
+# Release builds only: under the sanitizers the resident set measures ASan's shadow memory and
+# quarantine, not faceau's, and in a Debug build the unoptimised code and its stack frames are
+# not what is shipped (the build type comes from CMake as FACEAU_BUILD_TYPE).
+. "$(dirname "$0")/testlib.sh" peak_rss
+case "${FACEAU_USER_CFLAGS:-}" in *sanitize*)
+    echo "skipped: peak RSS is not faceau's under the sanitizers (the Release build runs it)"
+    exit 0 ;;
+esac
+case "${FACEAU_BUILD_TYPE:-Release}" in Release) ;; *)
+    echo "skipped: a ${FACEAU_BUILD_TYPE} build (peak RSS is checked in the Release build)"
+    exit 0 ;;
+esac
+export FACEAU_MODELS="$S/models"
+peak_mb() { # video threads: runs faceau, prints its peak RSS in MiB (-1 if it failed)
+    /usr/bin/python3 -c '
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024 if r.returncode == 0 else -1)' \
+        "$BIN" -q -threads "$2" -f "$1" -out_dir "$T/out$2"
+}
+check() { # clip threads bound_mb
+    local mb
+    mb=$(peak_mb "$S/data/videos/$1" "$2")
+    echo "$1 -threads $2: peak RSS $mb MB (bound $3 MB)"
+    [ "$mb" -gt 0 ] && ok || bad "faceau failed on $1 -threads $2"
+    [ "$mb" -le "$3" ] && ok || bad "$1 -threads $2: peak RSS $mb MB > $3 MB"
+}
+check 2015-10-15-15-14.avi 1 100
+check 2015-10-15-15-14.avi 2 100
+check portrait_1080x1920.mp4 1 130
+check portrait_1080x1920.mp4 2 144
+finish
