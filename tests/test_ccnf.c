@@ -923,7 +923,7 @@ static void check_prepared(const char *rel, const int *wins, int n_wins)
         fa_pool *pool = NULL;
         if (fa_ccnf_load(tu_shared_path(rel), &c3, &e) == FACEAU_OK &&
             fa_pool_create(3, &pool, &e) == FACEAU_OK) {
-            fa_ccnf_prep prep = {pool, NULL, 0};
+            fa_ccnf_prep prep = {.pool = pool};
             CHECK(fa_ccnf_prepare_with(&c3, w, &prep, &e) == FACEAU_OK, "pool prepare: %s", e.msg);
             fa_ccnf_prep_free(&prep);
             int d3 = 0;

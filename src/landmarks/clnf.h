@@ -125,9 +125,18 @@ typedef struct fa_kde {
     float a;
     float *tab;   /* steps^2 rows of ws^2 */
     unsigned cpu; /* FA_CPU_* kernels the mean-shift runs (fa_cpu_features() at fa_kde_init) */
+    int borrowed; /* tab is the caller's (fa_kde_init_in), not freed by fa_kde_free */
 } fa_kde;
 
 faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err);
+/* fa_kde_init in steps, for a loader that fills many grids on several threads: the grid's
+ * floats (0 for a window out of range); the set-up on the caller's tab of that many floats
+ * (kept by the caller); then the rows of x = x0..x1-1 (the outer loop, 0..kde_steps), in any
+ * order or split. */
+size_t fa_kde_floats(int ws);
+faceau_status fa_kde_init_in(fa_kde *k, int ws, float a, float *tab, fa_err *err);
+int fa_kde_fill_steps(const fa_kde *k);
+void fa_kde_fill(const fa_kde *k, int x0, int x1);
 void fa_kde_free(fa_kde *k);
 
 /* a = -0.5 / (sigma * sigma) as NU_RLMS computes it (float square, double division). */
