@@ -79,7 +79,8 @@ typedef struct fa_large_arena {
 } fa_large_arena;
 /* n bytes, 64-byte aligned, zeroed (fresh pages). */
 void *fa_large_arena_alloc(fa_large_arena *a, size_t n, fa_err *err, const char *what);
-/* Gives back the end of the newest table p past its first n bytes (n <= its size). */
+/* Gives back the end of the newest table p past its first n bytes (n <= its size; the end must
+ * be untouched, as the next table starts there and tables start zeroed). */
 void fa_large_arena_shrink(fa_large_arena *a, void *p, size_t n);
 /* Unmaps the reservations' unused ends (once the model is loaded). */
 void fa_large_arena_trim(fa_large_arena *a);

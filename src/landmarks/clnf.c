@@ -503,7 +503,15 @@ static faceau_status load_all(fa_clnf *m, const char *main_path, FILE *f, fa_poo
 
 faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
 {
+    return fa_clnf_load_threads(main_path, 0, out, err);
+}
+
+faceau_status fa_clnf_load_threads(const char *main_path, int threads, fa_clnf **out, fa_err *err)
+{
     *out = NULL;
+    if (threads < 0 || threads > FA_POOL_MAX_THREADS)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "clnf: %d load threads outside 0..%d", threads,
+                       FA_POOL_MAX_THREADS);
     fa_clnf *m = fa_calloc(1, sizeof *m, err, "CLNF model");
     if (!m)
         return FACEAU_ERR_NOMEM;
@@ -518,7 +526,7 @@ faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
      * writes its own tables, so the bits do not depend on the count; without threads the caller
      * does them all. */
     fa_pool *pool = NULL;
-    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const long ncpu = threads ? threads : sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu > 1) {
         fa_err pe;
         if (fa_pool_create(ncpu > 8 ? 8 : (int)ncpu, &pool, &pe) != FACEAU_OK)
@@ -545,6 +553,75 @@ void fa_clnf_free(fa_clnf *m)
     fa_validator_free(m->validator);
     fa_large_arena_free(&m->arena);
     free(m);
+}
+
+/* ---- digest (tests) ----------------------------------------------------------------------- */
+
+static void digest_bytes(uint64_t *h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ c[i]) * 1099511628211ull;
+}
+
+static void digest_ccnf(uint64_t *h, const fa_ccnf *c)
+{
+    digest_bytes(h, &c->patch_scaling, sizeof c->patch_scaling);
+    const int ints[4] = {c->n_views, c->n_points, c->n_betas, c->support};
+    digest_bytes(h, ints, sizeof ints);
+    digest_bytes(h, c->centers, sizeof *c->centers * (size_t)c->n_views);
+    digest_bytes(h, c->visibility, sizeof *c->visibility * (size_t)c->n_views * (size_t)c->n_points);
+    for (int i = 0; i < c->n_views * c->n_points; i++) {
+        const fa_ccnf_expert *e = &c->experts[i];
+        const int shape[3] = {e->width, e->height, e->n_neurons};
+        digest_bytes(h, shape, sizeof shape);
+        if (e->n_neurons) {
+            digest_bytes(h, e->weights, sizeof *e->weights * (size_t)e->n_neurons *
+                                            (size_t)(1 + e->width * e->height));
+            digest_bytes(h, e->alpha, sizeof *e->alpha * (size_t)e->n_neurons);
+            digest_bytes(h, e->betas, sizeof *e->betas * (size_t)c->n_betas);
+        }
+        digest_bytes(h, &e->confidence, sizeof e->confidence);
+        for (int s = 0; s < c->n_slots; s++) {
+            const size_t N = (size_t)c->slot_window[s] * (size_t)c->slot_window[s];
+            digest_bytes(h, &c->slot_window[s], sizeof c->slot_window[s]);
+            if (e->sigma[s])
+                digest_bytes(h, e->sigma[s], sizeof(float) * N * N);
+        }
+    }
+}
+
+static void digest_model(uint64_t *h, const clnf_model *M)
+{
+    const fa_pdm *p = &M->pdm;
+    const size_t n3 = 3 * (size_t)p->n, m = (size_t)p->m;
+    digest_bytes(h, p->mean, sizeof *p->mean * n3);
+    digest_bytes(h, p->pc, sizeof *p->pc * n3 * m);
+    digest_bytes(h, p->eig, sizeof *p->eig * m);
+    if (p->gram)
+        digest_bytes(h, p->gram, sizeof *p->gram * 6 * m * m);
+    if (p->pct)
+        digest_bytes(h, p->pct, sizeof *p->pct * n3 * m);
+    for (int s = 0; s < M->n_scales; s++)
+        digest_ccnf(h, &M->ccnf[s]);
+    digest_bytes(h, &M->params, sizeof M->params);
+    for (int k = 0; k < M->n_kde; k++) {
+        const fa_kde *K = &M->kde[k];
+        const int steps = fa_kde_fill_steps(K);
+        digest_bytes(h, &K->a, sizeof K->a);
+        digest_bytes(h, K->tab, sizeof *K->tab * (size_t)steps * (size_t)steps * (size_t)(K->ws * K->ws));
+    }
+}
+
+uint64_t fa_clnf_digest(const fa_clnf *m)
+{
+    uint64_t h = 1469598103934665603ull;
+    digest_model(&h, &m->main);
+    for (int k = 0; k < m->n_parts; k++) {
+        digest_model(&h, &m->part[k]);
+        digest_bytes(&h, m->part_map[k], sizeof m->part_map[k][0] * (size_t)m->part_nmap[k]);
+    }
+    return h;
 }
 
 const fa_pdm *fa_clnf_pdm(const fa_clnf *m)

@@ -45,7 +45,13 @@ typedef struct fa_clnf fa_clnf;
  * DetectionValidator. main_path is the main file; the files it names are relative to it. A
  * missing or malformed file fails naming it. */
 faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err);
+/* fa_clnf_load with its work on `threads` threads (0: one per online CPU, at most 8); the model
+ * is the same bytes for any count. */
+faceau_status fa_clnf_load_threads(const char *main_path, int threads, fa_clnf **out, fa_err *err);
 void fa_clnf_free(fa_clnf *m); /* NULL is fine */
+/* A digest (64-bit FNV-1a) of every table the load read or computed: PDMs, CCNF arrays, Sigmas,
+ * KDE grids, parameters and part mappings (not the validator), for tests that compare loads. */
+uint64_t fa_clnf_digest(const fa_clnf *m);
 
 /* The main model's PDM and parameters (read-only views). */
 const fa_pdm *fa_clnf_pdm(const fa_clnf *m);
