@@ -302,9 +302,11 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
         n += (fa_kde_fill_steps(L->grid[g]) + KDE_ROWS - 1) / KDE_ROWS;
     L->jobs = fa_malloc((size_t)(n ? n : 1) * sizeof *L->jobs, err, "CLNF load jobs");
     L->per_thread = per;
-    L->work = per ? fa_malloc_large((size_t)fa_pool_threads(pool) * per * sizeof *L->work, err,
-                                    "CCNF sigma scratch")
-                  : NULL;
+    /* at least one huge page, so that its pages cost one fault (freed after the load) */
+    size_t work_bytes = (size_t)fa_pool_threads(pool) * per * sizeof *L->work;
+    if (work_bytes < ((size_t)2 << 20))
+        work_bytes = (size_t)2 << 20;
+    L->work = per ? fa_malloc_large(work_bytes, err, "CCNF sigma scratch") : NULL;
     faceau_status st = FACEAU_OK;
     if (!L->jobs || (per && !L->work)) {
         st = FACEAU_ERR_NOMEM;
