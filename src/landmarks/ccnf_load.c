@@ -32,6 +32,7 @@ typedef struct reader {
     unsigned char *arena; /* the model's block (fa_ccnf.arena): components and expert arrays */
     size_t arena_cap, arena_used;
     fa_large_arena *shared; /* where the block comes from (NULL: a block of the model's own) */
+    fa_large_arena *comps;  /* where the components go (NULL: the block) */
 } reader;
 
 /* Arrays of the model come from one block (huge pages where offered): thousands of small
@@ -289,7 +290,12 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
             return st;
         c->windows[w].size = ws;
         c->windows[w].n_comp = nc;
-        if (nc) {
+        if (nc && r->comps) {
+            c->windows[w].comp = fa_large_arena_alloc(r->comps, (size_t)nc * nn * sizeof(float),
+                                                      r->err, r->path);
+            if (!c->windows[w].comp)
+                return FACEAU_ERR_NOMEM;
+        } else if (nc) {
             c->windows[w].comp = take(r, (size_t)nc * nn * sizeof(float));
             if (!c->windows[w].comp)
                 return FACEAU_ERR_MODEL_CORRUPT;
@@ -320,10 +326,11 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
 
 faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
 {
-    return fa_ccnf_load_in(path, c, NULL, err);
+    return fa_ccnf_load_in(path, c, NULL, NULL, err);
 }
 
-faceau_status fa_ccnf_load_in(const char *path, fa_ccnf *c, fa_large_arena *arena, fa_err *err)
+faceau_status fa_ccnf_load_in(const char *path, fa_ccnf *c, fa_large_arena *arena,
+                              fa_large_arena *comps, fa_err *err)
 {
     if (!c)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: NULL model");
@@ -334,7 +341,7 @@ faceau_status fa_ccnf_load_in(const char *path, fa_ccnf *c, fa_large_arena *aren
     faceau_status st = fa_fopen_read(path, &f, err);
     if (st)
         return st;
-    reader r = {f, path, 0, 0, err, NULL, 0, 0, arena};
+    reader r = {f, path, 0, 0, err, NULL, 0, 0, arena, arena ? comps : NULL};
     if (fseek(f, 0, SEEK_END) != 0 || (r.size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return fa_fail(err, FACEAU_ERR_IO, "%s: cannot determine the file size", path);
@@ -430,6 +437,13 @@ int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp
     return fa_cv_invert_cholesky(scratch, N, sigma, e->cpu);
 }
 
+void fa_ccnf_drop_components(fa_ccnf *c)
+{
+    for (int w = 0; w < c->n_windows; w++)
+        c->windows[w].comp = NULL;
+    c->comps_dropped = 1;
+}
+
 int fa_ccnf_slot(const fa_ccnf *c, int window)
 {
     for (int s = 0; s < c->n_slots; s++)
@@ -517,6 +531,9 @@ faceau_status fa_ccnf_plan_make(fa_ccnf *c, int window, fa_ccnf_plan *P, fa_err 
     if (c->n_slots == FA_CCNF_MAX_SLOTS)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: more than %d window sizes prepared",
                        FA_CCNF_MAX_SLOTS);
+    if (c->comps_dropped)
+        return fa_fail(err, FACEAU_ERR_STATE,
+                       "ccnf: window %d not prepared at load (its components are gone)", window);
     P->todo = 1;
     /* Patch_experts::Response picks the components whose rows equal window²; none match for
      * other sizes (and the eye models store none), which leaves Sigma = inv(2 sum(alpha) I). */

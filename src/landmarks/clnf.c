@@ -34,6 +34,8 @@ struct fa_clnf {
     fa_validator *validator;
     /* the CCNF arrays, Sigmas and KDE grids of every model: freed after them */
     fa_large_arena arena;
+    /* the CCNF sigma components, during the load only */
+    fa_large_arena comps;
 };
 
 struct fa_clnf_ws {
@@ -136,7 +138,7 @@ static void chomp(char *s)
 /* CLNF::Read_CLNF: "PDM <path>", "Triangulations <path>", "PatchesCCNF <path>" lines; the
  * location is the rest of the line after one space. */
 static faceau_status read_clnf_file(const char *path, clnf_model *M, fa_large_arena *arena,
-                                    fa_err *err)
+                                    fa_large_arena *comps, fa_err *err)
 {
     char dir[4096], line[4096], full[4096];
     FILE *f;
@@ -166,7 +168,7 @@ static faceau_status read_clnf_file(const char *path, clnf_model *M, fa_large_ar
                 break;
             }
             if ((st = fa_path_join(full, sizeof full, dir, loc, err)) ||
-                (st = fa_ccnf_load_in(full, &M->ccnf[M->n_scales], arena, err)))
+                (st = fa_ccnf_load_in(full, &M->ccnf[M->n_scales], arena, comps, err)))
                 break;
             M->n_scales++;
         } else if (!strcmp(module, "PatchesIntensity") || !strcmp(module, "PatchesCEN")) {
@@ -337,7 +339,7 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
 
 /* A part's own main file: "LandmarkDetector <clnf file>". */
 static faceau_status read_part_main(const char *path, clnf_model *M, fa_large_arena *arena,
-                                    fa_err *err)
+                                    fa_large_arena *comps, fa_err *err)
 {
     char dir[4096], line[4096], full[4096];
     FILE *f;
@@ -353,7 +355,7 @@ static faceau_status read_part_main(const char *path, clnf_model *M, fa_large_ar
             continue;
         if (!strcmp(module, "LandmarkDetector")) {
             if (!(st = fa_path_join(full, sizeof full, dir, loc, err)))
-                st = read_clnf_file(full, M, arena, err);
+                st = read_clnf_file(full, M, arena, comps, err);
             found = 1;
         }
     }
@@ -391,7 +393,7 @@ static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_err *
     }
     m->part_nmap[k] = nmap;
     faceau_status st = fa_path_join(full, sizeof full, dir, loc, err);
-    if (st || (st = read_part_main(full, P, &m->arena, err)))
+    if (st || (st = read_part_main(full, P, &m->arena, &m->comps, err)))
         return st;
     for (int q = 0; q < nmap; q++)
         if (m->part_map[k][q][1] >= P->pdm.n)
@@ -435,7 +437,7 @@ static void read_job(void *ctx, long job, int thread)
             continue;
         if (!strcmp(module, "LandmarkDetector")) {
             if (!(st = fa_path_join(full, sizeof full, R->dir, loc, err)))
-                st = read_clnf_file(full, &m->main, &m->arena, err);
+                st = read_clnf_file(full, &m->main, &m->arena, &m->comps, err);
             R->have_main = 1;
         } else if (!strcmp(module, "LandmarkDetector_part")) {
             st = read_part(m, R->dir, line, err);
@@ -498,7 +500,13 @@ static faceau_status load_all(fa_clnf *m, const char *main_path, FILE *f, fa_poo
     for (int p = 0; p < L->n_plans; p++) /* plans left by a failure */
         fa_ccnf_plan_free(&L->plan[p]);
     free(L);
-    /* the tables are all there: the reservation's unused end goes back */
+    /* the tables are all there: the components go, and the reservation's unused end */
+    for (int k = 0; k <= m->n_parts; k++) {
+        clnf_model *M = k < m->n_parts ? &m->part[k] : &m->main;
+        for (int sc = 0; sc < M->n_scales; sc++)
+            fa_ccnf_drop_components(&M->ccnf[sc]);
+    }
+    fa_large_arena_free(&m->comps);
     fa_large_arena_trim(&m->arena);
     return st;
 }
@@ -554,6 +562,7 @@ void fa_clnf_free(fa_clnf *m)
         model_free(&m->part[k]);
     fa_validator_free(m->validator);
     fa_large_arena_free(&m->arena);
+    fa_large_arena_free(&m->comps);
     free(m);
 }
 
