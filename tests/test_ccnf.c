@@ -945,7 +945,7 @@ static void check_prepared(const char *rel, const int *wins, int n_wins)
         fa_pool *pool = NULL;
         if (fa_ccnf_load(tu_shared_path(rel), &c3, &e) == FACEAU_OK &&
             fa_pool_create(3, &pool, &e) == FACEAU_OK) {
-            fa_ccnf_prep prep = {pool, NULL, 0};
+            fa_ccnf_prep prep = {.pool = pool};
             CHECK(fa_ccnf_prepare_with(&c3, w, &prep, &e) == FACEAU_OK, "pool prepare: %s", e.msg);
             fa_ccnf_prep_free(&prep);
             int d3 = 0;
@@ -1022,9 +1022,47 @@ static void test_batch_inverse(void)
     free(scratch);
 }
 
+/* A model read into arenas (fa_ccnf_load_in) has the same arrays and Sigmas as one read alone;
+ * once its components are dropped a prepared window stays usable and a new one is refused. */
+static void test_arena_load(void)
+{
+    fa_err e = {0};
+    fa_ccnf a, b;
+    fa_large_arena arena = {0}, comps = {0};
+    const char *path = tu_shared_path(GENERAL("0.5"));
+    if (fa_ccnf_load(path, &a, &e) || fa_ccnf_load_in(path, &b, &arena, &comps, &e)) {
+        CHECK(0, "load: %s", e.msg);
+        return;
+    }
+    fa_ccnf_prep prep = {.arena = &arena};
+    CHECK(fa_ccnf_prepare(&a, 7, &e) == FACEAU_OK && fa_ccnf_prepare_with(&b, 7, &prep, &e) == FACEAU_OK,
+          "prepare: %s", e.msg);
+    fa_ccnf_prep_free(&prep);
+    fa_ccnf_drop_components(&b);
+    fa_large_arena_free(&comps);
+    int same = a.n_views == b.n_views && a.n_points == b.n_points && a.support == b.support;
+    for (int i = 0; same && i < a.n_views * a.n_points; i++) {
+        const fa_ccnf_expert *x = &a.experts[i], *y = &b.experts[i];
+        same = x->n_neurons == y->n_neurons && x->confidence == y->confidence;
+        if (same && x->n_neurons)
+            same = !memcmp(x->weights, y->weights, sizeof(float) * (size_t)x->n_neurons *
+                                                       (size_t)(1 + x->width * x->height)) &&
+                   !memcmp(x->alpha, y->alpha, sizeof(double) * (size_t)x->n_neurons) &&
+                   !memcmp(x->sigma[0], y->sigma[0], sizeof(float) * 49 * 49);
+    }
+    CHECK(same, "arena load: the same arrays and Sigmas");
+    CHECK(fa_ccnf_prepare(&b, 7, &e) == FACEAU_OK, "a prepared window after the drop: %s", e.msg);
+    CHECK(fa_ccnf_prepare(&b, 9, &e) == FACEAU_ERR_STATE && strstr(e.msg, "window 9"),
+          "a new window after the drop: %s", e.msg);
+    fa_ccnf_free(&a);
+    fa_ccnf_free(&b);
+    fa_large_arena_free(&arena);
+}
+
 int main(void)
 {
     test_batch_inverse();
+    test_arena_load();
     {
         const int gw[3] = {11, 9, 7}, iw[1] = {9};
         check_prepared(GENERAL("0.25"), gw, 3);

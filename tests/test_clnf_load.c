@@ -133,9 +133,46 @@ static void test_failures(void)
                 FACEAU_ERR_MODEL_CORRUPT, "no PDM or no patch experts", "CLNF without patches");
 }
 
+/* The load's work is shared out over a pool: the model must be the same bytes for any thread
+ * count and with the portable kernels. */
+static void test_threads(void)
+{
+    const char *path = tu_shared_path("models/main_clnf_general.txt");
+    uint64_t first = 0;
+    for (int t = 1; t <= 3; t++) {
+        fa_err err = {0};
+        fa_clnf *m = NULL;
+        if (fa_clnf_load_threads(path, t, &m, &err) != FACEAU_OK) {
+            CHECK(0, "load on %d threads: %s", t, err.msg);
+            return;
+        }
+        const uint64_t d = fa_clnf_digest(m);
+        fa_clnf_free(m);
+        if (t == 1)
+            first = d;
+        CHECK(d == first, "load on %d threads: digest %016llx, one thread %016llx", t,
+              (unsigned long long)d, (unsigned long long)first);
+    }
+    const char *old = getenv("FACEAU_NO_AVX2");
+    setenv("FACEAU_NO_AVX2", "1", 1);
+    fa_err err = {0};
+    fa_clnf *m = NULL;
+    CHECK(fa_clnf_load_threads(path, 2, &m, &err) == FACEAU_OK, "portable load: %s", err.msg);
+    CHECK(m && fa_clnf_digest(m) == first, "portable kernels load the same tables");
+    fa_clnf_free(m);
+    if (old)
+        setenv("FACEAU_NO_AVX2", old, 1);
+    else
+        unsetenv("FACEAU_NO_AVX2");
+    fa_clnf *bad = NULL;
+    CHECK(fa_clnf_load_threads(path, -1, &bad, &err) == FACEAU_ERR_INVALID_ARG && !bad,
+          "negative thread count refused");
+}
+
 int main(void)
 {
     test_general();
+    test_threads();
     test_failures();
     return tu_done();
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -502,6 +503,21 @@ static void test_bad_models(void)
     /* missing PNet.dat */
     faceau_status st = fa_mtcnn_load(dir, &d, &err);
     CHECK(st == FACEAU_ERR_IO && strstr(err.msg, "PNet.dat") && d == NULL, "missing: %d %s", st, err.msg);
+    /* the nets are read side by side: with ONet missing too, PNet (first in order) is named */
+    {
+        const char *m2 = "PNet PNet.dat\nRNet RNet.dat\nONet ONet_missing.dat\n";
+        char sub[2048];
+        snprintf(sub, sizeof sub, "%.2000s/two_missing", dir);
+        mkdir(sub, 0755);
+        snprintf(p, sizeof p, "%s/MTCNN_detector.txt", sub);
+        write_file(p, m2, strlen(m2));
+        snprintf(p, sizeof p, "%s/RNet.dat", sub);
+        snprintf(src, sizeof src, "%s", tu_shared_path("models/mtcnn_detector/RNet.dat"));
+        CHECK(symlink(src, p) == 0, "symlink %s", p);
+        st = fa_mtcnn_load(sub, &d, &err);
+        CHECK(st == FACEAU_ERR_IO && strstr(err.msg, "PNet.dat") && d == NULL, "two missing: %d %s", st,
+              err.msg);
+    }
 
     /* truncated copies of PNet.dat, cut in the header, the biases, a kernel, and the FC */
     FILE *f = fopen(tu_shared_path("models/mtcnn_detector/PNet.dat"), "rb");

@@ -184,9 +184,53 @@ static void test_locate(const char *dir)
           "user data dir: %s", out);
 }
 
+/* The model arena: aligned, zeroed tables that do not overlap; the newest can give its end back;
+ * a table larger than a reservation; trimming keeps what was handed out. */
+static void test_arena(void)
+{
+    fa_large_arena a = {0};
+    fa_err err = {0};
+    unsigned char *p[6];
+    const size_t sizes[6] = {100, 3 << 20, 1, 5000, 12345, 70u << 20};
+    for (int i = 0; i < 6; i++) {
+        p[i] = fa_large_arena_alloc(&a, sizes[i], &err, "test table");
+        CHECK(p[i] && (uintptr_t)p[i] % 64 == 0, "table %d: %p", i, (void *)p[i]);
+        if (!p[i])
+            return;
+        int zero = 1;
+        for (size_t k = 0; k < sizes[i]; k += 4093)
+            zero &= p[i][k] == 0;
+        CHECK(zero && p[i][sizes[i] - 1] == 0, "table %d starts zeroed", i);
+        if (i == 3) /* the newest gives back all but 10 bytes: the next starts right after */
+            fa_large_arena_shrink(&a, p[3], 10);
+        memset(p[i], 0x40 + i, i == 3 ? 10 : sizes[i]);
+    }
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            const size_t si = i == 3 ? 10 : sizes[i];
+            if (i != j)
+                CHECK(p[i] + si <= p[j] || p[j] + (j == 3 ? 10 : sizes[j]) <= p[i],
+                      "tables %d and %d overlap", i, j);
+        }
+#if defined(__linux__)
+    CHECK(p[3] + 64 == p[4], "a shrunk table's end is reused");
+#endif
+    fa_large_arena_trim(&a);
+    unsigned char *q = fa_large_arena_alloc(&a, 1000, &err, "after trim");
+    CHECK(q && q[0] == 0 && q[999] == 0, "a table after trimming");
+    int kept = 1;
+    for (int i = 0; i < 6; i++)
+        kept &= p[i][0] == 0x40 + i && p[i][(i == 3 ? 10 : sizes[i]) - 1] == 0x40 + i;
+    CHECK(kept, "trimming keeps every table");
+    fa_large_arena_free(&a);
+    CHECK(a.chunks == NULL, "freed");
+    fa_large_arena_free(&a); /* twice is fine */
+}
+
 int main(void)
 {
     const char *dir = tu_tmpdir("models");
+    test_arena();
     char d[4096];
     snprintf(d, sizeof d, "%s", dir);
     test_textmat(d);

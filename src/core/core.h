@@ -66,6 +66,25 @@ void *fa_calloc(size_t count, size_t size, fa_err *err, const char *what);
  * fault per 2 MB, not per 4 KB, and freeing it gives the memory back at once. */
 void *fa_malloc_large(size_t n, fa_err *err, const char *what);
 void fa_free_large(void *p);
+/* Many large tables of one model in shared blocks (huge pages where Linux offers them): each
+ * table alone left a tail of 4 KB pages past its last whole 2 MB, and in the VMs this runs on a
+ * 4 KB fault costs tens of microseconds (the landmark model made ~5,000 of them). Tables are
+ * carved one after another from a reserved mapping whose untouched pages cost nothing; the
+ * reservation's unused end is given back by fa_large_arena_trim. Start zeroed ({0}); not thread
+ * safe (allocate before sharing the work out); everything goes at once with
+ * fa_large_arena_free. Elsewhere each table is an ordinary allocation. */
+typedef struct fa_large_chunk fa_large_chunk;
+typedef struct fa_large_arena {
+    fa_large_chunk *chunks; /* newest first */
+} fa_large_arena;
+/* n bytes, 64-byte aligned, zeroed (fresh pages). */
+void *fa_large_arena_alloc(fa_large_arena *a, size_t n, fa_err *err, const char *what);
+/* Gives back the end of the newest table p past its first n bytes (n <= its size; the end must
+ * be untouched, as the next table starts there and tables start zeroed). */
+void fa_large_arena_shrink(fa_large_arena *a, void *p, size_t n);
+/* Unmaps the reservations' unused ends (once the model is loaded). */
+void fa_large_arena_trim(fa_large_arena *a);
+void fa_large_arena_free(fa_large_arena *a);
 
 /* ---- images ---------------------------------------------------------------------------- */
 typedef struct fa_image {

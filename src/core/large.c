@@ -81,3 +81,97 @@ void fa_free_large(void *p)
     else
         free(base);
 }
+
+/* ---- arenas ---------------------------------------------------------------------------------- */
+
+#define ARENA_RESERVE ((size_t)64 << 20) /* address space, not memory: untouched pages are free */
+#define ARENA_ALIGN ((size_t)64)
+
+struct fa_large_chunk {
+    fa_large_chunk *next;
+    char *base;       /* the mapping (or malloc'd block, mapped == 0) */
+    size_t mapped;    /* its length now */
+    size_t used;      /* bytes handed out, from base */
+    size_t last;      /* offset of the newest table */
+};
+
+static size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+void *fa_large_arena_alloc(fa_large_arena *a, size_t n, fa_err *err, const char *what)
+{
+    if (n > SIZE_MAX / 2)
+        return fa_malloc(SIZE_MAX, err, what); /* records the failure */
+    fa_large_chunk *c = a->chunks;
+    if (c && c->mapped && round_up(c->used, ARENA_ALIGN) + n <= c->mapped) {
+        c->last = round_up(c->used, ARENA_ALIGN);
+        c->used = c->last + n;
+        return c->base + c->last;
+    }
+    c = fa_calloc(1, sizeof *c, err, what);
+    if (!c)
+        return NULL;
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+    /* a new reservation; the previous one keeps only what it handed out */
+    fa_large_arena_trim(a);
+    const size_t len = round_up(n > ARENA_RESERVE ? n : ARENA_RESERVE, HUGE_PAGE);
+    char *base = map_aligned(len);
+    if (base) {
+        (void)madvise(base, len, MADV_HUGEPAGE);
+        c->base = base;
+        c->mapped = len;
+    }
+#endif
+    if (!c->base) {
+        c->base = fa_calloc(1, n ? n : 1, err, what);
+        if (!c->base) {
+            free(c);
+            return NULL;
+        }
+    }
+    c->used = n;
+    c->last = 0;
+    c->next = a->chunks;
+    a->chunks = c;
+    return c->base;
+}
+
+void fa_large_arena_shrink(fa_large_arena *a, void *p, size_t n)
+{
+    fa_large_chunk *c = a->chunks;
+    if (c && c->mapped && (char *)p == c->base + c->last && c->last + n <= c->used)
+        c->used = c->last + n;
+}
+
+void fa_large_arena_trim(fa_large_arena *a)
+{
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+    fa_large_chunk *c = a->chunks;
+    if (c && c->mapped) {
+        const size_t keep = round_up(c->used ? c->used : 1, SMALL_PAGE);
+        if (keep < c->mapped) {
+            (void)munmap(c->base + keep, c->mapped - keep);
+            c->mapped = keep;
+        }
+    }
+#else
+    (void)a;
+#endif
+}
+
+void fa_large_arena_free(fa_large_arena *a)
+{
+    while (a->chunks) {
+        fa_large_chunk *c = a->chunks;
+        a->chunks = c->next;
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+        if (c->mapped)
+            (void)munmap(c->base, c->mapped);
+        else
+#endif
+            free(c->base);
+        free(c);
+    }
+}

@@ -176,21 +176,16 @@ void fa_cv_invert_cholesky_batch(const float *const *A, int cnt, int N, float *c
                     m = k;
             last[i] = m;
         }
-        for (size_t e = 0; e < nn; e++)
-            for (int l = 0; l < 8; l++)
-                A8[e * 8 + (size_t)l] = A[l < cnt ? l : 0][e];
+        fa_chol_interleave8_avx2(A, cnt, nn, A8);
         redo |= fa_chol_inverse8_avx2(A8, X8, N, first, last) & ((1u << cnt) - 1);
+        /* every lane is stored; one to be redone is overwritten below */
+        if (col_major)
+            fa_chol_store_cols8_avx2(X8, N, X, cnt);
         for (int l = 0; l < cnt; l++) {
             if (redo >> l & 1)
                 continue;
             ok[l] = 1;
-            if (col_major) /* in 8 x 8 tiles: both sides stay in cache */
-                for (size_t a0 = 0; a0 < n; a0 += 8)
-                    for (size_t b0 = 0; b0 < n; b0 += 8)
-                        for (size_t b = b0; b < b0 + 8 && b < n; b++)
-                            for (size_t a = a0; a < a0 + 8 && a < n; a++)
-                                X[l][b * n + a] = X8[(a * n + b) * 8 + (size_t)l];
-            else
+            if (!col_major)
                 for (size_t e = 0; e < nn; e++)
                     X[l][e] = X8[e * 8 + (size_t)l];
         }

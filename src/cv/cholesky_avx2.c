@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cv/cholesky_kernels.h"
+#include "cv/transpose8_avx2.h"
 
 #if FA_BUILD_AVX2
 #include <immintrin.h>
@@ -225,6 +226,46 @@ AVX2_EXPORT unsigned fa_chol_inverse8_avx2(float *A8, float *X8, int N, const in
     for (size_t e = 0; e < n * n; e++)
         b = _mm256_or_si256(b, flag_bad(_mm256_loadu_ps(X8 + e * 8), 0));
     return bad | lanes_of(b);
+}
+
+/* ---- moving matrices in and out of the lanes (pure copies) ------------------------------- */
+
+AVX2_EXPORT void fa_chol_interleave8_avx2(const float *const *A, int cnt, size_t nn, float *A8)
+{
+    const float *src[8];
+    for (int l = 0; l < 8; l++)
+        src[l] = A[l < cnt ? l : 0];
+    size_t e = 0;
+    for (; e + 8 <= nn; e += 8) {
+        __m256 r[8];
+        for (int l = 0; l < 8; l++)
+            r[l] = _mm256_loadu_ps(src[l] + e);
+        fa_transpose8_avx2(r);
+        for (int q = 0; q < 8; q++)
+            _mm256_storeu_ps(A8 + (e + (size_t)q) * 8, r[q]);
+    }
+    for (; e < nn; e++)
+        for (int l = 0; l < 8; l++)
+            A8[e * 8 + (size_t)l] = src[l][e];
+}
+
+AVX2_EXPORT void fa_chol_store_cols8_avx2(const float *X8, int N, float *const *X, int cnt)
+{
+    const size_t n = (size_t)N;
+    for (size_t b = 0; b < n; b++) {
+        size_t a = 0;
+        for (; a + 8 <= n; a += 8) {
+            __m256 r[8];
+            for (int q = 0; q < 8; q++)
+                r[q] = _mm256_loadu_ps(X8 + ((a + (size_t)q) * n + b) * 8);
+            fa_transpose8_avx2(r);
+            for (int l = 0; l < cnt; l++)
+                _mm256_storeu_ps(X[l] + b * n + a, r[l]);
+        }
+        for (; a < n; a++)
+            for (int l = 0; l < cnt; l++)
+                X[l][b * n + a] = X8[(a * n + b) * 8 + (size_t)l];
+    }
 }
 
 #endif

@@ -16,6 +16,11 @@ int fa_chol_backward_row_avx2(const float *A, float *X, int N, int i);
  * result must not be used: a pivot below FLT_EPSILON, a factor or forward value that is not
  * finite or a forward value that is -0, an inverse value that is not finite. */
 unsigned fa_chol_inverse8_avx2(float *A8, float *X8, int N, const int *first, const int *last);
+/* The batch's copies in and out of that layout, 8 x 8 transposes: A8[e*8 + l] = A[l][e] for
+ * the nn values (lanes past cnt repeat A[0]); X[l][b*N + a] = X8[(a*N + b)*8 + l] (the inverse
+ * transposed) for l < cnt. */
+void fa_chol_interleave8_avx2(const float *const *A, int cnt, size_t nn, float *A8);
+void fa_chol_store_cols8_avx2(const float *X8, int N, float *const *X, int cnt);
 #endif
 
 #endif

@@ -66,14 +66,27 @@ typedef struct fa_ccnf {
      * experts' sigma pointers point in here) */
     float *sigma_store[FA_CCNF_MAX_SLOTS];
     /* a loaded model's components and expert arrays, in one block (NULL: hand-made, each array
-     * owned by its expert) */
+     * owned by its expert, or borrowed) */
     void *arena;
+    /* the arrays are in a caller's fa_large_arena (fa_ccnf_load_in), freed with it */
+    int borrowed;
+    /* the components are gone (fa_ccnf_drop_components): no window can be prepared any more */
+    int comps_dropped;
 } fa_ccnf;
 
 /* Reads an OpenFace CCNF patch-expert file (Patch_experts::Read_CCNF_patch_experts). A missing,
  * truncated or malformed file fails naming the file and what is wrong; every size is checked
  * before anything is allocated. On failure c is left empty (safe to free). */
 faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err);
+/* The same with the arrays carved from arena (which must outlive c) and, if comps is not NULL,
+ * the sigma components from comps: they are needed only to prepare windows, so a loader that
+ * prepares every window in use at once frees comps after fa_ccnf_drop_components (the landmark
+ * model keeps 3.6 MB less). */
+faceau_status fa_ccnf_load_in(const char *path, fa_ccnf *c, fa_large_arena *arena,
+                              fa_large_arena *comps, fa_err *err);
+/* Forgets the components (windows[].comp = NULL); a later prepare of a new window fails with
+ * FACEAU_ERR_STATE. */
+void fa_ccnf_drop_components(fa_ccnf *c);
 void fa_ccnf_free(fa_ccnf *c);
 
 /* CCNF_patch_expert::ComputeSigmas for every non-empty expert at this window size (1..
@@ -86,15 +99,46 @@ void fa_ccnf_free(fa_ccnf *c);
  * equal sum(alpha) and betas share one Sigma (half of them in the shipped files). */
 faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err);
 /* fa_ccnf_prepare for several models and windows in a row (a model load): the Sigmas shared out
- * over pool's threads (NULL: the caller alone; the same bits for any count), and one scratch
- * buffer (work, cap floats; start NULL, 0) reused by every call, freed by fa_ccnf_prep_free. */
+ * over pool's threads (NULL: the caller alone; the same bits for any count), one scratch
+ * buffer (work, cap floats; start NULL, 0) reused by every call, freed by fa_ccnf_prep_free,
+ * and the Sigmas stored in arena (NULL: a block of the model's own; else the arena's owner
+ * keeps them and must outlive the model). */
 typedef struct fa_ccnf_prep {
     fa_pool *pool;
     float *work;
     size_t cap;
+    fa_large_arena *arena;
 } fa_ccnf_prep;
 faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, fa_err *err);
 void fa_ccnf_prep_free(fa_ccnf_prep *prep);
+
+/* fa_ccnf_prepare in steps, so that a loader can run the Sigma batches of many windows and
+ * models in one pool batch: fa_ccnf_plan_make finds the distinct Sigmas (todo = 0: the window
+ * is prepared already; errors as fa_ccnf_prepare's); the caller points store at
+ * fa_ccnf_plan_bytes bytes, runs fa_ccnf_plan_run for job = 0..fa_ccnf_plan_jobs-1 (any
+ * threads, any order; each with its own fa_ccnf_plan_work_floats(window) floats of scratch),
+ * then fa_ccnf_plan_finish (one at a time per model) checks them and fills the slot; owned:
+ * store if the model is to free it (a fa_malloc_large block), else NULL. finish always
+ * releases the plan; fa_ccnf_plan_free drops one that is not finished. */
+typedef struct fa_ccnf_plan {
+    fa_ccnf *c;
+    int window, todo;
+    const float *comp;
+    int n_comp;
+    int nd;               /* distinct Sigmas */
+    int *group;           /* per expert its Sigma, or -1 (empty); then rep, group_ok */
+    int *rep, *group_ok;  /* per distinct Sigma: its first expert, and whether it exists */
+    int *pos;             /* SigmaInv's possibly non-zero entries */
+    size_t n_pos;
+    float *store;         /* nd Sigmas, set by the caller */
+} fa_ccnf_plan;
+faceau_status fa_ccnf_plan_make(fa_ccnf *c, int window, fa_ccnf_plan *P, fa_err *err);
+size_t fa_ccnf_plan_bytes(const fa_ccnf_plan *P);
+long fa_ccnf_plan_jobs(const fa_ccnf_plan *P);
+size_t fa_ccnf_plan_work_floats(int window);
+void fa_ccnf_plan_run(const fa_ccnf_plan *P, long job, float *work);
+faceau_status fa_ccnf_plan_finish(fa_ccnf_plan *P, float *owned, fa_err *err);
+void fa_ccnf_plan_free(fa_ccnf_plan *P);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 

@@ -31,6 +31,8 @@ typedef struct reader {
     fa_err *err;
     unsigned char *arena; /* the model's block (fa_ccnf.arena): components and expert arrays */
     size_t arena_cap, arena_used;
+    fa_large_arena *shared; /* where the block comes from (NULL: a block of the model's own) */
+    fa_large_arena *comps;  /* where the components go (NULL: the block) */
 } reader;
 
 /* Arrays of the model come from one block (huge pages where offered): thousands of small
@@ -120,11 +122,11 @@ void fa_ccnf_free(fa_ccnf *c)
         return;
     if (c->experts)
         for (int i = 0; i < c->n_views * c->n_points; i++)
-            expert_free(&c->experts[i], c->arena == NULL);
+            expert_free(&c->experts[i], c->arena == NULL && !c->borrowed);
     free(c->experts);
     for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
         fa_free_large(c->sigma_store[s]);
-    if (c->windows && !c->arena)
+    if (c->windows && !c->arena && !c->borrowed)
         for (int w = 0; w < c->n_windows; w++)
             free(c->windows[w].comp);
     fa_free_large(c->arena);
@@ -260,8 +262,13 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
      * three arrays (an empty expert's bytes cover its betas' 8) */
     r->arena_cap = (size_t)(r->size - r->pos) +
                    ARENA_ALIGN * ((size_t)MAX_WINDOWS + 3 * (size_t)nv * (size_t)c->n_points + 1);
-    c->arena = r->arena = fa_malloc_large(r->arena_cap, r->err, r->path);
-    if (!c->arena)
+    if (r->shared) {
+        r->arena = fa_large_arena_alloc(r->shared, r->arena_cap, r->err, r->path);
+        c->borrowed = 1;
+    } else {
+        c->arena = r->arena = fa_malloc_large(r->arena_cap, r->err, r->path);
+    }
+    if (!r->arena)
         return FACEAU_ERR_NOMEM;
     if (nw < 0 || nw > MAX_WINDOWS)
         return malformed(r, "window count out of range", nw);
@@ -283,7 +290,12 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
             return st;
         c->windows[w].size = ws;
         c->windows[w].n_comp = nc;
-        if (nc) {
+        if (nc && r->comps) {
+            c->windows[w].comp = fa_large_arena_alloc(r->comps, (size_t)nc * nn * sizeof(float),
+                                                      r->err, r->path);
+            if (!c->windows[w].comp)
+                return FACEAU_ERR_NOMEM;
+        } else if (nc) {
             c->windows[w].comp = take(r, (size_t)nc * nn * sizeof(float));
             if (!c->windows[w].comp)
                 return FACEAU_ERR_MODEL_CORRUPT;
@@ -314,6 +326,12 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
 
 faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
 {
+    return fa_ccnf_load_in(path, c, NULL, NULL, err);
+}
+
+faceau_status fa_ccnf_load_in(const char *path, fa_ccnf *c, fa_large_arena *arena,
+                              fa_large_arena *comps, fa_err *err)
+{
     if (!c)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: NULL model");
     memset(c, 0, sizeof *c);
@@ -323,12 +341,14 @@ faceau_status fa_ccnf_load(const char *path, fa_ccnf *c, fa_err *err)
     faceau_status st = fa_fopen_read(path, &f, err);
     if (st)
         return st;
-    reader r = {f, path, 0, 0, err, NULL, 0, 0};
+    reader r = {f, path, 0, 0, err, NULL, 0, 0, arena, arena ? comps : NULL};
     if (fseek(f, 0, SEEK_END) != 0 || (r.size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return fa_fail(err, FACEAU_ERR_IO, "%s: cannot determine the file size", path);
     }
     st = load_body(&r, c);
+    if (arena && r.arena) /* the block's unused end goes back to the arena */
+        fa_large_arena_shrink(arena, r.arena, r.arena_used);
     if (!st && ferror(f))
         st = fa_fail(err, FACEAU_ERR_IO, "%s: read error", path);
     fclose(f);
@@ -417,6 +437,13 @@ int fa_ccnf_compute_sigma(const fa_ccnf_expert *e, const float *comp, int n_comp
     return fa_cv_invert_cholesky(scratch, N, sigma, e->cpu);
 }
 
+void fa_ccnf_drop_components(fa_ccnf *c)
+{
+    for (int w = 0; w < c->n_windows; w++)
+        c->windows[w].comp = NULL;
+    c->comps_dropped = 1;
+}
+
 int fa_ccnf_slot(const fa_ccnf *c, int window)
 {
     for (int s = 0; s < c->n_slots; s++)
@@ -441,91 +468,84 @@ static int cmp_key(const void *a, const void *b)
     return (x->expert > y->expert) - (x->expert < y->expert);
 }
 
-/* One batch of up to FA_CHOL_BATCH distinct Sigmas (a pool job: it writes only its groups'
- * Sigmas and verdicts, and its thread's scratch). */
-typedef struct sigma_job {
-    const fa_ccnf *c;
-    const float *comp;
-    int n_comp, window;
-    const int *pos;
-    size_t n_pos;
-    const int *rep;
-    int *group_ok;
-    int nd;
-    float *store, *work;
-    size_t work_per_thread;
-} sigma_job;
-
-static void sigma_batch(void *ctx, long job, int thread)
+/* One batch of up to FA_CHOL_BATCH distinct Sigmas of a plan: it writes only its groups'
+ * Sigmas and verdicts, and the running thread's scratch (work: fa_ccnf_plan_work_floats). */
+void fa_ccnf_plan_run(const fa_ccnf_plan *P, long job, float *work)
 {
-    const sigma_job *J = ctx;
-    const int N = J->window * J->window, g0 = (int)job * FA_CHOL_BATCH;
+    const int N = P->window * P->window, g0 = (int)job * FA_CHOL_BATCH;
     const size_t nn = (size_t)N * (size_t)N;
-    const int cnt = J->nd - g0 < FA_CHOL_BATCH ? J->nd - g0 : FA_CHOL_BATCH;
-    float *sinv = J->work + (size_t)thread * J->work_per_thread, *scratch = sinv + FA_CHOL_BATCH * nn;
+    const int cnt = P->nd - g0 < FA_CHOL_BATCH ? P->nd - g0 : FA_CHOL_BATCH;
+    float *sinv = work, *scratch = sinv + FA_CHOL_BATCH * nn;
     const float *A[FA_CHOL_BATCH];
     float *X[FA_CHOL_BATCH];
     unsigned cpu = ~0u;
     for (int l = 0; l < cnt; l++) {
-        const fa_ccnf_expert *e = &J->c->experts[J->rep[g0 + l]];
+        const fa_ccnf_expert *e = &P->c->experts[P->rep[g0 + l]];
         cpu &= e->cpu;
-        X[l] = J->store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
+        X[l] = P->store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
         A[l] = sinv + (size_t)l * nn;
         if (N <= 3) /* cv::invert's closed forms (N = 1: a 1x1 is its own transpose) */
-            J->group_ok[g0 + l] = fa_ccnf_compute_sigma(e, J->comp, J->n_comp, J->window, X[l],
+            P->group_ok[g0 + l] = fa_ccnf_compute_sigma(e, P->comp, P->n_comp, P->window, X[l],
                                                         sinv + (size_t)l * nn);
         else
-            sigma_inv(e, J->comp, J->n_comp, N, J->pos, J->n_pos, sinv + (size_t)l * nn);
+            sigma_inv(e, P->comp, P->n_comp, N, P->pos, P->n_pos, sinv + (size_t)l * nn);
     }
     /* OpenCV hands these to LAPACK (OpenBLAS; windows past 11 keep CholImpl's arithmetic) */
     if (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX)
         for (int l = 0; l < cnt; l++)
-            J->group_ok[g0 + l] = fa_cv_invert_potrf(A[l], N, X[l], 1, cpu, scratch);
+            P->group_ok[g0 + l] = fa_cv_invert_potrf(A[l], N, X[l], 1, cpu, scratch);
     else if (N > 3)
-        fa_cv_invert_cholesky_batch(A, cnt, N, X, J->group_ok + g0, 1, cpu, scratch);
+        fa_cv_invert_cholesky_batch(A, cnt, N, X, P->group_ok + g0, 1, cpu, scratch);
 }
 
-faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
+size_t fa_ccnf_plan_work_floats(int window)
 {
-    fa_ccnf_prep prep = {NULL, NULL, 0};
-    faceau_status st = fa_ccnf_prepare_with(c, window, &prep, err);
-    fa_ccnf_prep_free(&prep);
-    return st;
+    const int N = window * window;
+    const size_t nn = (size_t)N * (size_t)N;
+    return FA_CHOL_BATCH * nn + (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX
+                                     ? fa_cv_invert_potrf_floats(N)
+                                     : fa_cv_invert_batch_floats(N));
 }
 
-void fa_ccnf_prep_free(fa_ccnf_prep *prep)
+void fa_ccnf_plan_free(fa_ccnf_plan *P)
 {
-    if (prep) {
-        fa_free_large(prep->work);
-        prep->work = NULL;
-        prep->cap = 0;
+    if (P) {
+        free(P->group);
+        free(P->pos);
+        memset(P, 0, sizeof *P);
     }
 }
 
-faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, fa_err *err)
+faceau_status fa_ccnf_plan_make(fa_ccnf *c, int window, fa_ccnf_plan *P, fa_err *err)
 {
-    fa_pool *pool = prep->pool;
+    memset(P, 0, sizeof *P);
     if (!c || !c->experts)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: prepare on an unloaded model");
     if (window < 1 || window > FA_CCNF_MAX_WINDOW)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: window %d outside 1..%d", window,
                        FA_CCNF_MAX_WINDOW);
+    P->c = c;
+    P->window = window;
     if (fa_ccnf_slot(c, window) >= 0)
-        return FACEAU_OK;
+        return FACEAU_OK; /* nothing to do: nd 0, no jobs */
     if (c->n_slots == FA_CCNF_MAX_SLOTS)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf: more than %d window sizes prepared",
                        FA_CCNF_MAX_SLOTS);
+    if (c->comps_dropped)
+        return fa_fail(err, FACEAU_ERR_STATE,
+                       "ccnf: window %d not prepared at load (its components are gone)", window);
+    P->todo = 1;
     /* Patch_experts::Response picks the components whose rows equal window²; none match for
      * other sizes (and the eye models store none), which leaves Sigma = inv(2 sum(alpha) I). */
-    const float *comp = NULL;
-    int n_comp = 0;
     for (int w = 0; w < c->n_windows; w++)
         if (c->windows[w].n_comp > 0 && c->windows[w].size == window) {
-            comp = c->windows[w].comp;
-            n_comp = c->windows[w].n_comp;
+            P->comp = c->windows[w].comp;
+            P->n_comp = c->windows[w].n_comp;
         }
-    if (n_comp > c->n_betas)
-        n_comp = c->n_betas;
+    if (P->n_comp > c->n_betas)
+        P->n_comp = c->n_betas;
+    const int n_comp = P->n_comp;
+    const float *comp = P->comp;
     const int N = window * window;
     const size_t nn = (size_t)N * (size_t)N;
     const int total = c->n_views * c->n_points;
@@ -535,29 +555,16 @@ faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, f
     for (int i = 0; i < total; i++)
         ne += c->experts[i].n_neurons > 0;
     sigma_key *keys = fa_calloc((size_t)(ne ? ne : 1), sizeof *keys, err, "CCNF sigma keys");
-    int *group = fa_malloc((size_t)(total ? total : 1) * sizeof *group, err, "CCNF sigma keys");
-    int *pos = fa_malloc(nn * sizeof *pos, err, "CCNF sigma pattern");
-    const size_t batch_floats = N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX
-                                    ? fa_cv_invert_potrf_floats(N)
-                                    : fa_cv_invert_batch_floats(N);
-    /* per thread: FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
-    const int threads = fa_pool_threads(pool);
-    const size_t work_floats = (size_t)threads * (FA_CHOL_BATCH * nn + batch_floats);
-    if (prep->cap < work_floats) {
-        /* grown, never shrunk, across the prepares of one load: fresh pages cost a fault each */
-        fa_free_large(prep->work);
-        prep->cap = 0;
-        prep->work = fa_malloc_large(work_floats * sizeof *prep->work, err, "CCNF sigma scratch");
-        if (prep->work)
-            prep->cap = work_floats;
+    /* group (total), then rep and group_ok (up to ne each) */
+    P->group = fa_malloc(((size_t)total + 2 * (size_t)ne + 1) * sizeof *P->group, err,
+                         "CCNF sigma keys");
+    P->pos = fa_malloc(nn * sizeof *P->pos, err, "CCNF sigma pattern");
+    if (!keys || !P->group || !P->pos) {
+        free(keys);
+        fa_ccnf_plan_free(P);
+        return FACEAU_ERR_NOMEM;
     }
-    float *work = prep->work;
-    float *store = NULL;
-    faceau_status st = FACEAU_OK;
-    if (!keys || !group || !pos || !work) {
-        st = FACEAU_ERR_NOMEM;
-        goto done;
-    }
+    int *group = P->group;
     ne = 0;
     for (int i = 0; i < total; i++) {
         const fa_ccnf_expert *e = &c->experts[i];
@@ -582,53 +589,124 @@ faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, f
     }
     if (ne > 0)
         nd++;
+    P->nd = nd;
+    /* the first expert of each group (keys are sorted by key, then expert), and whether the
+     * group's Sigma exists */
+    P->rep = group + total;
+    P->group_ok = P->rep + nd;
+    for (int q = 0; q < ne; q++)
+        if (q == 0 || memcmp(keys[q].bits, keys[q - 1].bits, sizeof keys[q].bits) != 0)
+            P->rep[group[keys[q].expert]] = keys[q].expert;
+    free(keys);
     /* the entries some component (or the diagonal) makes non-zero */
-    size_t n_pos = 0;
     for (size_t k = 0; k < nn; k++) {
         int on = k % ((size_t)N + 1) == 0;
         for (int b = 0; b < n_comp && !on; b++)
             on = comp[(size_t)b * nn + k] != 0;
         if (on)
-            pos[n_pos++] = (int)k;
+            P->pos[P->n_pos++] = (int)k;
     }
-    store = fa_malloc_large((size_t)(nd ? nd : 1) * nn * sizeof *store, err, "the CCNF sigmas");
-    if (!store) {
-        st = FACEAU_ERR_NOMEM;
-        goto done;
+    return FACEAU_OK;
+}
+
+size_t fa_ccnf_plan_bytes(const fa_ccnf_plan *P)
+{
+    const size_t N = (size_t)P->window * (size_t)P->window;
+    return P->todo ? (size_t)P->nd * N * N * sizeof(float) : 0;
+}
+
+long fa_ccnf_plan_jobs(const fa_ccnf_plan *P)
+{
+    return P->todo && P->store ? (P->nd + FA_CHOL_BATCH - 1) / FA_CHOL_BATCH : 0;
+}
+
+faceau_status fa_ccnf_plan_finish(fa_ccnf_plan *P, float *owned, fa_err *err)
+{
+    fa_ccnf *c = P->c;
+    if (!P->todo) {
+        fa_free_large(owned);
+        fa_ccnf_plan_free(P);
+        return FACEAU_OK;
     }
-    /* the first expert of each group (keys are sorted by key, then expert), and whether the
-     * group's Sigma exists */
-    int *rep = fa_malloc(2 * (size_t)(nd ? nd : 1) * sizeof *rep, err, "CCNF sigma keys");
-    if (!rep) {
-        st = FACEAU_ERR_NOMEM;
-        goto done;
-    }
-    int *group_ok = rep + nd;
-    for (int q = 0; q < ne; q++)
-        if (q == 0 || memcmp(keys[q].bits, keys[q - 1].bits, sizeof keys[q].bits) != 0)
-            rep[group[keys[q].expert]] = keys[q].expert;
-    sigma_job job = {c, comp, n_comp, window, pos, n_pos, rep, group_ok, nd, store, work,
-                     FA_CHOL_BATCH * nn + batch_floats};
-    fa_pool_for(pool, (nd + FA_CHOL_BATCH - 1) / FA_CHOL_BATCH, sigma_batch, &job);
+    const int total = c->n_views * c->n_points;
+    const size_t nn = (size_t)P->window * P->window * (size_t)P->window * P->window;
+    faceau_status st = FACEAU_OK;
     for (int i = 0; i < total && !st; i++)
-        if (group[i] >= 0 && !group_ok[group[i]])
+        if (P->group[i] >= 0 && !P->group_ok[P->group[i]])
             st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
                          "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
-                         window, i % c->n_points, i / c->n_points);
-    free(rep);
-    if (st)
-        goto done;
+                         P->window, i % c->n_points, i / c->n_points);
+    if (st) {
+        fa_free_large(owned);
+        fa_ccnf_plan_free(P);
+        return st;
+    }
     const int slot = c->n_slots;
     for (int i = 0; i < total; i++)
-        c->experts[i].sigma[slot] = group[i] >= 0 ? store + (size_t)group[i] * nn : NULL;
-    c->sigma_store[slot] = store;
-    store = NULL;
-    c->slot_window[slot] = window;
+        c->experts[i].sigma[slot] = P->group[i] >= 0 ? P->store + (size_t)P->group[i] * nn : NULL;
+    c->sigma_store[slot] = owned;
+    c->slot_window[slot] = P->window;
     c->n_slots++;
-done:
-    fa_free_large(store);
-    free(keys);
-    free(group);
-    free(pos);
+    fa_ccnf_plan_free(P);
+    return FACEAU_OK;
+}
+
+typedef struct plan_job {
+    const fa_ccnf_plan *P;
+    float *work;
+    size_t per_thread;
+} plan_job;
+
+static void plan_job_run(void *ctx, long job, int thread)
+{
+    const plan_job *J = ctx;
+    fa_ccnf_plan_run(J->P, job, J->work + (size_t)thread * J->per_thread);
+}
+
+faceau_status fa_ccnf_prepare(fa_ccnf *c, int window, fa_err *err)
+{
+    fa_ccnf_prep prep = {.pool = NULL};
+    faceau_status st = fa_ccnf_prepare_with(c, window, &prep, err);
+    fa_ccnf_prep_free(&prep);
     return st;
+}
+
+void fa_ccnf_prep_free(fa_ccnf_prep *prep)
+{
+    if (prep) {
+        fa_free_large(prep->work);
+        prep->work = NULL;
+        prep->cap = 0;
+    }
+}
+
+faceau_status fa_ccnf_prepare_with(fa_ccnf *c, int window, fa_ccnf_prep *prep, fa_err *err)
+{
+    fa_ccnf_plan P;
+    faceau_status st = fa_ccnf_plan_make(c, window, &P, err);
+    if (st || !P.todo)
+        return st;
+    /* per thread: FA_CHOL_BATCH SigmaInv, then the inverse's scratch */
+    const size_t per = fa_ccnf_plan_work_floats(window);
+    const size_t work_floats = (size_t)fa_pool_threads(prep->pool) * per;
+    if (prep->cap < work_floats) {
+        /* grown, never shrunk, across the prepares of one load: fresh pages cost a fault each */
+        fa_free_large(prep->work);
+        prep->cap = 0;
+        prep->work = fa_malloc_large(work_floats * sizeof *prep->work, err, "CCNF sigma scratch");
+        if (prep->work)
+            prep->cap = work_floats;
+    }
+    const size_t bytes = fa_ccnf_plan_bytes(&P);
+    float *owned = NULL;
+    P.store = prep->arena ? fa_large_arena_alloc(prep->arena, bytes ? bytes : 1, err, "the CCNF sigmas")
+                          : (owned = fa_malloc_large(bytes ? bytes : 1, err, "the CCNF sigmas"));
+    if (!prep->work || !P.store) {
+        fa_free_large(owned);
+        fa_ccnf_plan_free(&P);
+        return FACEAU_ERR_NOMEM;
+    }
+    plan_job J = {&P, prep->work, per};
+    fa_pool_for(prep->pool, fa_ccnf_plan_jobs(&P), plan_job_run, &J);
+    return fa_ccnf_plan_finish(&P, owned, err);
 }

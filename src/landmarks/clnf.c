@@ -32,6 +32,10 @@ struct fa_clnf {
     int part_nmap[FA_CLNF_MAX_PARTS];
     int part_map[FA_CLNF_MAX_PARTS][MAXP][2]; /* (index in main, index in part) */
     fa_validator *validator;
+    /* the CCNF arrays, Sigmas and KDE grids of every model: freed after them */
+    fa_large_arena arena;
+    /* the CCNF sigma components, during the load only */
+    fa_large_arena comps;
 };
 
 struct fa_clnf_ws {
@@ -134,7 +138,8 @@ static void chomp(char *s)
 
 /* CLNF::Read_CLNF: "PDM <path>", "Triangulations <path>", "PatchesCCNF <path>" lines; the
  * location is the rest of the line after one space. */
-static faceau_status read_clnf_file(const char *path, clnf_model *M, fa_err *err)
+static faceau_status read_clnf_file(const char *path, clnf_model *M, fa_large_arena *arena,
+                                    fa_large_arena *comps, fa_err *err)
 {
     char dir[4096], line[4096], full[4096];
     FILE *f;
@@ -164,7 +169,7 @@ static faceau_status read_clnf_file(const char *path, clnf_model *M, fa_err *err
                 break;
             }
             if ((st = fa_path_join(full, sizeof full, dir, loc, err)) ||
-                (st = fa_ccnf_load(full, &M->ccnf[M->n_scales], err)))
+                (st = fa_ccnf_load_in(full, &M->ccnf[M->n_scales], arena, comps, err)))
                 break;
             M->n_scales++;
         } else if (!strcmp(module, "PatchesIntensity") || !strcmp(module, "PatchesCEN")) {
@@ -207,35 +212,135 @@ static float scale_sigma(const clnf_model *M, int scale)
     return sigma;
 }
 
-/* Prepares the Sigmas of every window in use and the KDE grids. OpenFace caches one grid per
- * window size, computed with the sigma of its first use; the first frame always runs the init
- * windows scale by scale, so the first use of a size is its first occurrence in init, then in
- * small. */
-static faceau_status model_prepare(clnf_model *M, fa_ccnf_prep *prep, fa_err *err)
+/* What a load computes after reading: every Sigma batch and KDE grid of every model, shared out
+ * over the pool in one batch (largest first). A job writes only its own Sigmas or grid rows and
+ * its thread's scratch, so the tables are the same bits for any thread count. */
+#define MAX_PLANS (FA_CLNF_MAX_SCALES * 2 * (FA_CLNF_MAX_PARTS + 1))
+#define MAX_GRIDS (MAX_KDE * (FA_CLNF_MAX_PARTS + 1))
+#define KDE_ROWS 16 /* grid rows (of the x loop) per job */
+typedef struct load_plan {
+    fa_ccnf_plan plan[MAX_PLANS];
+    int n_plans;
+    const fa_kde *grid[MAX_GRIDS];
+    int n_grids;
+    /* the jobs: plan p's batch b, or grid g's rows from r */
+    struct load_job {
+        int kind, index, from;
+    } *jobs;
+    long n_jobs;
+    float *work;  /* per pool thread */
+    size_t per_thread;
+} load_plan;
+
+/* Plans the Sigmas of every window in use and sets up the KDE grids (in arena, filled by the
+ * batch). OpenFace caches one grid per window size, computed with the sigma of its first use;
+ * the first frame always runs the init windows scale by scale, so the first use of a size is
+ * its first occurrence in init, then in small. */
+static faceau_status model_plan(clnf_model *M, load_plan *L, fa_large_arena *arena, fa_err *err)
 {
     const int *lists[2] = {M->params.win_init, M->params.win_small};
     for (int l = 0; l < 2; l++)
         for (int s = 0; s < M->n_scales && s < M->params.n_windows; s++) {
-            int ws = lists[l][s];
+            int ws = lists[l][s], dup = 0;
             if (ws <= 0)
                 continue;
-            faceau_status st = fa_ccnf_prepare_with(&M->ccnf[s], ws, prep, err);
-            if (st)
-                return st;
+            for (int q = 0; q < L->n_plans; q++)
+                dup |= L->plan[q].c == &M->ccnf[s] && L->plan[q].window == ws;
+            if (!dup) {
+                if (L->n_plans == MAX_PLANS)
+                    return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "too many window sizes");
+                fa_ccnf_plan *P = &L->plan[L->n_plans];
+                faceau_status st = fa_ccnf_plan_make(&M->ccnf[s], ws, P, err);
+                if (st)
+                    return st;
+                L->n_plans++;
+                if (P->todo) {
+                    const size_t bytes = fa_ccnf_plan_bytes(P);
+                    P->store = fa_large_arena_alloc(arena, bytes ? bytes : 1, err, "the CCNF sigmas");
+                    if (!P->store)
+                        return FACEAU_ERR_NOMEM;
+                }
+            }
             if (model_kde(M, ws))
                 continue;
-            if (M->n_kde == MAX_KDE)
+            if (M->n_kde == MAX_KDE || L->n_grids == MAX_GRIDS)
                 return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "too many window sizes");
-            st = fa_kde_init(&M->kde[M->n_kde], ws, fa_kde_a(scale_sigma(M, s)), err);
+            float *tab = fa_large_arena_alloc(arena, fa_kde_floats(ws) * sizeof(float) + 1, err,
+                                              "KDE grid");
+            if (!tab)
+                return FACEAU_ERR_NOMEM;
+            faceau_status st = fa_kde_init_in(&M->kde[M->n_kde], ws, fa_kde_a(scale_sigma(M, s)), tab, err);
             if (st)
                 return st;
-            M->n_kde++;
+            L->grid[L->n_grids++] = &M->kde[M->n_kde++];
         }
     return FACEAU_OK;
 }
 
+static void load_job_run(void *ctx, long job, int thread)
+{
+    const load_plan *L = ctx;
+    const struct load_job *J = &L->jobs[job];
+    if (J->kind == 0) {
+        fa_ccnf_plan_run(&L->plan[J->index], J->from, L->work + (size_t)thread * L->per_thread);
+    } else {
+        const fa_kde *k = L->grid[J->index];
+        const int steps = fa_kde_fill_steps(k), end = J->from + KDE_ROWS;
+        fa_kde_fill(k, J->from, end < steps ? end : steps);
+    }
+}
+
+/* The batch: jobs by cost, heaviest first (Sigmas by window, then grids), then every plan
+ * finished in order (the first failure is the one reported). */
+static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
+{
+    long n = 0;
+    size_t per = 0;
+    for (int p = 0; p < L->n_plans; p++) {
+        n += fa_ccnf_plan_jobs(&L->plan[p]);
+        if (fa_ccnf_plan_jobs(&L->plan[p]) && fa_ccnf_plan_work_floats(L->plan[p].window) > per)
+            per = fa_ccnf_plan_work_floats(L->plan[p].window);
+    }
+    for (int g = 0; g < L->n_grids; g++)
+        n += (fa_kde_fill_steps(L->grid[g]) + KDE_ROWS - 1) / KDE_ROWS;
+    L->jobs = fa_malloc((size_t)(n ? n : 1) * sizeof *L->jobs, err, "CLNF load jobs");
+    L->per_thread = per;
+    /* at least one huge page, so that its pages cost one fault (freed after the load) */
+    size_t work_bytes = (size_t)fa_pool_threads(pool) * per * sizeof *L->work;
+    if (work_bytes < ((size_t)2 << 20))
+        work_bytes = (size_t)2 << 20;
+    L->work = per ? fa_malloc_large(work_bytes, err, "CCNF sigma scratch") : NULL;
+    faceau_status st = FACEAU_OK;
+    if (!L->jobs || (per && !L->work)) {
+        st = FACEAU_ERR_NOMEM;
+    } else {
+        for (int w = FA_CCNF_MAX_WINDOW; w >= 1; w--)
+            for (int p = 0; p < L->n_plans; p++)
+                if (L->plan[p].window == w)
+                    for (long b = 0; b < fa_ccnf_plan_jobs(&L->plan[p]); b++)
+                        L->jobs[L->n_jobs++] = (struct load_job){0, p, (int)b};
+        for (int g = 0; g < L->n_grids; g++)
+            for (int r = 0; r < fa_kde_fill_steps(L->grid[g]); r += KDE_ROWS)
+                L->jobs[L->n_jobs++] = (struct load_job){1, g, r};
+        fa_pool_for(pool, L->n_jobs, load_job_run, L);
+    }
+    for (int p = 0; p < L->n_plans; p++) {
+        faceau_status s2 = st ? (fa_ccnf_plan_free(&L->plan[p]), st)
+                              : fa_ccnf_plan_finish(&L->plan[p], NULL, err);
+        if (!st)
+            st = s2;
+    }
+    L->n_plans = 0;
+    free(L->jobs);
+    fa_free_large(L->work);
+    L->jobs = NULL;
+    L->work = NULL;
+    return st;
+}
+
 /* A part's own main file: "LandmarkDetector <clnf file>". */
-static faceau_status read_part_main(const char *path, clnf_model *M, fa_err *err)
+static faceau_status read_part_main(const char *path, clnf_model *M, fa_large_arena *arena,
+                                    fa_large_arena *comps, fa_err *err)
 {
     char dir[4096], line[4096], full[4096];
     FILE *f;
@@ -251,7 +356,7 @@ static faceau_status read_part_main(const char *path, clnf_model *M, fa_err *err
             continue;
         if (!strcmp(module, "LandmarkDetector")) {
             if (!(st = fa_path_join(full, sizeof full, dir, loc, err)))
-                st = read_clnf_file(full, M, err);
+                st = read_clnf_file(full, M, arena, comps, err);
             found = 1;
         }
     }
@@ -261,7 +366,7 @@ static faceau_status read_part_main(const char *path, clnf_model *M, fa_err *err
     return st;
 }
 
-static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_ccnf_prep *prep, fa_err *err)
+static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_err *err)
 {
     char module[64], loc[4096], name[32], full[4096];
     int used = 0;
@@ -289,70 +394,158 @@ static faceau_status read_part(fa_clnf *m, const char *dir, char *line, fa_ccnf_
     }
     m->part_nmap[k] = nmap;
     faceau_status st = fa_path_join(full, sizeof full, dir, loc, err);
-    if (st || (st = read_part_main(full, P, err)))
+    if (st || (st = read_part_main(full, P, &m->arena, &m->comps, err)))
         return st;
     for (int q = 0; q < nmap; q++)
         if (m->part_map[k][q][1] >= P->pdm.n)
             return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
                            "part '%s' maps to point %d of its %d-point PDM", name,
                            m->part_map[k][q][1], P->pdm.n);
-    return model_prepare(P, prep, err);
+    return FACEAU_OK;
+}
+
+/* The load's first batch: job 0 reads the main file's landmark models (its lines in order,
+ * stopping at the first failure), job 1 the validator (the file of the last DetectionValidator
+ * line), which is independent of them. Of two failures the earlier line's is reported. */
+typedef struct read_jobs {
+    fa_clnf *m;
+    FILE *f;
+    const char *main_path, *dir, *validator_path;
+    faceau_status st[2];
+    long fail_line[2];
+    int have_main;
+    fa_err err[2];
+} read_jobs;
+
+static void read_job(void *ctx, long job, int thread)
+{
+    (void)thread;
+    read_jobs *R = ctx;
+    fa_clnf *m = R->m;
+    fa_err *err = &R->err[job];
+    if (job == 1) {
+        R->st[1] = fa_validator_load(R->validator_path, &m->validator, err);
+        return;
+    }
+    char line[8192], full[4096];
+    faceau_status st = FACEAU_OK;
+    long n = 0;
+    while (st == FACEAU_OK && fgets(line, sizeof line, R->f)) {
+        n++;
+        chomp(line);
+        char module[64], loc[4096];
+        if (sscanf(line, "%63s %4095s", module, loc) != 2)
+            continue;
+        if (!strcmp(module, "LandmarkDetector")) {
+            if (!(st = fa_path_join(full, sizeof full, R->dir, loc, err)))
+                st = read_clnf_file(full, &m->main, &m->arena, &m->comps, err);
+            R->have_main = 1;
+        } else if (!strcmp(module, "LandmarkDetector_part")) {
+            st = read_part(m, R->dir, line, err);
+        }
+    }
+    R->st[0] = st;
+    R->fail_line[0] = n;
+}
+
+static faceau_status load_all(fa_clnf *m, const char *main_path, FILE *f, fa_pool *pool, fa_err *err)
+{
+    char dir[4096], line[8192], validator[4096];
+    dir_of(main_path, dir, sizeof dir);
+    params_main(&m->main.params);
+    /* the validator's line (the last of them: each would replace the one before) */
+    long n = 0, vline = 0;
+    faceau_status st = FACEAU_OK;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        char module[64], loc[4096];
+        chomp(line);
+        if (sscanf(line, "%63s %4095s", module, loc) == 2 && !strcmp(module, "DetectionValidator")) {
+            if ((st = fa_path_join(validator, sizeof validator, dir, loc, err)))
+                return st;
+            vline = n;
+        }
+    }
+    rewind(f);
+    read_jobs R = {m, f, main_path, dir, validator, {FACEAU_OK, FACEAU_OK}, {0, vline}, 0,
+                   {{FACEAU_OK, ""}, {FACEAU_OK, ""}}};
+    fa_pool_for(pool, vline ? 2 : 1, read_job, &R);
+    if (ferror(f) && !R.st[0])
+        R.st[0] = fa_fail(&R.err[0], FACEAU_ERR_IO, "%s: read error", main_path);
+    for (int j = 0; j < 2; j++)
+        if (R.st[j] && (!st || R.fail_line[j] < n)) {
+            st = R.st[j];
+            n = R.fail_line[j];
+            if (err)
+                *err = R.err[j];
+        }
+    if (st)
+        return st;
+    if (!R.have_main)
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: no LandmarkDetector line", main_path);
+    for (int k = 0; k < m->n_parts; k++)
+        for (int q = 0; q < m->part_nmap[k]; q++)
+            if (m->part_map[k][q][0] >= m->main.pdm.n)
+                return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "part '%s' maps main point %d of %d",
+                               m->part_name[k], m->part_map[k][q][0], m->main.pdm.n);
+    /* the second batch: every Sigma and grid (the parts', then the main model's) */
+    load_plan *L = fa_calloc(1, sizeof *L, err, "CLNF load plan");
+    if (!L)
+        return FACEAU_ERR_NOMEM;
+    for (int k = 0; !st && k < m->n_parts; k++)
+        st = model_plan(&m->part[k], L, &m->arena, err);
+    if (!st)
+        st = model_plan(&m->main, L, &m->arena, err);
+    if (!st)
+        st = load_run(L, pool, err);
+    for (int p = 0; p < L->n_plans; p++) /* plans left by a failure */
+        fa_ccnf_plan_free(&L->plan[p]);
+    free(L);
+    /* the tables are all there: the components go, and the reservation's unused end */
+    for (int k = 0; k <= m->n_parts; k++) {
+        clnf_model *M = k < m->n_parts ? &m->part[k] : &m->main;
+        for (int sc = 0; sc < M->n_scales; sc++)
+            fa_ccnf_drop_components(&M->ccnf[sc]);
+    }
+    fa_large_arena_free(&m->comps);
+    fa_large_arena_trim(&m->arena);
+    return st;
 }
 
 faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
 {
+    return fa_clnf_load_threads(main_path, 0, out, err);
+}
+
+faceau_status fa_clnf_load_threads(const char *main_path, int threads, fa_clnf **out, fa_err *err)
+{
     *out = NULL;
+    if (threads < 0 || threads > FA_POOL_MAX_THREADS)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "clnf: %d load threads outside 0..%d", threads,
+                       FA_POOL_MAX_THREADS);
     fa_clnf *m = fa_calloc(1, sizeof *m, err, "CLNF model");
     if (!m)
         return FACEAU_ERR_NOMEM;
-    char dir[4096], line[8192], full[4096];
     FILE *f;
     faceau_status st = fa_fopen_read(main_path, &f, err);
     if (st) {
         free(m);
         return st;
     }
-    dir_of(main_path, dir, sizeof dir);
-    params_main(&m->main.params);
-    /* The Sigmas are most of the load's work: they are shared out over a thread per online CPU
-     * (at most 8) for the load only. Each batch of Sigmas is one job writing its own, so the
-     * bits do not depend on the count; without threads the caller does them all. */
-    fa_ccnf_prep prep = {NULL, NULL, 0};
-    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The load's work is shared out over a thread per online CPU (at most 8) for the load only:
+     * the validator beside the landmark models' files, then the Sigmas and KDE grids. Each job
+     * writes its own tables, so the bits do not depend on the count; without threads the caller
+     * does them all. */
+    fa_pool *pool = NULL;
+    const long ncpu = threads ? threads : sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu > 1) {
         fa_err pe;
-        if (fa_pool_create(ncpu > 8 ? 8 : (int)ncpu, &prep.pool, &pe) != FACEAU_OK)
-            prep.pool = NULL;
+        if (fa_pool_create(ncpu > 8 ? 8 : (int)ncpu, &pool, &pe) != FACEAU_OK)
+            pool = NULL;
     }
-    int have_main = 0;
-    while (st == FACEAU_OK && fgets(line, sizeof line, f)) {
-        chomp(line);
-        char module[64], loc[4096];
-        if (sscanf(line, "%63s %4095s", module, loc) != 2)
-            continue;
-        if (!strcmp(module, "LandmarkDetector")) {
-            if (!(st = fa_path_join(full, sizeof full, dir, loc, err)))
-                st = read_clnf_file(full, &m->main, err);
-            have_main = 1;
-        } else if (!strcmp(module, "LandmarkDetector_part")) {
-            st = read_part(m, dir, line, &prep, err);
-        } else if (!strcmp(module, "DetectionValidator")) {
-            if (!(st = fa_path_join(full, sizeof full, dir, loc, err)))
-                st = fa_validator_load(full, &m->validator, err);
-        }
-    }
+    st = load_all(m, main_path, f, pool, err);
     fclose(f);
-    if (st == FACEAU_OK && !have_main)
-        st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "%s: no LandmarkDetector line", main_path);
-    if (st == FACEAU_OK)
-        st = model_prepare(&m->main, &prep, err);
-    for (int k = 0; st == FACEAU_OK && k < m->n_parts; k++)
-        for (int q = 0; q < m->part_nmap[k]; q++)
-            if (m->part_map[k][q][0] >= m->main.pdm.n)
-                st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "part '%s' maps main point %d of %d",
-                             m->part_name[k], m->part_map[k][q][0], m->main.pdm.n);
-    fa_pool_free(prep.pool);
-    fa_ccnf_prep_free(&prep);
+    fa_pool_free(pool);
     if (st) {
         fa_clnf_free(m);
         return st;
@@ -369,7 +562,78 @@ void fa_clnf_free(fa_clnf *m)
     for (int k = 0; k < m->n_parts; k++)
         model_free(&m->part[k]);
     fa_validator_free(m->validator);
+    fa_large_arena_free(&m->arena);
+    fa_large_arena_free(&m->comps);
     free(m);
+}
+
+/* ---- digest (tests) ----------------------------------------------------------------------- */
+
+static void digest_bytes(uint64_t *h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ c[i]) * 1099511628211ull;
+}
+
+static void digest_ccnf(uint64_t *h, const fa_ccnf *c)
+{
+    digest_bytes(h, &c->patch_scaling, sizeof c->patch_scaling);
+    const int ints[4] = {c->n_views, c->n_points, c->n_betas, c->support};
+    digest_bytes(h, ints, sizeof ints);
+    digest_bytes(h, c->centers, sizeof *c->centers * (size_t)c->n_views);
+    digest_bytes(h, c->visibility, sizeof *c->visibility * (size_t)c->n_views * (size_t)c->n_points);
+    for (int i = 0; i < c->n_views * c->n_points; i++) {
+        const fa_ccnf_expert *e = &c->experts[i];
+        const int shape[3] = {e->width, e->height, e->n_neurons};
+        digest_bytes(h, shape, sizeof shape);
+        if (e->n_neurons) {
+            digest_bytes(h, e->weights, sizeof *e->weights * (size_t)e->n_neurons *
+                                            (size_t)(1 + e->width * e->height));
+            digest_bytes(h, e->alpha, sizeof *e->alpha * (size_t)e->n_neurons);
+            digest_bytes(h, e->betas, sizeof *e->betas * (size_t)c->n_betas);
+        }
+        digest_bytes(h, &e->confidence, sizeof e->confidence);
+        for (int s = 0; s < c->n_slots; s++) {
+            const size_t N = (size_t)c->slot_window[s] * (size_t)c->slot_window[s];
+            digest_bytes(h, &c->slot_window[s], sizeof c->slot_window[s]);
+            if (e->sigma[s])
+                digest_bytes(h, e->sigma[s], sizeof(float) * N * N);
+        }
+    }
+}
+
+static void digest_model(uint64_t *h, const clnf_model *M)
+{
+    const fa_pdm *p = &M->pdm;
+    const size_t n3 = 3 * (size_t)p->n, m = (size_t)p->m;
+    digest_bytes(h, p->mean, sizeof *p->mean * n3);
+    digest_bytes(h, p->pc, sizeof *p->pc * n3 * m);
+    digest_bytes(h, p->eig, sizeof *p->eig * m);
+    if (p->gram)
+        digest_bytes(h, p->gram, sizeof *p->gram * 6 * m * m);
+    if (p->pct)
+        digest_bytes(h, p->pct, sizeof *p->pct * n3 * m);
+    for (int s = 0; s < M->n_scales; s++)
+        digest_ccnf(h, &M->ccnf[s]);
+    digest_bytes(h, &M->params, sizeof M->params);
+    for (int k = 0; k < M->n_kde; k++) {
+        const fa_kde *K = &M->kde[k];
+        const int steps = fa_kde_fill_steps(K);
+        digest_bytes(h, &K->a, sizeof K->a);
+        digest_bytes(h, K->tab, sizeof *K->tab * (size_t)steps * (size_t)steps * (size_t)(K->ws * K->ws));
+    }
+}
+
+uint64_t fa_clnf_digest(const fa_clnf *m)
+{
+    uint64_t h = 1469598103934665603ull;
+    digest_model(&h, &m->main);
+    for (int k = 0; k < m->n_parts; k++) {
+        digest_model(&h, &m->part[k]);
+        digest_bytes(&h, m->part_map[k], sizeof m->part_map[k][0] * (size_t)m->part_nmap[k]);
+    }
+    return h;
 }
 
 const fa_pdm *fa_clnf_pdm(const fa_clnf *m)

@@ -45,7 +45,13 @@ typedef struct fa_clnf fa_clnf;
  * DetectionValidator. main_path is the main file; the files it names are relative to it. A
  * missing or malformed file fails naming it. */
 faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err);
+/* fa_clnf_load with its work on `threads` threads (0: one per online CPU, at most 8); the model
+ * is the same bytes for any count. */
+faceau_status fa_clnf_load_threads(const char *main_path, int threads, fa_clnf **out, fa_err *err);
 void fa_clnf_free(fa_clnf *m); /* NULL is fine */
+/* A digest (64-bit FNV-1a) of every table the load read or computed: PDMs, CCNF arrays, Sigmas,
+ * KDE grids, parameters and part mappings (not the validator), for tests that compare loads. */
+uint64_t fa_clnf_digest(const fa_clnf *m);
 
 /* The main model's PDM and parameters (read-only views). */
 const fa_pdm *fa_clnf_pdm(const fa_clnf *m);
@@ -125,9 +131,18 @@ typedef struct fa_kde {
     float a;
     float *tab;   /* steps^2 rows of ws^2 */
     unsigned cpu; /* FA_CPU_* kernels the mean-shift runs (fa_cpu_features() at fa_kde_init) */
+    int borrowed; /* tab is the caller's (fa_kde_init_in), not freed by fa_kde_free */
 } fa_kde;
 
 faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err);
+/* fa_kde_init in steps, for a loader that fills many grids on several threads: the grid's
+ * floats (0 for a window out of range); the set-up on the caller's tab of that many floats
+ * (kept by the caller); then the rows of x = x0..x1-1 (the outer loop, 0..kde_steps), in any
+ * order or split. */
+size_t fa_kde_floats(int ws);
+faceau_status fa_kde_init_in(fa_kde *k, int ws, float a, float *tab, fa_err *err);
+int fa_kde_fill_steps(const fa_kde *k);
+void fa_kde_fill(const fa_kde *k, int x0, int x1);
 void fa_kde_free(fa_kde *k);
 
 /* a = -0.5 / (sigma * sigma) as NU_RLMS computes it (float square, double division). */

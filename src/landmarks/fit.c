@@ -28,29 +28,53 @@ float fa_kde_a(float sigma)
     return (float)(-0.5 / s2);
 }
 
-faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
+/* for (x = 0; x < resp_size / step_size; x++): the bound is a float (ws / 0.1f) */
+static int kde_steps(int ws)
 {
-    memset(k, 0, sizeof *k);
-    if (ws < 1 || ws > 64)
-        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "KDE window size %d out of range", ws);
-    /* for (x = 0; x < resp_size / step_size; x++): the bound is a float (ws / 0.1f) */
     float bound = (float)ws / STEP;
     int steps = 0;
     while ((float)steps < bound)
         steps++;
+    return steps;
+}
+
+size_t fa_kde_floats(int ws)
+{
+    if (ws < 1 || ws > 64)
+        return 0;
+    const int steps = kde_steps(ws);
     int rows = (int)((ws / STEP) * (ws / STEP)); /* the Mat's row count as OpenFace sizes it */
     if (rows < steps * steps)
         rows = steps * steps;
-    k->tab = fa_malloc_large((size_t)rows * (size_t)(ws * ws) * sizeof(float), err, "KDE grid");
-    if (!k->tab)
-        return FACEAU_ERR_NOMEM;
+    return (size_t)rows * (size_t)(ws * ws);
+}
+
+faceau_status fa_kde_init_in(fa_kde *k, int ws, float a, float *tab, fa_err *err)
+{
+    memset(k, 0, sizeof *k);
+    if (ws < 1 || ws > 64)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "KDE window size %d out of range", ws);
+    k->tab = tab;
+    k->borrowed = 1;
     k->ws = ws;
     k->a = a;
     k->cpu = fa_cpu_features();
     /* the lookup's row stride: (int)(resp_size / step_size + 0.5) */
     k->steps = (int)((float)ws / STEP + 0.5);
-    float *it = k->tab;
-    for (int x = 0; x < steps; x++) {
+    return FACEAU_OK;
+}
+
+int fa_kde_fill_steps(const fa_kde *k)
+{
+    return kde_steps(k->ws);
+}
+
+void fa_kde_fill(const fa_kde *k, int x0, int x1)
+{
+    const int ws = k->ws, steps = kde_steps(ws);
+    const float a = k->a;
+    float *it = k->tab + (size_t)x0 * (size_t)steps * (size_t)(ws * ws);
+    for (int x = x0; x < x1; x++) {
         float dx = (float)x * STEP;
         for (int y = 0; y < steps; y++) {
             float dy = (float)y * STEP;
@@ -63,13 +87,28 @@ faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
             }
         }
     }
-    return FACEAU_OK;
+}
+
+faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
+{
+    memset(k, 0, sizeof *k);
+    const size_t n = fa_kde_floats(ws);
+    if (!n)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "KDE window size %d out of range", ws);
+    float *tab = fa_malloc_large(n * sizeof *tab, err, "KDE grid");
+    if (!tab)
+        return FACEAU_ERR_NOMEM;
+    faceau_status st = fa_kde_init_in(k, ws, a, tab, err);
+    k->borrowed = 0;
+    fa_kde_fill(k, 0, fa_kde_fill_steps(k));
+    return st;
 }
 
 void fa_kde_free(fa_kde *k)
 {
     if (k) {
-        fa_free_large(k->tab);
+        if (!k->borrowed)
+            fa_free_large(k->tab);
         memset(k, 0, sizeof *k);
     }
 }

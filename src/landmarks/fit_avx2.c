@@ -3,32 +3,12 @@
  * the same order as the scalar loop. Eight consecutive steps of the eight landmarks' rows are
  * loaded as rows and transposed, which gives the per-step vectors without gathers. */
 #include "landmarks/fit_kernels.h"
+#include "cv/transpose8_avx2.h"
 
 #if FA_BUILD_AVX2
 #include <immintrin.h>
 
 #define AVX2_FN __attribute__((target("avx2")))
-
-/* r[0..7] (row l = lane l's eight steps) to columns: r[j] lane l = old r[l] lane j. */
-AVX2_FN static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
-{
-    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 AVX2_FN void fa_mean_shift_sums_avx2(const float *const *p, const float *const *k, int nl, int ws,
                                      float *sum, float *mx, float *my)
@@ -48,8 +28,8 @@ AVX2_FN void fa_mean_shift_sums_avx2(const float *const *p, const float *const *
             a[l] = _mm256_loadu_ps(pl[l] + t);
             b[l] = _mm256_loadu_ps(kl[l] + t);
         }
-        transpose8(a);
-        transpose8(b);
+        fa_transpose8_avx2(a);
+        fa_transpose8_avx2(b);
         for (int j = 0; j < 8; j++) {
             const __m256 v = _mm256_mul_ps(a[j], b[j]);
             s = _mm256_add_ps(s, v);

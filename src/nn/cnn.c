@@ -154,25 +154,15 @@ static faceau_status add_fc(fa_cnn *net, fa_reader *r, int h, int w, int ch, int
                        "%s: layer %d: FC %d -> %d does not fit its %d x %d x %d input", r->path, li,
                        nin, nout, h, w, ch);
     }
+    /* term (m, column xx, row yy) of the conv is row m*h*w + xx*h + yy of OpenFace's weight
+     * matrix (row m for a 1x1 kernel): its rows are the terms in order */
     int kh = per_pixel || vec ? 1 : h, kw = per_pixel || vec ? 1 : w;
-    float *kern = fa_malloc((size_t)nin * nout * sizeof *kern, r->err, r->path);
-    if (kern) {
-        for (int m = 0; m < ch; m++)
-            for (int k = 0; k < nout; k++)
-                for (int yy = 0; yy < kh; yy++)
-                    for (int xx = 0; xx < kw; xx++) {
-                        long i = per_pixel || vec ? m : (long)m * h * w + (long)xx * h + yy;
-                        kern[(((size_t)m * nout + k) * kh + yy) * kw + xx] = wd[i * nout + k];
-                    }
-        fa_layer *L = &net->l[net->n];
-        L->type = FA_LT_CONV;
-        if (!(st = fa_conv_init(&L->conv, per_pixel ? FA_FC_PIXEL : FA_FC, ch, nout, kh, kw, kern,
-                                bd, NULL, r->err)))
-            net->n++, *out_ch = nout;
-    } else {
-        st = FACEAU_ERR_NOMEM;
-    }
-    free(kern), free(bd), free(wd);
+    fa_layer *L = &net->l[net->n];
+    L->type = FA_LT_CONV;
+    if (!(st = fa_conv_init_terms(&L->conv, per_pixel ? FA_FC_PIXEL : FA_FC, ch, nout, kh, kw, wd,
+                                  bd, NULL, r->err)))
+        net->n++, *out_ch = nout;
+    free(bd), free(wd);
     return st;
 }
 

@@ -20,8 +20,9 @@
 
 /* ---- set-up ---------------------------------------------------------------------------------- */
 
-faceau_status fa_conv_init(fa_conv *c, int kind, int cin, int cout, int kh, int kw,
-                           const float *kernels, const float *bias, const float *slope, fa_err *err)
+/* Everything but the weights (c->w zeroed, c->wd filled by finish_weights). */
+static faceau_status conv_setup(fa_conv *c, int kind, int cin, int cout, int kh, int kw,
+                                const float *bias, const float *slope, fa_err *err)
 {
     memset(c, 0, sizeof *c);
     if (cin < 1 || cout < 1 || kh < 1 || kw < 1 || cin > 4096 || cout > 4096 || kh > 64 || kw > 64 ||
@@ -43,20 +44,48 @@ faceau_status fa_conv_init(fa_conv *c, int kind, int cin, int cout, int kh, int 
     /* Term k = (map, column, row) as im2col_multimap lays out a receptive field. */
     for (int m = 0, k = 0; m < cin; m++)
         for (int x = 0; x < kw; x++)
-            for (int y = 0; y < kh; y++, k++) {
+            for (int y = 0; y < kh; y++, k++)
                 c->kx[k] = x * cin + m, c->ky[k] = y;
-                for (int n = 0; n < cout; n++)
-                    c->w[(size_t)k * cpad + n] = kernels[(((size_t)m * cout + n) * kh + y) * kw + x];
-            }
-    if (c->wd)
-        for (size_t i = 0; i < (size_t)nk * cpad; i++)
-            c->wd[i] = c->w[i];
     for (int n = 0; n < cout; n++) {
         c->bias[n] = bias[n];
         if (slope)
             c->slope[n] = slope[n];
     }
     c->avx2 = (fa_cpu_features() & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
+    return FACEAU_OK;
+}
+
+static void finish_weights(fa_conv *c)
+{
+    if (c->wd)
+        for (size_t i = 0; i < (size_t)c->nk * c->cpad; i++)
+            c->wd[i] = c->w[i];
+}
+
+faceau_status fa_conv_init(fa_conv *c, int kind, int cin, int cout, int kh, int kw,
+                           const float *kernels, const float *bias, const float *slope, fa_err *err)
+{
+    faceau_status st = conv_setup(c, kind, cin, cout, kh, kw, bias, slope, err);
+    if (st)
+        return st;
+    for (int m = 0, k = 0; m < cin; m++)
+        for (int x = 0; x < kw; x++)
+            for (int y = 0; y < kh; y++, k++)
+                for (int n = 0; n < cout; n++)
+                    c->w[(size_t)k * c->cpad + n] = kernels[(((size_t)m * cout + n) * kh + y) * kw + x];
+    finish_weights(c);
+    return FACEAU_OK;
+}
+
+faceau_status fa_conv_init_terms(fa_conv *c, int kind, int cin, int cout, int kh, int kw,
+                                 const float *w, const float *bias, const float *slope, fa_err *err)
+{
+    faceau_status st = conv_setup(c, kind, cin, cout, kh, kw, bias, slope, err);
+    if (st)
+        return st;
+    for (int k = 0; k < c->nk; k++)
+        memcpy(c->w + (size_t)k * c->cpad, w + (size_t)k * cout, (size_t)cout * sizeof *w);
+    finish_weights(c);
     return FACEAU_OK;
 }
 

@@ -44,6 +44,11 @@ typedef struct fa_conv {
  * FA_FC: kh x kw is the whole input map; FA_FC_PIXEL: 1 x 1. */
 faceau_status fa_conv_init(fa_conv *c, int kind, int cin, int cout, int kh, int kw,
                            const float *kernels, const float *bias, const float *slope, fa_err *err);
+/* The same with the weights term by term: w[k*cout + n] for term k in the im2col order (input
+ * map, kernel column, kernel row) and output n, which is OpenFace's FC weight matrix as stored
+ * (its row i is term i): no reordering copy of a layer of megabytes at load. */
+faceau_status fa_conv_init_terms(fa_conv *c, int kind, int cin, int cout, int kh, int kw,
+                                 const float *w, const float *bias, const float *slope, fa_err *err);
 void fa_conv_free(fa_conv *c);
 /* in: h x w x cin; out: (h-kh+1) x (w-kw+1) x cout. full_h: the height of the whole map when
  * in is a band of it (OpenBLAS's path and OpenCV's 1x1 case depend on the whole product). */
