@@ -378,7 +378,8 @@ static faceau_status open_all(run_state *r)
     if ((st = set_paths(r)) || (st = make_dirs(o->out_dir, &r->err)))
         return st;
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
-    if ((st = faceau_source_open_threads(o->input, threads, &r->src, errbuf, sizeof errbuf)))
+    if ((st = faceau_source_open_limits(o->input, threads, o->frame_limits, &r->src, errbuf,
+                                        sizeof errbuf)))
         return fa_fail(&r->err, st, "%s", errbuf);
     if (o->landmarks_csv) {
         if ((st = fa_csv_reader_open(o->landmarks_csv, &r->lm, &r->err)))
