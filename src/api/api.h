@@ -42,5 +42,12 @@ int fa_source_async(const faceau_source *s);
  * file's without its extension, a directory's whole). */
 void fa_run_output_name(const char *input, int input_is_dir, const char *out_name, char *name,
                         size_t n);
+/* The stem of an output's temporary files (<stem>.csv.<pid>.tmp, <stem>.csv.<pid>.post.tmp,
+ * <stem>.hog.<pid>.tmp): the output name itself, or for a name too long to take those
+ * suffixes within a file name's 255 bytes, its first FA_RUN_STEM_KEEP bytes, '~' and a hash
+ * of the whole name (so that two long names sharing a prefix do not share temporaries). */
+#define FA_RUN_STEM_MAX 230
+#define FA_RUN_STEM_KEEP 221
+void fa_run_temp_stem(const char *name, char *stem, size_t n);
 
 #endif /* FACEAU_API_H */

@@ -98,7 +98,7 @@ faceau_status fa_frame_size_check(const char *path, const char *what, long long 
     /* past the side checks w, h <= INT_MAX, so w * h cannot overflow */
     if (w > l.max_width || h > l.max_height || w * h > l.max_pixels)
         return fa_fail(err, st,
-                       "%s: %s of %lldx%lld exceed the frame-size limit (%dx%d, %lld pixels)",
+                       "%s: %s size %lldx%lld exceeds the frame-size limit (%dx%d, %lld pixels)",
                        path, what, w, h, l.max_width, l.max_height, l.max_pixels);
     return FACEAU_OK;
 }

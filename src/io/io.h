@@ -12,7 +12,7 @@
  * NULL: all defaults. */
 faceau_frame_limits fa_frame_limits_resolve(const faceau_frame_limits *lim);
 /* FACEAU_OK when a w x h frame fits lim (NULL: the defaults), else fails with `st`, naming
- * path, what (e.g. "image", "video frames"), the size and the limit, in one line. */
+ * path, what (e.g. "image", "video frame"), the size and the limit, in one line. */
 faceau_status fa_frame_size_check(const char *path, const char *what, long long w, long long h,
                                   const faceau_frame_limits *lim, faceau_status st, fa_err *err);
 /* Video through FFmpeg, converted to BGR24 exactly as OpenCV 4.6's FFmpeg backend does. */

@@ -102,7 +102,7 @@ static faceau_status check_declared(const fa_video *v, const AVStream *st, fa_er
     const AVCodecParameters *par = st->codecpar;
     if (par->codec_type != AVMEDIA_TYPE_VIDEO || par->width <= 0 || par->height <= 0)
         return FACEAU_OK;
-    return fa_frame_size_check(v->path, "video frames", par->width, par->height, &v->lim,
+    return fa_frame_size_check(v->path, "video frame", par->width, par->height, &v->lim,
                                FACEAU_ERR_VIDEO, err);
 }
 
@@ -188,7 +188,7 @@ static faceau_status open_decoder(fa_video *v, fa_err *err)
     if (v->width <= 0 || v->height <= 0 || v->width > 65535 || v->height > 65535)
         return fa_fail(err, FACEAU_ERR_VIDEO, "%s: bad video size %dx%d", v->path, v->width,
                        v->height);
-    return fa_frame_size_check(v->path, "video frames", v->width, v->height, &v->lim,
+    return fa_frame_size_check(v->path, "video frame", v->width, v->height, &v->lim,
                                FACEAU_ERR_VIDEO, err);
 }
 
@@ -346,7 +346,7 @@ static faceau_status next_frame(fa_video *v, int *got, fa_err *err)
     }
     if (frame_damaged(v->picture))
         return truncated(v, err, "damaged video frame");
-    faceau_status fits = fa_frame_size_check(v->path, "video frames", v->picture->width,
+    faceau_status fits = fa_frame_size_check(v->path, "video frame", v->picture->width,
                                              v->picture->height, &v->lim, FACEAU_ERR_VIDEO, err);
     if (fits != FACEAU_OK) {
         v->ended = 1;
