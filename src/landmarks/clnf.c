@@ -152,6 +152,7 @@ static faceau_status read_clnf_file(const char *path, clnf_model *M, fa_err *err
         if (*loc)
             loc++; /* OpenFace erases the first character (the separating space) */
         if (!strcmp(module, "PDM")) {
+            fa_pdm_free(&M->pdm); /* a second PDM line replaces the first, as in OpenFace */
             if ((st = fa_path_join(full, sizeof full, dir, loc, err)) ||
                 (st = fa_pdm_load(full, &M->pdm, err)))
                 break;
@@ -336,6 +337,8 @@ faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err)
         } else if (!strcmp(module, "LandmarkDetector_part")) {
             st = read_part(m, dir, line, &prep, err);
         } else if (!strcmp(module, "DetectionValidator")) {
+            fa_validator_free(m->validator); /* likewise a second validator line */
+            m->validator = NULL;
             if (!(st = fa_path_join(full, sizeof full, dir, loc, err)))
                 st = fa_validator_load(full, &m->validator, err);
         }
