@@ -632,13 +632,6 @@ static void bench_batch(const char *shared)
 }
 
 /* ---- -mirror against a plain run (issue 17; helper Mi's, kept apart from the rest) ------ */
-static double cpu_ms(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
-
 /* The whole portrait clip through faceau_run and faceau_run_mirror (both -threads 2, models
  * loaded, CSVs written and removed): frames/s of each, and -mirror's time over the plain run's,
  * wall and CPU (user + sys of this process: what the others' load distorts least). Target:

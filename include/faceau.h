@@ -245,6 +245,26 @@ FACEAU_API double faceau_source_fps(const faceau_source *src);
 /* Default camera intrinsics OpenFace derives from the frame size (fx, fy, cx, cy). */
 FACEAU_API void faceau_default_intrinsics(int width, int height, float out_fx_fy_cx_cy[4]);
 
+/* The largest frame faceau accepts, from images and videos alike: checked against the size an
+ * image's header or a video's stream declares, before any frame buffer is allocated (and held
+ * to by FFmpeg's decoder for every frame after). A larger input fails with FACEAU_ERR_IMAGE or
+ * FACEAU_ERR_VIDEO and one line naming the file, its size and the limit. The defaults take
+ * the largest phone photo (200 MP); a frame costs 3 bytes a pixel, so 600 MB at the limit. */
+#define FACEAU_MAX_FRAME_SIDE 30000
+#define FACEAU_MAX_FRAME_PIXELS 200000000LL
+typedef struct faceau_frame_limits {
+    int max_width, max_height; /* pixels; <= 0: FACEAU_MAX_FRAME_SIDE */
+    long long max_pixels;      /* width * height; <= 0: FACEAU_MAX_FRAME_PIXELS */
+} faceau_frame_limits;
+/* The defaults above. */
+FACEAU_API faceau_frame_limits faceau_default_frame_limits(void);
+/* faceau_source_open_threads with other frame limits (NULL: the defaults). Decoding ahead holds
+ * at most 64 MB of frames beyond those the caller is using and the one it waits for. */
+FACEAU_API faceau_status faceau_source_open_limits(const char *path, int threads,
+                                                   const faceau_frame_limits *limits,
+                                                   faceau_source **out, char *errbuf,
+                                                   size_t errbuf_size);
+
 /* ---- AU stage --------------------------------------------------------------------------- */
 typedef struct faceau_au_result {
     int success;
@@ -425,7 +445,7 @@ typedef struct faceau_run_options {
     int full_precision;         /* every number with 6 decimals (as ../shared/reference/fullprec)
                                    instead of OpenFace's per-column decimals */
     int threads;                /* 1: everything on the calling thread; N > 1: frames decoded
-                                   ahead (FFmpeg on N threads) and the tracker on N threads;
+                                   ahead (FFmpeg on N - 1 threads) and the tracker on N threads;
                                    0: one per core. Output is the same for any count. */
     /* -au_dual (videos and image sequences): an analyser opened with FACEAU_AU_VIDEO_STATIC,
      * given the same frames, landmarks and success as the run's own. Its intensities are written
@@ -433,6 +453,8 @@ typedef struct faceau_run_options {
      * and values; they equal the AUxx_r a FACEAU_AU_VIDEO_STATIC run (-au_static) writes, to
      * the character. NULL: no such columns. */
     faceau_au *dual_static;
+    const faceau_frame_limits *frame_limits; /* the largest frame to accept; NULL: the defaults
+                                                (faceau_default_frame_limits) */
 } faceau_run_options;
 
 /* Runs one input through the pipeline and writes out_dir/<name>.csv (through a temporary file,

@@ -31,6 +31,28 @@ grep -q "user data dir: $T/home/.local/share/faceau/models" "$T/stderr" && grep 
 # -mloc given as OpenFace's main_clnf_general.txt path works
 env -u FACEAU_MODELS "$BIN" -mloc "$S/models/main_clnf_general.txt" -f "$V" -landmarks "$L" -out_dir "$T/o1" -q && [ -f "$T/o1/1878_01_002_vladimir_putin.csv" ] && ok || bad "-mloc file"
 
+# the frame-size limit (-max_frame, -max_pixels): a 320x240 video under limits it just fits
+# writes the same CSV; one pixel less fails naming the file, its size and the limit
+"$BIN" -f "$V" -landmarks "$L" -max_frame 320x240 -max_pixels 76800 -out_dir "$T/omax" -q &&
+    cmp -s "$T/o1/1878_01_002_vladimir_putin.csv" "$T/omax/1878_01_002_vladimir_putin.csv" && ok || bad "-max_frame fit"
+expect 1 "1878_01_002_vladimir_putin.avi: video frame size 320x240 exceeds the frame-size limit \(319x240, 200000000 pixels\)" -- "$BIN" -f "$V" -landmarks "$L" -max_frame 319x240 -out_dir "$T/omax1"
+no_csv "$T/omax1"
+expect 1 "320x240 exceeds the frame-size limit \(30000x30000, 76799 pixels\)" -- "$BIN" -f "$V" -landmarks "$L" -max_pixels 76799 -out_dir "$T/omax1"
+expect 2 "-max_frame needs WIDTHxHEIGHT" -- "$BIN" -f "$V" -max_frame 300
+
+# a 250-character base name (the longest whose .csv fits a 255-byte file name; the temporary
+# files' suffixes once made it "File name too long"): written, the same bytes, and -resume
+# skips it the second time
+long=$(printf 'n%.0s' $(seq 250))
+ln -sf "$V" "$T/$long.avi"
+"$BIN" -f "$T/$long.avi" -landmarks "$L" -hogalign -out_dir "$T/olong" -q &&
+    cmp -s "$T/o1/1878_01_002_vladimir_putin.csv" "$T/olong/$long.csv" && [ -s "$T/olong/$long.hog" ] &&
+    [ "$(ls "$T/olong" | wc -l)" = 2 ] && ok || bad "250-character base name: $(ls "$T/olong" 2>&1)"
+: > "$T/olong/${long:0:221}~00000000.csv.99999.tmp" # another long name's temporary: kept
+"$BIN" -f "$T/$long.avi" -landmarks "$L" -hogalign -out_dir "$T/olong" -resume > "$T/stdout" 2> "$T/stderr" &&
+    grep -q "skipped" "$T/stderr" && [ "$(ls "$T/olong" | wc -l)" = 3 ] && ok || bad "250-character name, -resume: $(cat "$T/stderr")"
+expect 2 "-max_pixels needs a positive whole number" -- "$BIN" -f "$V" -max_pixels -5
+
 # truncated and missing model files
 mkdir -p "$T/models" && cp -r "$S/models/AU_predictors" "$T/models/"
 head -c 30000 "$S/models/AU_predictors/svr_combined/AU_12_static_intensity_comb.dat" > "$T/models/AU_predictors/svr_combined/AU_12_static_intensity_comb.dat"

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <jpeglib.h>
@@ -391,50 +390,13 @@ static void test_bad_images(const char *dir)
 
 /* ---- files that ask for too much (issue 18) ---------------------------------------------- */
 
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
-static long peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024;
-}
-
 /* The error, and within 1 s of CPU and 200 MB of peak RSS (the issue's bound for each class). */
 static void expect_cheap_error(const char *path, const char *word)
 {
-    double t = cpu_seconds();
+    double t = tu_cpu_seconds();
     expect_image_error(path, FACEAU_ERR_IMAGE, word);
-    t = cpu_seconds() - t;
-    CHECK(t < 1 && peak_rss_mb() < 200, "%s: %.2f s of CPU, peak RSS %ld MB", path, t, peak_rss_mb());
-}
-
-/* A 64x48 progressive JPEG (libjpeg's simple progression) in memory. */
-static unsigned char *progressive_jpeg(const uint8_t *bgr, unsigned long *len)
-{
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
-    unsigned char *out = NULL;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &out, len);
-    c.image_width = 64, c.image_height = 48, c.input_components = 3, c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_simple_progression(&c);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW row = (JSAMPROW)(bgr + (size_t)c.next_scanline * 64 * 3);
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    return out;
+    t = tu_cpu_seconds() - t;
+    CHECK(t < 1 && tu_peak_rss_mb() < 200, "%s: %.2f s of CPU, peak RSS %ld MB", path, t, tu_peak_rss_mb());
 }
 
 static void test_limits(const char *dir)
@@ -462,7 +424,7 @@ static void test_limits(const char *dir)
 
     /* a progressive JPEG whose last scan is repeated 2,000 times */
     unsigned long jl = 0;
-    unsigned char *j = progressive_jpeg(noise, &jl);
+    unsigned char *j = tu_jpeg_encode(64, 48, 1, noise, 64 * 3, &jl);
     size_t last = 0;
     for (size_t i = 0; j && i + 1 < jl; i++)
         if (j[i] == 0xFF && j[i + 1] == 0xDA)

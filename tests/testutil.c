@@ -4,7 +4,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h> /* before jpeglib.h */
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+#include <jpeglib.h>
 
 #include "testutil.h"
 
@@ -256,3 +260,42 @@ void tu_put(tu_buf *o, const void *p, size_t n)
 void tu_put_i32(tu_buf *o, int32_t v) { tu_put(o, &v, 4); }
 void tu_put_f32(tu_buf *o, float v) { tu_put(o, &v, 4); }
 void tu_put_f64(tu_buf *o, double v) { tu_put(o, &v, 8); }
+
+double tu_cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+long tu_peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+unsigned char *tu_jpeg_encode(int w, int h, int progressive, const unsigned char *rgb,
+                              size_t row_stride, unsigned long *len)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *out = NULL;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &out, len);
+    c.image_width = (JDIMENSION)w, c.image_height = (JDIMENSION)h;
+    c.input_components = 3, c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    if (progressive)
+        jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * row_stride);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return out;
+}

@@ -43,6 +43,15 @@ int tu_csv_col(const tu_csv *csv, const char *name); /* -1 if absent */
 double tu_csv_at(const tu_csv *csv, int row, int col);
 void tu_csv_free(tu_csv *csv);
 
+/* A w x h JPEG (libjpeg's defaults; progressive: its simple progression) of RGB rows
+ * row_stride bytes apart (0: every row is the first, so a huge image needs one row of memory),
+ * malloc'd into *len bytes. */
+unsigned char *tu_jpeg_encode(int w, int h, int progressive, const unsigned char *rgb,
+                              size_t row_stride, unsigned long *len);
+/* This process's user+system CPU seconds so far, and its peak RSS in MB (getrusage). */
+double tu_cpu_seconds(void);
+long tu_peak_rss_mb(void);
+
 /* Writes n bytes to path; 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t n);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer (64 spare bytes at the end);

@@ -1,6 +1,7 @@
 /* faceau - command-line front end: parses OpenFace FeatureExtraction-style flags and calls
  * the library. All the work is in libfaceau. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,10 +103,14 @@ static void usage(FILE *out)
 "                   on N - 1 threads) and the tracker and detector split each frame's work;\n"
 "                   -threads 1 runs everything on one thread. Output is the same for any N.\n"
 "  -q               no progress or outcome lines (errors and warnings are still printed)\n"
+"  -max_frame WxH   refuse images and videos whose frames are wider than W or taller than H\n"
+"                   pixels (default 30000x30000)\n"
+"  -max_pixels N    refuse frames of more than N pixels (default 200000000, 600 MB a frame)\n"
 "  -h, --help       this help\n"
 "  --version        print the version\n"
 "\n"
-"Limits: images at most 30000 px a side and 1 GB; a PNG chunk at most 8 MB and within the\n"
+"Limits: frames (images and video) at most 30000 px a side and 200,000,000 pixels (see\n"
+"-max_frame, -max_pixels), image files at most 1 GB; a PNG chunk at most 8 MB and within the\n"
 "file; a JPEG at most 500 scans; -landmarks CSV cells finite, 2D landmarks within 1e6 px.\n"
 "Beyond them the input fails with one line naming the file and the problem.\n"
 "\n"
@@ -124,6 +129,7 @@ typedef struct cli {
     double intrinsics[4]; /* -fx -fy -cx -cy */
     int intrinsics_set;   /* bit k: intrinsics[k] given */
     faceau_camera camera;
+    faceau_frame_limits limits; /* -max_frame, -max_pixels */
     int jobs, resume;
     int mirror;           /* -mirror */
     int au_dual;          /* -au_dual */
@@ -336,6 +342,32 @@ static int parse_flag(cli *c, int *i, int argc, char **argv)
             return 2;
         }
         c->mirror_opt.seam_px = x;
+    } else if (!strcmp(a, "-max_frame") || !strcmp(a, "-max_pixels")) {
+        if (!need_value(*i, argc, argv))
+            return 2;
+        const char *v = argv[++*i];
+        char *end;
+        long long x = strtoll(v, &end, 10), y = x;
+        if (a[5] == 'f' && end != v && *end == 'x') {
+            const char *hs = end + 1;
+            y = strtoll(hs, &end, 10);
+            if (end == hs)
+                x = 0;
+        } else if (a[5] == 'f') {
+            x = 0;
+        }
+        if (end == v || *end || x < 1 || y < 1 || (a[5] == 'f' && (x > INT_MAX || y > INT_MAX))) {
+            fprintf(stderr, "faceau: %s needs %s, not '%s'\n", a,
+                    a[5] == 'f' ? "WIDTHxHEIGHT in pixels (e.g. 8000x8000)" : "a positive whole number", v);
+            return 2;
+        }
+        if (a[5] == 'f') {
+            c->limits.max_width = (int)x;
+            c->limits.max_height = (int)y;
+        } else {
+            c->limits.max_pixels = x;
+        }
+        c->run.frame_limits = &c->limits;
     } else if (!strcmp(a, "-resume")) {
         c->resume = 1;
     } else if (!strcmp(a, "-jobs") || !strcmp(a, "-threads")) {

@@ -81,7 +81,8 @@ class RunOptions(ctypes.Structure):
                 ("progress", PROGRESS_FN), ("progress_user", ctypes.c_void_p),
                 ("landmarker", ctypes.c_void_p), ("camera", ctypes.POINTER(Camera)),
                 ("warning", WARNING_FN), ("full_precision", ctypes.c_int),
-                ("threads", ctypes.c_int), ("dual_static", ctypes.c_void_p)]
+                ("threads", ctypes.c_int), ("dual_static", ctypes.c_void_p),
+                ("frame_limits", ctypes.c_void_p)]
 
 
 class BatchInput(ctypes.Structure):

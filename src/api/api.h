@@ -53,5 +53,12 @@ faceau_status fa_run_add_dual(faceau_au *dual, const faceau_frame *frame, const 
                               fa_csv_row *row, fa_err *err);
 /* Creates dir and its parents; fails unless it ends up a writable directory. */
 faceau_status fa_run_make_dirs(const char *dir, fa_err *err);
+/* The stem of an output's temporary files (<stem>.csv.<pid>.tmp, <stem>.csv.<pid>.post.tmp,
+ * <stem>.hog.<pid>.tmp): the output name itself, or for a name too long to take those
+ * suffixes within a file name's 255 bytes, its first FA_RUN_STEM_KEEP bytes, '~' and a hash
+ * of the whole name (so that two long names sharing a prefix do not share temporaries). */
+#define FA_RUN_STEM_MAX 230
+#define FA_RUN_STEM_KEEP 221
+void fa_run_temp_stem(const char *name, char *stem, size_t n);
 
 #endif /* FACEAU_API_H */

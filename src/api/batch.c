@@ -132,12 +132,14 @@ static int already_done(const faceau_batch_options *o, const char *name)
 }
 
 /* Removes the temporary files an interrupted run left for this output name
- * (<name>.csv.<pid>.tmp, <name>.csv.<pid>.post.tmp, <name>.hog.<pid>.tmp). */
-static void remove_stale_temporaries(const char *out_dir, const char *name)
+ * (<stem>.csv.<pid>.tmp, <stem>.csv.<pid>.post.tmp, <stem>.hog.<pid>.tmp; fa_run_temp_stem). */
+static void remove_stale_temporaries(const char *out_dir, const char *output_name)
 {
     DIR *d = opendir(out_dir);
     if (!d)
         return;
+    char name[FA_RUN_STEM_MAX + 1];
+    fa_run_temp_stem(output_name, name, sizeof name);
     size_t nl = strlen(name);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {

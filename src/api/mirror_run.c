@@ -328,7 +328,8 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
         snprintf(s->tmp2, sizeof s->tmp2, "%s.%ld.post.tmp", s->path, pid);
     }
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
-    if ((st = faceau_source_open_threads(o->input, threads, &m->src, errbuf, sizeof errbuf)))
+    if ((st = faceau_source_open_limits(o->input, threads, o->frame_limits, &m->src, errbuf,
+                                         sizeof errbuf)))
         return fa_fail(&m->err, st, "%s", errbuf);
     if ((st = faceau_tracker_open(o->landmarker, &m->tracker, errbuf, sizeof errbuf)))
         return fa_fail(&m->err, st, "%s", errbuf);

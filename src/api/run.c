@@ -86,11 +86,28 @@ void fa_run_output_name(const char *input, int input_is_dir, const char *out_nam
         base_name(input, !input_is_dir, name, n);
 }
 
+void fa_run_temp_stem(const char *name, char *stem, size_t n)
+{
+    size_t len = strlen(name);
+    if (len <= FA_RUN_STEM_MAX) {
+        snprintf(stem, n, "%s", name);
+        return;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    snprintf(stem, n, "%.*s~%08x", FA_RUN_STEM_KEEP, name, (unsigned)h);
+}
+
 static faceau_status set_paths(run_state *r)
 {
     const faceau_run_options *o = r->opt;
     fa_run_output_name(o->input, o->input_is_dir, o->out_name, r->name, sizeof r->name);
     long pid = (long)getpid();
+    /* a 250-byte name leaves no room for ".csv.<pid>.post.tmp" in a 255-byte file name */
+    char stem[FA_RUN_STEM_MAX + 1], tmp_dir_stem[4096 + sizeof stem];
+    fa_run_temp_stem(r->name, stem, sizeof stem);
+    snprintf(tmp_dir_stem, sizeof tmp_dir_stem, "%s/%s", o->out_dir, stem);
     if (snprintf(r->csv_path, sizeof r->csv_path, "%s/%s.csv", o->out_dir, r->name) >=
             (int)sizeof r->csv_path ||
         snprintf(r->hog_path, sizeof r->hog_path, "%s/%s.hog", o->out_dir, r->name) >=
@@ -98,9 +115,13 @@ static faceau_status set_paths(run_state *r)
         snprintf(r->aligned_dir, sizeof r->aligned_dir, "%s/%s_aligned", o->out_dir, r->name) >=
             (int)sizeof r->aligned_dir)
         return fa_fail(&r->err, FACEAU_ERR_INVALID_ARG, "%s: output path too long", o->out_dir);
-    snprintf(r->csv_tmp, sizeof r->csv_tmp, "%s.%ld.tmp", r->csv_path, pid);
-    snprintf(r->csv_tmp2, sizeof r->csv_tmp2, "%s.%ld.post.tmp", r->csv_path, pid);
-    snprintf(r->hog_tmp, sizeof r->hog_tmp, "%s.%ld.tmp", r->hog_path, pid);
+    if (snprintf(r->csv_tmp, sizeof r->csv_tmp, "%s.csv.%ld.tmp", tmp_dir_stem, pid) >=
+            (int)sizeof r->csv_tmp ||
+        snprintf(r->csv_tmp2, sizeof r->csv_tmp2, "%s.csv.%ld.post.tmp", tmp_dir_stem, pid) >=
+            (int)sizeof r->csv_tmp2 ||
+        snprintf(r->hog_tmp, sizeof r->hog_tmp, "%s.hog.%ld.tmp", tmp_dir_stem, pid) >=
+            (int)sizeof r->hog_tmp)
+        return fa_fail(&r->err, FACEAU_ERR_INVALID_ARG, "%s: output path too long", o->out_dir);
     return FACEAU_OK;
 }
 
@@ -380,7 +401,8 @@ static faceau_status open_all(run_state *r)
     if ((st = set_paths(r)) || (st = make_dirs(o->out_dir, &r->err)))
         return st;
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
-    if ((st = faceau_source_open_threads(o->input, threads, &r->src, errbuf, sizeof errbuf)))
+    if ((st = faceau_source_open_limits(o->input, threads, o->frame_limits, &r->src, errbuf,
+                                        sizeof errbuf)))
         return fa_fail(&r->err, st, "%s", errbuf);
     if (o->landmarks_csv) {
         if ((st = fa_csv_reader_open(o->landmarks_csv, &r->lm, &r->err)))

@@ -18,6 +18,9 @@
  * longer than decoding one, so a deeper queue would only hold memory (6 MB a frame at
  * 1080x1920), not speed anything up */
 #define RING (FA_SOURCE_MAX_HELD + 1)
+/* Frames decoded before the caller asks for them stay within this many bytes, so that frames
+ * near the size limit (600 MB at 200 MP) are decoded only when needed, not RING at a time. */
+#define AHEAD_BYTES ((size_t)64 << 20)
 
 enum source_kind { SRC_VIDEO, SRC_IMAGES };
 
@@ -43,6 +46,8 @@ struct faceau_source {
     pthread_cond_t cv;
     slot ring[RING];
     int head, ready, held, stop, finished;
+    int waiting;        /* the caller waits for a frame: decode it whatever its size */
+    size_t frame_bytes; /* the largest frame buffer so far */
     faceau_status end_status; /* why the producer stopped (OK = end of input) */
     fa_err producer_err;
 
@@ -51,6 +56,7 @@ struct faceau_source {
     fa_err err;
     int sync;            /* one thread: no producer, frames decoded in faceau_source_read */
     const fa_image *vid; /* sync video: the decoder's own frame, valid until the next read */
+    faceau_frame_limits lim;
 };
 
 static faceau_status open_images(faceau_source *s, const char *path, int is_dir)
@@ -79,7 +85,7 @@ static faceau_status decode_next(faceau_source *s, slot *sl, int *got, fa_err *e
         return FACEAU_OK;
     fa_image_free(&sl->img);
     sl->cap = 0;
-    faceau_status st = fa_image_read(s->paths[s->next], &sl->img, err);
+    faceau_status st = fa_image_read_limits(s->paths[s->next], &s->lim, &sl->img, err);
     if (st)
         return st;
     sl->path = s->paths[s->next];
@@ -88,16 +94,37 @@ static faceau_status decode_next(faceau_source *s, slot *sl, int *got, fa_err *e
     return FACEAU_OK;
 }
 
+/* Big frames: sl (about to be decoded into) takes the buffer of a slot nobody uses, so the
+ * ring holds as many big buffers as frames are in use at once, not one per slot. Under s->mu. */
+static void take_idle_buffer(faceau_source *s, slot *sl)
+{
+    for (int k = s->held + s->ready + 1; k < RING; k++) {
+        slot *idle = &s->ring[(s->head + k) % RING];
+        if (idle->img.bgr) {
+            fa_image img = sl->img;
+            size_t cap = sl->cap;
+            sl->img = idle->img;
+            sl->cap = idle->cap;
+            idle->img = img;
+            idle->cap = cap;
+            return;
+        }
+    }
+}
+
 static void *producer(void *arg)
 {
     faceau_source *s = arg;
     long index = 0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stop && s->ready + s->held >= RING)
+        while (!s->stop && (s->ready + s->held >= RING ||
+                            (!s->waiting && (size_t)(s->ready + 1) * s->frame_bytes > AHEAD_BYTES)))
             pthread_cond_wait(&s->cv, &s->mu);
         int stop = s->stop;
         slot *sl = &s->ring[(s->head + s->held + s->ready) % RING];
+        if (!sl->img.bgr && (size_t)RING * s->frame_bytes > AHEAD_BYTES)
+            take_idle_buffer(s, sl);
         pthread_mutex_unlock(&s->mu);
         if (stop)
             break;
@@ -110,6 +137,8 @@ static void *producer(void *arg)
             s->finished = 1;
         } else {
             s->ready++;
+            if (sl->cap > s->frame_bytes)
+                s->frame_bytes = sl->cap;
         }
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
@@ -156,6 +185,18 @@ faceau_status faceau_source_open(const char *path, faceau_source **out, char *er
 faceau_status faceau_source_open_threads(const char *path, int threads, faceau_source **out,
                                          char *errbuf, size_t errbuf_size)
 {
+    return faceau_source_open_limits(path, threads, NULL, out, errbuf, errbuf_size);
+}
+
+faceau_frame_limits faceau_default_frame_limits(void)
+{
+    return fa_frame_limits_resolve(NULL);
+}
+
+faceau_status faceau_source_open_limits(const char *path, int threads,
+                                        const faceau_frame_limits *limits, faceau_source **out,
+                                        char *errbuf, size_t errbuf_size)
+{
     fa_err err;
     fa_err_clear(&err);
     if (!path || !out) {
@@ -168,6 +209,7 @@ faceau_status faceau_source_open_threads(const char *path, int threads, faceau_s
     faceau_source *s = fa_calloc(1, sizeof *s, &err, "a frame source");
     if (!s)
         return fa_err_to_buf(FACEAU_ERR_NOMEM, &err, errbuf, errbuf_size);
+    s->lim = fa_frame_limits_resolve(limits);
     struct stat st;
     faceau_status rc;
     if (stat(path, &st) != 0) {
@@ -177,7 +219,7 @@ faceau_status faceau_source_open_threads(const char *path, int threads, faceau_s
         rc = open_images(s, path, S_ISDIR(st.st_mode));
     } else {
         s->kind = SRC_VIDEO;
-        rc = fa_video_open_threads(path, decoder_threads(threads), &s->video, &s->err);
+        rc = fa_video_open_limits(path, decoder_threads(threads), &s->lim, &s->video, &s->err);
         if (!rc)
             s->fps = fa_video_fps(s->video);
     }
@@ -263,8 +305,13 @@ faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got)
         pthread_mutex_unlock(&s->mu);
         return fa_fail(&s->err, FACEAU_ERR_STATE, "fa_source_acquire: too many frames held");
     }
-    while (!s->ready && !s->finished)
-        pthread_cond_wait(&s->cv, &s->mu);
+    if (!s->ready && !s->finished) {
+        s->waiting = 1;
+        pthread_cond_broadcast(&s->cv);
+        while (!s->ready && !s->finished)
+            pthread_cond_wait(&s->cv, &s->mu);
+        s->waiting = 0;
+    }
     faceau_status st = FACEAU_OK;
     if (s->ready) {
         s->ready--;

@@ -24,7 +24,6 @@
 
 #include "io/io.h"
 
-#define FA_IMG_MAX_SIDE 30000
 #define FA_IMG_MAX_BYTES ((size_t)1 << 30)
 /* A progressive JPEG needs a dozen scans; thousands of repeated ones made a 300 KB file take
  * seconds (each scan re-runs the whole image), so more than this many fail. */
@@ -78,12 +77,40 @@ static faceau_status read_whole_file(const char *path, uint8_t **buf, size_t *le
     return FACEAU_OK;
 }
 
-static faceau_status check_size(const char *path, long long w, long long h, fa_err *err)
+faceau_frame_limits fa_frame_limits_resolve(const faceau_frame_limits *lim)
 {
-    if (w <= 0 || h <= 0 || w > FA_IMG_MAX_SIDE || h > FA_IMG_MAX_SIDE ||
-        (size_t)w * (size_t)h * 3 > FA_IMG_MAX_BYTES)
-        return fa_fail(err, FACEAU_ERR_IMAGE, "%s: unsupported image size %lldx%lld", path, w, h);
+    faceau_frame_limits r = {FACEAU_MAX_FRAME_SIDE, FACEAU_MAX_FRAME_SIDE, FACEAU_MAX_FRAME_PIXELS};
+    if (lim && lim->max_width > 0)
+        r.max_width = lim->max_width;
+    if (lim && lim->max_height > 0)
+        r.max_height = lim->max_height;
+    if (lim && lim->max_pixels > 0)
+        r.max_pixels = lim->max_pixels;
+    return r;
+}
+
+faceau_status fa_frame_size_check(const char *path, const char *what, long long w, long long h,
+                                  const faceau_frame_limits *lim, faceau_status st, fa_err *err)
+{
+    faceau_frame_limits l = fa_frame_limits_resolve(lim);
+    if (w <= 0 || h <= 0)
+        return fa_fail(err, st, "%s: unsupported %s size %lldx%lld", path, what, w, h);
+    /* past the side checks w, h <= INT_MAX, so w * h cannot overflow */
+    if (w > l.max_width || h > l.max_height || w * h > l.max_pixels)
+        return fa_fail(err, st,
+                       "%s: %s size %lldx%lld exceeds the frame-size limit (%dx%d, %lld pixels)",
+                       path, what, w, h, l.max_width, l.max_height, l.max_pixels);
     return FACEAU_OK;
+}
+
+/* Images also stay within FA_IMG_MAX_BYTES whatever limits the caller set. */
+static faceau_status check_size(const char *path, long long w, long long h,
+                                const faceau_frame_limits *lim, fa_err *err)
+{
+    faceau_status st = fa_frame_size_check(path, "image", w, h, lim, FACEAU_ERR_IMAGE, err);
+    if (st == FACEAU_OK && (size_t)w * (size_t)h * 3 > FA_IMG_MAX_BYTES)
+        st = fa_fail(err, FACEAU_ERR_IMAGE, "%s: unsupported image size %lldx%lld", path, w, h);
+    return st;
 }
 
 /* ---- EXIF orientation (OpenCV's ExifReader) ---------------------------------------------- */
@@ -223,6 +250,7 @@ typedef struct jpeg_job {
     int eof_seen;
     int rows_done;
     const char *path;
+    const faceau_frame_limits *lim;
     const uint8_t *buf;
     size_t len;
     fa_image *out;
@@ -331,7 +359,7 @@ static int jpeg_run(jpeg_job *job)
     job->orientation = jpeg_orientation(ci);
     ci->out_color_space = ci->num_components != 4 ? JCS_EXT_BGR : JCS_CMYK;
     jpeg_calc_output_dimensions(ci);
-    job->status = check_size(job->path, ci->output_width, ci->output_height, job->err);
+    job->status = check_size(job->path, ci->output_width, ci->output_height, job->lim, job->err);
     if (job->status == FACEAU_OK)
         job->status = fa_image_alloc(job->out, (int)ci->output_width, (int)ci->output_height, job->err);
     if (job->status != FACEAU_OK)
@@ -342,8 +370,9 @@ static int jpeg_run(jpeg_job *job)
     return 0;
 }
 
-static faceau_status decode_jpeg(const char *path, const uint8_t *buf, size_t len, fa_image *out,
-                                 int *orientation, fa_err *err)
+static faceau_status decode_jpeg(const char *path, const uint8_t *buf, size_t len,
+                                 const faceau_frame_limits *lim, fa_image *out, int *orientation,
+                                 fa_err *err)
 {
     jpeg_job *job = fa_calloc(1, sizeof *job, err, "a JPEG decoder");
     if (!job)
@@ -353,6 +382,7 @@ static faceau_status decode_jpeg(const char *path, const uint8_t *buf, size_t le
     job->jerr.emit_message = jpeg_message;
     job->cinfo.client_data = job;
     job->path = path;
+    job->lim = lim;
     job->buf = buf;
     job->len = len;
     job->out = out;
@@ -379,6 +409,7 @@ typedef struct png_job {
     const uint8_t *buf;
     size_t len, pos;
     const char *path;
+    const faceau_frame_limits *lim;
     fa_image *out;
     png_bytep *rows;
     int orientation;
@@ -445,13 +476,14 @@ static int png_run(png_job *job)
     if (setjmp(png_jmpbuf(job->png)))
         return 1;
     png_set_read_fn(job->png, job, png_read_mem);
-    png_set_user_limits(job->png, FA_IMG_MAX_SIDE, FA_IMG_MAX_SIDE);
+    faceau_frame_limits lim = fa_frame_limits_resolve(job->lim);
+    png_set_user_limits(job->png, (png_uint_32)lim.max_width, (png_uint_32)lim.max_height);
     png_set_chunk_malloc_max(job->png, FA_PNG_MAX_CHUNK);
     png_read_info(job->png, job->info);
     png_uint_32 w, h;
     int bit_depth, color_type;
     png_get_IHDR(job->png, job->info, &w, &h, &bit_depth, &color_type, NULL, NULL, NULL);
-    job->status = check_size(job->path, (long long)w, (long long)h, job->err);
+    job->status = check_size(job->path, (long long)w, (long long)h, job->lim, job->err);
     if (job->status == FACEAU_OK)
         job->status = fa_image_alloc(job->out, (int)w, (int)h, job->err);
     if (job->status == FACEAU_OK) {
@@ -493,8 +525,9 @@ static faceau_status png_check_chunks(const char *path, const uint8_t *buf, size
     return FACEAU_OK;
 }
 
-static faceau_status decode_png(const char *path, const uint8_t *buf, size_t len, fa_image *out,
-                                int *orientation, fa_err *err)
+static faceau_status decode_png(const char *path, const uint8_t *buf, size_t len,
+                                const faceau_frame_limits *lim, fa_image *out, int *orientation,
+                                fa_err *err)
 {
     faceau_status checked = png_check_chunks(path, buf, len, err);
     if (checked != FACEAU_OK)
@@ -505,6 +538,7 @@ static faceau_status decode_png(const char *path, const uint8_t *buf, size_t len
     job->buf = buf;
     job->len = len;
     job->path = path;
+    job->lim = lim;
     job->out = out;
     job->err = err;
     job->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, png_on_error, png_on_warning);
@@ -620,7 +654,7 @@ static faceau_status bmp_header_os2(const char *path, const uint8_t *buf, size_t
 }
 
 static faceau_status bmp_header(const char *path, const uint8_t *buf, size_t len, bmp_info *bi,
-                                fa_err *err)
+                                const faceau_frame_limits *lim, fa_err *err)
 {
     memset(bi, 0, sizeof *bi);
     if (len < 18)
@@ -638,7 +672,7 @@ static faceau_status bmp_header(const char *path, const uint8_t *buf, size_t len
         return st;
     if (bi->width <= 0 || bi->height == 0)
         return bmp_bad(path, "corrupt (size) in", err);
-    return check_size(path, bi->width, bi->height < 0 ? -bi->height : bi->height, err);
+    return check_size(path, bi->width, bi->height < 0 ? -bi->height : bi->height, lim, err);
 }
 
 static void bmp_row(const bmp_info *bi, const uint8_t *src, int w, uint8_t *dst)
@@ -669,13 +703,13 @@ static void bmp_row(const bmp_info *bi, const uint8_t *src, int w, uint8_t *dst)
     }
 }
 
-static faceau_status decode_bmp(const char *path, const uint8_t *buf, size_t len, fa_image *out,
-                                fa_err *err)
+static faceau_status decode_bmp(const char *path, const uint8_t *buf, size_t len,
+                                const faceau_frame_limits *lim, fa_image *out, fa_err *err)
 {
     bmp_info *bi = fa_malloc(sizeof *bi, err, "a BMP header");
     if (!bi)
         return FACEAU_ERR_NOMEM;
-    faceau_status st = bmp_header(path, buf, len, bi, err);
+    faceau_status st = bmp_header(path, buf, len, bi, lim, err);
     int w = (int)bi->width, h = (int)(bi->height < 0 ? -bi->height : bi->height);
     size_t pitch = (((size_t)w * (size_t)(bi->bpp != 15 ? bi->bpp : 16) + 7) / 8 + 3) & ~(size_t)3;
     /* OpenCV's stream reader fails when a row (with its padding) runs past the end. */
@@ -693,18 +727,18 @@ static faceau_status decode_bmp(const char *path, const uint8_t *buf, size_t len
 
 /* ---- public ----------------------------------------------------------------------------- */
 
-static faceau_status decode_any(const char *path, const uint8_t *buf, size_t len, fa_image *out,
-                                fa_err *err)
+static faceau_status decode_any(const char *path, const uint8_t *buf, size_t len,
+                                const faceau_frame_limits *lim, fa_image *out, fa_err *err)
 {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     int orientation = 0;
     faceau_status st;
     if (len >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
-        st = decode_jpeg(path, buf, len, out, &orientation, err);
+        st = decode_jpeg(path, buf, len, lim, out, &orientation, err);
     else if (len >= 8 && memcmp(buf, png_sig, 8) == 0)
-        st = decode_png(path, buf, len, out, &orientation, err);
+        st = decode_png(path, buf, len, lim, out, &orientation, err);
     else if (len >= 2 && buf[0] == 'B' && buf[1] == 'M')
-        st = decode_bmp(path, buf, len, out, err);
+        st = decode_bmp(path, buf, len, lim, out, err);
     else
         return fa_fail(err, FACEAU_ERR_IMAGE, "%s: not a JPEG, PNG or BMP image", path);
     if (st == FACEAU_OK)
@@ -717,16 +751,28 @@ static faceau_status decode_any(const char *path, const uint8_t *buf, size_t len
 faceau_status fa_image_decode(const char *name, const uint8_t *buf, size_t len, fa_image *out,
                               fa_err *err)
 {
+    return fa_image_decode_limits(name, buf, len, NULL, out, err);
+}
+
+faceau_status fa_image_decode_limits(const char *name, const uint8_t *buf, size_t len,
+                                     const faceau_frame_limits *lim, fa_image *out, fa_err *err)
+{
     out->width = out->height = out->stride = 0;
     out->bgr = NULL;
     if (len == 0)
         return fa_fail(err, FACEAU_ERR_IMAGE, "%s: empty file", name);
     if (len > FA_IMG_MAX_BYTES)
         return fa_fail(err, FACEAU_ERR_IMAGE, "%s: larger than %zu bytes", name, FA_IMG_MAX_BYTES);
-    return decode_any(name, buf, len, out, err);
+    return decode_any(name, buf, len, lim, out, err);
 }
 
 faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err)
+{
+    return fa_image_read_limits(path, NULL, out, err);
+}
+
+faceau_status fa_image_read_limits(const char *path, const faceau_frame_limits *lim, fa_image *out,
+                                   fa_err *err)
 {
     out->width = out->height = out->stride = 0;
     out->bgr = NULL;
@@ -740,7 +786,7 @@ faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err)
     if (len == 0)
         st = fa_fail(err, FACEAU_ERR_IMAGE, "%s: empty file", path);
     else
-        st = decode_any(path, buf, len, out, err);
+        st = decode_any(path, buf, len, lim, out, err);
     free(buf);
     return st;
 }

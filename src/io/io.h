@@ -8,12 +8,22 @@
 #include "au/au.h"
 
 /* ---- frame input (video.c, image.c) ------------------------------------------------------ */
+/* The frame-size limit (faceau_frame_limits) with its zero fields given their defaults; lim
+ * NULL: all defaults. */
+faceau_frame_limits fa_frame_limits_resolve(const faceau_frame_limits *lim);
+/* FACEAU_OK when a w x h frame fits lim (NULL: the defaults), else fails with `st`, naming
+ * path, what (e.g. "image", "video frame"), the size and the limit, in one line. */
+faceau_status fa_frame_size_check(const char *path, const char *what, long long w, long long h,
+                                  const faceau_frame_limits *lim, faceau_status st, fa_err *err);
 /* Video through FFmpeg, converted to BGR24 exactly as OpenCV 4.6's FFmpeg backend does. */
 typedef struct fa_video fa_video;
 faceau_status fa_video_open(const char *path, fa_video **out, fa_err *err);
 /* The same with FFmpeg's decoder on `threads` threads (0: one per core); frames do not depend
  * on it. */
 faceau_status fa_video_open_threads(const char *path, int threads, fa_video **out, fa_err *err);
+/* The same refusing, at open and for every frame, frames larger than lim (NULL: defaults). */
+faceau_status fa_video_open_limits(const char *path, int threads, const faceau_frame_limits *lim,
+                                   fa_video **out, fa_err *err);
 /* Decodes the next frame into a buffer owned by v (valid until the next call). *got = 0 at the
  * end of the stream. A decode error after some frames returns FACEAU_ERR_TRUNCATED. */
 faceau_status fa_video_read(fa_video *v, const fa_image **frame, int *got, fa_err *err);
@@ -31,6 +41,12 @@ faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err);
  * fa_image_read does after reading the file, and what the fuzz target drives. */
 faceau_status fa_image_decode(const char *name, const uint8_t *buf, size_t len, fa_image *out,
                               fa_err *err);
+/* fa_image_read and fa_image_decode refusing images larger than lim (NULL: the defaults, which
+ * the two above use). */
+faceau_status fa_image_read_limits(const char *path, const faceau_frame_limits *lim, fa_image *out,
+                                   fa_err *err);
+faceau_status fa_image_decode_limits(const char *name, const uint8_t *buf, size_t len,
+                                     const faceau_frame_limits *lim, fa_image *out, fa_err *err);
 /* Lists the image files (.jpg .jpeg .png .bmp, case-insensitive) of dir sorted by path, as
  * OpenFace's -fdir does. *paths is an array of n malloc'd strings (free with fa_free_list). */
 faceau_status fa_list_images(const char *dir, char ***paths, size_t *n, fa_err *err);

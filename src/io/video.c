@@ -49,6 +49,7 @@ struct fa_video {
     fa_image out;          /* a view of bgr or rotated */
     int64_t nb_frames;     /* from the container, 0 if unknown */
     int threads;           /* decoder threads, 0: one per core */
+    faceau_frame_limits lim; /* the largest frame accepted */
     int64_t delivered;
     int ended;
     const char *damage;    /* why the stream is being drained early, or NULL */
@@ -95,6 +96,44 @@ static double stream_fps(const AVStream *st)
     return (fps > 0.0 && isfinite(fps)) ? fps : 30.0;
 }
 
+/* The frame size a video stream declares against the limit (0 x 0: not declared yet). */
+static faceau_status check_declared(const fa_video *v, const AVStream *st, fa_err *err)
+{
+    const AVCodecParameters *par = st->codecpar;
+    if (par->codec_type != AVMEDIA_TYPE_VIDEO || par->width <= 0 || par->height <= 0)
+        return FACEAU_OK;
+    return fa_frame_size_check(v->path, "video frame", par->width, par->height, &v->lim,
+                               FACEAU_ERR_VIDEO, err);
+}
+
+/* FFmpeg's decoders check max_pixels before they allocate a frame, on the padded size (width
+ * rounded up to 64, height to the codec's block rows): the limit with room for that, so a frame
+ * that fits the limit is never refused by the decoder (its exact size is checked per frame). */
+static int64_t decoder_max_pixels(const fa_video *v)
+{
+    return v->lim.max_pixels + v->lim.max_pixels / 8 + (1 << 16);
+}
+
+/* Probing the streams decodes frames; the decoders it opens are held to the pixel limit, so a
+ * huge frame costs neither the memory nor the time. */
+static faceau_status find_stream_info(fa_video *v, fa_err *err)
+{
+    unsigned n = v->fmt->nb_streams;
+    AVDictionary **opts = n ? fa_calloc(n, sizeof *opts, err, "stream options") : NULL;
+    if (n && !opts)
+        return FACEAU_ERR_NOMEM;
+    int ret = 0;
+    for (unsigned i = 0; i < n && ret >= 0; i++)
+        ret = av_dict_set_int(&opts[i], "max_pixels", decoder_max_pixels(v), 0);
+    if (ret >= 0)
+        ret = avformat_find_stream_info(v->fmt, opts);
+    for (unsigned i = 0; i < n; i++)
+        av_dict_free(&opts[i]);
+    free(opts);
+    return ret < 0 ? av_failure(err, FACEAU_ERR_VIDEO, v->path, "cannot read the stream parameters", ret)
+                   : FACEAU_OK;
+}
+
 static faceau_status open_input(fa_video *v, fa_err *err)
 {
     int ret = avformat_open_input(&v->fmt, v->path, NULL, NULL);
@@ -104,9 +143,14 @@ static faceau_status open_input(fa_video *v, fa_err *err)
             return av_failure(err, FACEAU_ERR_IO, v->path, "cannot open", ret);
         return av_failure(err, FACEAU_ERR_VIDEO, v->path, "not a readable video", ret);
     }
-    ret = avformat_find_stream_info(v->fmt, NULL);
-    if (ret < 0)
-        return av_failure(err, FACEAU_ERR_VIDEO, v->path, "cannot read the stream parameters", ret);
+    for (unsigned i = 0; i < v->fmt->nb_streams; i++) {
+        faceau_status st = check_declared(v, v->fmt->streams[i], err);
+        if (st != FACEAU_OK)
+            return st;
+    }
+    faceau_status probed = find_stream_info(v, err);
+    if (probed != FACEAU_OK)
+        return probed;
     for (unsigned i = 0; i < v->fmt->nb_streams; i++) {
         if (v->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
             v->stream = (int)i;
@@ -128,6 +172,8 @@ static faceau_status open_decoder(fa_video *v, fa_err *err)
         return fa_fail(err, FACEAU_ERR_NOMEM, "%s: out of memory for the decoder", v->path);
     v->dec->thread_count = v->threads > 0 ? v->threads : cpu_threads();
     int ret = avcodec_parameters_to_context(v->dec, par);
+    if (ret >= 0) /* every frame after is held to the limit by the decoder itself */
+        v->dec->max_pixels = decoder_max_pixels(v);
     if (ret >= 0)
         ret = avcodec_open2(v->dec, codec, NULL);
     if (ret < 0)
@@ -142,7 +188,8 @@ static faceau_status open_decoder(fa_video *v, fa_err *err)
     if (v->width <= 0 || v->height <= 0 || v->width > 65535 || v->height > 65535)
         return fa_fail(err, FACEAU_ERR_VIDEO, "%s: bad video size %dx%d", v->path, v->width,
                        v->height);
-    return FACEAU_OK;
+    return fa_frame_size_check(v->path, "video frame", v->width, v->height, &v->lim,
+                               FACEAU_ERR_VIDEO, err);
 }
 
 static faceau_status alloc_state(fa_video *v, fa_err *err)
@@ -182,6 +229,12 @@ static void quiet_ffmpeg(void)
 
 faceau_status fa_video_open_threads(const char *path, int threads, fa_video **out, fa_err *err)
 {
+    return fa_video_open_limits(path, threads, NULL, out, err);
+}
+
+faceau_status fa_video_open_limits(const char *path, int threads, const faceau_frame_limits *lim,
+                                   fa_video **out, fa_err *err)
+{
     pthread_once(&quiet_once, quiet_ffmpeg);
     *out = NULL;
     if (!path)
@@ -191,6 +244,7 @@ faceau_status fa_video_open_threads(const char *path, int threads, fa_video **ou
         return FACEAU_ERR_NOMEM;
     v->stream = -1;
     v->threads = threads > FA_MAX_THREADS ? FA_MAX_THREADS : threads;
+    v->lim = fa_frame_limits_resolve(lim);
     v->path = fa_malloc(strlen(path) + 1, err, "a video path");
     faceau_status st = v->path ? FACEAU_OK : FACEAU_ERR_NOMEM;
     if (v->path)
@@ -292,6 +346,12 @@ static faceau_status next_frame(fa_video *v, int *got, fa_err *err)
     }
     if (frame_damaged(v->picture))
         return truncated(v, err, "damaged video frame");
+    faceau_status fits = fa_frame_size_check(v->path, "video frame", v->picture->width,
+                                             v->picture->height, &v->lim, FACEAU_ERR_VIDEO, err);
+    if (fits != FACEAU_OK) {
+        v->ended = 1;
+        return fits;
+    }
     *got = 1;
     return FACEAU_OK;
 }

@@ -216,8 +216,10 @@ static faceau_status load_body(reader *r, fa_ccnf *c)
     if ((st = read_f64(r, &c->patch_scaling, "the patch scaling")) ||
         (st = read_i32(r, &nv, "the view count")))
         return st;
-    if (!(c->patch_scaling > 0 && c->patch_scaling < 100))
-        return malformed(r, "patch scaling out of range", (long long)c->patch_scaling);
+    if (!(c->patch_scaling > 0 && c->patch_scaling < 100)) /* %g: any double, NaN included */
+        return fa_fail(r->err, FACEAU_ERR_MODEL_CORRUPT,
+                       "%s: malformed CCNF patch experts: patch scaling out of range (%g) at byte %ld",
+                       r->path, c->patch_scaling, r->pos);
     if (nv < 1 || nv > MAX_VIEWS)
         return malformed(r, "view count out of range", nv);
     if ((st = need(r, (long long)nv * 36, "the view centres")))

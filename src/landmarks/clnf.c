@@ -158,6 +158,7 @@ static faceau_status read_clnf_file(const char *path, clnf_model *M, fa_large_ar
         if (*loc)
             loc++; /* OpenFace erases the first character (the separating space) */
         if (!strcmp(module, "PDM")) {
+            fa_pdm_free(&M->pdm); /* a second PDM line replaces the first, as in OpenFace */
             if ((st = fa_path_join(full, sizeof full, dir, loc, err)) ||
                 (st = fa_pdm_load(full, &M->pdm, err)))
                 break;

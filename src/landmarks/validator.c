@@ -333,7 +333,7 @@ static faceau_status read_paw(fa_reader *r, vview *w, int view)
                  mk->rows > V_MAX_SIDE || mk->cols > V_MAX_SIDE)
             st = corrupt(r, view, "PAW triangle_id and mask differ in size");
         for (long i = 0; !st && i < 3L * nt; i++)
-            if (tr->data[i] < 0 || tr->data[i] >= n_lmk)
+            if (!(tr->data[i] >= 0 && tr->data[i] < n_lmk)) /* a float matrix may hold NaN */
                 st = corrupt(r, view, "PAW triangle names a landmark out of range");
         if (!st) {
             w->n_lmk = n_lmk, w->n_tri = nt, w->h = mk->rows, w->w = mk->cols;
