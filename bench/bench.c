@@ -200,6 +200,27 @@ static double timed_run(pipeline *P, const char *video, const char *landmarks_cs
  * "-batch JOBS THREADS FILE..."): its peak RSS is then the pipeline's alone (models, trackers,
  * the frame queues), not the bench's. Returns the run's ms (-1 on failure); *n frames, *rss_mb
  * the child's peak RSS (it reports both). */
+/* This process's peak RSS in MiB: VmHWM, which belongs to the address space exec made. Not
+ * ru_maxrss: Linux carries the exec'ing address space's peak into it, and posix_spawn's child
+ * shares the bench's (CLONE_VM) until exec, so a spawned run would report the bench's own peak. */
+static double peak_rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = atof(line + 6);
+    if (f)
+        fclose(f);
+    if (kb < 0) { /* no procfs: the rusage figure, possibly too high */
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = (double)ru.ru_maxrss;
+    }
+    return kb / 1024.0;
+}
+
 static double spawn_child(char **child_args, int n_args, long *n, double *rss_mb)
 {
     char self[4096];
@@ -594,9 +615,7 @@ static int batch_child(const char *models, int jobs, int threads, char **files, 
         fprintf(stderr, "bench: %s\n", err);
         return 1;
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("%ld %.3f %.1f\n", frames, t, ru.ru_maxrss / 1024.0);
+    printf("%ld %.3f %.1f\n", frames, t, peak_rss_mb());
     return 0;
 }
 
@@ -636,21 +655,24 @@ static void bench_batch(const char *shared)
  * loaded, CSVs written and removed): frames/s of each, and -mirror's time over the plain run's,
  * wall and CPU (user + sys of this process: what the others' load distorts least). Target:
  * wall ratio <= 2.5 (three tracked streams and two AU stages against one of each). */
-static void bench_mirror(pipeline *P, const char *video)
+static void bench_mirror(pipeline *P, const char *models, const char *video)
 {
     char err[4096], outdir[64];
     faceau_config cfg = faceau_default_config();
     faceau_au *au[2] = {NULL, NULL};
-    if (faceau_au_open_with(P->aum, &cfg, &au[0], err, sizeof err) ||
+    faceau_landmarker *lm = NULL; /* the public API's model: P holds the internal one */
+    if (faceau_landmarker_open(models, &lm, err, sizeof err) ||
+        faceau_au_open_with(P->aum, &cfg, &au[0], err, sizeof err) ||
         faceau_au_open_with(P->aum, &cfg, &au[1], err, sizeof err)) {
         fprintf(stderr, "bench: %s\n", err);
         faceau_au_close(au[0]);
+        faceau_landmarker_close(lm);
         return;
     }
     snprintf(outdir, sizeof outdir, "/tmp/faceau-bench-mirror-%ld", (long)getpid());
     faceau_run_options ro = {0};
     ro.input = video;
-    ro.landmarker = P->lm;
+    ro.landmarker = lm;
     ro.out_dir = outdir;
     ro.out_name = "bench";
     ro.quiet = 1;
@@ -677,6 +699,7 @@ static void bench_mirror(pipeline *P, const char *video)
     rmdir(outdir);
     faceau_au_close(au[0]);
     faceau_au_close(au[1]);
+    faceau_landmarker_close(lm);
 }
 
 int main(int argc, char **argv)
@@ -708,9 +731,7 @@ int main(int argc, char **argv)
         faceau_au_models_close(R.aum);
         if (t <= 0)
             return 1;
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        printf("%ld %.3f %.1f\n", n, t, ru.ru_maxrss / 1024.0);
+        printf("%ld %.3f %.1f\n", n, t, peak_rss_mb());
         return 0;
     }
     for (int i = 1; i < argc; i++) {
@@ -743,7 +764,7 @@ int main(int argc, char **argv)
     bench_fresh(&P, vport, 3);
     int ok = bench_pipeline(&P, v640, max_frames) && bench_pipeline(&P, vport, max_frames);
     bench_au_only(&P, v640, csv640);
-    bench_mirror(&P, vport);
+    bench_mirror(&P, models, vport);
     printf("\n");
     bench_detect(&P, v640, 10);
     bench_detect(&P, vport, 5);
