@@ -551,8 +551,9 @@ typedef struct faceau_batch_options {
     faceau_run_options run;
     faceau_config config;  /* the AU models (videos and sequences; still images use the static
                               models, FACEAU_AU_STATIC), loaded once and shared by the jobs */
-    int jobs;              /* inputs processed at once (0 or 1: one after another); each gets
-                              run.threads / jobs threads (at least 1) */
+    int jobs;              /* inputs processed at once (0 or 1: one after another, in the given
+                              order); each gets run.threads / jobs threads (at least 1); with
+                              several, the longest inputs (by their headers) start first */
     int resume;            /* skip inputs whose CSV (and .hog with hogalign) is already in out_dir,
                               and remove the temporary files an interrupted run left for the rest */
     /* Called once per input, in the order they finish, never two at a time (nor at the same

@@ -61,4 +61,10 @@ faceau_status fa_run_make_dirs(const char *dir, fa_err *err);
 #define FA_RUN_STEM_KEEP 221
 void fa_run_temp_stem(const char *name, char *stem, size_t n);
 
+/* The order a batch with several jobs starts its inputs in: indices into in, longest estimated
+ * work first (from each video's header: frames and size; an image directory's image count; a
+ * still image or an unreadable input: little), ties in the given order; inputs resume will skip
+ * count as nothing. A malloc'd array the caller frees, or NULL when out of memory. */
+int *fa_batch_plan(const faceau_batch_input *in, int n, const faceau_batch_options *opt);
+
 #endif /* FACEAU_API_H */

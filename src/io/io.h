@@ -35,6 +35,10 @@ faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *g
 double fa_video_fps(const fa_video *v); /* OpenCV's CAP_PROP_FPS; 30 if unknown or <= 0 */
 void fa_video_close(fa_video *v);
 
+/* A video's declared frame size and frame count (0 if the header does not say), from its header
+ * alone: what a batch needs to start the longest inputs first. */
+faceau_status fa_video_probe(const char *path, int *width, int *height, double *frames, fa_err *err);
+
 /* Reads an image file (.jpg/.jpeg/.png/.bmp) to the BGR pixels cv::imread(IMREAD_COLOR) gives. */
 faceau_status fa_image_read(const char *path, fa_image *out, fa_err *err);
 /* The same from a file's bytes already in memory (name is only for messages): what

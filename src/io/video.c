@@ -543,3 +543,29 @@ faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *g
     *got = 1;
     return FACEAU_OK;
 }
+
+/* Reads only the container's header (no stream probing, no decoder): cheap enough to do for
+ * every input of a batch before the first starts. */
+faceau_status fa_video_probe(const char *path, int *width, int *height, double *frames, fa_err *err)
+{
+    pthread_once(&quiet_once, quiet_ffmpeg);
+    AVFormatContext *fmt = NULL;
+    int ret = avformat_open_input(&fmt, path, NULL, NULL);
+    if (ret < 0)
+        return av_failure(err, FACEAU_ERR_VIDEO, path, "not a readable video", ret);
+    int found = 0;
+    for (unsigned i = 0; i < fmt->nb_streams && !found; i++) {
+        const AVStream *s = fmt->streams[i];
+        if (s->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
+            continue;
+        *width = s->codecpar->width;
+        *height = s->codecpar->height;
+        double n = (double)s->nb_frames;
+        if (n <= 0 && fmt->duration > 0) /* e.g. ASF: from the duration at the declared rate */
+            n = (double)fmt->duration / AV_TIME_BASE * stream_fps(s);
+        *frames = n > 0 ? n : 0;
+        found = 1;
+    }
+    avformat_close_input(&fmt);
+    return found ? FACEAU_OK : fa_fail(err, FACEAU_ERR_VIDEO, "%s: no video stream in the header", path);
+}
