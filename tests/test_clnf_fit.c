@@ -18,10 +18,19 @@ static void test_kde(void)
     CHECK(fa_kde_init(&k, 9, a, &err) == FACEAU_OK, "KDE init: %s", err.msg);
     CHECK(k.steps == 90, "9 / 0.1f gives 90 grid steps, got %d", k.steps);
     /* row for dx = 2.3 (x = 23), dy = 4.0 (y = 40); cell (ii = 3, jj = 5) */
-    const float *row = k.tab + (size_t)(23 * 90 + 40) * 81;
+    static float scratch[81];
+    const float *row = fa_kde_row(&k, 23, 40, scratch);
     float dx = 23 * 0.1f, dy = 40 * 0.1f;
     float want = expf(a * ((dy - 3) * (dy - 3) + (dx - 5) * (dx - 5)));
     CHECK(row[3 * 9 + 5] == want, "KDE cell %g, expected %g", row[3 * 9 + 5], want);
+    /* a row far from the centre is not stored but computed, to the same bits */
+    CHECK(k.lo > 2 && k.hi < 85, "the corner rows are not stored (%d..%d)", k.lo, k.hi);
+    row = fa_kde_row(&k, 2, 85, scratch);
+    CHECK(row == scratch, "a corner row is computed");
+    dx = 2 * 0.1f;
+    dy = 85 * 0.1f;
+    want = expf(a * ((dy - 8) * (dy - 8) + (dx - 1) * (dx - 1)));
+    CHECK(row[8 * 9 + 1] == want, "computed KDE cell %g, expected %g", row[8 * 9 + 1], want);
     fa_kde_free(&k);
 }
 

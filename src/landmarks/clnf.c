@@ -620,9 +620,8 @@ static void digest_model(uint64_t *h, const clnf_model *M)
     digest_bytes(h, &M->params, sizeof M->params);
     for (int k = 0; k < M->n_kde; k++) {
         const fa_kde *K = &M->kde[k];
-        const int steps = fa_kde_fill_steps(K);
         digest_bytes(h, &K->a, sizeof K->a);
-        digest_bytes(h, K->tab, sizeof *K->tab * (size_t)steps * (size_t)steps * (size_t)(K->ws * K->ws));
+        digest_bytes(h, K->tab, sizeof *K->tab * fa_kde_floats(K->ws));
     }
 }
 

@@ -125,11 +125,14 @@ faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *m
 /* The precalculated KDE grid of CLNF::NonVectorisedMeanShift_precalc_kde for one window size:
  * row (round(dx/0.1) * steps + round(dy/0.1)) holds exp(a ((dy - ii)^2 + (dx - jj)^2)) for the
  * ws x ws response cells (ii row, jj column); steps = (int)(ws / 0.1f + 0.5). OpenFace caches it
- * per window size with the `a` of the first call. */
+ * per window size with the `a` of the first call. Only the cells near the window's centre are
+ * stored (fit.c says why); fa_kde_row gives any. */
+#define FA_KDE_MAX_COMPUTED 31 /* wider windows store every cell */
 typedef struct fa_kde {
     int ws, steps;
     float a;
-    float *tab;   /* steps^2 rows of ws^2 */
+    int lo, hi;   /* the stored cells: dx and dy steps lo..hi-1 */
+    float *tab;   /* (hi - lo)^2 rows of ws^2, dx step major */
     unsigned cpu; /* FA_CPU_* kernels the mean-shift runs (fa_cpu_features() at fa_kde_init) */
     int borrowed; /* tab is the caller's (fa_kde_init_in), not freed by fa_kde_free */
 } fa_kde;
@@ -144,6 +147,9 @@ faceau_status fa_kde_init_in(fa_kde *k, int ws, float a, float *tab, fa_err *err
 int fa_kde_fill_steps(const fa_kde *k);
 void fa_kde_fill(const fa_kde *k, int x0, int x1);
 void fa_kde_free(fa_kde *k);
+/* The grid's row for dx step `row` and dy step `col` (0..steps-1): in the table, or computed
+ * into scratch (ws^2 floats, ws <= FA_KDE_MAX_COMPUTED) when not stored. */
+const float *fa_kde_row(const fa_kde *k, int row, int col, float *scratch);
 
 /* a = -0.5 / (sigma * sigma) as NU_RLMS computes it (float square, double division). */
 float fa_kde_a(float sigma);

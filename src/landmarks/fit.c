@@ -38,15 +38,35 @@ static int kde_steps(int ws)
     return steps;
 }
 
+/* Which cells of the grid are stored: rows and columns lo..hi-1 (of 0..kde_steps-1), the cells
+ * within KDE_KEEP steps (2 px) of the window's centre, where the mean-shift looks nearly every
+ * time (tracking moves a landmark well under a pixel from the centre: 99.8% of the lookups on
+ * the shared videos at window 9, 100% at 7; the initial fit's window 11 ranges wider but runs
+ * only on detection frames). Any other cell is computed when it is asked for, by the same code
+ * as a stored one, so the bits are the same; the full grids were 12.6 MB of the landmark
+ * model (5.9 MB for window 11 alone), the stored centres 2.6 MB. Windows wider than
+ * FA_KDE_MAX_COMPUTED keep every cell (a computed cell needs a scratch of ws^2 floats). */
+#define KDE_KEEP 20
+
+static void kde_span(int ws, int *lo, int *hi)
+{
+    const int steps = kde_steps(ws), centre = (ws - 1) / 2 * 10; /* dx = (ws - 1) / 2 */
+    if (ws > FA_KDE_MAX_COMPUTED) {
+        *lo = 0;
+        *hi = steps;
+        return;
+    }
+    *lo = centre - KDE_KEEP < 0 ? 0 : centre - KDE_KEEP;
+    *hi = centre + KDE_KEEP + 1 > steps ? steps : centre + KDE_KEEP + 1;
+}
+
 size_t fa_kde_floats(int ws)
 {
     if (ws < 1 || ws > 64)
         return 0;
-    const int steps = kde_steps(ws);
-    int rows = (int)((ws / STEP) * (ws / STEP)); /* the Mat's row count as OpenFace sizes it */
-    if (rows < steps * steps)
-        rows = steps * steps;
-    return (size_t)rows * (size_t)(ws * ws);
+    int lo, hi;
+    kde_span(ws, &lo, &hi);
+    return (size_t)(hi - lo) * (size_t)(hi - lo) * (size_t)(ws * ws);
 }
 
 faceau_status fa_kde_init_in(fa_kde *k, int ws, float a, float *tab, fa_err *err)
@@ -61,6 +81,7 @@ faceau_status fa_kde_init_in(fa_kde *k, int ws, float a, float *tab, fa_err *err
     k->cpu = fa_cpu_features();
     /* the lookup's row stride: (int)(resp_size / step_size + 0.5) */
     k->steps = (int)((float)ws / STEP + 0.5);
+    kde_span(ws, &k->lo, &k->hi);
     return FACEAU_OK;
 }
 
@@ -69,24 +90,36 @@ int fa_kde_fill_steps(const fa_kde *k)
     return kde_steps(k->ws);
 }
 
-void fa_kde_fill(const fa_kde *k, int x0, int x1)
+/* Grid cell (x, y) (dx = x * 0.1, dy = y * 0.1) as OpenFace's precalculation loop computes it. */
+static void kde_cell(int ws, float a, int x, int y, float *out)
 {
-    const int ws = k->ws, steps = kde_steps(ws);
-    const float a = k->a;
-    float *it = k->tab + (size_t)x0 * (size_t)steps * (size_t)(ws * ws);
-    for (int x = x0; x < x1; x++) {
-        float dx = (float)x * STEP;
-        for (int y = 0; y < steps; y++) {
-            float dy = (float)y * STEP;
-            for (int ii = 0; ii < ws; ii++) {
-                float vx = (dy - (float)ii) * (dy - (float)ii);
-                for (int jj = 0; jj < ws; jj++) {
-                    float vy = (dx - (float)jj) * (dx - (float)jj);
-                    *it++ = fa_expf(a * (vx + vy));
-                }
-            }
+    float dx = (float)x * STEP;
+    float dy = (float)y * STEP;
+    for (int ii = 0; ii < ws; ii++) {
+        float vx = (dy - (float)ii) * (dy - (float)ii);
+        for (int jj = 0; jj < ws; jj++) {
+            float vy = (dx - (float)jj) * (dx - (float)jj);
+            *out++ = fa_expf(a * (vx + vy));
         }
     }
+}
+
+void fa_kde_fill(const fa_kde *k, int x0, int x1)
+{
+    const int ws = k->ws, span = k->hi - k->lo;
+    for (int x = x0 < k->lo ? k->lo : x0; x < x1 && x < k->hi; x++)
+        for (int y = k->lo; y < k->hi; y++)
+            kde_cell(ws, k->a, x, y,
+                     k->tab + ((size_t)(x - k->lo) * (size_t)span + (size_t)(y - k->lo)) * (size_t)(ws * ws));
+}
+
+const float *fa_kde_row(const fa_kde *k, int row, int col, float *scratch)
+{
+    if (row >= k->lo && row < k->hi && col >= k->lo && col < k->hi)
+        return k->tab + ((size_t)(row - k->lo) * (size_t)(k->hi - k->lo) + (size_t)(col - k->lo)) *
+                            (size_t)(k->ws * k->ws);
+    kde_cell(k->ws, k->a, row, col, scratch);
+    return scratch;
 }
 
 faceau_status fa_kde_init(fa_kde *k, int ws, float a, fa_err *err)
@@ -145,6 +178,7 @@ void fa_clnf_mean_shift(const fa_kde *kde, const float *maps, const int *visible
     int lane_i[MS_LANES], nl = 0;
     const float *kde_it[MS_LANES], *p[MS_LANES];
     float dxl[MS_LANES], dyl[MS_LANES];
+    float computed[MS_LANES][FA_KDE_MAX_COMPUTED * FA_KDE_MAX_COMPUTED]; /* cells not stored */
     for (int i = 0; i <= n; i++) {
         if (i < n) {
             if (!visible[i]) {
@@ -164,11 +198,10 @@ void fa_clnf_mean_shift(const fa_kde *kde, const float *maps, const int *visible
             /* (int)(d / step_size + 0.5): float quotient, double sum, truncation */
             int closest_col = (int)(dy / STEP + 0.5);
             int closest_row = (int)(dx / STEP + 0.5);
-            int idx = closest_row * kde->steps + closest_col;
             lane_i[nl] = i;
             dxl[nl] = dx;
             dyl[nl] = dy;
-            kde_it[nl] = kde->tab + (size_t)idx * ws2;
+            kde_it[nl] = fa_kde_row(kde, closest_row, closest_col, computed[nl]);
             p[nl] = maps + (size_t)i * ws2;
             nl++;
             if (nl < MS_LANES)
