@@ -18,9 +18,12 @@
  * longer than decoding one, so a deeper queue would only hold memory (6 MB a frame at
  * 1080x1920), not speed anything up */
 #define RING (FA_SOURCE_MAX_HELD + 1)
-/* Frames decoded before the caller asks for them stay within this many bytes, so that frames
- * near the size limit (600 MB at 200 MP) are decoded only when needed, not RING at a time. */
-#define AHEAD_BYTES ((size_t)64 << 20)
+/* The frames held and decoded ahead stay within this many bytes unless the caller is waiting:
+ * at 1080x1920 (6.2 MB a frame) that is two frames, not RING, so the next frame is decoded once
+ * the AU stage gives its frame back, which it does long before the tracker (several times
+ * slower than decoding) asks for the next; small frames still get the whole ring. Frames near
+ * the size limit (600 MB at 200 MP) are decoded only when asked for. */
+#define FRAMES_BYTES ((size_t)16 << 20)
 
 enum source_kind { SRC_VIDEO, SRC_IMAGES };
 
@@ -118,12 +121,13 @@ static void *producer(void *arg)
     long index = 0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stop && (s->ready + s->held >= RING ||
-                            (!s->waiting && (size_t)(s->ready + 1) * s->frame_bytes > AHEAD_BYTES)))
+        while (!s->stop &&
+               (s->ready + s->held >= RING ||
+                (!s->waiting && (size_t)(s->ready + s->held + 1) * s->frame_bytes > FRAMES_BYTES)))
             pthread_cond_wait(&s->cv, &s->mu);
         int stop = s->stop;
         slot *sl = &s->ring[(s->head + s->held + s->ready) % RING];
-        if (!sl->img.bgr && (size_t)RING * s->frame_bytes > AHEAD_BYTES)
+        if (!sl->img.bgr && (size_t)RING * s->frame_bytes > FRAMES_BYTES)
             take_idle_buffer(s, sl);
         pthread_mutex_unlock(&s->mu);
         if (stop)
@@ -137,6 +141,8 @@ static void *producer(void *arg)
             s->finished = 1;
         } else {
             s->ready++;
+            s->waiting = 0; /* answered: until the caller wakes, the flag would let another
+                               frame (and buffer) past FRAMES_BYTES */
             if (sl->cap > s->frame_bytes)
                 s->frame_bytes = sl->cap;
         }
