@@ -26,6 +26,7 @@ struct faceau_tracker {
     const faceau_landmarker *lm;
     fa_clnf_face face;
     fa_grey grey;
+    fa_grey grey2; /* the pipeline's second grey buffer (fa_tracker_fit's slot 1) */
     fa_mtcnn *mtcnn;
     faceau_box boxes[MAX_MTCNN_BOXES];
     fa_err err;
@@ -138,6 +139,7 @@ void faceau_tracker_close(faceau_tracker *t)
         return;
     fa_clnf_face_free(&t->face);
     fa_grey_free(&t->grey);
+    fa_grey_free(&t->grey2);
     fa_mtcnn_free(t->mtcnn);
     free(t);
 }
@@ -285,4 +287,109 @@ faceau_status faceau_fit_image(faceau_tracker *t, const faceau_frame *frame, con
     fa_clnf_face_reset(&t->face);
     *n = written;
     return st;
+}
+
+/* ---- a tracked frame validated later (api.h) ------------------------------------------------ */
+
+static fa_grey *grey_slot(faceau_tracker *t, int slot)
+{
+    return slot ? &t->grey2 : &t->grey;
+}
+
+faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int slot, int grey_ready,
+                             int *fitted, int *fit_ok)
+{
+    *fitted = *fit_ok = 0;
+    faceau_status st = check_frame(t, "fa_tracker_fit", frame, fitted);
+    if (st)
+        return st;
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    if (!grey_ready && (st = fa_grey_from_bgr(&img, grey_slot(t, slot), &t->err)))
+        return st;
+    if (!t->face.tracking_initialised)
+        return FACEAU_OK;
+    *fitted = 1;
+    return fa_clnf_track_fit(t->lm->clnf, &t->face, grey_slot(t, slot), fit_ok, &t->err);
+}
+
+faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
+                                  const faceau_camera *camera, int slot, int fitted, int fit_ok,
+                                  fa_track_defer *d, int *deferred, faceau_face *out)
+{
+    *deferred = 0;
+    const fa_clnf *m = t->lm->clnf;
+    if (fitted && fa_clnf_fit_needs_validator(m, fit_ok)) {
+        d->snap = t->face;
+        d->fit_ok = fit_ok;
+        d->slot = slot;
+        /* the next frame's windows as after a success; fa_tracker_failed undoes it */
+        t->face.detection_success = 1;
+        *deferred = 1;
+        return FACEAU_OK;
+    }
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    int ok = 0;
+    faceau_status st =
+        fitted ? fa_clnf_track_finish(m, &t->face, t->mtcnn, &img, grey_slot(t, slot), fit_ok, 0,
+                                      &ok, &t->err)
+               : fa_clnf_track_video(m, &t->face, t->mtcnn, &img, grey_slot(t, slot), &ok, &t->err);
+    if (st)
+        return st;
+    fa_camera cam = camera_of(camera, frame);
+    describe(t->lm, &t->face, &cam, ok, out);
+    out->success = ok;
+    out->valid = t->face.detection_success;
+    return FACEAU_OK;
+}
+
+faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws,
+                                  const fa_track_defer *d, float *confidence, fa_err *err)
+{
+    return fa_clnf_validate(t->lm->clnf, ws, d->slot ? &t->grey2 : &t->grey, &d->snap, confidence,
+                            err);
+}
+
+int fa_tracker_passes(const faceau_tracker *t, float confidence)
+{
+    return confidence > fa_clnf_main_params(t->lm->clnf)->validation_boundary;
+}
+
+void fa_tracker_describe_passed(const faceau_tracker *t, const fa_track_defer *d, float confidence,
+                                const faceau_frame *frame, const faceau_camera *camera,
+                                faceau_face *out)
+{
+    /* fa_clnf_track_finish after a pass: the confidence, success, no failures, nothing else */
+    fa_clnf_face f = d->snap;
+    f.confidence = confidence;
+    f.detection_success = 1;
+    f.failures_in_a_row = -1;
+    fa_camera cam = camera_of(camera, frame);
+    describe(t->lm, &f, &cam, 1, out);
+    out->success = 1;
+    out->valid = 1;
+}
+
+void fa_tracker_passed(faceau_tracker *t, float confidence)
+{
+    t->face.confidence = confidence;
+    t->face.detection_success = 1;
+    t->face.failures_in_a_row = -1;
+}
+
+faceau_status fa_tracker_failed(faceau_tracker *t, const fa_track_defer *d, const faceau_frame *frame,
+                                const faceau_camera *camera, float confidence, faceau_face *out)
+{
+    t->face = d->snap;
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    int ok = 0;
+    faceau_status st = fa_clnf_track_finish(t->lm->clnf, &t->face, t->mtcnn, &img,
+                                            grey_slot(t, d->slot), d->fit_ok, confidence, &ok,
+                                            &t->err);
+    if (st)
+        return st;
+    fa_camera cam = camera_of(camera, frame);
+    describe(t->lm, &t->face, &cam, ok, out);
+    out->success = ok;
+    out->valid = t->face.detection_success;
+    return FACEAU_OK;
 }
