@@ -41,29 +41,32 @@ int fa_source_async(const faceau_source *s);
 /* ---- a tracked frame validated later (landmarker.c, for run.c's pipeline) ---------------- */
 /* OpenFace decides a tracked frame's success with the CNN validator, and the next frame's fit
  * depends on that verdict only through its windows (small after a success). The pipeline fits
- * frame n+1 assuming frame n passes while the AU stage's thread validates frame n; when it
- * does not (rare), frame n is finished from its saved fit and frame n+1 fitted again, so every
- * number is what faceau_track gives.
+ * frame n+1 assuming frame n passes while the AU stage's thread runs frame n's validator CNN;
+ * when it does not pass (rare), frame n is finished from its saved fit and frame n+1 fitted
+ * again, so every number is what faceau_track gives.
  *
- * fa_tracker_fit: frame's grey into buffer `slot` (0 or 1: the one of the frame before stays
- * intact for its validator), then the tracked fit when tracking is initialised (*fitted).
- * fa_tracker_complete: after fa_tracker_fit (and after the previous deferred frame is
- * resolved): a fit the validator must judge is saved into *d and deferred (*deferred; the
- * tracker assumes it passes), otherwise the frame is finished here (re-detection included)
- * and described into out. A deferred frame is then resolved with its confidence: from any
- * thread, fa_tracker_validate (its own validator workspace) and, if fa_tracker_passes,
- * fa_tracker_describe_passed; on the tracker's thread fa_tracker_passed, or
- * fa_tracker_failed (which runs the frame's failure path, MTCNN on frame included, and
- * describes it into out; the next frame must then be fitted again). */
+ * fa_tracker_fit: the frame's grey (unless grey_ready: it is the grey of this frame already),
+ * then the tracked fit when tracking is initialised (*fitted). fa_tracker_complete: after
+ * fa_tracker_fit (and after the previous deferred frame is resolved): a fit the validator must
+ * judge is saved into *d with its crop warped onto the validator's template (d->warped holds
+ * fa_tracker_defer_floats floats, the caller's) and deferred (*deferred; the tracker assumes
+ * it passes); otherwise the frame is finished here (re-detection included) and described into
+ * out. A deferred frame is then resolved with its confidence: from any thread,
+ * fa_tracker_validate (its own validator workspace) and, if fa_tracker_passes,
+ * fa_tracker_describe_passed; on the tracker's thread fa_tracker_passed, or fa_tracker_failed
+ * (the frame's failure path, MTCNN on frame included, described into out; its grey is made
+ * again, so the next frame's fit needs grey_ready = 0). */
 typedef struct fa_track_defer {
     fa_clnf_face snap; /* the face after the fit, before the verdict */
     int fit_ok;
-    int slot;          /* the grey buffer it was fitted on */
+    int view, empty;   /* the validator's view, and a degenerate crop (confidence 0) */
+    float *warped;     /* the crop on the view's template */
 } fa_track_defer;
-faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int slot, int grey_ready,
+size_t fa_tracker_defer_floats(const faceau_tracker *t);
+faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int grey_ready,
                              int *fitted, int *fit_ok);
 faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
-                                  const faceau_camera *camera, int slot, int fitted, int fit_ok,
+                                  const faceau_camera *camera, int fitted, int fit_ok,
                                   fa_track_defer *d, int *deferred, faceau_face *out);
 faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws,
                                   const fa_track_defer *d, float *confidence, fa_err *err);

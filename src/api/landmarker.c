@@ -26,7 +26,6 @@ struct faceau_tracker {
     const faceau_landmarker *lm;
     fa_clnf_face face;
     fa_grey grey;
-    fa_grey grey2; /* the pipeline's second grey buffer (fa_tracker_fit's slot 1) */
     fa_mtcnn *mtcnn;
     faceau_box boxes[MAX_MTCNN_BOXES];
     fa_err err;
@@ -139,7 +138,6 @@ void faceau_tracker_close(faceau_tracker *t)
         return;
     fa_clnf_face_free(&t->face);
     fa_grey_free(&t->grey);
-    fa_grey_free(&t->grey2);
     fa_mtcnn_free(t->mtcnn);
     free(t);
 }
@@ -291,12 +289,12 @@ faceau_status faceau_fit_image(faceau_tracker *t, const faceau_frame *frame, con
 
 /* ---- a tracked frame validated later (api.h) ------------------------------------------------ */
 
-static fa_grey *grey_slot(faceau_tracker *t, int slot)
+size_t fa_tracker_defer_floats(const faceau_tracker *t)
 {
-    return slot ? &t->grey2 : &t->grey;
+    return fa_clnf_validator_floats(t->lm->clnf);
 }
 
-faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int slot, int grey_ready,
+faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int grey_ready,
                              int *fitted, int *fit_ok)
 {
     *fitted = *fit_ok = 0;
@@ -304,24 +302,28 @@ faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int s
     if (st)
         return st;
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
-    if (!grey_ready && (st = fa_grey_from_bgr(&img, grey_slot(t, slot), &t->err)))
+    if (!grey_ready && (st = fa_grey_from_bgr(&img, &t->grey, &t->err)))
         return st;
     if (!t->face.tracking_initialised)
         return FACEAU_OK;
     *fitted = 1;
-    return fa_clnf_track_fit(t->lm->clnf, &t->face, grey_slot(t, slot), fit_ok, &t->err);
+    return fa_clnf_track_fit(t->lm->clnf, &t->face, &t->grey, fit_ok, &t->err);
 }
 
 faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
-                                  const faceau_camera *camera, int slot, int fitted, int fit_ok,
+                                  const faceau_camera *camera, int fitted, int fit_ok,
                                   fa_track_defer *d, int *deferred, faceau_face *out)
 {
     *deferred = 0;
     const fa_clnf *m = t->lm->clnf;
+    faceau_status st;
     if (fitted && fa_clnf_fit_needs_validator(m, fit_ok)) {
+        /* the validator's crop warp needs this frame's grey, which the next fit replaces */
+        if ((st = fa_clnf_validate_warp(m, &t->face, &t->grey, &d->view, d->warped, &d->empty,
+                                        &t->err)))
+            return st;
         d->snap = t->face;
         d->fit_ok = fit_ok;
-        d->slot = slot;
         /* the next frame's windows as after a success; fa_tracker_failed undoes it */
         t->face.detection_success = 1;
         *deferred = 1;
@@ -329,10 +331,9 @@ faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
     }
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
     int ok = 0;
-    faceau_status st =
-        fitted ? fa_clnf_track_finish(m, &t->face, t->mtcnn, &img, grey_slot(t, slot), fit_ok, 0,
-                                      &ok, &t->err)
-               : fa_clnf_track_video(m, &t->face, t->mtcnn, &img, grey_slot(t, slot), &ok, &t->err);
+    st = fitted ? fa_clnf_track_finish(m, &t->face, t->mtcnn, &img, &t->grey, fit_ok, 0, &ok,
+                                       &t->err)
+                : fa_clnf_track_video(m, &t->face, t->mtcnn, &img, &t->grey, &ok, &t->err);
     if (st)
         return st;
     fa_camera cam = camera_of(camera, frame);
@@ -345,8 +346,7 @@ faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
 faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws,
                                   const fa_track_defer *d, float *confidence, fa_err *err)
 {
-    return fa_clnf_validate(t->lm->clnf, ws, d->slot ? &t->grey2 : &t->grey, &d->snap, confidence,
-                            err);
+    return fa_clnf_validate_cnn(t->lm->clnf, ws, d->view, d->warped, d->empty, confidence, err);
 }
 
 int fa_tracker_passes(const faceau_tracker *t, float confidence)
@@ -382,9 +382,11 @@ faceau_status fa_tracker_failed(faceau_tracker *t, const fa_track_defer *d, cons
     t->face = d->snap;
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
     int ok = 0;
-    faceau_status st = fa_clnf_track_finish(t->lm->clnf, &t->face, t->mtcnn, &img,
-                                            grey_slot(t, d->slot), d->fit_ok, confidence, &ok,
-                                            &t->err);
+    /* the failure path may re-detect on this frame's grey, which the next fit has replaced */
+    faceau_status st = fa_grey_from_bgr(&img, &t->grey, &t->err);
+    if (!st)
+        st = fa_clnf_track_finish(t->lm->clnf, &t->face, t->mtcnn, &img, &t->grey, d->fit_ok,
+                                  confidence, &ok, &t->err);
     if (st)
         return st;
     fa_camera cam = camera_of(camera, frame);

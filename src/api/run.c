@@ -443,11 +443,12 @@ static faceau_status open_all(run_state *r)
  * stays held by the source until the AU stage has used it. Everything written is what the
  * one-thread loop writes: the AU stage sees the same frames and fits in the same order.
  *
- * A tracked frame's CNN validator (a sixth of the tracker's work on 640x480) runs on the AU
- * stage's thread, beside the next frame's fit (landmarker.c's fa_tracker_complete: the next fit
- * assumes the frame passes; when it does not, the tracker finishes the frame from its saved fit
- * and fits the next one again). The validator is the last step of a frame's tracking and the
- * next fit needs only its verdict, so this takes it off the tracker's serial chain. */
+ * A tracked frame's validator CNN (about a seventh of the tracker's work on 640x480) runs on
+ * the AU stage's thread, beside the next frame's fit (landmarker.c's fa_tracker_complete: the
+ * next fit assumes the frame passes; when it does not, the tracker finishes the frame from its
+ * saved fit and fits the next one again). The validator is the last step of a frame's tracking
+ * and the next fit needs only its verdict, so this takes it off the tracker's serial chain; the
+ * tracker warps the crop itself (small), so no second grey image is kept. */
 #define STAGE_QUEUE (FA_SOURCE_MAX_HELD - 1) /* the tracker holds the other frame */
 
 typedef struct au_stage {
@@ -602,20 +603,30 @@ static faceau_status read_all_pipelined(run_state *r)
         return FACEAU_ERR_NOMEM;
     q->r = r;
     faceau_status st = fa_validator_ws_create(&q->vws, &r->err);
+    size_t wf = fa_tracker_defer_floats(r->tracker);
+    for (int k = 0; k < 2 && !st; k++)
+        if (!(q->defer[k].warped = fa_malloc((wf ? wf : 1) * sizeof(float), &r->err,
+                                             "the validator's warped crops")))
+            st = FACEAU_ERR_NOMEM;
     if (st) {
+        fa_validator_ws_free(q->vws);
+        free(q->defer[0].warped);
+        free(q->defer[1].warped);
         free(q);
         return st;
     }
     if (pthread_mutex_init(&q->mu, NULL) != 0 || pthread_cond_init(&q->cv, NULL) != 0 ||
         pthread_create(&q->thread, NULL, au_stage_main, q) != 0) {
         fa_validator_ws_free(q->vws);
+        free(q->defer[0].warped);
+        free(q->defer[1].warped);
         free(q); /* (a failed init leaves nothing to destroy on Linux) */
         return fa_fail(&r->err, FACEAU_ERR_NOMEM, "cannot start the AU stage's thread");
     }
     fa_err err; /* this thread's failures: r->err belongs to the AU stage until it is joined */
     fa_err_clear(&err);
     long read = 0;
-    int pending = 0, pend_ds = 0, n_deferred = 0, slot = 0;
+    int pending = 0, pend_ds = 0, n_deferred = 0;
     faceau_frame pend_frame;
     for (;;) {
         faceau_frame frame;
@@ -635,16 +646,16 @@ static faceau_status read_all_pipelined(run_state *r)
             break;
         read++;
         int fitted, fit_ok, refit = 0, deferred = 0;
-        st = fa_tracker_fit(r->tracker, &frame, slot, 0, &fitted, &fit_ok);
+        st = fa_tracker_fit(r->tracker, &frame, 0, &fitted, &fit_ok);
         if (!st && pending) {
             pending = 0;
             st = settle(q, &pend_frame, pend_ds, &refit, &err);
-            if (!st && refit)
-                st = fa_tracker_fit(r->tracker, &frame, slot, 1, &fitted, &fit_ok);
+            if (!st && refit) /* fa_tracker_failed made the failed frame's grey again */
+                st = fa_tracker_fit(r->tracker, &frame, 0, &fitted, &fit_ok);
         }
         int ds = n_deferred & 1;
         if (!st)
-            st = fa_tracker_complete(r->tracker, &frame, r->opt->camera, slot, fitted, fit_ok,
+            st = fa_tracker_complete(r->tracker, &frame, r->opt->camera, fitted, fit_ok,
                                      &q->defer[ds], &deferred, &face);
         if (st) {
             if (!err.msg[0])
@@ -663,7 +674,6 @@ static faceau_status read_all_pipelined(run_state *r)
         }
         if ((st = au_stage_push(q, &frame, &face, deferred, ds)))
             break;
-        slot ^= 1;
     }
     if (!st && pending) {
         int refit;
@@ -681,6 +691,8 @@ static faceau_status read_all_pipelined(run_state *r)
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
     fa_validator_ws_free(q->vws);
+    free(q->defer[0].warped);
+    free(q->defer[1].warped);
     free(q);
     return st;
 }

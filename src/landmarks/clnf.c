@@ -945,6 +945,24 @@ faceau_status fa_clnf_validate(const fa_clnf *m, fa_validator_ws *ws, const fa_g
                               confidence, err);
 }
 
+size_t fa_clnf_validator_floats(const fa_clnf *m)
+{
+    return m->validator ? fa_validator_max_template(m->validator) : 0;
+}
+
+faceau_status fa_clnf_validate_warp(const fa_clnf *m, const fa_clnf_face *f, const fa_grey *grey,
+                                    int *view, float *warped, int *empty, fa_err *err)
+{
+    return fa_validator_crop_warp(m->validator, f->ws->val, grey, f->landmarks, m->main.pdm.n, f->g + 1,
+                                  view, warped, empty, err);
+}
+
+faceau_status fa_clnf_validate_cnn(const fa_clnf *m, fa_validator_ws *ws, int view,
+                                   const float *warped, int empty, float *confidence, fa_err *err)
+{
+    return fa_validator_confidence(m->validator, ws, view, warped, empty, confidence, err);
+}
+
 /* The validator's verdict on a fit (conf: its confidence when fa_clnf_fit_needs_validator). */
 static void apply_verdict(const fa_clnf *m, fa_clnf_face *f, int fit_ok, float conf)
 {
