@@ -5,6 +5,7 @@
 
 #include "detect/detect.h"
 #include "io/io.h"
+#include "landmarks/clnf.h"
 
 /* ---- AU analyser internals (analyser.c) ------------------------------------------------- */
 /* Whether the analyser returns per-frame values as they are (online or still-image mode). */
@@ -36,6 +37,46 @@ void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES]);
 faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got);
 void fa_source_release(faceau_source *s);
 int fa_source_async(const faceau_source *s);
+
+/* ---- a tracked frame validated later (landmarker.c, for run.c's pipeline) ---------------- */
+/* OpenFace decides a tracked frame's success with the CNN validator, and the next frame's fit
+ * depends on that verdict only through its windows (small after a success). The pipeline fits
+ * frame n+1 assuming frame n passes while the AU stage's thread runs frame n's validator CNN;
+ * when it does not pass (rare), frame n is finished from its saved fit and frame n+1 fitted
+ * again, so every number is what faceau_track gives.
+ *
+ * fa_tracker_fit: the frame's grey (unless grey_ready: it is the grey of this frame already),
+ * then the tracked fit when tracking is initialised (*fitted). fa_tracker_complete: after
+ * fa_tracker_fit (and after the previous deferred frame is resolved): a fit the validator must
+ * judge is saved into *d with its crop warped onto the validator's template (d->warped holds
+ * fa_tracker_defer_floats floats, the caller's) and deferred (*deferred; the tracker assumes
+ * it passes); otherwise the frame is finished here (re-detection included) and described into
+ * out. A deferred frame is then resolved with its confidence: from any thread,
+ * fa_tracker_validate (its own validator workspace) and, if fa_tracker_passes,
+ * fa_tracker_describe_passed; on the tracker's thread fa_tracker_passed, or fa_tracker_failed
+ * (the frame's failure path, MTCNN on frame included, described into out; its grey is made
+ * again, so the next frame's fit needs grey_ready = 0). */
+typedef struct fa_track_defer {
+    fa_clnf_face snap; /* the face after the fit, before the verdict */
+    int fit_ok;
+    int view, empty;   /* the validator's view, and a degenerate crop (confidence 0) */
+    float *warped;     /* the crop on the view's template */
+} fa_track_defer;
+size_t fa_tracker_defer_floats(const faceau_tracker *t);
+faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int grey_ready,
+                             int *fitted, int *fit_ok);
+faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
+                                  const faceau_camera *camera, int fitted, int fit_ok,
+                                  fa_track_defer *d, int *deferred, faceau_face *out);
+faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws,
+                                  const fa_track_defer *d, float *confidence, fa_err *err);
+int fa_tracker_passes(const faceau_tracker *t, float confidence);
+void fa_tracker_describe_passed(const faceau_tracker *t, const fa_track_defer *d, float confidence,
+                                const faceau_frame *frame, const faceau_camera *camera,
+                                faceau_face *out);
+void fa_tracker_passed(faceau_tracker *t, float confidence);
+faceau_status fa_tracker_failed(faceau_tracker *t, const fa_track_defer *d, const faceau_frame *frame,
+                                const faceau_camera *camera, float confidence, faceau_face *out);
 
 /* ---- runs (run.c) ------------------------------------------------------------------------ */
 /* The base name faceau_run writes out_dir/<name>.csv under: out_name's, else the input's (a

@@ -286,3 +286,112 @@ faceau_status faceau_fit_image(faceau_tracker *t, const faceau_frame *frame, con
     *n = written;
     return st;
 }
+
+/* ---- a tracked frame validated later (api.h) ------------------------------------------------ */
+
+size_t fa_tracker_defer_floats(const faceau_tracker *t)
+{
+    return fa_clnf_validator_floats(t->lm->clnf);
+}
+
+faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int grey_ready,
+                             int *fitted, int *fit_ok)
+{
+    *fitted = *fit_ok = 0;
+    faceau_status st = check_frame(t, "fa_tracker_fit", frame, fitted);
+    if (st)
+        return st;
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    if (!grey_ready && (st = fa_grey_from_bgr(&img, &t->grey, &t->err)))
+        return st;
+    if (!t->face.tracking_initialised)
+        return FACEAU_OK;
+    *fitted = 1;
+    return fa_clnf_track_fit(t->lm->clnf, &t->face, &t->grey, fit_ok, &t->err);
+}
+
+faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
+                                  const faceau_camera *camera, int fitted, int fit_ok,
+                                  fa_track_defer *d, int *deferred, faceau_face *out)
+{
+    *deferred = 0;
+    const fa_clnf *m = t->lm->clnf;
+    faceau_status st;
+    if (fitted && fa_clnf_fit_needs_validator(m, fit_ok)) {
+        /* the validator's crop warp needs this frame's grey, which the next fit replaces */
+        if ((st = fa_clnf_validate_warp(m, &t->face, &t->grey, &d->view, d->warped, &d->empty,
+                                        &t->err)))
+            return st;
+        d->snap = t->face;
+        d->fit_ok = fit_ok;
+        /* the next frame's windows as after a success; fa_tracker_failed undoes it */
+        t->face.detection_success = 1;
+        *deferred = 1;
+        return FACEAU_OK;
+    }
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    int ok = 0;
+    st = fitted ? fa_clnf_track_finish(m, &t->face, t->mtcnn, &img, &t->grey, fit_ok, 0, &ok,
+                                       &t->err)
+                : fa_clnf_track_video(m, &t->face, t->mtcnn, &img, &t->grey, &ok, &t->err);
+    if (st)
+        return st;
+    fa_camera cam = camera_of(camera, frame);
+    describe(t->lm, &t->face, &cam, ok, out);
+    out->success = ok;
+    out->valid = t->face.detection_success;
+    return FACEAU_OK;
+}
+
+faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws,
+                                  const fa_track_defer *d, float *confidence, fa_err *err)
+{
+    return fa_clnf_validate_cnn(t->lm->clnf, ws, d->view, d->warped, d->empty, confidence, err);
+}
+
+int fa_tracker_passes(const faceau_tracker *t, float confidence)
+{
+    return confidence > fa_clnf_main_params(t->lm->clnf)->validation_boundary;
+}
+
+void fa_tracker_describe_passed(const faceau_tracker *t, const fa_track_defer *d, float confidence,
+                                const faceau_frame *frame, const faceau_camera *camera,
+                                faceau_face *out)
+{
+    /* fa_clnf_track_finish after a pass: the confidence, success, no failures, nothing else */
+    fa_clnf_face f = d->snap;
+    f.confidence = confidence;
+    f.detection_success = 1;
+    f.failures_in_a_row = -1;
+    fa_camera cam = camera_of(camera, frame);
+    describe(t->lm, &f, &cam, 1, out);
+    out->success = 1;
+    out->valid = 1;
+}
+
+void fa_tracker_passed(faceau_tracker *t, float confidence)
+{
+    t->face.confidence = confidence;
+    t->face.detection_success = 1;
+    t->face.failures_in_a_row = -1;
+}
+
+faceau_status fa_tracker_failed(faceau_tracker *t, const fa_track_defer *d, const faceau_frame *frame,
+                                const faceau_camera *camera, float confidence, faceau_face *out)
+{
+    t->face = d->snap;
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    int ok = 0;
+    /* the failure path may re-detect on this frame's grey, which the next fit has replaced */
+    faceau_status st = fa_grey_from_bgr(&img, &t->grey, &t->err);
+    if (!st)
+        st = fa_clnf_track_finish(t->lm->clnf, &t->face, t->mtcnn, &img, &t->grey, d->fit_ok,
+                                  confidence, &ok, &t->err);
+    if (st)
+        return st;
+    fa_camera cam = camera_of(camera, frame);
+    describe(t->lm, &t->face, &cam, ok, out);
+    out->success = ok;
+    out->valid = t->face.detection_success;
+    return FACEAU_OK;
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "landmarks/validator.h"
 
 typedef struct run_state {
     faceau_au *au;
@@ -440,7 +441,14 @@ static faceau_status open_all(run_state *r)
 /* With a decode-ahead source, tracking (this thread) and the AU stage with the outputs (a
  * thread of its own) overlap: tracked frames go through a small FIFO, in order, and each frame
  * stays held by the source until the AU stage has used it. Everything written is what the
- * one-thread loop writes: the AU stage sees the same frames and fits in the same order. */
+ * one-thread loop writes: the AU stage sees the same frames and fits in the same order.
+ *
+ * A tracked frame's validator CNN (about a seventh of the tracker's work on 640x480) runs on
+ * the AU stage's thread, beside the next frame's fit (landmarker.c's fa_tracker_complete: the
+ * next fit assumes the frame passes; when it does not, the tracker finishes the frame from its
+ * saved fit and fits the next one again). The validator is the last step of a frame's tracking
+ * and the next fit needs only its verdict, so this takes it off the tracker's serial chain; the
+ * tracker warps the crop itself (small), so no second grey image is kept. */
 #define STAGE_QUEUE (FA_SOURCE_MAX_HELD - 1) /* the tracker holds the other frame */
 
 typedef struct au_stage {
@@ -450,10 +458,52 @@ typedef struct au_stage {
     pthread_cond_t cv;
     faceau_frame frame[STAGE_QUEUE];
     faceau_face face[STAGE_QUEUE];
+    int deferred[STAGE_QUEUE]; /* the face is to be validated here: defer[dslot] */
+    int dslot[STAGE_QUEUE];
     int head, n;
     int closed;         /* no more frames are coming */
     faceau_status st;   /* the AU stage failed (its message in r->err) */
+    /* deferred validations: the two latest (the tracker fills one while this thread reads the
+     * other); verdict[k] once confidence[k] is known */
+    fa_track_defer defer[2];
+    int verdict[2];
+    float confidence[2];
+    /* a deferred frame that failed: the tracker's finished face for it */
+    faceau_face failed_face;
+    int failed_ready;
+    fa_validator_ws *vws; /* this thread's validator workspace */
 } au_stage;
+
+/* The validator's verdict on queue entry k, then its face: described here if it passed, else
+ * the tracker's (which finishes a failed frame itself). *stop: the tracker stopped first. */
+static faceau_status resolve_deferred(au_stage *q, int k, int *stop)
+{
+    run_state *r = q->r;
+    int ds = q->dslot[k];
+    float conf;
+    faceau_status st = fa_tracker_validate(r->tracker, q->vws, &q->defer[ds], &conf, &r->err);
+    if (st)
+        return st;
+    int pass = fa_tracker_passes(r->tracker, conf);
+    pthread_mutex_lock(&q->mu);
+    q->confidence[ds] = conf;
+    q->verdict[ds] = 1;
+    pthread_cond_broadcast(&q->cv);
+    if (!pass) {
+        while (!q->failed_ready && !q->closed)
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (q->failed_ready)
+            q->face[k] = q->failed_face;
+        else
+            *stop = 1;
+        q->failed_ready = 0;
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (pass) /* defer[ds] is not refilled before this thread has given the next verdict */
+        fa_tracker_describe_passed(r->tracker, &q->defer[ds], conf, &q->frame[k], r->opt->camera,
+                                   &q->face[k]);
+    return FACEAU_OK;
+}
 
 static void *au_stage_main(void *arg)
 {
@@ -461,11 +511,12 @@ static void *au_stage_main(void *arg)
     run_state *r = q->r;
     fa_csv_row *row = fa_malloc(sizeof *row, &r->err, "a CSV row");
     faceau_status st = row ? FACEAU_OK : FACEAU_ERR_NOMEM;
+    int stop = 0;
     for (;;) {
         pthread_mutex_lock(&q->mu);
         while (!st && !q->n && !q->closed)
             pthread_cond_wait(&q->cv, &q->mu);
-        if (st || !q->n) {
+        if (st || stop || !q->n) {
             q->st = st;
             pthread_cond_broadcast(&q->cv);
             pthread_mutex_unlock(&q->mu);
@@ -473,7 +524,10 @@ static void *au_stage_main(void *arg)
         }
         int k = q->head;
         pthread_mutex_unlock(&q->mu);
-        st = emit_frame(r, &q->frame[k], &q->face[k], row);
+        if (q->deferred[k])
+            st = resolve_deferred(q, k, &stop);
+        if (!st && !stop)
+            st = emit_frame(r, &q->frame[k], &q->face[k], row);
         fa_source_release(r->src);
         pthread_mutex_lock(&q->mu);
         q->head = (q->head + 1) % STAGE_QUEUE;
@@ -485,8 +539,10 @@ static void *au_stage_main(void *arg)
     return NULL;
 }
 
-/* Waits for room, then queues a tracked frame; returns the AU stage's failure, if any. */
-static faceau_status au_stage_push(au_stage *q, const faceau_frame *frame, const faceau_face *face)
+/* Waits for room, then queues a tracked frame (deferred: its face is to be validated there,
+ * from defer[dslot]); returns the AU stage's failure, if any. */
+static faceau_status au_stage_push(au_stage *q, const faceau_frame *frame, const faceau_face *face,
+                                   int deferred, int dslot)
 {
     pthread_mutex_lock(&q->mu);
     while (!q->st && q->n == STAGE_QUEUE)
@@ -495,12 +551,49 @@ static faceau_status au_stage_push(au_stage *q, const faceau_frame *frame, const
     if (!st) {
         int k = (q->head + q->n) % STAGE_QUEUE;
         q->frame[k] = *frame;
-        q->face[k] = *face;
+        if (!deferred)
+            q->face[k] = *face;
+        q->deferred[k] = deferred;
+        q->dslot[k] = dslot;
         q->n++;
         pthread_cond_broadcast(&q->cv);
     }
     pthread_mutex_unlock(&q->mu);
     return st;
+}
+
+/* The verdict on the deferred frame in defer[ds]: applied to the tracker (after a failure the
+ * frame is finished here and its face handed to the AU stage). *refit: the tracker's state
+ * after the frame changed, so a fit made since assuming a pass must be made again. */
+static faceau_status settle(au_stage *q, const faceau_frame *frame, int ds, int *refit, fa_err *err)
+{
+    run_state *r = q->r;
+    *refit = 0;
+    pthread_mutex_lock(&q->mu);
+    while (!q->verdict[ds] && !q->st)
+        pthread_cond_wait(&q->cv, &q->mu);
+    faceau_status st = q->st;
+    float conf = q->confidence[ds];
+    pthread_mutex_unlock(&q->mu);
+    if (st)
+        return st;
+    if (fa_tracker_passes(r->tracker, conf)) {
+        fa_tracker_passed(r->tracker, conf);
+        r->tracked_ok++;
+        return FACEAU_OK;
+    }
+    faceau_face face;
+    if ((st = fa_tracker_failed(r->tracker, &q->defer[ds], frame, r->opt->camera, conf, &face)))
+        return fa_fail(err, st, "%s frame %ld: %s", r->opt->input, frame->index + 1,
+                       faceau_tracker_last_error(r->tracker));
+    r->tracked_ok += face.success != 0;
+    pthread_mutex_lock(&q->mu);
+    q->failed_face = face;
+    q->failed_ready = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    *refit = 1;
+    return FACEAU_OK;
 }
 
 static faceau_status read_all_pipelined(run_state *r)
@@ -509,15 +602,32 @@ static faceau_status read_all_pipelined(run_state *r)
     if (!q)
         return FACEAU_ERR_NOMEM;
     q->r = r;
+    faceau_status st = fa_validator_ws_create(&q->vws, &r->err);
+    size_t wf = fa_tracker_defer_floats(r->tracker);
+    for (int k = 0; k < 2 && !st; k++)
+        if (!(q->defer[k].warped = fa_malloc((wf ? wf : 1) * sizeof(float), &r->err,
+                                             "the validator's warped crops")))
+            st = FACEAU_ERR_NOMEM;
+    if (st) {
+        fa_validator_ws_free(q->vws);
+        free(q->defer[0].warped);
+        free(q->defer[1].warped);
+        free(q);
+        return st;
+    }
     if (pthread_mutex_init(&q->mu, NULL) != 0 || pthread_cond_init(&q->cv, NULL) != 0 ||
         pthread_create(&q->thread, NULL, au_stage_main, q) != 0) {
+        fa_validator_ws_free(q->vws);
+        free(q->defer[0].warped);
+        free(q->defer[1].warped);
         free(q); /* (a failed init leaves nothing to destroy on Linux) */
         return fa_fail(&r->err, FACEAU_ERR_NOMEM, "cannot start the AU stage's thread");
     }
     fa_err err; /* this thread's failures: r->err belongs to the AU stage until it is joined */
     fa_err_clear(&err);
-    faceau_status st = FACEAU_OK;
     long read = 0;
+    int pending = 0, pend_ds = 0, n_deferred = 0;
+    faceau_frame pend_frame;
     for (;;) {
         faceau_frame frame;
         faceau_face face;
@@ -535,8 +645,39 @@ static faceau_status read_all_pipelined(run_state *r)
         if (!got)
             break;
         read++;
-        if ((st = track_frame(r, &frame, &face, &err)) || (st = au_stage_push(q, &frame, &face)))
+        int fitted, fit_ok, refit = 0, deferred = 0;
+        st = fa_tracker_fit(r->tracker, &frame, 0, &fitted, &fit_ok);
+        if (!st && pending) {
+            pending = 0;
+            st = settle(q, &pend_frame, pend_ds, &refit, &err);
+            if (!st && refit) /* fa_tracker_failed made the failed frame's grey again */
+                st = fa_tracker_fit(r->tracker, &frame, 0, &fitted, &fit_ok);
+        }
+        int ds = n_deferred & 1;
+        if (!st)
+            st = fa_tracker_complete(r->tracker, &frame, r->opt->camera, fitted, fit_ok,
+                                     &q->defer[ds], &deferred, &face);
+        if (st) {
+            if (!err.msg[0])
+                fa_fail(&err, st, "%s frame %ld: %s", r->opt->input, frame.index + 1,
+                        faceau_tracker_last_error(r->tracker));
             break;
+        }
+        if (deferred) {
+            pthread_mutex_lock(&q->mu);
+            q->verdict[ds] = 0;
+            pthread_mutex_unlock(&q->mu);
+            pending = 1, pend_ds = ds, pend_frame = frame;
+            n_deferred++;
+        } else {
+            r->tracked_ok += face.success != 0;
+        }
+        if ((st = au_stage_push(q, &frame, &face, deferred, ds)))
+            break;
+    }
+    if (!st && pending) {
+        int refit;
+        st = settle(q, &pend_frame, pend_ds, &refit, &err);
     }
     pthread_mutex_lock(&q->mu);
     q->closed = 1;
@@ -549,6 +690,9 @@ static faceau_status read_all_pipelined(run_state *r)
         r->err = err;
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
+    fa_validator_ws_free(q->vws);
+    free(q->defer[0].warped);
+    free(q->defer[1].warped);
     free(q);
     return st;
 }

@@ -888,14 +888,16 @@ static void part_job(void *ctx, long job, int thread)
     fa_pdm_shape2d(&P->pdm, f->part_p[k], f->part_g[k], f->part_landmarks[k]);
 }
 
-faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
-                                       const int *windows, int *success, fa_err *err)
+/* DetectLandmarks up to the validator: the main fit, the hierarchical parts and the main
+ * CalcParams after them. *fit_ok = 0 when the face got too small. */
+static faceau_status fit_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
+                                   const int *windows, int *fit_ok, fa_err *err)
 {
     const clnf_model *M = &m->main;
     const fa_pdm *pdm = &M->pdm;
-    int n = pdm->n, fit_ok;
+    int n = pdm->n;
     faceau_status st = fit(M, f->ws, f->ws->ccnf, 1, grey, windows, M->params.n_windows, f->g,
-                           f->p, &f->model_likelihood, &fit_ok, err);
+                           f->p, &f->model_likelihood, fit_ok, err);
     if (st)
         return st;
     fa_pdm_shape2d(pdm, f->p, f->g, f->landmarks);
@@ -927,19 +929,63 @@ faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const 
             fa_pdm_shape2d(pdm, f->p, f->g, f->landmarks);
         }
     }
+    return FACEAU_OK;
+}
 
-    if (M->params.validate && fit_ok && m->validator) {
-        float conf;
-        st = fa_validator_check(m->validator, f->ws->val, grey, f->landmarks, n, f->g + 1, &conf,
-                                err);
-        if (st)
-            return st;
+int fa_clnf_fit_needs_validator(const fa_clnf *m, int fit_ok)
+{
+    return m->main.params.validate && fit_ok && m->validator;
+}
+
+faceau_status fa_clnf_validate(const fa_clnf *m, fa_validator_ws *ws, const fa_grey *grey,
+                               const fa_clnf_face *f, float *confidence, fa_err *err)
+{
+    return fa_validator_check(m->validator, ws, grey, f->landmarks, m->main.pdm.n, f->g + 1,
+                              confidence, err);
+}
+
+size_t fa_clnf_validator_floats(const fa_clnf *m)
+{
+    return m->validator ? fa_validator_max_template(m->validator) : 0;
+}
+
+faceau_status fa_clnf_validate_warp(const fa_clnf *m, const fa_clnf_face *f, const fa_grey *grey,
+                                    int *view, float *warped, int *empty, fa_err *err)
+{
+    return fa_validator_crop_warp(m->validator, f->ws->val, grey, f->landmarks, m->main.pdm.n, f->g + 1,
+                                  view, warped, empty, err);
+}
+
+faceau_status fa_clnf_validate_cnn(const fa_clnf *m, fa_validator_ws *ws, int view,
+                                   const float *warped, int empty, float *confidence, fa_err *err)
+{
+    return fa_validator_confidence(m->validator, ws, view, warped, empty, confidence, err);
+}
+
+/* The validator's verdict on a fit (conf: its confidence when fa_clnf_fit_needs_validator). */
+static void apply_verdict(const fa_clnf *m, fa_clnf_face *f, int fit_ok, float conf)
+{
+    if (fa_clnf_fit_needs_validator(m, fit_ok)) {
         f->confidence = conf;
-        f->detection_success = conf > M->params.validation_boundary;
+        f->detection_success = conf > m->main.params.validation_boundary;
     } else {
         f->detection_success = fit_ok;
         f->confidence = fit_ok ? 1.0f : 0.0f;
     }
+}
+
+faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
+                                       const int *windows, int *success, fa_err *err)
+{
+    int fit_ok;
+    faceau_status st = fit_landmarks(m, f, grey, windows, &fit_ok, err);
+    if (st)
+        return st;
+    float conf = 0;
+    if (fa_clnf_fit_needs_validator(m, fit_ok) &&
+        (st = fa_clnf_validate(m, f->ws->val, grey, f, &conf, err)))
+        return st;
+    apply_verdict(m, f, fit_ok, conf);
     *success = f->detection_success;
     return FACEAU_OK;
 }
@@ -984,23 +1030,14 @@ faceau_status fa_clnf_detect_image(const fa_clnf *m, fa_clnf_face *f, const fa_g
     return FACEAU_OK;
 }
 
-faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtcnn,
-                                  const fa_image *frame, const fa_grey *grey, int *success,
-                                  fa_err *err)
+/* DetectLandmarksInVideo after the tracked fit's verdict (or from the start when tracking is
+ * not initialised): the re-detection rule and the failure counters. */
+static faceau_status track_rest(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtcnn,
+                                const fa_image *frame, const fa_grey *grey, int initial_detection,
+                                int *success, fa_err *err)
 {
     const fa_clnf_params *P = &m->main.params;
-    int initial_detection = !f->tracking_initialised;
     faceau_status st;
-    if (f->tracking_initialised) {
-        const int *win = f->detection_success ? P->win_small : P->win_init;
-        int ok;
-        if ((st = fa_clnf_detect_landmarks(m, f, grey, win, &ok, err)))
-            return st;
-        if (!ok)
-            f->failures_in_a_row++;
-        else
-            f->failures_in_a_row = -1;
-    }
     if ((!f->tracking_initialised &&
          (f->failures_in_a_row + 1) % (P->reinit_video_every * 6) == 0) ||
         (f->tracking_initialised && !f->detection_success && P->reinit_video_every > 0 &&
@@ -1041,4 +1078,41 @@ faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *m
         f->tracking_initialised = 0;
     *success = f->detection_success;
     return FACEAU_OK;
+}
+
+faceau_status fa_clnf_track_fit(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
+                                int *fit_ok, fa_err *err)
+{
+    const fa_clnf_params *P = &m->main.params;
+    if (!f->tracking_initialised)
+        return fa_fail(err, FACEAU_ERR_STATE, "clnf: a tracked fit before the face was detected");
+    return fit_landmarks(m, f, grey, f->detection_success ? P->win_small : P->win_init, fit_ok, err);
+}
+
+faceau_status fa_clnf_track_finish(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtcnn,
+                                   const fa_image *frame, const fa_grey *grey, int fit_ok,
+                                   float confidence, int *success, fa_err *err)
+{
+    apply_verdict(m, f, fit_ok, confidence);
+    if (!f->detection_success)
+        f->failures_in_a_row++;
+    else
+        f->failures_in_a_row = -1;
+    return track_rest(m, f, mtcnn, frame, grey, 0, success, err);
+}
+
+faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtcnn,
+                                  const fa_image *frame, const fa_grey *grey, int *success,
+                                  fa_err *err)
+{
+    if (!f->tracking_initialised)
+        return track_rest(m, f, mtcnn, frame, grey, 1, success, err);
+    int fit_ok;
+    float conf = 0;
+    faceau_status st = fa_clnf_track_fit(m, f, grey, &fit_ok, err);
+    if (!st && fa_clnf_fit_needs_validator(m, fit_ok))
+        st = fa_clnf_validate(m, f->ws->val, grey, f, &conf, err);
+    if (st)
+        return st;
+    return fa_clnf_track_finish(m, f, mtcnn, frame, grey, fit_ok, conf, success, err);
 }

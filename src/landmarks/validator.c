@@ -837,15 +837,22 @@ static int trunc_int(float f)
     return (int)f;
 }
 
-faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
-                                 const float *landmarks, int n_landmarks, const float rot[3],
-                                 float *confidence, fa_err *err)
+size_t fa_validator_max_template(const fa_validator *v)
+{
+    return v->max_tpl;
+}
+
+faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
+                                     const float *landmarks, int n_landmarks, const float rot[3],
+                                     int *view, float *warped, int *empty, fa_err *err)
 {
     if (!v || !ws || !grey || !grey->px || grey->width < 1 || grey->height < 1 || !landmarks ||
-        !rot || !confidence)
+        !rot || !view || !warped || !empty)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "fa_validator_check: bad arguments");
     int id = fa_validator_view_id(v, rot);
     const vview *w = &v->views[id];
+    *view = id;
+    *empty = 0;
     if (n_landmarks != w->n_lmk)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG,
                        "fa_validator_check: %d landmarks, the validator's view %d has %d",
@@ -879,7 +886,7 @@ faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, con
     if (max_y > grey->height - 1)
         max_y = grey->height - 1;
     if ((long long)max_x - min_x <= 1 || (long long)max_y - min_y <= 1) {
-        *confidence = 0.0f;
+        *empty = 1;
         return FACEAU_OK;
     }
     /* landmarks in the crop's frame: x - (float)min_x */
@@ -892,10 +899,40 @@ faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, con
     fa_grey crop = {max_x - min_x, max_y - min_y, grey->stride,
                     grey->px + (size_t)min_y * (size_t)grey->stride + (size_t)min_x, 0};
     paw_maps(w, ws->lmk, ws->coeff, ws->map_x, ws->map_y);
-    fa_remap_grey(&crop, ws->map_x, ws->map_y, w->w, w->w, w->h, ws->warped, w->w);
+    fa_remap_grey(&crop, ws->map_x, ws->map_y, w->w, w->w, w->h, warped, w->w);
+    return FACEAU_OK;
+}
+
+faceau_status fa_validator_confidence(const fa_validator *v, fa_validator_ws *ws, int view,
+                                      const float *warped, int empty, float *confidence,
+                                      fa_err *err)
+{
+    if (!confidence)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "fa_validator_check: bad arguments");
+    if (empty) {
+        *confidence = 0.0f;
+        return FACEAU_OK;
+    }
     double dec;
-    if ((st = fa_validator_cnn(v, ws, id, ws->warped, &dec, NULL, err)))
+    faceau_status st = fa_validator_cnn(v, ws, view, warped, &dec, NULL, err);
+    if (st)
         return st;
     *confidence = (float)(0.5 * (1.0 - dec));
     return FACEAU_OK;
+}
+
+faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
+                                 const float *landmarks, int n_landmarks, const float rot[3],
+                                 float *confidence, fa_err *err)
+{
+    if (!v || !ws || !confidence)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "fa_validator_check: bad arguments");
+    faceau_status st = ws_reserve(ws, v, err);
+    if (st)
+        return st;
+    int view, empty;
+    if ((st = fa_validator_crop_warp(v, ws, grey, landmarks, n_landmarks, rot, &view, ws->warped,
+                                     &empty, err)))
+        return st;
+    return fa_validator_confidence(v, ws, view, ws->warped, empty, confidence, err);
 }

@@ -70,6 +70,19 @@ faceau_status fa_validator_check(const fa_validator *v, fa_validator_ws *ws, con
                                  const float *landmarks, int n_landmarks, const float rot[3],
                                  float *confidence, fa_err *err);
 
+/* fa_validator_check in two halves, so that the CNN can run on another thread than the one
+ * holding the frame: fa_validator_crop_warp finds the view and warps the landmarks' crop of
+ * grey onto its template (into warped, fa_validator_max_template floats; *empty when the
+ * widened box is degenerate), fa_validator_confidence runs the CNN on it (any workspace; 0
+ * when empty). The two in a row are fa_validator_check, bit for bit. */
+size_t fa_validator_max_template(const fa_validator *v);
+faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
+                                     const float *landmarks, int n_landmarks, const float rot[3],
+                                     int *view, float *warped, int *empty, fa_err *err);
+faceau_status fa_validator_confidence(const fa_validator *v, fa_validator_ws *ws, int view,
+                                      const float *warped, int empty, float *confidence,
+                                      fa_err *err);
+
 /* The steps of fa_validator_check, usable alone (tests, debugging). `view` is 0..views-1
  * (checked: INVALID_ARG otherwise); the accessors above assume a valid view. */
 
