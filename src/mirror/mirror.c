@@ -78,6 +78,17 @@ void fa_mirror_reflect_run(const fa_image *src, int64_t qx, int64_t qy, int64_t 
         sample(src, qx, qy, out + 3 * i);
 }
 
+/* Where a run that starts at x, margin >= 0 inside its condition, ends when each pixel takes
+ * drop from the margin: the first pixel whose margin is negative (margin - j drop < 0), or w.
+ * The same integers as stepping pixel by pixel, found with one division. */
+static int run_end(int x, int w, int64_t margin, int64_t drop)
+{
+    if (drop <= 0)
+        return w;
+    const int64_t j = margin / drop + 1;
+    return j >= w - x ? w : x + (int)j;
+}
+
 void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
                      double seam_px, fa_image *dst)
 {
@@ -114,15 +125,13 @@ void fa_mirror_frame_cpu(const fa_image *src, const fa_midline *line, enum fa_mi
         while (x < src->width) {
             int x1 = x;
             if (K >= HALF) { /* kept pixels: copied as they are */
-                do {
-                    x1++, K += dK;
-                } while (x1 < src->width && K >= HALF);
+                x1 = run_end(x, src->width, K - HALF, -dK);
                 memcpy(out + 3 * x, in + 3 * x, 3 * (size_t)(x1 - x));
+                K += (int64_t)(x1 - x) * dK;
             } else if (K <= -HALF) { /* reflected pixels */
-                do {
-                    x1++, K += dK;
-                } while (x1 < src->width && K <= -HALF);
+                x1 = run_end(x, src->width, -HALF - K, dK);
                 reflect(src, QX, QY, dQX, dQY, x1 - x, out + 3 * x);
+                K += (int64_t)(x1 - x) * dK;
             } else { /* inside the seam band: alpha of the kept pixel, 0 at -half, 1 at +half */
                 uint8_t *o = out + 3 * x;
                 sample(src, QX, QY, o);
