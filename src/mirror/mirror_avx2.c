@@ -1,6 +1,6 @@
 /* mirror_avx2.c - the AVX2 twin of mirror.c's reflected pixels (fa_mirror_reflect_run): the
  * same fixed-point positions (64-bit lanes: the scalar code's sums and shifts), the same clamped
- * corners (gathered as 4 bytes from each pixel's first), and the same integer bilinear sum,
+ * corners (each row's two gathered as one 8-byte element), and the same integer bilinear sum,
  * computed separably: (32 - fy) (p00 (32 - fx) + p01 fx) + fy (p10 (32 - fx) + p11 fx) is,
  * expanded, the scalar code's sum with the weights (32 - fx)(32 - fy), fx (32 - fy), ... Each
  * row of the separable form fits int16 (at most 255 * 32) and the multiply-add to 32 bits is
@@ -40,11 +40,11 @@ AVX2_FN static inline __m256i clamp(__m256i v, __m256i hi)
     return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), hi);
 }
 
-/* The four pixels' rows p0 (x0) and p1 (x1) of one corner row, widened to int16 BGRX, blended
- * horizontally: p0 * 32 + (p1 - p0) fx, with fx per pixel in both halves of its dword. */
-AVX2_FN static inline __m256i hblend(__m128i p0, __m128i p1, __m256i fx)
+/* Four pixels' corners p0 (x0) and p1 (x1) of one source row, as int16 BGR0 (pixels 0, 1 in
+ * the low lane, 2, 3 in the high), blended horizontally: p0 * 32 + (p1 - p0) fx, with fx per
+ * pixel in both halves of its dword. */
+AVX2_FN static inline __m256i hblend(__m256i a, __m256i b, __m256i fx)
 {
-    const __m256i a = _mm256_cvtepu8_epi16(p0), b = _mm256_cvtepu8_epi16(p1);
     return _mm256_add_epi16(_mm256_slli_epi16(a, 5), _mm256_mullo_epi16(_mm256_sub_epi16(b, a), fx));
 }
 
@@ -63,55 +63,74 @@ AVX2_FN void fa_mirror_reflect_run_avx2(const fa_image *src, int64_t qx, int64_t
                                         int64_t dqy, int n, uint8_t *out)
 {
     int i = 0;
-    /* the bytes a 4-byte gather may read: from the first pixel's to the last pixel's third */
+    /* the bytes a gather may read: from the first pixel's to the last pixel's third */
     const int64_t bytes = (int64_t)src->stride * (src->height - 1) + 3 * (int64_t)src->width;
     const int64_t last = (int64_t)n - 1;
     if (n >= 8 && bytes < INT_MAX && near(qx) && near(qy) && near(qx + last * dqx) && near(qy + last * dqy)) {
         const __m256i w1 = _mm256_set1_epi32(src->width - 1), h1 = _mm256_set1_epi32(src->height - 1);
+        const __m256i w2 = _mm256_set1_epi32(src->width - 2), h2 = _mm256_set1_epi32(src->height - 2);
         const __m256i stride = _mm256_set1_epi32(src->stride), base = _mm256_set1_epi32(1 << 21);
-        const __m256i m31 = _mm256_set1_epi32(31), one = _mm256_set1_epi32(1), c32 = _mm256_set1_epi32(32);
-        const __m256i safe = _mm256_set1_epi32((int)(bytes - 4)); /* a gather at most here */
+        const __m256i m31 = _mm256_set1_epi32(31), c32 = _mm256_set1_epi32(32), zero = _mm256_setzero_si256();
+        const __m256i safe = _mm256_set1_epi32((int)(bytes - 8)); /* an 8-byte gather at most here */
         const __m256i lo4 = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), hi4 = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
         const __m256i sel0 = _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2), sel1 = _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3);
         const __m256i sel4 = _mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6), sel5 = _mm256_setr_epi32(5, 5, 5, 5, 7, 7, 7, 7);
+        /* a gathered 8-byte element holds the pixel at x0 and the one after it: to int16 BGR0 */
+        const __m256i first = _mm256_setr_epi8(0, -1, 1, -1, 2, -1, -1, -1, 8, -1, 9, -1, 10, -1, -1, -1, 0, -1,
+                                               1, -1, 2, -1, -1, -1, 8, -1, 9, -1, 10, -1, -1, -1);
+        const __m256i second = _mm256_setr_epi8(3, -1, 4, -1, 5, -1, -1, -1, 11, -1, 12, -1, 13, -1, -1, -1, 3,
+                                                -1, 4, -1, 5, -1, -1, -1, 11, -1, 12, -1, 13, -1, -1, -1);
         const __m256i bgr = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1,
                                              2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
         const __m256i pack24 = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
-        const int *p = (const int *)(const void *)src->bgr;
-        __m256i qxa = _mm256_setr_epi64x(qx, qx + dqx, qx + 2 * dqx, qx + 3 * dqx);
-        __m256i qya = _mm256_setr_epi64x(qy, qy + dqy, qy + 2 * dqy, qy + 3 * dqy);
+        const long long *p = (const long long *)(const void *)src->bgr;
+        const __m256i steps = _mm256_setr_epi64x(0, dqx, 2 * dqx, 3 * dqx);
+        const __m256i stepsy = _mm256_setr_epi64x(0, dqy, 2 * dqy, 3 * dqy);
         const __m256i sx4 = _mm256_set1_epi64x(4 * dqx), sy4 = _mm256_set1_epi64x(4 * dqy);
-        __m256i qxb = _mm256_add_epi64(qxa, sx4), qyb = _mm256_add_epi64(qya, sy4);
         const __m256i sx8 = _mm256_add_epi64(sx4, sx4), sy8 = _mm256_add_epi64(sy4, sy4);
-        for (; i + 8 <= n; i += 8) {
+        __m256i qxa = _mm256_add_epi64(_mm256_set1_epi64x(qx), steps);
+        __m256i qya = _mm256_add_epi64(_mm256_set1_epi64x(qy), stepsy);
+        __m256i qxb = _mm256_add_epi64(qxa, sx4), qyb = _mm256_add_epi64(qya, sy4);
+        for (; i < n; i += 8) {
+            if (i + 8 > n) {
+                /* the last 8 pixels again, overlapping: the same bytes where they overlap */
+                i = n - 8;
+                qxa = _mm256_add_epi64(_mm256_set1_epi64x(qx + i * dqx), steps);
+                qya = _mm256_add_epi64(_mm256_set1_epi64x(qy + i * dqy), stepsy);
+                qxb = _mm256_add_epi64(qxa, sx4), qyb = _mm256_add_epi64(qya, sy4);
+            }
             const __m256i X = to32(qxa, qxb), Y = to32(qya, qyb);
             qxa = _mm256_add_epi64(qxa, sx8), qxb = _mm256_add_epi64(qxb, sx8);
             qya = _mm256_add_epi64(qya, sy8), qyb = _mm256_add_epi64(qyb, sy8);
             const __m256i ix = _mm256_sub_epi32(_mm256_srli_epi32(X, 5), base);
             const __m256i iy = _mm256_sub_epi32(_mm256_srli_epi32(Y, 5), base);
-            const __m256i x0 = clamp(ix, w1), x1 = clamp(_mm256_add_epi32(ix, one), w1);
+            /* where a coordinate is clamped both corners are the same pixel (x1 = x0 or
+             * y1 = y0): its weight fx (fy) is then zeroed, which gives the scalar sum exactly,
+             * p0 (32 - f) + p0 f = 32 p0, and the gathered neighbour is never used */
+            const __m256i cx = _mm256_or_si256(_mm256_cmpgt_epi32(zero, ix), _mm256_cmpgt_epi32(ix, w2));
+            const __m256i cy = _mm256_or_si256(_mm256_cmpgt_epi32(zero, iy), _mm256_cmpgt_epi32(iy, h2));
+            const __m256i x0 = clamp(ix, w1);
             const __m256i r0 = _mm256_mullo_epi32(clamp(iy, h1), stride);
-            const __m256i r1 = _mm256_mullo_epi32(clamp(_mm256_add_epi32(iy, one), h1), stride);
-            const __m256i c0 = _mm256_add_epi32(x0, _mm256_add_epi32(x0, x0));
-            const __m256i c1 = _mm256_add_epi32(x1, _mm256_add_epi32(x1, x1));
-            const __m256i o11 = _mm256_add_epi32(r1, c1); /* the largest offset of the four */
-            if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(o11, safe))) {
-                /* the frame's last pixel: its 4-byte gather would pass the end */
+            const __m256i o0 = _mm256_add_epi32(r0, _mm256_add_epi32(x0, _mm256_add_epi32(x0, x0)));
+            const __m256i o1 = _mm256_add_epi32(o0, _mm256_andnot_si256(cy, stride));
+            if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(o1, safe))) {
+                /* near the frame's last pixel: an 8-byte gather would pass the end */
                 fa_mirror_reflect_run(src, qx + i * dqx, qy + i * dqy, dqx, dqy, 8, out + 3 * i);
                 continue;
             }
-            const __m256i g00 = _mm256_i32gather_epi32(p, _mm256_add_epi32(r0, c0), 1);
-            const __m256i g01 = _mm256_i32gather_epi32(p, _mm256_add_epi32(r0, c1), 1);
-            const __m256i g10 = _mm256_i32gather_epi32(p, _mm256_add_epi32(r1, c0), 1);
-            const __m256i g11 = _mm256_i32gather_epi32(p, o11, 1);
-            const __m256i fx = _mm256_and_si256(X, m31), fy = _mm256_and_si256(Y, m31);
+            const __m256i g0a = _mm256_i32gather_epi64(p, _mm256_castsi256_si128(o0), 1);
+            const __m256i g0b = _mm256_i32gather_epi64(p, _mm256_extracti128_si256(o0, 1), 1);
+            const __m256i g1a = _mm256_i32gather_epi64(p, _mm256_castsi256_si128(o1), 1);
+            const __m256i g1b = _mm256_i32gather_epi64(p, _mm256_extracti128_si256(o1, 1), 1);
+            const __m256i fx = _mm256_andnot_si256(cx, _mm256_and_si256(X, m31));
+            const __m256i fy = _mm256_andnot_si256(cy, _mm256_and_si256(Y, m31));
             const __m256i fxw = _mm256_or_si256(fx, _mm256_slli_epi32(fx, 16));
             const __m256i wy = _mm256_or_si256(_mm256_sub_epi32(c32, fy), _mm256_slli_epi32(fy, 16));
             const __m256i fxl = _mm256_permutevar8x32_epi32(fxw, lo4), fxh = _mm256_permutevar8x32_epi32(fxw, hi4);
-            const __m256i t03 = hblend(_mm256_castsi256_si128(g00), _mm256_castsi256_si128(g01), fxl);
-            const __m256i t47 = hblend(_mm256_extracti128_si256(g00, 1), _mm256_extracti128_si256(g01, 1), fxh);
-            const __m256i b03 = hblend(_mm256_castsi256_si128(g10), _mm256_castsi256_si128(g11), fxl);
-            const __m256i b47 = hblend(_mm256_extracti128_si256(g10, 1), _mm256_extracti128_si256(g11, 1), fxh);
+            const __m256i t03 = hblend(_mm256_shuffle_epi8(g0a, first), _mm256_shuffle_epi8(g0a, second), fxl);
+            const __m256i t47 = hblend(_mm256_shuffle_epi8(g0b, first), _mm256_shuffle_epi8(g0b, second), fxh);
+            const __m256i b03 = hblend(_mm256_shuffle_epi8(g1a, first), _mm256_shuffle_epi8(g1a, second), fxl);
+            const __m256i b47 = hblend(_mm256_shuffle_epi8(g1b, first), _mm256_shuffle_epi8(g1b, second), fxh);
             const __m256i v03 = vblend(t03, b03, wy, sel0, sel1), v47 = vblend(t47, b47, wy, sel4, sel5);
             /* bytes: pixels 0 1 4 5 | 2 3 6 7, put in order, then BGRX to BGR */
             __m256i v = _mm256_permute4x64_epi64(_mm256_packus_epi16(v03, v47), _MM_SHUFFLE(3, 1, 2, 0));
