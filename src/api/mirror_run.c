@@ -10,7 +10,9 @@
  * losslessly. With threads != 1 each mirrored stream runs on a thread of its own, mirroring
  * (and encoding) its frames there too, beside the decoding and original-tracking one: the three
  * trackers run at once, every stream still sees its frames in order and keeps its own state,
- * so the bytes are the same. */
+ * so the bytes are the same. -hogalign and -simalign write each stream's .hog and aligned faces
+ * as a plain run on its mirrored video would (<name>_left_mirrored.hog,
+ * <name>_left_mirrored_aligned/, ...). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,6 +43,9 @@ typedef struct side {
     fa_csv_row *row;
     char path[4200], tmp[4300], tmp2[4300];
     char vpath[4200], vtmp[4300]; /* -mirror_video */
+    FILE *hog;                    /* -hogalign */
+    char hpath[4200], htmp[4300];
+    char adir[4200];              /* -simalign */
     fa_mirror_enc *enc;
     int enc_w, enc_h;
     fa_err err;
@@ -137,7 +142,22 @@ static faceau_status side_frame(side *s, const struct side_job *job)
     memcpy(row->au_c, res.au_presence, sizeof row->au_c);
     if (s->dual && (st = fa_run_add_dual(s->dual, &frame, face.landmarks, face.valid, row, &s->err)))
         return st;
-    return fa_csv_write_row(s->csv, row, &s->err);
+    if ((st = fa_csv_write_row(s->csv, row, &s->err)))
+        return st;
+    if (s->hog) { /* the .hog record and aligned face, as faceau_run writes them */
+        float hog[FACEAU_HOG_SIZE];
+        faceau_au_last_features(s->au, NULL, hog);
+        if ((st = fa_run_write_hog(s->hog, s->hpath, res.success, hog, &s->err)))
+            return st;
+    }
+    if (o->simalign && res.success) {
+        uint8_t aligned[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
+        char path[4300];
+        faceau_au_last_features(s->au, aligned, NULL);
+        snprintf(path, sizeof path, "%s/frame_det_00_%06ld.bmp", s->adir, index + 1);
+        return fa_run_write_bmp(path, aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, &s->err);
+    }
+    return FACEAU_OK;
 }
 
 static void *side_main(void *arg)
@@ -280,17 +300,7 @@ static faceau_status read_all(mirror_run *m)
     for (;;) {
         faceau_frame frame;
         int got = 0;
-        st = faceau_source_read(m->src, &frame, &got);
-        if (st == FACEAU_ERR_TRUNCATED && decoded > 0) {
-            m->truncated = 1;
-            st = FACEAU_OK;
-            break;
-        }
-        if (st) {
-            fa_fail(&m->err, st, "%s", faceau_source_last_error(m->src));
-            break;
-        }
-        if (!got)
+        if ((st = fa_run_read_frame(m->src, 0, decoded, &frame, &got, &m->truncated, &m->err)) || !got)
             break;
         if ((st = track_original(m, &frame, decoded)))
             break;
@@ -330,6 +340,9 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
                  fa_mirror_video_ext(m->mo->video_codec));
         snprintf(s->vtmp, sizeof s->vtmp, "%s.%ld.tmp", s->vpath, pid);
         snprintf(s->tmp2, sizeof s->tmp2, "%s.%ld.post.tmp", s->path, pid);
+        snprintf(s->hpath, sizeof s->hpath, "%.*s.hog", (int)strlen(s->path) - 4, s->path);
+        snprintf(s->htmp, sizeof s->htmp, "%s.%ld.tmp", s->hpath, pid);
+        snprintf(s->adir, sizeof s->adir, "%.*s_aligned", (int)strlen(s->path) - 4, s->path);
     }
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
     if ((st = faceau_source_open_limits(o->input, threads, o->frame_limits, &m->src, errbuf,
@@ -353,6 +366,10 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
             return st;
         if (o->full_precision)
             fa_csv_writer_full_precision(s->csv);
+        if (o->hogalign && !(s->hog = fopen(s->htmp, "wb")))
+            return fa_fail(&m->err, FACEAU_ERR_IO, "%s: cannot create: %s", s->htmp, strerror(errno));
+        if (o->simalign && (st = fa_run_make_dirs(s->adir, &m->err)))
+            return st;
     }
     if (threads > 1)
         for (int k = 0; k < 2; k++) {
@@ -400,14 +417,36 @@ static faceau_status finish_all(mirror_run *m)
             return st;
         }
     }
+    for (int k = 0; k < 2; k++) {
+        side *s = &m->s[k];
+        if (!s->hog)
+            continue;
+        faceau_status st = FACEAU_OK;
+        if (fclose(s->hog) != 0)
+            st = fa_fail(&m->err, FACEAU_ERR_IO, "%s: write failed", s->hpath);
+        s->hog = NULL;
+        if (!st && rename(s->htmp, s->hpath) != 0)
+            st = fa_fail(&m->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", s->hpath, strerror(errno));
+        if (st) {
+            if (k)
+                unlink(m->s[0].hpath);
+            for (int j = 0; j < 2 && m->mo->write_video; j++)
+                unlink(m->s[j].vpath);
+            return st;
+        }
+    }
     for (int k = 0; k < 2; k++)
         if (rename(final[k], m->s[k].path) != 0) {
             faceau_status st = fa_fail(&m->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s",
                                        m->s[k].path, strerror(errno));
             if (k)
                 unlink(m->s[0].path); /* both or neither */
-            for (int j = 0; j < 2 && m->mo->write_video; j++)
-                unlink(m->s[j].vpath);
+            for (int j = 0; j < 2; j++) {
+                if (m->mo->write_video)
+                    unlink(m->s[j].vpath);
+                if (m->opt->hogalign)
+                    unlink(m->s[j].hpath);
+            }
             return st;
         }
     return FACEAU_OK;
@@ -430,6 +469,10 @@ static void cleanup(mirror_run *m)
         }
         if (m->mo->write_video)
             unlink(s->vtmp);
+        if (s->hog)
+            fclose(s->hog);
+        if (m->opt->hogalign)
+            unlink(s->htmp);
         faceau_tracker_close(s->tracker);
         free(s->row);
         fa_image_free(&s->img);
