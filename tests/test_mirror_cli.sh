@@ -56,6 +56,10 @@ for side in left right; do
     [ "$(ls "$T/hog/a_${side}_mirrored_aligned" | wc -l)" -ge 38 ] && ok || bad "$side: aligned faces missing"
 done
 ls "$T/hog" | grep -q "tmp" && bad "temporary files left: $(ls "$T/hog")" || ok
+# scripts/mirror_lr.py: per-AU r between the sides, per input and pooled
+lr=$(python3 "$(dirname "$0")/../scripts/mirror_lr.py" "$T/sep") && ok || bad "mirror_lr.py failed"
+grep -q "^a .* 40  *40 " <<< "$lr" && grep -q "^all (pooled) .* 80 " <<< "$lr" && grep -q "AU45" <<< "$lr" && ok ||
+    bad "mirror_lr.py: $lr"
 # -resume skips a finished mirrored input
 "$BIN" -f "$T/a.avi" -mirror -resume -out_dir "$T/sep" 2> "$T/resume.err" && grep -q "skipped\|already" "$T/resume.err" &&
     ok || bad "resume: $(cat "$T/resume.err")"
