@@ -35,6 +35,13 @@ AVX2_FN static inline __m256i to32(__m256i a, __m256i b)
     return _mm256_permute2x128_si256(a, b, 0x20);
 }
 
+/* 16 bytes from lo into the low lane, 16 from hi into the high one. */
+AVX2_FN static inline __m256i load2(const uint8_t *lo, const uint8_t *hi)
+{
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)lo)),
+                                   _mm_loadu_si128((const __m128i *)(const void *)hi), 1);
+}
+
 AVX2_FN static inline __m256i clamp(__m256i v, __m256i hi)
 {
     return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), hi);
@@ -83,6 +90,18 @@ AVX2_FN void fa_mirror_reflect_run_avx2(const fa_image *src, int64_t qx, int64_t
         const __m256i bgr = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1,
                                              2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
         const __m256i pack24 = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+        /* the windowed path: a pixel's corners at its offset in a 16-byte window, to int16 BGR0
+         * (0x80 + offset still has the top bit: a zero byte) */
+        const __m256i pat0 = _mm256_setr_epi8(0, -128, 1, -128, 2, -128, -128, -128, 0, -128, 1, -128, 2, -128, -128,
+                                              -128, 0, -128, 1, -128, 2, -128, -128, -128, 0, -128, 1, -128, 2, -128,
+                                              -128, -128);
+        const __m256i pat1 = _mm256_setr_epi8(3, -128, 4, -128, 5, -128, -128, -128, 3, -128, 4, -128, 5, -128, -128,
+                                              -128, 3, -128, 4, -128, 5, -128, -128, -128, 3, -128, 4, -128, 5, -128,
+                                              -128, -128);
+        const __m256i bcast = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4,
+                                               4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
+        const __m256i two = _mm256_set1_epi32(2);
+        const __m256i safe16 = _mm256_set1_epi32((int)(bytes - 16)); /* a 16-byte load at most here */
         const long long *p = (const long long *)(const void *)src->bgr;
         const __m256i steps = _mm256_setr_epi64x(0, dqx, 2 * dqx, 3 * dqx);
         const __m256i stepsy = _mm256_setr_epi64x(0, dqy, 2 * dqy, 3 * dqy);
@@ -118,19 +137,53 @@ AVX2_FN void fa_mirror_reflect_run_avx2(const fa_image *src, int64_t qx, int64_t
                 fa_mirror_reflect_run(src, qx + i * dqx, qy + i * dqy, dqx, dqy, 8, out + 3 * i);
                 continue;
             }
-            const __m256i g0a = _mm256_i32gather_epi64(p, _mm256_castsi256_si128(o0), 1);
-            const __m256i g0b = _mm256_i32gather_epi64(p, _mm256_extracti128_si256(o0, 1), 1);
-            const __m256i g1a = _mm256_i32gather_epi64(p, _mm256_castsi256_si128(o1), 1);
-            const __m256i g1b = _mm256_i32gather_epi64(p, _mm256_extracti128_si256(o1, 1), 1);
             const __m256i fx = _mm256_andnot_si256(cx, _mm256_and_si256(X, m31));
             const __m256i fy = _mm256_andnot_si256(cy, _mm256_and_si256(Y, m31));
             const __m256i fxw = _mm256_or_si256(fx, _mm256_slli_epi32(fx, 16));
             const __m256i wy = _mm256_or_si256(_mm256_sub_epi32(c32, fy), _mm256_slli_epi32(fy, 16));
             const __m256i fxl = _mm256_permutevar8x32_epi32(fxw, lo4), fxh = _mm256_permutevar8x32_epi32(fxw, hi4);
-            const __m256i t03 = hblend(_mm256_shuffle_epi8(g0a, first), _mm256_shuffle_epi8(g0a, second), fxl);
-            const __m256i t47 = hblend(_mm256_shuffle_epi8(g0b, first), _mm256_shuffle_epi8(g0b, second), fxh);
-            const __m256i b03 = hblend(_mm256_shuffle_epi8(g1a, first), _mm256_shuffle_epi8(g1a, second), fxl);
-            const __m256i b47 = hblend(_mm256_shuffle_epi8(g1b, first), _mm256_shuffle_epi8(g1b, second), fxh);
+            /* Pixels 0-1, 2-3, 4-5 and 6-7 go two to a 128-bit lane. When a lane's two pixels
+             * read the same source rows, at most 2 px apart, and nothing is clamped (a face
+             * reflected about a nearly vertical line: neighbours come from neighbouring source
+             * pixels), one 16-byte load per row holds both pixels' corners and byte shuffles
+             * take them out; otherwise the corners are gathered. The same bytes either way. */
+            const __m256i ixs = _mm256_shuffle_epi32(ix, _MM_SHUFFLE(2, 3, 0, 1)); /* the lane partner's */
+            const __m256i xm = _mm256_min_epi32(ix, ixs);
+            const __m256i dx = _mm256_sub_epi32(ix, xm);
+            const __m256i ow = _mm256_add_epi32(r0, _mm256_add_epi32(xm, _mm256_add_epi32(xm, xm)));
+            __m256i slow = _mm256_or_si256(cx, cy);
+            slow = _mm256_or_si256(slow, _mm256_xor_si256(_mm256_cmpeq_epi32(iy, _mm256_shuffle_epi32(iy, _MM_SHUFFLE(2, 3, 0, 1))),
+                                                          _mm256_set1_epi32(-1)));
+            slow = _mm256_or_si256(slow, _mm256_cmpgt_epi32(dx, two));
+            slow = _mm256_or_si256(slow, _mm256_cmpgt_epi32(_mm256_add_epi32(ow, stride), safe16));
+            __m256i t03, t47, b03, b47;
+            if (!_mm256_movemask_epi8(slow)) {
+                const uint8_t *b = src->bgr;
+                const size_t st = (size_t)src->stride;
+                const size_t a0 = (size_t)_mm256_extract_epi32(ow, 0), a2 = (size_t)_mm256_extract_epi32(ow, 2);
+                const size_t a4 = (size_t)_mm256_extract_epi32(ow, 4), a6 = (size_t)_mm256_extract_epi32(ow, 6);
+                const __m256i w03 = load2(b + a0, b + a2), w03b = load2(b + a0 + st, b + a2 + st);
+                const __m256i w47 = load2(b + a4, b + a6), w47b = load2(b + a4 + st, b + a6 + st);
+                /* each pixel's byte offset in its window, 3 dx, in all 8 bytes of its slot */
+                const __m256i d = _mm256_add_epi32(dx, _mm256_add_epi32(dx, dx));
+                const __m256i dl = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(d, lo4), bcast);
+                const __m256i dh = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(d, hi4), bcast);
+                const __m256i l0 = _mm256_add_epi8(dl, pat0), l1 = _mm256_add_epi8(dl, pat1);
+                const __m256i h0 = _mm256_add_epi8(dh, pat0), h1 = _mm256_add_epi8(dh, pat1);
+                t03 = hblend(_mm256_shuffle_epi8(w03, l0), _mm256_shuffle_epi8(w03, l1), fxl);
+                b03 = hblend(_mm256_shuffle_epi8(w03b, l0), _mm256_shuffle_epi8(w03b, l1), fxl);
+                t47 = hblend(_mm256_shuffle_epi8(w47, h0), _mm256_shuffle_epi8(w47, h1), fxh);
+                b47 = hblend(_mm256_shuffle_epi8(w47b, h0), _mm256_shuffle_epi8(w47b, h1), fxh);
+            } else {
+                const __m256i g0a = _mm256_i32gather_epi64(p, _mm256_castsi256_si128(o0), 1);
+                const __m256i g0b = _mm256_i32gather_epi64(p, _mm256_extracti128_si256(o0, 1), 1);
+                const __m256i g1a = _mm256_i32gather_epi64(p, _mm256_castsi256_si128(o1), 1);
+                const __m256i g1b = _mm256_i32gather_epi64(p, _mm256_extracti128_si256(o1, 1), 1);
+                t03 = hblend(_mm256_shuffle_epi8(g0a, first), _mm256_shuffle_epi8(g0a, second), fxl);
+                t47 = hblend(_mm256_shuffle_epi8(g0b, first), _mm256_shuffle_epi8(g0b, second), fxh);
+                b03 = hblend(_mm256_shuffle_epi8(g1a, first), _mm256_shuffle_epi8(g1a, second), fxl);
+                b47 = hblend(_mm256_shuffle_epi8(g1b, first), _mm256_shuffle_epi8(g1b, second), fxh);
+            }
             const __m256i v03 = vblend(t03, b03, wy, sel0, sel1), v47 = vblend(t47, b47, wy, sel4, sel5);
             /* bytes: pixels 0 1 4 5 | 2 3 6 7, put in order, then BGRX to BGR */
             __m256i v = _mm256_permute4x64_epi64(_mm256_packus_epi16(v03, v47), _MM_SHUFFLE(3, 1, 2, 0));
