@@ -1,8 +1,12 @@
 /* test_mirror.c - the midline and the mirrored frames on hand-derived cases: vertical and
  * diagonal lines, the seam band's weights, edge clamping, sub-pixel sampling, the smoothing
- * window, and a mirror-symmetric image giving equal left and right faces. */
+ * window, a mirror-symmetric image giving equal left and right faces, and the AVX2 kernel
+ * giving the portable path's bytes on random frames and lines. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mirror/mirror_kernels.h"
 #include "testutil.h"
 
 enum { W = 10, H = 4 };
@@ -145,8 +149,74 @@ static void test_midline(void)
     CHECK(!fa_midline_smooth(w, none, FA_MIRROR_WINDOW, &s), "no valid frame");
 }
 
+static uint32_t rng = 12345;
+static uint32_t next(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return rng >> 8;
+}
+static double uniform(double a, double b)
+{
+    return a + (b - a) * (next() / 16777216.0);
+}
+
+/* One random frame (padded rows, the last row unpadded so the buffer ends at its last pixel)
+ * mirrored with the portable path and with the AVX2 kernel: the same bytes, and nothing
+ * written past a row's last pixel. */
+static int scalar_vs_avx2(int w, int h, const fa_midline *m, enum fa_mirror_side side, double seam)
+{
+    const int stride = 3 * w + (int)(next() % 3) * 5;
+    const size_t bytes = (size_t)stride * (size_t)(h - 1) + 3 * (size_t)w;
+    uint8_t *a = malloc(bytes), *d0 = malloc(bytes), *d1 = malloc(bytes);
+    for (size_t i = 0; i < bytes; i++)
+        a[i] = (uint8_t)next();
+    memset(d0, 0x5a, bytes);
+    memset(d1, 0x5a, bytes);
+    fa_image src = {w, h, stride, a}, o0 = {w, h, stride, d0}, o1 = {w, h, stride, d1};
+    fa_mirror_frame_cpu(&src, m, side, seam, &o0, 0);
+    fa_mirror_frame_cpu(&src, m, side, seam, &o1, FA_CPU_AVX2);
+    int same = memcmp(d0, d1, bytes) == 0;
+    for (int y = 0; y < h - 1 && same; y++) /* the padding untouched */
+        for (int x = 3 * w; x < stride; x++)
+            same &= d1[(size_t)y * (size_t)stride + (size_t)x] == 0x5a;
+    free(a), free(d0), free(d1);
+    return same;
+}
+
+static void test_avx2_kernel(void)
+{
+    if (!(fa_cpu_features() & FA_CPU_AVX2)) {
+        printf("note: no AVX2 here (or FACEAU_NO_AVX2): the kernel comparison is skipped\n");
+        return;
+    }
+    int bad = 0, n = 0;
+    for (int t = 0; t < 3000; t++) {
+        const int w = 1 + (int)(next() % (t < 2000 ? 70 : 300)), h = 1 + (int)(next() % 40);
+        /* glabella anywhere near the frame (sometimes far off it), any direction */
+        const double far = t % 50 == 0 ? 3e6 : t % 7 == 0 ? 1e4 : 1.5 * (w > h ? w : h);
+        const double gx = uniform(-far, w + far), gy = uniform(-far, h + far);
+        /* a fifth near vertical (a face's midline: the kernel's windowed loads), a fifth near
+         * horizontal, the rest any direction */
+        const double a = t % 5 == 0   ? 1.5707963267948966 + uniform(-0.05, 0.05)
+                         : t % 5 == 1 ? uniform(-0.05, 0.05)
+                                      : uniform(0, 6.283185307179586);
+        const double len = uniform(1, 3 * h + 10);
+        const fa_midline m = {gx, gy, gx + len * cos(a), gy + len * sin(a)};
+        static const double seams[] = {0, 0.5, 3, 6, 17.3};
+        const double seam = seams[next() % 5];
+        bad += !scalar_vs_avx2(w, h, &m, t & 1 ? FA_MIRROR_LEFT : FA_MIRROR_RIGHT, seam);
+        n++;
+    }
+    /* a portrait frame with a face's slightly tilted midline, both sides */
+    const fa_midline face = {530.3, 700.7, 548.9, 1150.2};
+    bad += !scalar_vs_avx2(1080, 1920, &face, FA_MIRROR_LEFT, 6);
+    bad += !scalar_vs_avx2(1080, 1920, &face, FA_MIRROR_RIGHT, 6);
+    CHECK(bad == 0, "AVX2 and portable mirrored frames differ in %d of %d cases", bad, n + 2);
+}
+
 int main(void)
 {
+    test_avx2_kernel();
     test_vertical_line();
     test_seam();
     test_diagonal_and_subpixel();

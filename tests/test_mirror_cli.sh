@@ -46,6 +46,20 @@ cmp -s "$T/sep/a_left_mirrored.csv" "$T/sep/a_right_mirrored.csv" && bad "left a
 # -mirror_seam changes the pictures, so the numbers
 "$BIN" -q -f "$T/a.avi" -mirror -mirror_seam 0 -out_dir "$T/seam0" && ok || bad "-mirror_seam 0"
 cmp -s "$T/sep/a_left_mirrored.csv" "$T/seam0/a_left_mirrored.csv" && bad "-mirror_seam 0 changed nothing" || ok
+# -hogalign and -simalign write one .hog and one aligned-face directory per side, each the
+# plain run's on that side (test_mirror_run compares them with the two-step path's)
+"$BIN" -q -f "$T/a.avi" -mirror -hogalign -simalign -out_dir "$T/hog" && ok || bad "-mirror -hogalign -simalign"
+for side in left right; do
+    cmp -s "$T/sep/a_${side}_mirrored.csv" "$T/hog/a_${side}_mirrored.csv" && ok || bad "$side: -hogalign changed the CSV"
+    [ "$(stat -c %s "$T/hog/a_${side}_mirrored.hog")" = $((40 * (16 + 4 * 4464))) ] && ok ||
+        bad "$side: .hog is not 40 records"
+    [ "$(ls "$T/hog/a_${side}_mirrored_aligned" | wc -l)" -ge 38 ] && ok || bad "$side: aligned faces missing"
+done
+ls "$T/hog" | grep -q "tmp" && bad "temporary files left: $(ls "$T/hog")" || ok
+# scripts/mirror_lr.py: per-AU r between the sides, per input and pooled
+lr=$(python3 "$(dirname "$0")/../scripts/mirror_lr.py" "$T/sep") && ok || bad "mirror_lr.py failed"
+grep -q "^a .* 40  *40 " <<< "$lr" && grep -q "^all (pooled) .* 80 " <<< "$lr" && grep -q "AU45" <<< "$lr" && ok ||
+    bad "mirror_lr.py: $lr"
 # -resume skips a finished mirrored input
 "$BIN" -f "$T/a.avi" -mirror -resume -out_dir "$T/sep" 2> "$T/resume.err" && grep -q "skipped\|already" "$T/resume.err" &&
     ok || bad "resume: $(cat "$T/resume.err")"

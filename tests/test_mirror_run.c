@@ -2,11 +2,12 @@
  *  - two-step equivalence: the mirrored frames made here, independently of the driver (decode,
  *    track, midline, 5-frame centred mean, fa_mirror_frame; black where the face is lost),
  *    stored losslessly (BMP sequences; FFV1 through FFmpeg's CLI for a video) and run through a
- *    plain faceau_run each, give the driver's two CSVs byte for byte (the driver on 2 threads,
- *    the plain runs on 1);
+ *    plain faceau_run each, give the driver's two CSVs, .hog files and aligned faces byte for
+ *    byte (the driver on 2 threads, the plain runs on 1);
  *  - a mirror-symmetric face (the sequence's frames with their left half reflected onto the
  *    right about a vertical line) gives left- and right-mirrored frames and AUs that agree;
  *  - bad input (a still image, a landmarks CSV, one analyser for both sides) is refused. */
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,33 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
+/* Every aligned face in dir a has its twin in b, and b has no others; returns how many. */
+static int same_dirs(const char *a, const char *b)
+{
+    DIR *d = opendir(a);
+    int n = 0, bad = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char pa[5000], pb[5000];
+        snprintf(pa, sizeof pa, "%s/%s", a, e->d_name);
+        snprintf(pb, sizeof pb, "%s/%s", b, e->d_name);
+        bad += !same_file(pa, pb);
+        n++;
+    }
+    if (d)
+        closedir(d);
+    int m = 0;
+    d = opendir(b);
+    while (d && (e = readdir(d)) != NULL)
+        m += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    CHECK(d && bad == 0 && n == m, "%s vs %s: %d of %d aligned faces differ, %d against %d files", a, b, bad, n, n, m);
+    return n;
+}
+
 static faceau_run_options base_opts(const faceau_landmarker *lmk, const char *input, int is_dir,
                                     const char *out_dir, const char *name, int threads)
 {
@@ -206,6 +234,7 @@ static void check_two_step(const faceau_landmarker *lmk, faceau_au *au[2], const
     snprintf(out1, sizeof out1, "%s/%s_mirror", dir, tag);
     snprintf(out2, sizeof out2, "%s/%s_plain", dir, tag);
     faceau_run_options o = base_opts(lmk, in, !video, out1, tag, 2);
+    o.hogalign = o.simalign = 1;
     faceau_status st = faceau_run_mirror(au[0], au[1], &o, NULL);
     CHECK(st == FACEAU_OK, "%s: %s", tag, faceau_au_last_error(au[0]));
     const char *sides[2] = {side[0], side[1]};
@@ -216,7 +245,14 @@ static void check_two_step(const faceau_landmarker *lmk, faceau_au *au[2], const
         char name[256], a[4700], b[4700];
         snprintf(name, sizeof name, "%s_%s_mirrored", tag, k ? "right" : "left");
         faceau_run_options p = base_opts(lmk, side[k], !video, out2, name, 1);
+        p.hogalign = p.simalign = 1;
         CHECK(faceau_run(au[k], &p) == FACEAU_OK, "%s: %s", side[k], faceau_au_last_error(au[k]));
+        snprintf(a, sizeof a, "%s/%s.hog", out1, name);
+        snprintf(b, sizeof b, "%s/%s.hog", out2, name);
+        CHECK(same_file(a, b), "%s differs from the two-step %s", a, b);
+        snprintf(a, sizeof a, "%s/%s_aligned", out1, name);
+        snprintf(b, sizeof b, "%s/%s_aligned", out2, name);
+        CHECK(same_dirs(a, b) >= c.n * 9 / 10, "%s: too few aligned faces", a);
         snprintf(a, sizeof a, "%s/%s.csv", out1, name);
         snprintf(b, sizeof b, "%s/%s.csv", out2, name);
         CHECK(same_file(a, b), "%s differs from the two-step %s", a, b);

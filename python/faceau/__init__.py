@@ -416,13 +416,19 @@ def analyze(path, *, threads=None, online=False, au_static=False, progress=True,
 
 
 def analyze_many(paths, out_dir, *, client=None, jobs=None, resume=True, threads=None,
-                 online=False, au_static=False, progress=True, model_dir=None):
+                 online=False, au_static=False, progress=True, model_dir=None, mirror=False,
+                 mirror_seam=6.0, au_dual=False):
     """Runs every input and writes out_dir/<name>.csv (OpenFace's CSV, through a temporary file
     renamed when complete). Without client: `jobs` inputs at once in this process (default one
     per core, sharing the loaded models). With a dask.distributed Client: one task per file on
     its workers (which must import faceau and see the models). resume: inputs whose CSV already
     exists are skipped. A failing input never stops the others. Returns a summary DataFrame:
-    file, name, frames, faces, status ("ok", "skipped", "truncated", "failed"), seconds, error."""
+    file, name, frames, faces, status ("ok", "skipped", "truncated", "failed"), seconds, error.
+    mirror=True (the CLI's -mirror, videos and image sequences): out_dir/<name>_left_mirrored.csv
+    and <name>_right_mirrored.csv per input (both or neither; resume skips an input that has
+    both), `faces` counting the frames tracked on both sides; mirror_seam: -mirror_seam.
+    au_dual=True: -au_dual's AUxx_r_static columns."""
     from ._many import analyze_many as _am
     return _am(paths, out_dir, client=client, jobs=jobs, resume=resume, threads=threads,
-               online=online, au_static=au_static, progress=progress, model_dir=model_dir)
+               online=online, au_static=au_static, progress=progress, model_dir=model_dir,
+               mirror=mirror, mirror_seam=mirror_seam, au_dual=au_dual)

@@ -117,12 +117,35 @@ def _faces_in_csv(path):
         return sum(1 for line in f if line.split(",")[col].strip() == "1")
 
 
-def _summary_row(path, out_dir, r):
+def _success_column(path):
+    """The success flags (0/1) of a FeatureExtraction CSV's rows."""
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().split(", ")
+        col = [h.strip() for h in header].index("success")
+        return [line.split(",")[col].strip() == "1" for line in f]
+
+
+def _summary_row(path, out_dir, r, mirror=False):
     code = r["status_code"]
     status = ("skipped" if r["skipped"] else "ok" if code == _lib.OK
               else "truncated" if code == _lib.ERR_TRUNCATED else "failed")
-    csv = os.path.join(out_dir, r["name"] + ".csv")
     frames, faces = r["frames"], r["faces"]
+    if mirror:
+        # both sides' CSVs are renamed into place together; faces: the frames tracked in both
+        # (the rows whose sides can be compared)
+        csvs = [os.path.join(out_dir, f"{r['name']}_{side}_mirrored.csv") for side in ("left", "right")]
+        if status in ("ok", "skipped", "truncated") and all(os.path.exists(c) for c in csvs):
+            try:
+                left, right = (_success_column(c) for c in csvs)
+                faces = sum(1 for a, b in zip(left, right) if a and b)
+                if status == "skipped":
+                    frames = len(left)
+            except (OSError, ValueError):
+                pass
+        return {"file": path, "name": r["name"], "frames": frames, "faces": faces, "status": status,
+                "error_type": "" if status in ("ok", "skipped") else status_name(code),
+                "seconds": r["seconds"], "error": r["error"]}
+    csv = os.path.join(out_dir, r["name"] + ".csv")
     if status in ("ok", "skipped", "truncated") and os.path.exists(csv):
         if r["still_image"]:
             if status == "skipped":
@@ -141,15 +164,18 @@ def _summary_row(path, out_dir, r):
             "error_type": "" if status in ("ok", "skipped") else status_name(code), "seconds": r["seconds"], "error": r["error"]}
 
 
-def analyze_file(path, out_dir, resume=True, threads=None, online=False, au_static=False, model_dir=None):
-    """One input into out_dir/<name>.csv: the task analyze_many submits to a Dask cluster.
+def analyze_file(path, out_dir, resume=True, threads=None, online=False, au_static=False, model_dir=None,
+                 mirror=False, mirror_seam=6.0, au_dual=False):
+    """One input into out_dir/<name>.csv (with mirror, <name>_left_mirrored.csv and
+    <name>_right_mirrored.csv): the task analyze_many submits to a Dask cluster.
     Never raises: a failure becomes the summary row's status and error."""
     t0 = time.monotonic()
     try:
         os.makedirs(out_dir, exist_ok=True)
         [r] = run_batch([path], out_dir, jobs=1, threads=threads, online=online, au_static=au_static,
-                        resume=resume, progress=False, model_dir=model_dir)
-        return _summary_row(path, out_dir, r)
+                        resume=resume, progress=False, model_dir=model_dir, mirror=mirror,
+                        mirror_seam=mirror_seam, au_dual=au_dual)
+        return _summary_row(path, out_dir, r, mirror)
     except Exception as e:  # models that do not load, an unwritable out_dir, ...
         return {"file": path, "name": _name_of(path), "frames": 0, "faces": None, "status": "failed",
                 "error_type": getattr(e, "status", None) or type(e).__name__,
@@ -165,7 +191,8 @@ def _name_of(path):
 
 
 def analyze_many(paths, out_dir, *, client=None, jobs=None, resume=True, threads=None,
-                 online=False, au_static=False, progress=True, model_dir=None):
+                 online=False, au_static=False, progress=True, model_dir=None, mirror=False,
+                 mirror_seam=6.0, au_dual=False):
     import pandas as pd
     from ._errors import InvalidArgument
     paths = [os.fspath(p) for p in paths]
@@ -175,19 +202,21 @@ def analyze_many(paths, out_dir, *, client=None, jobs=None, resume=True, threads
     for p in paths:
         n = _name_of(p)
         if n in seen:
-            raise InvalidArgument(f"{seen[n]} and {p} would both write {n}.csv: give them different "
+            raise InvalidArgument(f"{seen[n]} and {p} would both write {n}{'_left_mirrored' if mirror else ''}.csv: give them different "
                                   f"names or output directories", "INVALID_ARG")
         seen[n] = p
     columns = ["file", "name", "frames", "faces", "status", "error_type", "seconds", "error"]
     if client is None:
         jobs = jobs if jobs is not None else (os.cpu_count() or 1)
         rs = run_batch(paths, out_dir, jobs=jobs, threads=threads, online=online,
-                       au_static=au_static, resume=resume, progress=progress, model_dir=model_dir)
-        rows = [_summary_row(p, out_dir, r) for p, r in zip(paths, rs)]
+                       au_static=au_static, resume=resume, progress=progress, model_dir=model_dir,
+                       mirror=mirror, mirror_seam=mirror_seam, au_dual=au_dual)
+        rows = [_summary_row(p, out_dir, r, mirror) for p, r in zip(paths, rs)]
     else:
         # one task per file; Dask schedules, retries lost workers and reports progress
         futures = client.map(analyze_file, paths, out_dir=out_dir, resume=resume, threads=threads,
-                             online=online, au_static=au_static, model_dir=model_dir, pure=False)
+                             online=online, au_static=au_static, model_dir=model_dir, mirror=mirror,
+                             mirror_seam=mirror_seam, au_dual=au_dual, pure=False)
         if progress and sys.stderr.isatty():
             try:
                 from distributed import progress as dask_progress

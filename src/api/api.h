@@ -92,6 +92,17 @@ faceau_status fa_run_postprocess(faceau_au *au, faceau_au *dual, const faceau_ru
 /* -au_dual: the static analyser's intensities for this frame into row->au_r_static. */
 faceau_status fa_run_add_dual(faceau_au *dual, const faceau_frame *frame, const float *lm, int success,
                               fa_csv_row *row, fa_err *err);
+/* The next frame of src (*got = 0 at its end): with hold, fa_source_acquire's (held until
+ * released), else faceau_source_read's. A truncated video after frames_so_far > 0 good frames
+ * counts as its end, with *truncated set (the run writes what came before and then reports
+ * it); any other failure is the source's own message in err. */
+faceau_status fa_run_read_frame(faceau_source *src, int hold, long frames_so_far, faceau_frame *frame,
+                                int *got, int *truncated, fa_err *err);
+/* One frame's record of OpenFace's .hog file (rows, cols, channels, then 1 or -1 for success,
+ * then the descriptor), written to f; path names it in err. */
+faceau_status fa_run_write_hog(FILE *f, const char *path, int success, const float *hog, fa_err *err);
+/* An aligned face as OpenCV's imwrite writes a BMP, byte for byte. */
+faceau_status fa_run_write_bmp(const char *path, const uint8_t *bgr, int w, int h, fa_err *err);
 /* Creates dir and its parents; fails unless it ends up a writable directory. */
 faceau_status fa_run_make_dirs(const char *dir, fa_err *err);
 /* The stem of an output's temporary files (<stem>.csv.<pid>.tmp, <stem>.csv.<pid>.post.tmp,

@@ -123,7 +123,10 @@ static int already_done(const faceau_batch_options *o, const char *name)
     char path[4200];
     if (o->mirror) { /* both or neither: the right one is renamed into place last */
         snprintf(path, sizeof path, "%s/%s_right_mirrored.csv", o->run.out_dir, name);
-        return file_exists(path);
+        if (!file_exists(path))
+            return 0;
+        snprintf(path, sizeof path, "%s/%s_right_mirrored.hog", o->run.out_dir, name);
+        return !o->run.hogalign || file_exists(path);
     }
     snprintf(path, sizeof path, "%s/%s.csv", o->run.out_dir, name);
     if (!file_exists(path))

@@ -3,12 +3,16 @@
  *
  * One decode feeds three tracked streams: the original (whose landmarks give the midline) and
  * the two mirrored ones. The midline of frame t is the mean over t-2 .. t+2, so frame t is
- * mirrored only once frame t+2 is tracked: the last three decoded frames are kept (copied, as
- * the source reuses its buffers). Each mirrored stream then runs exactly what faceau_run runs
- * on a video (its own tracker, analyser, CSV writer and post-processing), which is why its CSV
- * equals a plain run on the mirrored frames stored losslessly. With threads != 1 the two
- * streams run on a thread each beside the decoding, tracking and mirroring one: every stream
- * still sees its frames in order and keeps its own state, so the bytes are the same. */
+ * mirrored only once frame t+2 is tracked: decoded frames are kept (copied, as the source
+ * reuses its buffers) until both streams have mirrored them. Each mirrored stream then runs
+ * exactly what faceau_run runs on a video (its own tracker, analyser, CSV writer and
+ * post-processing), which is why its CSV equals a plain run on the mirrored frames stored
+ * losslessly. With threads != 1 each mirrored stream runs on a thread of its own, mirroring
+ * (and encoding) its frames there too, beside the decoding and original-tracking one: the three
+ * trackers run at once, every stream still sees its frames in order and keeps its own state,
+ * so the bytes are the same. -hogalign and -simalign write each stream's .hog and aligned faces
+ * as a plain run on its mirrored video would (<name>_left_mirrored.hog,
+ * <name>_left_mirrored_aligned/, ...). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,8 +24,11 @@
 #include "mirror/mirror.h"
 
 #define LOOKAHEAD (FA_MIRROR_WINDOW / 2) /* frames tracked past the one being mirrored */
-#define KEPT (LOOKAHEAD + 1)             /* decoded frames held: t .. t+2 */
-#define SIDE_SLOTS 2                     /* mirrored frames queued per stream */
+#define SIDE_SLOTS 2                     /* frames queued per stream (threaded) */
+/* Decoded frames held: t .. t+2 for the midline, and with threads the frames still queued for
+ * a stream (at most SIDE_SLOTS each, all older than t): when frame i is decoded every stream
+ * has finished frame i - KEPT, whose copy it overwrites. Without threads LOOKAHEAD + 1. */
+#define KEPT (LOOKAHEAD + 1 + SIDE_SLOTS)
 
 static const char *const SIDE_NAME[2] = {"left", "right"};
 
@@ -36,14 +43,20 @@ typedef struct side {
     fa_csv_row *row;
     char path[4200], tmp[4300], tmp2[4300];
     char vpath[4200], vtmp[4300]; /* -mirror_video */
+    FILE *hog;                    /* -hogalign */
+    char hpath[4200], htmp[4300];
+    char adir[4200];              /* -simalign */
     fa_mirror_enc *enc;
     int enc_w, enc_h;
     fa_err err;
     long tracked_ok;
-    /* the queue from the mirroring thread (a ring of SIDE_SLOTS frames) */
-    fa_image slot[SIDE_SLOTS];
-    double ts[SIDE_SLOTS];
-    long index[SIDE_SLOTS];
+    fa_image img; /* the mirrored frame */
+    /* the queue from the decoding thread (a ring of SIDE_SLOTS frames to mirror) */
+    struct side_job {
+        long t;          /* frame number (0-based) in the kept ring */
+        int have;        /* a face and a midline: mirror (else a black frame) */
+        fa_midline line; /* the smoothed midline */
+    } job[SIDE_SLOTS];
     int head, n, closed;
     faceau_status st; /* this stream failed (message in err) */
     pthread_t thread;
@@ -60,7 +73,9 @@ typedef struct mirror_run {
     fa_err err;
     faceau_source *src;
     faceau_tracker *tracker; /* the original stream's */
-    fa_image kept[KEPT];     /* decoded frames t .. t+2, frame i in kept[i % KEPT] */
+    int nkept;               /* KEPT with threads, else LOOKAHEAD + 1 */
+    double fps;              /* the source's, for -mirror_video */
+    fa_image kept[KEPT];     /* decoded frames, frame i in kept[i % nkept] */
     double kept_ts[KEPT];
     long kept_index[KEPT];   /* the source's frame numbers */
     fa_midline line[FA_MIRROR_WINDOW]; /* frame i's midline in line[i % WINDOW] */
@@ -83,14 +98,33 @@ static faceau_status fit_image(fa_image *img, int w, int h, fa_err *err)
     return fa_image_alloc(img, w, h, err);
 }
 
+static faceau_status encode(side *s, const fa_image *img, long t);
+
 /* ---- one mirrored stream: faceau_run's per-frame work -------------------------------------- */
-static faceau_status side_frame(side *s, const fa_image *img, double ts, long index)
+/* Mirrors job's frame (a frame whose face was lost, or with no midline in its window, is black,
+ * which the stream's tracker reports as a failed row), writes it to -mirror_video's video, and
+ * tracks and analyses it. */
+static faceau_status side_frame(side *s, const struct side_job *job)
 {
-    const faceau_run_options *o = s->m->opt;
+    mirror_run *m = s->m;
+    const faceau_run_options *o = m->opt;
+    const int k = (int)(job->t % m->nkept);
+    const fa_image *src = &m->kept[k];
+    fa_image *img = &s->img;
+    faceau_status st = fit_image(img, src->width, src->height, &s->err);
+    if (st)
+        return st;
+    if (job->have)
+        fa_mirror_frame(src, &job->line, s->which, m->seam, img);
+    else
+        memset(img->bgr, 0, (size_t)img->stride * (size_t)img->height);
+    if (m->mo->write_video && (st = encode(s, img, job->t)))
+        return st;
+    const double ts = m->kept_ts[k];
+    const long index = m->kept_index[k];
     faceau_frame frame = {img->width, img->height, img->stride, img->bgr, ts, index};
     faceau_face face;
-    faceau_status st = faceau_track(s->tracker, &frame, o->camera, &face);
-    if (st)
+    if ((st = faceau_track(s->tracker, &frame, o->camera, &face)))
         return fa_fail(&s->err, st, "%s (%s-mirrored) frame %ld: %s", o->input, SIDE_NAME[s->which],
                        index + 1, faceau_tracker_last_error(s->tracker));
     s->tracked_ok += face.success != 0;
@@ -108,7 +142,22 @@ static faceau_status side_frame(side *s, const fa_image *img, double ts, long in
     memcpy(row->au_c, res.au_presence, sizeof row->au_c);
     if (s->dual && (st = fa_run_add_dual(s->dual, &frame, face.landmarks, face.valid, row, &s->err)))
         return st;
-    return fa_csv_write_row(s->csv, row, &s->err);
+    if ((st = fa_csv_write_row(s->csv, row, &s->err)))
+        return st;
+    if (s->hog) { /* the .hog record and aligned face, as faceau_run writes them */
+        float hog[FACEAU_HOG_SIZE];
+        faceau_au_last_features(s->au, NULL, hog);
+        if ((st = fa_run_write_hog(s->hog, s->hpath, res.success, hog, &s->err)))
+            return st;
+    }
+    if (o->simalign && res.success) {
+        uint8_t aligned[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
+        char path[4300];
+        faceau_au_last_features(s->au, aligned, NULL);
+        snprintf(path, sizeof path, "%s/frame_det_00_%06ld.bmp", s->adir, index + 1);
+        return fa_run_write_bmp(path, aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, &s->err);
+    }
+    return FACEAU_OK;
 }
 
 static void *side_main(void *arg)
@@ -124,7 +173,7 @@ static void *side_main(void *arg)
         }
         int k = s->head;
         pthread_mutex_unlock(&s->mu);
-        faceau_status st = side_frame(s, &s->slot[k], s->ts[k], s->index[k]);
+        faceau_status st = side_frame(s, &s->job[k]);
         pthread_mutex_lock(&s->mu);
         s->head = (s->head + 1) % SIDE_SLOTS;
         s->n--;
@@ -141,31 +190,18 @@ static void *side_main(void *arg)
     return NULL;
 }
 
-/* The slot the next mirrored frame goes into, once there is room (threaded), or the only one. */
-static faceau_status side_reserve(side *s, int *k)
+/* Hands frame job->t to the stream: done at once without threads, else queued once there is
+ * room. Returns the stream's failure, if any. */
+static faceau_status side_submit(side *s, const struct side_job *job)
 {
-    if (!s->threaded) {
-        *k = 0;
-        return s->st;
-    }
+    if (!s->threaded)
+        return s->st ? s->st : (s->st = side_frame(s, job));
     pthread_mutex_lock(&s->mu);
     while (!s->st && s->n == SIDE_SLOTS)
         pthread_cond_wait(&s->cv, &s->mu);
-    *k = (s->head + s->n) % SIDE_SLOTS;
-    faceau_status st = s->st;
-    pthread_mutex_unlock(&s->mu);
-    return st;
-}
-
-static faceau_status side_submit(side *s, int k, double ts, long index)
-{
-    s->ts[k] = ts;
-    s->index[k] = index;
-    if (!s->threaded)
-        return s->st = side_frame(s, &s->slot[k], ts, index);
-    pthread_mutex_lock(&s->mu);
     faceau_status st = s->st;
     if (!st) {
+        s->job[(s->head + s->n) % SIDE_SLOTS] = *job;
         s->n++;
         pthread_cond_broadcast(&s->cv);
     }
@@ -191,52 +227,39 @@ static faceau_status side_stop(side *s)
 
 /* ---- the original stream: midlines and mirroring ------------------------------------------ */
 /* -mirror_video: frame t of a stream, into its video (opened at the first frame). */
-static faceau_status encode(mirror_run *m, side *s, const fa_image *img, long t)
+static faceau_status encode(side *s, const fa_image *img, long t)
 {
+    mirror_run *m = s->m;
     faceau_status st;
     if (!s->enc) {
-        if ((st = fa_mirror_enc_open(s->vtmp, m->mo->video_codec, img->width, img->height,
-                                     faceau_source_fps(m->src), &s->enc, &m->err)))
+        if ((st = fa_mirror_enc_open(s->vtmp, m->mo->video_codec, img->width, img->height, m->fps,
+                                     &s->enc, &s->err)))
             return st;
         s->enc_w = img->width, s->enc_h = img->height;
     }
     if (img->width != s->enc_w || img->height != s->enc_h)
-        return fa_fail(&m->err, FACEAU_ERR_INVALID_ARG,
+        return fa_fail(&s->err, FACEAU_ERR_INVALID_ARG,
                        "%s: frame %ld is %dx%d, the first %dx%d: -mirror_video needs frames of one size",
                        m->opt->input, t + 1, img->width, img->height, s->enc_w, s->enc_h);
-    return fa_mirror_enc_frame(s->enc, img, t, &m->err);
+    return fa_mirror_enc_frame(s->enc, img, t, &s->err);
 }
 
-/* Mirrors frame t (its neighbours up to t+2 tracked; `last` is the last frame decoded) into
- * both streams. A frame whose face was lost, or with no midline in its window, is black in
- * both, which the streams' trackers report as failed rows. */
+/* Hands frame t (its neighbours up to t+2 tracked; `last` is the last frame decoded) with its
+ * smoothed midline to both streams. */
 static faceau_status emit(mirror_run *m, long t, long last)
 {
-    const fa_image *src = &m->kept[t % KEPT];
-    fa_midline lines[FA_MIRROR_WINDOW], line;
+    fa_midline lines[FA_MIRROR_WINDOW];
     int valid[FA_MIRROR_WINDOW], n = 0;
     for (long i = t - LOOKAHEAD; i <= t + LOOKAHEAD; i++)
         if (i >= 0 && i <= last) {
             lines[n] = m->line[i % FA_MIRROR_WINDOW];
             valid[n++] = m->line_ok[i % FA_MIRROR_WINDOW];
         }
-    const int have = m->found[t % FA_MIRROR_WINDOW] && fa_midline_smooth(lines, valid, n, &line);
+    struct side_job job = {t, 0, {0, 0, 0, 0}};
+    job.have = m->found[t % FA_MIRROR_WINDOW] && fa_midline_smooth(lines, valid, n, &job.line);
     for (int k = 0; k < 2; k++) {
-        side *s = &m->s[k];
-        int slot;
-        faceau_status st = side_reserve(s, &slot);
-        if (!st)
-            st = fit_image(&s->slot[slot], src->width, src->height, &m->err);
+        faceau_status st = side_submit(&m->s[k], &job);
         if (st)
-            return st;
-        fa_image *dst = &s->slot[slot];
-        if (have)
-            fa_mirror_frame(src, &line, s->which, m->seam, dst);
-        else
-            memset(dst->bgr, 0, (size_t)dst->stride * (size_t)dst->height);
-        if (m->mo->write_video && (st = encode(m, s, dst, t)))
-            return st;
-        if ((st = side_submit(s, slot, m->kept_ts[t % KEPT], m->kept_index[t % KEPT])))
             return st;
     }
     m->frames++;
@@ -249,15 +272,16 @@ static faceau_status emit(mirror_run *m, long t, long last)
 /* Tracks decoded frame i (0-based) and keeps a copy of it for mirroring. */
 static faceau_status track_original(mirror_run *m, const faceau_frame *frame, long i)
 {
-    fa_image *img = &m->kept[i % KEPT];
+    const int k = (int)(i % m->nkept);
+    fa_image *img = &m->kept[k];
     faceau_status st = fit_image(img, frame->width, frame->height, &m->err);
     if (st)
         return st;
     for (int y = 0; y < frame->height; y++)
         memcpy(img->bgr + (size_t)y * (size_t)img->stride, frame->bgr + (size_t)y * (size_t)frame->stride,
                3 * (size_t)frame->width);
-    m->kept_ts[i % KEPT] = frame->timestamp;
-    m->kept_index[i % KEPT] = frame->index;
+    m->kept_ts[k] = frame->timestamp;
+    m->kept_index[k] = frame->index;
     faceau_face face;
     if ((st = faceau_track(m->tracker, frame, m->opt->camera, &face)))
         return fa_fail(&m->err, st, "%s frame %ld: %s", m->opt->input, frame->index + 1,
@@ -276,17 +300,7 @@ static faceau_status read_all(mirror_run *m)
     for (;;) {
         faceau_frame frame;
         int got = 0;
-        st = faceau_source_read(m->src, &frame, &got);
-        if (st == FACEAU_ERR_TRUNCATED && decoded > 0) {
-            m->truncated = 1;
-            st = FACEAU_OK;
-            break;
-        }
-        if (st) {
-            fa_fail(&m->err, st, "%s", faceau_source_last_error(m->src));
-            break;
-        }
-        if (!got)
+        if ((st = fa_run_read_frame(m->src, 0, decoded, &frame, &got, &m->truncated, &m->err)) || !got)
             break;
         if ((st = track_original(m, &frame, decoded)))
             break;
@@ -326,15 +340,20 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
                  fa_mirror_video_ext(m->mo->video_codec));
         snprintf(s->vtmp, sizeof s->vtmp, "%s.%ld.tmp", s->vpath, pid);
         snprintf(s->tmp2, sizeof s->tmp2, "%s.%ld.post.tmp", s->path, pid);
+        snprintf(s->hpath, sizeof s->hpath, "%.*s.hog", (int)strlen(s->path) - 4, s->path);
+        snprintf(s->htmp, sizeof s->htmp, "%s.%ld.tmp", s->hpath, pid);
+        snprintf(s->adir, sizeof s->adir, "%.*s_aligned", (int)strlen(s->path) - 4, s->path);
     }
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
     if ((st = faceau_source_open_limits(o->input, threads, o->frame_limits, &m->src, errbuf,
                                          sizeof errbuf)))
         return fa_fail(&m->err, st, "%s", errbuf);
+    m->fps = faceau_source_fps(m->src);
+    m->nkept = threads > 1 ? KEPT : LOOKAHEAD + 1;
     if ((st = faceau_tracker_open(o->landmarker, &m->tracker, errbuf, sizeof errbuf)))
         return fa_fail(&m->err, st, "%s", errbuf);
-    /* with threads the streams run beside each other: only the original's tracker splits its
-     * work (the output is the same for any count) */
+    /* with threads the streams run beside each other: only the original's tracker, which the
+     * other two wait for, splits its work (the output is the same for any count) */
     if (threads > 1 && (st = faceau_tracker_set_threads(m->tracker, threads)))
         return fa_fail(&m->err, st, "%s", faceau_tracker_last_error(m->tracker));
     for (int k = 0; k < 2; k++) {
@@ -347,6 +366,10 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
             return st;
         if (o->full_precision)
             fa_csv_writer_full_precision(s->csv);
+        if (o->hogalign && !(s->hog = fopen(s->htmp, "wb")))
+            return fa_fail(&m->err, FACEAU_ERR_IO, "%s: cannot create: %s", s->htmp, strerror(errno));
+        if (o->simalign && (st = fa_run_make_dirs(s->adir, &m->err)))
+            return st;
     }
     if (threads > 1)
         for (int k = 0; k < 2; k++) {
@@ -394,14 +417,36 @@ static faceau_status finish_all(mirror_run *m)
             return st;
         }
     }
+    for (int k = 0; k < 2; k++) {
+        side *s = &m->s[k];
+        if (!s->hog)
+            continue;
+        faceau_status st = FACEAU_OK;
+        if (fclose(s->hog) != 0)
+            st = fa_fail(&m->err, FACEAU_ERR_IO, "%s: write failed", s->hpath);
+        s->hog = NULL;
+        if (!st && rename(s->htmp, s->hpath) != 0)
+            st = fa_fail(&m->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s", s->hpath, strerror(errno));
+        if (st) {
+            if (k)
+                unlink(m->s[0].hpath);
+            for (int j = 0; j < 2 && m->mo->write_video; j++)
+                unlink(m->s[j].vpath);
+            return st;
+        }
+    }
     for (int k = 0; k < 2; k++)
         if (rename(final[k], m->s[k].path) != 0) {
             faceau_status st = fa_fail(&m->err, FACEAU_ERR_IO, "%s: cannot rename into place: %s",
                                        m->s[k].path, strerror(errno));
             if (k)
                 unlink(m->s[0].path); /* both or neither */
-            for (int j = 0; j < 2 && m->mo->write_video; j++)
-                unlink(m->s[j].vpath);
+            for (int j = 0; j < 2; j++) {
+                if (m->mo->write_video)
+                    unlink(m->s[j].vpath);
+                if (m->opt->hogalign)
+                    unlink(m->s[j].hpath);
+            }
             return st;
         }
     return FACEAU_OK;
@@ -424,10 +469,13 @@ static void cleanup(mirror_run *m)
         }
         if (m->mo->write_video)
             unlink(s->vtmp);
+        if (s->hog)
+            fclose(s->hog);
+        if (m->opt->hogalign)
+            unlink(s->htmp);
         faceau_tracker_close(s->tracker);
         free(s->row);
-        for (int i = 0; i < SIDE_SLOTS; i++)
-            fa_image_free(&s->slot[i]);
+        fa_image_free(&s->img);
     }
     for (int i = 0; i < KEPT; i++)
         fa_image_free(&m->kept[i]);

@@ -149,12 +149,7 @@ static faceau_status next_landmarks(run_state *r, long frame, fa_csv_row *row)
 
 static faceau_status write_hog(run_state *r, int success, const float *hog)
 {
-    int32_t head[3] = {FA_HOG_CELLS, FA_HOG_CELLS, FA_HOG_CHANNELS};
-    float valid = success ? 1.0f : -1.0f;
-    if (fwrite(head, 4, 3, r->hog) != 3 || fwrite(&valid, 4, 1, r->hog) != 1 ||
-        fwrite(hog, 4, FACEAU_HOG_SIZE, r->hog) != FACEAU_HOG_SIZE)
-        return fa_fail(&r->err, FACEAU_ERR_IO, "%s: write failed: %s", r->hog_path, strerror(errno));
-    return FACEAU_OK;
+    return fa_run_write_hog(r->hog, r->hog_path, success, hog, &r->err);
 }
 
 static void put_le32(unsigned char *p, uint32_t v)
@@ -709,17 +704,7 @@ static faceau_status read_all(run_state *r)
         for (;;) {
             faceau_frame frame;
             int got = 0;
-            st = faceau_source_read(r->src, &frame, &got);
-            if (st == FACEAU_ERR_TRUNCATED && r->frames > 0) {
-                r->truncated = 1;
-                st = FACEAU_OK;
-                break;
-            }
-            if (st) {
-                fa_fail(&r->err, st, "%s", faceau_source_last_error(r->src));
-                break;
-            }
-            if (!got)
+            if ((st = fa_run_read_frame(r->src, 0, r->frames, &frame, &got, &r->truncated, &r->err)) || !got)
                 break;
             if ((st = process_frame(r, &frame, row)))
                 break;
@@ -872,4 +857,35 @@ void fa_run_row_from_face(const faceau_face *f, fa_csv_row *row)
 faceau_status fa_run_make_dirs(const char *dir, fa_err *err)
 {
     return make_dirs(dir, err);
+}
+
+faceau_status fa_run_write_bmp(const char *path, const uint8_t *bgr, int w, int h, fa_err *err)
+{
+    return write_bmp(path, bgr, w, h, err);
+}
+
+/* ---- shared by faceau_run and faceau_run_mirror ------------------------------------------- */
+faceau_status fa_run_read_frame(faceau_source *src, int hold, long frames_so_far, faceau_frame *frame,
+                                int *got, int *truncated, fa_err *err)
+{
+    *got = 0;
+    faceau_status st = hold ? fa_source_acquire(src, frame, got) : faceau_source_read(src, frame, got);
+    if (st == FACEAU_ERR_TRUNCATED && frames_so_far > 0) {
+        *got = 0;
+        *truncated = 1;
+        return FACEAU_OK;
+    }
+    if (st)
+        return fa_fail(err, st, "%s", faceau_source_last_error(src));
+    return FACEAU_OK;
+}
+
+faceau_status fa_run_write_hog(FILE *f, const char *path, int success, const float *hog, fa_err *err)
+{
+    int32_t head[3] = {FA_HOG_CELLS, FA_HOG_CELLS, FA_HOG_CHANNELS};
+    float valid = success ? 1.0f : -1.0f;
+    if (fwrite(head, 4, 3, f) != 3 || fwrite(&valid, 4, 1, f) != 1 ||
+        fwrite(hog, 4, FACEAU_HOG_SIZE, f) != FACEAU_HOG_SIZE)
+        return fa_fail(err, FACEAU_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return FACEAU_OK;
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cv/cv.h" /* fa_hypot: x86-64 glibc's hypot on every platform */
-#include "mirror/mirror.h"
+#include "mirror/mirror_kernels.h"
 
 int fa_midline_from_landmarks(const float lm[136], fa_midline *out)
 {
@@ -37,7 +37,7 @@ int fa_midline_smooth(const fa_midline *lines, const int *valid, int n, fa_midli
 /* Positions along a row are stepped in fixed point, 2^-20 px: exact integer arithmetic, the
  * same on every platform, and the rounding of the row's start and step moves a coordinate by
  * less than 2^-20 px per pixel (under 0.002 px across a 2000-px row). */
-#define FRAC 20
+#define FRAC FA_MIRROR_FRAC
 #define ONE ((int64_t)1 << FRAC)
 /* Added before shifting so that floor division of a negative coordinate needs no signed shift:
  * any source coordinate within 2^21 px of the frame stays non-negative. */
@@ -71,8 +71,32 @@ static void sample(const fa_image *src, int64_t qx, int64_t qy, uint8_t px[3])
                            r1[3 * x1 + c] * w11 + 512) >> 10);
 }
 
+void fa_mirror_reflect_run(const fa_image *src, int64_t qx, int64_t qy, int64_t dqx, int64_t dqy,
+                           int n, uint8_t *out)
+{
+    for (int i = 0; i < n; i++, qx += dqx, qy += dqy)
+        sample(src, qx, qy, out + 3 * i);
+}
+
+/* Where a run that starts at x, margin >= 0 inside its condition, ends when each pixel takes
+ * drop from the margin: the first pixel whose margin is negative (margin - j drop < 0), or w.
+ * The same integers as stepping pixel by pixel, found with one division. */
+static int run_end(int x, int w, int64_t margin, int64_t drop)
+{
+    if (drop <= 0)
+        return w;
+    const int64_t j = margin / drop + 1;
+    return j >= w - x ? w : x + (int)j;
+}
+
 void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
                      double seam_px, fa_image *dst)
+{
+    fa_mirror_frame_cpu(src, line, side, seam_px, dst, fa_cpu_features());
+}
+
+void fa_mirror_frame_cpu(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
+                         double seam_px, fa_image *dst, unsigned cpu)
 {
     const double len = fa_hypot(line->cx - line->gx, line->cy - line->gy);
     const double ux = (line->cx - line->gx) / len, uy = (line->cy - line->gy) / len;
@@ -83,32 +107,42 @@ void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror
     /* along a row, k (how far inside the kept half) and the reflection q = p - 2 s n step by
      * constants */
     const int64_t dK = to_fixed(keep * nx), dQX = to_fixed(1 - 2 * nx * nx), dQY = to_fixed(-2 * nx * ny);
+    void (*reflect)(const fa_image *, int64_t, int64_t, int64_t, int64_t, int, uint8_t *) =
+        fa_mirror_reflect_run;
+#if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX2)
+        reflect = fa_mirror_reflect_run_avx2;
+#endif
+    (void)cpu;
     for (int y = 0; y < src->height; y++) {
         const uint8_t *in = src->bgr + (size_t)y * (size_t)src->stride;
         uint8_t *out = dst->bgr + (size_t)y * (size_t)dst->stride;
         const double s0 = -line->gx * nx + ((double)y - line->gy) * ny; /* s at x = 0 */
         int64_t K = to_fixed(keep * s0), QX = to_fixed(-2 * s0 * nx), QY = to_fixed((double)y - 2 * s0 * ny);
         int x = 0;
+        /* k is linear along the row: a run of kept pixels, the seam band and a run of reflected
+         * ones, in one order or the other */
         while (x < src->width) {
-            if (K >= HALF) { /* a run of kept pixels: copied as they are */
-                int x1 = x;
-                do {
-                    x1++, K += dK, QX += dQX, QY += dQY;
-                } while (x1 < src->width && K >= HALF);
+            int x1 = x;
+            if (K >= HALF) { /* kept pixels: copied as they are */
+                x1 = run_end(x, src->width, K - HALF, -dK);
                 memcpy(out + 3 * x, in + 3 * x, 3 * (size_t)(x1 - x));
-                x = x1;
-                continue;
-            }
-            uint8_t *o = out + 3 * x;
-            sample(src, QX, QY, o);
-            if (K > -HALF) {
-                /* inside the seam band: alpha of the kept pixel, 0 at -half, 1 at +half */
+                K += (int64_t)(x1 - x) * dK;
+            } else if (K <= -HALF) { /* reflected pixels */
+                x1 = run_end(x, src->width, -HALF - K, dK);
+                reflect(src, QX, QY, dQX, dQY, x1 - x, out + 3 * x);
+                K += (int64_t)(x1 - x) * dK;
+            } else { /* inside the seam band: alpha of the kept pixel, 0 at -half, 1 at +half */
+                uint8_t *o = out + 3 * x;
+                sample(src, QX, QY, o);
                 const double k = (double)K / (double)ONE;
                 const int a = (int)floor((k + half) / seam_px * 256 + 0.5);
                 for (int c = 0; c < 3; c++)
                     o[c] = (uint8_t)((in[3 * x + c] * a + o[c] * (256 - a) + 128) >> 8);
+                x1++, K += dK;
             }
-            x++, K += dK, QX += dQX, QY += dQY;
+            QX += (int64_t)(x1 - x) * dQX, QY += (int64_t)(x1 - x) * dQY;
+            x = x1;
         }
     }
 }
