@@ -228,6 +228,17 @@ static fa_camera camera_of(const faceau_camera *camera, const faceau_frame *fram
     return fc;
 }
 
+/* A tracked frame's result; FeatureExtraction gives gaze only when DetectLandmarksInVideo
+ * succeeded. */
+static void describe_tracked(const faceau_tracker *t, const fa_clnf_face *f, const faceau_frame *frame,
+                             const faceau_camera *camera, int ok, faceau_face *out)
+{
+    fa_camera cam = camera_of(camera, frame);
+    describe(t->lm, f, &cam, ok, out);
+    out->success = ok;
+    out->valid = f->detection_success;
+}
+
 faceau_status faceau_track(faceau_tracker *t, const faceau_frame *frame, const faceau_camera *camera,
                            faceau_face *out)
 {
@@ -241,11 +252,7 @@ faceau_status faceau_track(faceau_tracker *t, const faceau_frame *frame, const f
     if ((st = fa_grey_from_bgr(&img, &t->grey, &t->err)) ||
         (st = fa_clnf_track_video(t->lm->clnf, &t->face, t->mtcnn, &img, &t->grey, &ok, &t->err)))
         return st;
-    fa_camera cam = camera_of(camera, frame);
-    /* FeatureExtraction: gaze only when DetectLandmarksInVideo succeeded */
-    describe(t->lm, &t->face, &cam, ok, out);
-    out->success = ok;
-    out->valid = t->face.detection_success;
+    describe_tracked(t, &t->face, frame, camera, ok, out);
     return FACEAU_OK;
 }
 
@@ -336,10 +343,7 @@ faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
                 : fa_clnf_track_video(m, &t->face, t->mtcnn, &img, &t->grey, &ok, &t->err);
     if (st)
         return st;
-    fa_camera cam = camera_of(camera, frame);
-    describe(t->lm, &t->face, &cam, ok, out);
-    out->success = ok;
-    out->valid = t->face.detection_success;
+    describe_tracked(t, &t->face, frame, camera, ok, out);
     return FACEAU_OK;
 }
 
@@ -363,10 +367,7 @@ void fa_tracker_describe_passed(const faceau_tracker *t, const fa_track_defer *d
     f.confidence = confidence;
     f.detection_success = 1;
     f.failures_in_a_row = -1;
-    fa_camera cam = camera_of(camera, frame);
-    describe(t->lm, &f, &cam, 1, out);
-    out->success = 1;
-    out->valid = 1;
+    describe_tracked(t, &f, frame, camera, 1, out);
 }
 
 void fa_tracker_passed(faceau_tracker *t, float confidence)
@@ -389,9 +390,6 @@ faceau_status fa_tracker_failed(faceau_tracker *t, const fa_track_defer *d, cons
                                   confidence, &ok, &t->err);
     if (st)
         return st;
-    fa_camera cam = camera_of(camera, frame);
-    describe(t->lm, &t->face, &cam, ok, out);
-    out->success = ok;
-    out->valid = t->face.detection_success;
+    describe_tracked(t, &t->face, frame, camera, ok, out);
     return FACEAU_OK;
 }
