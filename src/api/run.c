@@ -627,17 +627,7 @@ static faceau_status read_all_pipelined(run_state *r)
         faceau_frame frame;
         faceau_face face;
         int got = 0;
-        st = fa_source_acquire(r->src, &frame, &got);
-        if (st == FACEAU_ERR_TRUNCATED && read > 0) {
-            r->truncated = 1;
-            st = FACEAU_OK;
-            break;
-        }
-        if (st) {
-            fa_fail(&err, st, "%s", faceau_source_last_error(r->src));
-            break;
-        }
-        if (!got)
+        if ((st = fa_run_read_frame(r->src, 1, read, &frame, &got, &r->truncated, &err)) || !got)
             break;
         read++;
         int fitted, fit_ok, refit = 0, deferred = 0;
