@@ -1,7 +1,8 @@
 /* bench - what faceau costs, measured in this run on this machine (one thread unless said).
  *
- *   faceau_bench [-frames N]            the benchmark (the stage timings over the first N
- *                                       frames of each clip, default 300; N = 0: all)
+ *   faceau_bench [-frames N] [-rounds R] the benchmark (the stage timings over the first N
+ *                                       frames of each clip, default 300; N = 0: all; the
+ *                                       whole runs' ratios as the median of R rounds, default 3)
  *   faceau_bench -load                  the model load line alone (and the load's CPU ms), then
  *                                       exit: run it a few times for a best-of-N
  *
@@ -15,8 +16,9 @@
  *    never held in memory: landmark ms per tracked frame (frames tracked from the previous one;
  *    frames that ran MTCNN are counted apart), ms per frame of each stage, and the whole
  *    pipeline's frames/s and peak RSS (faceau_run in a process of its own) with -threads 1 and
- *    -threads 2, each beside `ffmpeg -threads 1 -i FILE -f null -` decode-only frames/s of the
- *    same file measured right after it (the ratio is what to quote: these machines are shared);
+ *    -threads 2, each against `ffmpeg -threads 1 -i FILE -f null -` decode-only frames/s of the
+ *    same file measured right before and after it, R rounds, the median ratio and its range
+ *    (the ratio is what to quote: these machines are shared);
  *  - the AU-only whole run (faceau_run with -landmarks) on the 640x480 clip, same ratio;
  *  - MTCNN alone on a 640x480 and a 1080x1920 frame, 1 and 2 threads;
  *  - the nine shared videos through faceau_run_batch with -jobs 2 and one after another;
@@ -40,6 +42,8 @@
 #include "landmarks/warp.h"
 
 extern char **environ;
+
+#define BENCH_MAX_ROUNDS 9 /* -rounds' upper bound */
 
 static double now_ms(void)
 {
@@ -193,8 +197,18 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The median of n values (n <= BENCH_MAX_ROUNDS; v is left as it was). */
+static double median(const double *v, int n)
+{
+    double s[BENCH_MAX_ROUNDS];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
 static double timed_run(pipeline *P, const char *video, const char *landmarks_csv, int threads,
                         long *n);
+static int bench_whole(const char *file, int rounds);
 
 /* A run in a process of its own (this program with child_args: "-run VIDEO THREADS" or
  * "-batch JOBS THREADS FILE..."): its peak RSS is then the pipeline's alone (models, trackers,
@@ -317,18 +331,24 @@ static double own_decode_ms(const char *file, long *frames)
     return t;
 }
 
-/* Decode-only frames/s of file (n frames) and a label saying how it was measured. */
-static double decode_fps(const char *file, long n, const char **how)
+/* Single-thread decode-only wall ms of the whole file and a label saying how it was measured
+ * (-1 on failure). */
+static double decode_ms(const char *file, const char **how)
 {
     double t = ffmpeg_decode_ms(file);
-    if (t > 0) {
-        *how = "ffmpeg -threads 1 -f null";
-        return n / (t / 1e3);
-    }
+    *how = "ffmpeg -threads 1 -f null";
+    if (t > 0)
+        return t;
     long frames;
-    t = own_decode_ms(file, &frames);
     *how = "ffmpeg not found: faceau's own decode loop";
-    return t > 0 ? frames / (t / 1e3) : 0;
+    return own_decode_ms(file, &frames);
+}
+
+/* Decode-only frames/s of file (n frames). */
+static double decode_fps(const char *file, long n, const char **how)
+{
+    double t = decode_ms(file, how);
+    return t > 0 ? n / (t / 1e3) : 0;
 }
 
 /* MTCNN + 11-hypothesis DetectLandmarksInImage on the first frame, fresh face each time. */
@@ -376,7 +396,7 @@ static void bench_fresh(pipeline *P, const char *file, int repeats)
 }
 
 /* One streamed pass of the whole pipeline over file (at most max_frames frames). */
-static int bench_pipeline(pipeline *P, const char *file, long max_frames)
+static int bench_pipeline(pipeline *P, const char *file, long max_frames, int rounds)
 {
     fa_err e = {0};
     fa_video *v;
@@ -464,22 +484,50 @@ static int bench_pipeline(pipeline *P, const char *file, long max_frames)
            n / (total / 1e3));
     printf("  AU stage         calc_params %.3f, align %.3f, hog+geom %.3f, median %.3f, predict %.3f ms\n",
            stages[0] / n, stages[1] / n, stages[2] / n, stages[3] / n, stages[4] / n);
-    /* the whole pipeline as the CLI runs it, every frame, beside ffmpeg decoding the same file
-     * (once per line: the machine drifts) */
-    for (int threads = 1; threads <= 2; threads++) {
-        long nrun;
-        double rss, trun = spawn_run(file, threads, &nrun, &rss);
-        if (trun <= 0) {
-            fprintf(stderr, "bench: the whole-pipeline run on %s failed\n", file);
-            break;
-        }
-        const char *how;
-        double dfps = decode_fps(file, nrun, &how), pfps = nrun / (trun / 1e3);
-        printf("  whole pipeline   -threads %d: %.1f frames/s (faceau_run, no -landmarks: %ld frames, "
-               "CSV, post-processing); decode only %.1f frames/s (%s); ratio %.3fx; peak RSS %.1f MB\n",
-               threads, pfps, nrun, dfps, how, dfps > 0 ? pfps / dfps : 0, rss);
-    }
     free(tms);
+    return bench_whole(file, rounds);
+}
+
+/* The whole pipeline as the CLI runs it (faceau_run in a process of its own, every frame, CSV
+ * and post-processing) at -threads 1 and 2, against single-thread decode-only of the same
+ * file. On these shared machines decode-only alone moved 1676-2750 frames/s between runs, so
+ * each round goes decode, run t1, decode, run t2, decode: each run's ratio is against the mean
+ * of the decode-only runs just before and after it, and the line gives the median and the
+ * range over the rounds. Returns 0 when a run failed. */
+static int bench_whole(const char *file, int rounds)
+{
+    double ratio[2][BENCH_MAX_ROUNDS], fps[2][BENCH_MAX_ROUNDS], dec[2][BENCH_MAX_ROUNDS];
+    double rss[2] = {0, 0};
+    long nrun = 0;
+    const char *how = "";
+    double d_prev = decode_ms(file, &how);
+    for (int r = 0; r < rounds; r++)
+        for (int t = 0; t < 2; t++) {
+            double rss_t, trun = spawn_run(file, t + 1, &nrun, &rss_t);
+            double d_next = decode_ms(file, &how);
+            if (trun <= 0 || d_prev <= 0 || d_next <= 0) {
+                fprintf(stderr, "bench: the whole-pipeline or decode-only run on %s failed\n", file);
+                return 0;
+            }
+            fps[t][r] = nrun / (trun / 1e3);
+            dec[t][r] = (nrun / (d_prev / 1e3) + nrun / (d_next / 1e3)) / 2;
+            ratio[t][r] = fps[t][r] / dec[t][r];
+            rss[t] = rss_t > rss[t] ? rss_t : rss[t];
+            d_prev = d_next;
+        }
+    for (int t = 0; t < 2; t++) {
+        double lo = ratio[t][0], hi = ratio[t][0];
+        for (int r = 1; r < rounds; r++) {
+            lo = ratio[t][r] < lo ? ratio[t][r] : lo;
+            hi = ratio[t][r] > hi ? ratio[t][r] : hi;
+        }
+        double med_ratio = median(ratio[t], rounds), med_fps = median(fps[t], rounds),
+               med_dec = median(dec[t], rounds);
+        printf("  whole pipeline   -threads %d: ratio %.3fx median of %d (range %.3f-%.3f); %.1f frames/s "
+               "(faceau_run, no -landmarks: %ld frames, CSV, post-processing) against decode only "
+               "%.1f frames/s (%s, the runs just before and after), medians; peak RSS %.1f MB\n",
+               t + 1, med_ratio, rounds, lo, hi, med_fps, nrun, med_dec, how, rss[t]);
+    }
     return 1;
 }
 
@@ -718,7 +766,7 @@ int main(int argc, char **argv)
     else
         snprintf(models, sizeof models, "%s/models", shared);
     long max_frames = 300;
-    int load_only = 0, mirror_only = 0;
+    int load_only = 0, mirror_only = 0, rounds = 3;
     if (argc >= 5 && !strcmp(argv[1], "-batch"))
         return batch_child(models, atoi(argv[2]), atoi(argv[3]), argv + 4, argc - 4);
     if (argc == 4 && !strcmp(argv[1], "-run")) {
@@ -744,12 +792,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-frames") && i + 1 < argc)
             max_frames = atol(argv[++i]);
+        else if (!strcmp(argv[i], "-rounds") && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+            if (rounds < 1 || rounds > BENCH_MAX_ROUNDS) {
+                fprintf(stderr, "faceau_bench: -rounds takes 1 to %d\n", BENCH_MAX_ROUNDS);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "-load"))
             load_only = 1;
         else if (!strcmp(argv[i], "-mirror"))
             mirror_only = 1; /* only the -mirror line (issue 17) */
         else {
-            fprintf(stderr, "usage: faceau_bench [-frames N] | -load | -mirror\n");
+            fprintf(stderr, "usage: faceau_bench [-frames N] [-rounds R] | -load | -mirror\n");
             return 2;
         }
     }
@@ -776,7 +831,7 @@ int main(int argc, char **argv)
     }
     bench_fresh(&P, v640, 3);
     bench_fresh(&P, vport, 3);
-    int ok = bench_pipeline(&P, v640, max_frames) && bench_pipeline(&P, vport, max_frames);
+    int ok = bench_pipeline(&P, v640, max_frames, rounds) && bench_pipeline(&P, vport, max_frames, rounds);
     bench_au_only(&P, v640, csv640);
     bench_mirror(&P, models, vport);
     printf("\n");
