@@ -882,6 +882,77 @@ static void test_im2col_simd(void)
 #endif
 }
 
+/* The neurons' sigmoids: the AVX2 kernel takes expf's main path eight lanes at a time and sends
+ * a block with a lane at |q| >= 88 (expf's range ends) to the scalar function. A real expert
+ * with its weights scaled so that q sweeps from inside that range across its ends (and to
+ * overflow and underflow) gives the portable kernels' bits at every window in use. */
+static void test_sigmoid_range(void)
+{
+#if FA_BUILD_AVX2
+    if ((fa_cpu_features() & (FA_CPU_AVX2 | FA_CPU_FMA)) != (FA_CPU_AVX2 | FA_CPU_FMA))
+        return;
+    fa_ccnf c;
+    fa_err e;
+    if (fa_ccnf_load(tu_shared_path(GENERAL("0.35")), &c, &e)) {
+        CHECK(0, "%s", e.msg);
+        return;
+    }
+    static const int windows[] = {3, 5, 7, 9, 11};
+    static const float scales[] = {1.0f, 20.0f, 60.0f, 90.0f, 150.0f, 1000.0f};
+    fa_ccnf_expert ex = c.experts[30];
+    const int K = 1 + ex.width * ex.height;
+    float *wts = malloc((size_t)ex.n_neurons * K * sizeof *wts);
+    float *area = malloc(40 * 40 * sizeof *area), *scratch = NULL;
+    float *sig = malloc(121 * 121 * sizeof *sig), out1[121], out2[121];
+    uint32_t rng = 4242;
+    for (int i = 0; area && i < 40 * 40; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        area[i] = (float)(rng >> 24);
+    }
+    for (size_t wi = 0; wi < sizeof windows / sizeof *windows && wts && area && sig; wi++) {
+        const int window = windows[wi];
+        free(scratch);
+        scratch = malloc(fa_ccnf_scratch_floats(window, ex.width, ex.height) * sizeof *scratch);
+        if (!scratch)
+            break;
+        const int N = window * window;
+        for (int i = 0; i < N * N; i++)
+            sig[i] = i % (N + 1) == 0 ? 1.0f : 0.0f; /* the identity: the sums come out as such */
+        /* the largest |q| at weights x1 (im2col and one neuron's dot, as the kernels' inputs) */
+        float *cols = scratch, *tmp = scratch + (size_t)N * K;
+        fa_ccnf_im2col(area, window + ex.width - 1, window, ex.width, ex.height, tmp, cols);
+        float qmax = 0;
+        for (int i = 0; i < ex.n_neurons; i++)
+            for (int r = 0; r < N; r++) {
+                float q = 0;
+                for (int k = 0; k < K; k++)
+                    q += cols[(size_t)k * N + r] * c.experts[30].weights[(size_t)i * K + k];
+                qmax = fabsf(q) > qmax ? fabsf(q) : qmax;
+            }
+        /* some scale puts the largest |q| below 88 and some above */
+        CHECK(qmax * scales[0] < 80 && qmax * scales[sizeof scales / sizeof *scales - 1] > 100,
+              "window %d: |q| up to %g does not cross expf's range ends", window, (double)qmax);
+        for (size_t si = 0; si < sizeof scales / sizeof *scales; si++) {
+            for (int i = 0; i < ex.n_neurons * K; i++)
+                wts[i] = c.experts[30].weights[i] * scales[si];
+            ex.weights = wts;
+            ex.cpu = c.experts[30].cpu;
+            fa_ccnf_landmark_response(&ex, sig, area, window + ex.width - 1, window, scratch, out1);
+            ex.cpu = 0;
+            fa_ccnf_landmark_response(&ex, sig, area, window + ex.width - 1, window, scratch, out2);
+            CHECK(memcmp(out1, out2, (size_t)window * window * sizeof *out1) == 0,
+                  "sigmoids, window %d, weights x%g: AVX2 differs from portable", window,
+                  (double)scales[si]);
+        }
+    }
+    free(scratch);
+    free(wts);
+    free(area);
+    free(sig);
+    fa_ccnf_free(&c);
+#endif
+}
+
 /* ---- Sigmas computed together --------------------------------------------------------------- */
 
 /* Every expert's prepared Sigma is, bit for bit, what fa_ccnf_compute_sigma gives it alone with
@@ -1074,6 +1145,7 @@ int main(void)
     test_sigma();
     test_response_hand();
     test_im2col_simd();
+    test_sigmoid_range();
     test_align_shapes();
     test_synthetic_file();
     test_real_frame();

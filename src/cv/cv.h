@@ -75,6 +75,8 @@ double fa_hypot(double x, double y);
 /* expf: x86-64 glibc's FMA build, step by step (fma() where it fuses); on x86-64 glibc itself
  * (the same bits, checked for every float by test_libm, and faster) fa_expf is libm's. */
 float fa_expf_portable(float x);
+/* Its table, 2^(i/32) as double bits, for a vector twin that must give the same bits. */
+extern const uint64_t fa_expf_two_i32[32];
 static inline float fa_expf(float x)
 {
 #if defined(__x86_64__) && defined(__GLIBC__)

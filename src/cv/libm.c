@@ -254,6 +254,17 @@ double fa_hypot(double x, double y)
 
 /* ---- expf -------------------------------------------------------------------------------- */
 
+/* 2^(i/32), i = 0..31, each the nearest double (also read by vector twins: ccnf_avx2.c) */
+const uint64_t fa_expf_two_i32[32] = {
+    0x3ff0000000000000ull, 0x3ff059b0d3158574ull, 0x3ff0b5586cf9890full, 0x3ff11301d0125b51ull,
+    0x3ff172b83c7d517bull, 0x3ff1d4873168b9aaull, 0x3ff2387a6e756238ull, 0x3ff29e9df51fdee1ull,
+    0x3ff306fe0a31b715ull, 0x3ff371a7373aa9cbull, 0x3ff3dea64c123422ull, 0x3ff44e086061892dull,
+    0x3ff4bfdad5362a27ull, 0x3ff5342b569d4f82ull, 0x3ff5ab07dd485429ull, 0x3ff6247eb03a5585ull,
+    0x3ff6a09e667f3bcdull, 0x3ff71f75e8ec5f74ull, 0x3ff7a11473eb0187ull, 0x3ff82589994cce13ull,
+    0x3ff8ace5422aa0dbull, 0x3ff93737b0cdc5e5ull, 0x3ff9c49182a3f090ull, 0x3ffa5503b23e255dull,
+    0x3ffae89f995ad3adull, 0x3ffb7f76f2fb5e47ull, 0x3ffc199bdd85529cull, 0x3ffcb720dcef9069ull,
+    0x3ffd5818dcfba487ull, 0x3ffdfc97337b9b5full, 0x3ffea4afa2a490daull, 0x3fff50765b6e4540ull};
+
 /* glibc 2.28+'s expf in double: x/ln2 * 32 = k + r (|r| <= 1/2), exp(x) = 2^(k/32) 2^(r/32) with
  * 2^(r/32) ~ 1 + c2 r + c1 r^2 + c0 r^3, as x86-64 glibc runs it on CPUs with FMA (every x86-64
  * CPU since 2013 takes its -mfma build, and OpenFace's references were made so): the reduction
@@ -262,16 +273,6 @@ double fa_hypot(double x, double y)
  * bits (an fma is exact by definition; without the instruction libm's fma is slow but right). */
 float fa_expf_portable(float x)
 {
-    /* 2^(i/32), i = 0..31, each the nearest double */
-    static const uint64_t two_i32[32] = {
-        0x3ff0000000000000ull, 0x3ff059b0d3158574ull, 0x3ff0b5586cf9890full, 0x3ff11301d0125b51ull,
-        0x3ff172b83c7d517bull, 0x3ff1d4873168b9aaull, 0x3ff2387a6e756238ull, 0x3ff29e9df51fdee1ull,
-        0x3ff306fe0a31b715ull, 0x3ff371a7373aa9cbull, 0x3ff3dea64c123422ull, 0x3ff44e086061892dull,
-        0x3ff4bfdad5362a27ull, 0x3ff5342b569d4f82ull, 0x3ff5ab07dd485429ull, 0x3ff6247eb03a5585ull,
-        0x3ff6a09e667f3bcdull, 0x3ff71f75e8ec5f74ull, 0x3ff7a11473eb0187ull, 0x3ff82589994cce13ull,
-        0x3ff8ace5422aa0dbull, 0x3ff93737b0cdc5e5ull, 0x3ff9c49182a3f090ull, 0x3ffa5503b23e255dull,
-        0x3ffae89f995ad3adull, 0x3ffb7f76f2fb5e47ull, 0x3ffc199bdd85529cull, 0x3ffcb720dcef9069ull,
-        0x3ffd5818dcfba487ull, 0x3ffdfc97337b9b5full, 0x3ffea4afa2a490daull, 0x3fff50765b6e4540ull};
     const double inv_ln2_32 = 0x1.71547652b82fep+5, shift = 0x1.8p+52;
     const double c0 = 0x1.c6af84b912394p-20, c1 = 0x1.ebfce50fac4f3p-13, c2 = 0x1.62e42ff0c52d6p-6;
     const uint32_t ux = bits(x), top = (ux >> 20) & 0x7ffu;
@@ -293,7 +294,7 @@ float fa_expf_portable(float x)
     const uint64_t ki = dbits(kd);
     kd -= shift;
     const double r = fma(inv_ln2_32, xd, -kd);
-    const double s = from_dbits(two_i32[ki & 31u] + ((ki >> 5) << 52));
+    const double s = from_dbits(fa_expf_two_i32[ki & 31u] + ((ki >> 5) << 52));
     const double z = fma(c0, r, c1), r2 = r * r, y = fma(c2, r, 1.0);
     return (float)(fma(z, r2, y) * s);
 }

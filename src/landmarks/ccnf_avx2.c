@@ -137,35 +137,112 @@ AVX2_FN static __m256i lane_mask(int n)
  * in memory) when the block is the partial last one. */
 #define LOAD8(p, full, mask) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), (mask)))
 
-/* Positions r0..r0+rem-1 (rem <= 8), up to eight neurons per pass sharing each load: each lane
- * the scalar loop's fused chain over k, then the sigmoids added in neuron order. */
+/* fa_expf on eight floats known to lie where glibc's expf takes its main path (|x| < 88, see
+ * cv/libm.c's fa_expf_portable): the same double operations lane by lane, four lanes a
+ * register, fused where it fuses, then rounded to float: the same bits. */
+AVX2_FN static inline __attribute__((always_inline)) __m128 expf4_main(__m128 x)
+{
+    const __m256d inv_ln2_32 = _mm256_set1_pd(0x1.71547652b82fep+5);
+    const __m256d shift = _mm256_set1_pd(0x1.8p+52);
+    const __m256d c0 = _mm256_set1_pd(0x1.c6af84b912394p-20), c1 = _mm256_set1_pd(0x1.ebfce50fac4f3p-13);
+    const __m256d c2 = _mm256_set1_pd(0x1.62e42ff0c52d6p-6), one = _mm256_set1_pd(1.0);
+    const __m256d xd = _mm256_cvtps_pd(x);
+    __m256d kd = _mm256_fmadd_pd(inv_ln2_32, xd, shift);
+    const __m256i ki = _mm256_castpd_si256(kd);
+    kd = _mm256_sub_pd(kd, shift);
+    const __m256d r = _mm256_fmsub_pd(inv_ln2_32, xd, kd); /* fma(inv_ln2_32, xd, -kd) */
+    const __m256i t = _mm256_i64gather_epi64((const long long *)fa_expf_two_i32,
+                                             _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
+    const __m256d sc =
+        _mm256_castsi256_pd(_mm256_add_epi64(t, _mm256_slli_epi64(_mm256_srli_epi64(ki, 5), 52)));
+    const __m256d z = _mm256_fmadd_pd(c0, r, c1), r2 = _mm256_mul_pd(r, r);
+    const __m256d y = _mm256_fmadd_pd(c2, r, one);
+    return _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_fmadd_pd(z, r2, y), sc));
+}
+
+/* (float)((double)f + a2 / (1.0 + (double)e)) on four lanes: the rest of fa_ccnf_add_sigmoid,
+ * IEEE double add and divide as the scalar code. */
+AVX2_FN static inline __attribute__((always_inline)) __m128 sigmoid_sum4(__m128 f, __m256d a2,
+                                                                        __m128 e)
+{
+    const __m256d t = _mm256_div_pd(a2, _mm256_add_pd(_mm256_set1_pd(1.0), _mm256_cvtps_pd(e)));
+    return _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(f), t));
+}
+
+/* fa_ccnf_add_sigmoid on eight lanes: f + a2 / (1 + expf(-q)). A lane outside expf's main path
+ * (|q| >= 88, never seen in the shipped models but possible) sends the eight to the scalar
+ * function, which handles the ends of the range as glibc does. */
+AVX2_FN static inline __attribute__((always_inline)) __m256 add_sigmoid8(__m256 f, double a2,
+                                                                        __m256 q)
+{
+    const __m256 nq = _mm256_xor_ps(q, _mm256_set1_ps(-0.0f)); /* -q: the sign flipped */
+    /* the scalar test top = (bits >> 20) & 0x7ff > 0x42a, as signed compares (the values fit) */
+    const __m256i top = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(nq), 20),
+                                         _mm256_set1_epi32(0x7ff));
+    if (!_mm256_testz_si256(_mm256_cmpgt_epi32(top, _mm256_set1_epi32(0x42a)),
+                            _mm256_set1_epi32(-1))) {
+        float fl[8], ql[8];
+        _mm256_storeu_ps(fl, f);
+        _mm256_storeu_ps(ql, q);
+        for (int l = 0; l < 8; l++)
+            fl[l] = fa_ccnf_add_sigmoid(fl[l], a2, ql[l]);
+        return _mm256_loadu_ps(fl);
+    }
+    const __m256d a = _mm256_set1_pd(a2);
+    const __m128 lo = sigmoid_sum4(_mm256_castps256_ps128(f), a,
+                                   expf4_main(_mm256_castps256_ps128(nq)));
+    const __m128 hi = sigmoid_sum4(_mm256_extractf128_ps(f, 1), a,
+                                   expf4_main(_mm256_extractf128_ps(nq, 1)));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+}
+
+/* Positions r0..r0+7 (the lanes past rem read as 0 and never stored), M neurons sharing each
+ * load: each lane the scalar loop's fused chain over k, then the sigmoids added in neuron
+ * order. M is a constant at each call so that the accumulators stay in registers. */
 AVX2_FN static inline __attribute__((always_inline)) void
-neurons_block(const float *colsT, int P, int K, const fa_ccnf_expert *e, const int *live, int nl,
+neurons_pass(const float *colsT, int P, int K, const float *const *w, const double *a2, int r0,
+             int full, __m256i mask, __m256 *fv, const int M)
+{
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < M; j++)
+        acc[j] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const __m256 x = LOAD8(colsT + (size_t)k * (size_t)P + (size_t)r0, full, mask);
+#pragma GCC unroll 8
+        for (int j = 0; j < M; j++)
+            acc[j] = _mm256_fmadd_ps(x, _mm256_broadcast_ss(w[j] + k), acc[j]);
+    }
+    /* unrolled too: an indexed acc would live in memory, stored at every k above */
+#pragma GCC unroll 8
+    for (int j = 0; j < M; j++)
+        *fv = add_sigmoid8(*fv, a2[j], acc[j]);
+}
+
+/* Positions r0..r0+rem-1 (rem <= 8), the live neurons eight at a time. */
+AVX2_FN static inline __attribute__((always_inline)) void
+neurons_block(const float *colsT, int P, int K, const float *const *w, const double *a2, int nl,
               int r0, int rem, float *flat)
 {
     const int full = rem == 8;
     const __m256i mask = lane_mask(rem);
+    __m256 fv = LOAD8(flat + r0, full, mask);
     for (int g = 0; g < nl; g += 8) {
-        const int m = nl - g < 8 ? nl - g : 8;
-        const float *w[8];
-        __m256 acc[8];
-        for (int j = 0; j < 8; j++) {
-            w[j] = e->weights + (size_t)live[g + (j < m ? j : 0)] * (size_t)K;
-            acc[j] = _mm256_setzero_ps();
-        }
-        for (int k = 0; k < K; k++) {
-            const __m256 x = LOAD8(colsT + (size_t)k * (size_t)P + (size_t)r0, full, mask);
-            for (int j = 0; j < m; j++)
-                acc[j] = _mm256_fmadd_ps(x, _mm256_set1_ps(w[j][k]), acc[j]);
-        }
-        for (int j = 0; j < m; j++) {
-            float q[8];
-            _mm256_storeu_ps(q, acc[j]);
-            const double a2 = 2.0 * e->alpha[live[g + j]];
-            for (int l = 0; l < rem; l++)
-                flat[r0 + l] = fa_ccnf_add_sigmoid(flat[r0 + l], a2, q[l]);
+        switch (nl - g < 8 ? nl - g : 8) {
+        case 1: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 1); break;
+        case 2: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 2); break;
+        case 3: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 3); break;
+        case 4: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 4); break;
+        case 5: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 5); break;
+        case 6: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 6); break;
+        case 7: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 7); break;
+        default: neurons_pass(colsT, P, K, w + g, a2 + g, r0, full, mask, &fv, 8); break;
         }
     }
+    if (full)
+        _mm256_storeu_ps(flat + r0, fv);
+    else
+        _mm256_maskstore_ps(flat + r0, mask, fv);
 }
 
 /* The dot-like positions r0..P-1 (at most 8), one at a time: its column of colsT gathered, then
@@ -210,16 +287,21 @@ AVX2_FN static void neurons_dot_tail(const float *colsT, int P, int K, const fa_
 AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
 {
     int live[FA_CCNF_MAX_NEURONS], nl = 0;
+    const float *w[FA_CCNF_MAX_NEURONS];
+    double a2[FA_CCNF_MAX_NEURONS];
     for (int i = 0; i < e->n_neurons; i++)
-        if (e->alpha[i] > 1e-4)
+        if (e->alpha[i] > 1e-4) {
+            w[nl] = e->weights + (size_t)i * (size_t)K;
+            a2[nl] = 2.0 * e->alpha[i];
             live[nl++] = i;
-    /* the chained positions; the dot-like tail (at most 8) is left to the scalar loop */
+        }
+    /* the chained positions */
     const int rd = fa_skx_dot_row(P, K);
     int r0 = 0;
     for (; r0 + 8 <= rd; r0 += 8)
-        neurons_block(colsT, P, K, e, live, nl, r0, 8, flat);
+        neurons_block(colsT, P, K, w, a2, nl, r0, 8, flat);
     if (r0 < rd)
-        neurons_block(colsT, P, K, e, live, nl, r0, rd - r0, flat);
+        neurons_block(colsT, P, K, w, a2, nl, r0, rd - r0, flat);
     neurons_dot_tail(colsT, P, K, e, live, nl, rd, flat);
     return P;
 }
