@@ -1083,7 +1083,7 @@ static void test_lazy(void)
     for (int k = 0; k < 2; k++) {
         fa_ccnf_plan P;
         CHECK(fa_ccnf_prepare(&a, wins[k], &e) == FACEAU_OK, "prepare %d: %s", wins[k], e.msg);
-        CHECK(fa_ccnf_plan_make(&b, wins[k], &P, &e) == FACEAU_OK && fa_ccnf_plan_keep(&P, &e) == FACEAU_OK,
+        CHECK(fa_ccnf_plan_make(&b, wins[k], &P, &e) == FACEAU_OK && fa_ccnf_plan_keep(&P, 0, &e) == FACEAU_OK,
               "keep %d: %s", wins[k], e.msg);
     }
     CHECK(b.lazy[0].group && b.lazy[1].group && b.lazy[0].cap == 68 && b.lazy[0].nd == 210,
@@ -1118,6 +1118,38 @@ static void test_lazy(void)
     CHECK(bad == 0 && null_bad == 0 && checked > 1000,
           "lazy Sigmas: %d of %d differ from the prepared ones, %d missing ones set", bad, checked,
           null_bad);
+    /* a slot whose every response computes its Sigmas: the prepared slot's maps, in every view */
+    fa_ccnf d;
+    fa_ccnf_ws *ws_a = NULL, *ws_d = NULL;
+    fa_grey grey = {400, 400, 400, malloc(400 * 400), 400 * 400};
+    unsigned rng = 11;
+    for (int i = 0; grey.px && i < 400 * 400; i++)
+        grey.px[i] = (uint8_t)((rng = rng * 1103515245u + 12345u) >> 16);
+    if (!grey.px || fa_ccnf_load(path, &d, &e) || fa_ccnf_ws_create(&ws_a, &e) ||
+        fa_ccnf_ws_create(&ws_d, &e)) {
+        CHECK(0, "per-call set-up: %s", e.msg);
+    } else {
+        fa_ccnf_plan P;
+        CHECK(fa_ccnf_plan_make(&d, 11, &P, &e) == FACEAU_OK && fa_ccnf_plan_keep(&P, 1, &e) == FACEAU_OK,
+              "keep per call: %s", e.msg);
+        int differ = 0;
+        for (int v = 0; v < a.n_views; v++) {
+            const float g[6] = {1, (float)a.centers[v][0], (float)a.centers[v][1],
+                                (float)a.centers[v][2], 200, 200};
+            const fa_ccnf_response *ra, *rd;
+            if (fa_ccnf_response_compute(&a, &pdm, g, p, &grey, 11, ws_a, &ra, &e) ||
+                fa_ccnf_response_compute(&d, &pdm, g, p, &grey, 11, ws_d, &rd, &e)) {
+                CHECK(0, "per-call responses: %s", e.msg);
+                break;
+            }
+            differ += memcmp(ra->maps, rd->maps, sizeof(float) * 121 * (size_t)a.n_points) != 0;
+        }
+        CHECK(differ == 0, "per-call Sigmas: %d views' maps differ from the prepared ones'", differ);
+        fa_ccnf_free(&d);
+    }
+    free(grey.px);
+    fa_ccnf_ws_free(ws_a);
+    fa_ccnf_ws_free(ws_d);
     fa_ccnf_ws_free(ws);
     fa_ccnf_free(&a);
     fa_ccnf_free(&b);

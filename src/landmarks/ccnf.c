@@ -479,7 +479,12 @@ size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window)
 {
     const int support = fa_ccnf_max_support(c);
     const size_t side = (size_t)(window + support - 1);
-    return side * side + fa_ccnf_scratch_floats(window, support, support);
+    const int slot = fa_ccnf_slot(c, window);
+    /* a per-call slot's landmark computes its Sigma here too */
+    const size_t P = (size_t)window * (size_t)window;
+    const size_t own = slot >= 0 && c->lazy[slot].group && c->lazy[slot].per_call
+                           ? P * P + fa_ccnf_lazy_one_floats(window) : 0;
+    return side * side + fa_ccnf_scratch_floats(window, support, support) + own;
 }
 
 faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
@@ -510,7 +515,7 @@ faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const 
     r->view = fa_ccnf_view(c, g);
     r->visible = c->visibility + (size_t)r->view * (size_t)n;
     r->sigma = NULL;
-    if (c->lazy[slot].group) {
+    if (c->lazy[slot].group && !c->lazy[slot].per_call) {
         sigma_cache *k = NULL;
         if ((st = cache_get(ws, c, slot, &k, err)) ||
             (k->view != r->view && (st = cache_fill(k, r->view, err))))
@@ -549,6 +554,9 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
     const size_t P = (size_t)window * (size_t)window;
     const int support = fa_ccnf_max_support(c), side = window + support - 1;
     float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
+    /* a per-call slot: each landmark's Sigma computed into the buffer's end, then used */
+    float *own = c->lazy[r->slot].group && c->lazy[r->slot].per_call
+                     ? scratch + fa_ccnf_scratch_floats(window, support, support) : NULL;
     for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
         float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
@@ -563,8 +571,12 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
         fa_warp_affine_grey_cpu(grey, M, aw, ah, area, aw, e->cpu);
-        landmark_response(e, r->sigma ? r->sigma[i] : e->sigma[r->slot], area, aw, window,
-                          scratch, map);
+        const float *sigma = r->sigma ? r->sigma[i] : e->sigma[r->slot];
+        if (own) { /* positive definite: fa_ccnf_plan_keep checked every one */
+            fa_ccnf_lazy_one(c, r->slot, r->view * n + i, own, own + P * P);
+            sigma = own;
+        }
+        landmark_response(e, sigma, area, aw, window, scratch, map);
     }
 }
 

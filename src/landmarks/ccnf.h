@@ -63,6 +63,9 @@ typedef struct fa_ccnf_lazy {
     float *comp;          /* the window's components (n_comp window^4 floats), owned */
     int n_comp;
     int cap;              /* Sigmas a workspace keeps: the most distinct ones any view needs */
+    /* 1: no workspace keeps them: each response computes its landmarks' Sigmas as it goes (a
+     * window used only on the few frames that fit from a detection or after a failure) */
+    int per_call;
 } fa_ccnf_lazy;
 
 typedef struct fa_ccnf {
@@ -158,9 +161,10 @@ faceau_status fa_ccnf_plan_finish(fa_ccnf_plan *P, float *owned, fa_err *err);
 void fa_ccnf_plan_free(fa_ccnf_plan *P);
 /* fa_ccnf_plan_finish without the Sigmas: the slot is filled with what computing them takes
  * (fa_ccnf_lazy; always releases the plan) and each fa_ccnf_ws computes those of the views it
- * fits, bit for bit the Sigmas fa_ccnf_plan_finish would keep. A Sigma that is not positive
- * definite then fails the response that needs it (FACEAU_ERR_MODEL_CORRUPT). */
-faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, fa_err *err);
+ * fits (per_call: each response those of its landmarks), bit for bit the Sigmas
+ * fa_ccnf_plan_finish would keep. A Sigma that is not positive definite fails the response
+ * that needs it, or with per_call this call (all are checked here); FACEAU_ERR_MODEL_CORRUPT. */
+faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 

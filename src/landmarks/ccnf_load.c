@@ -475,15 +475,15 @@ static int cmp_key(const void *a, const void *b)
 }
 
 /* The Sigmas of up to FA_CHOL_BATCH experts (cnt), column-major into X[l], ok[l] whether each
- * exists: what a plan's batch and a workspace's fill both run, so both give the same bits.
- * work: fa_ccnf_plan_work_floats(window). */
+ * exists: what a plan's batch, a workspace's fill and a response's own Sigma all run, so all
+ * give the same bits. sinv: cnt window^4 floats; scratch: the inverse's (see
+ * fa_ccnf_plan_work_floats). */
 static void sigma_batch(const fa_ccnf *c, int window, const float *comp, int n_comp,
                         const int *pos, size_t n_pos, const int *experts, int cnt,
-                        float *const *X, int *ok, float *work)
+                        float *const *X, int *ok, float *sinv, float *scratch)
 {
     const int N = window * window;
     const size_t nn = (size_t)N * (size_t)N;
-    float *sinv = work, *scratch = sinv + FA_CHOL_BATCH * nn;
     const float *A[FA_CHOL_BATCH];
     unsigned cpu = ~0u;
     for (int l = 0; l < cnt; l++) {
@@ -514,7 +514,7 @@ void fa_ccnf_plan_run(const fa_ccnf_plan *P, long job, float *work)
     for (int l = 0; l < cnt; l++)
         X[l] = P->store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
     sigma_batch(P->c, P->window, P->comp, P->n_comp, P->pos, P->n_pos, P->rep + g0, cnt, X,
-                P->group_ok + g0, work);
+                P->group_ok + g0, work, work + FA_CHOL_BATCH * nn);
 }
 
 void fa_ccnf_lazy_run(const fa_ccnf *c, int slot, const int *groups, int cnt, float *const *X,
@@ -524,17 +524,39 @@ void fa_ccnf_lazy_run(const fa_ccnf *c, int slot, const int *groups, int cnt, fl
     int experts[FA_CHOL_BATCH];
     for (int l = 0; l < cnt; l++)
         experts[l] = L->rep[groups[l]];
+    const size_t N = (size_t)c->slot_window[slot] * (size_t)c->slot_window[slot];
     sigma_batch(c, c->slot_window[slot], L->comp, L->n_comp, L->pos, L->n_pos, experts, cnt, X,
-                ok, work);
+                ok, work, work + FA_CHOL_BATCH * N * N);
+}
+
+static size_t inverse_floats(int N)
+{
+    return N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX ? fa_cv_invert_potrf_floats(N)
+                                                         : fa_cv_invert_batch_floats(N);
+}
+
+size_t fa_ccnf_lazy_one_floats(int window)
+{
+    const size_t N = (size_t)window * (size_t)window;
+    return N * N + inverse_floats((int)N);
+}
+
+int fa_ccnf_lazy_one(const fa_ccnf *c, int slot, int expert, float *X, float *work)
+{
+    const fa_ccnf_lazy *L = &c->lazy[slot];
+    const size_t N = (size_t)c->slot_window[slot] * (size_t)c->slot_window[slot];
+    int ok = 0;
+    const int rep = L->rep[L->group[expert]]; /* the Sigma's first expert, as everywhere */
+    sigma_batch(c, c->slot_window[slot], L->comp, L->n_comp, L->pos, L->n_pos, &rep, 1, &X, &ok,
+                work, work + N * N);
+    return ok;
 }
 
 size_t fa_ccnf_plan_work_floats(int window)
 {
     const int N = window * window;
     const size_t nn = (size_t)N * (size_t)N;
-    return FA_CHOL_BATCH * nn + (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX
-                                     ? fa_cv_invert_potrf_floats(N)
-                                     : fa_cv_invert_batch_floats(N));
+    return FA_CHOL_BATCH * nn + inverse_floats(N);
 }
 
 void fa_ccnf_plan_free(fa_ccnf_plan *P)
@@ -681,7 +703,7 @@ faceau_status fa_ccnf_plan_finish(fa_ccnf_plan *P, float *owned, fa_err *err)
     return FACEAU_OK;
 }
 
-faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, fa_err *err)
+faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err)
 {
     fa_ccnf *c = P->c;
     if (!P->todo) {
@@ -722,6 +744,7 @@ faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, fa_err *err)
     L.pos = P->pos;
     P->group = NULL;
     P->pos = NULL;
+    L.per_call = per_call;
     const int slot = c->n_slots;
     for (int i = 0; i < c->n_views * c->n_points; i++)
         c->experts[i].sigma[slot] = NULL;
@@ -729,7 +752,20 @@ faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, fa_err *err)
     c->slot_window[slot] = P->window;
     c->n_slots++;
     fa_ccnf_plan_free(P);
-    return FACEAU_OK;
+    /* a response has no way to fail: a slot whose Sigmas each response computes is checked
+     * here, all of them, as the load would have (into one scratch, kept nowhere) */
+    faceau_status st = FACEAU_OK;
+    float *X = NULL;
+    if (per_call && !(X = fa_malloc((N * N + fa_ccnf_lazy_one_floats(c->slot_window[slot])) * sizeof *X,
+                                    err, "CCNF sigma scratch")))
+        st = FACEAU_ERR_NOMEM;
+    for (int g = 0; per_call && !st && g < L.nd; g++)
+        if (!fa_ccnf_lazy_one(c, slot, L.rep[g], X, X + N * N))
+            st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                         "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
+                         c->slot_window[slot], L.rep[g] % c->n_points, L.rep[g] / c->n_points);
+    free(X);
+    return st;
 }
 
 typedef struct plan_job {

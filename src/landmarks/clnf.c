@@ -256,10 +256,14 @@ static faceau_status model_plan(clnf_model *M, load_plan *L, fa_large_arena *are
                 if (st)
                     return st;
                 /* a big window's Sigmas are computed per face, for the views it fits (a tracked
-                 * face needs one view's: a third or less of them) */
+                 * face needs one view's: a third or less of them); a window tracking does not
+                 * use (only fits from a detection or after a failure do) by each response */
                 const size_t bytes = fa_ccnf_plan_bytes(P);
                 if (bytes > LAZY_SIGMA_BYTES) {
-                    if ((st = fa_ccnf_plan_keep(P, err)))
+                    int tracked = 0;
+                    for (int q = 0; q < M->params.n_windows; q++)
+                        tracked |= M->params.win_small[q] == ws;
+                    if ((st = fa_ccnf_plan_keep(P, !tracked, err)))
                         return st;
                 } else {
                     L->n_plans++;
@@ -615,7 +619,7 @@ static void digest_ccnf(uint64_t *h, const fa_ccnf *c)
         if (!L->group)
             continue;
         const size_t N = (size_t)c->slot_window[s] * (size_t)c->slot_window[s];
-        const int ints[3] = {L->nd, L->n_comp, L->cap};
+        const int ints[4] = {L->nd, L->n_comp, L->cap, L->per_call};
         digest_bytes(h, ints, sizeof ints);
         digest_bytes(h, L->group, sizeof *L->group * (size_t)(c->n_views * c->n_points));
         digest_bytes(h, L->rep, sizeof *L->rep * (size_t)L->nd);
