@@ -1086,7 +1086,7 @@ static void test_lazy(void)
         CHECK(fa_ccnf_plan_make(&b, wins[k], &P, &e) == FACEAU_OK && fa_ccnf_plan_keep(&P, 0, &e) == FACEAU_OK,
               "keep %d: %s", wins[k], e.msg);
     }
-    CHECK(b.lazy[0].group && b.lazy[1].group && b.lazy[0].cap == 68 && b.lazy[0].nd == 210,
+    CHECK(b.lazy[0].group && b.lazy[1].group && b.lazy[0].cap == 107 && b.lazy[0].nd == 210,
           "lazy slots: cap %d of %d distinct", b.lazy[0].cap, b.lazy[0].nd);
     fa_ccnf_ws *ws = NULL;
     CHECK(fa_ccnf_ws_create(&ws, &e) == FACEAU_OK, "ws: %s", e.msg);

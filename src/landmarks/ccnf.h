@@ -6,7 +6,8 @@
  * Threading: a loaded fa_ccnf is immutable once fa_ccnf_prepare has run for every window size
  * in use, so many trackers/threads may share it. Everything a response computation writes lives
  * in an fa_ccnf_ws (one per tracker or thread), which grows on first use and is reused, so warm
- * calls do not allocate. Each landmark's map depends only on its own expert and crop
+ * calls do not allocate; that includes the Sigmas of the lazy slots (fa_ccnf_plan_keep), which
+ * each workspace computes for the views it fits. Each landmark's map depends only on its own expert and crop
  * (fa_ccnf_landmark_response), so landmarks can be split over threads. */
 #ifndef FACEAU_LANDMARKS_CCNF_H
 #define FACEAU_LANDMARKS_CCNF_H
@@ -62,7 +63,8 @@ typedef struct fa_ccnf_lazy {
     size_t n_pos;
     float *comp;          /* the window's components (n_comp window^4 floats), owned */
     int n_comp;
-    int cap;              /* Sigmas a workspace keeps: the most distinct ones any view needs */
+    int cap;              /* Sigmas a workspace keeps: the most distinct ones any view needs
+                           * with the frontal view's */
     /* 1: no workspace keeps them: each response computes its landmarks' Sigmas as it goes (a
      * window used only on the few frames that fit from a detection or after a failure) */
     int per_call;

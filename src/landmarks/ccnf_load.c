@@ -723,16 +723,22 @@ faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err)
     }
     if (comp_floats)
         memcpy(L.comp, P->comp, comp_floats * sizeof *L.comp);
-    /* the cache a workspace needs: every distinct Sigma of the view that needs the most (the
-     * invisible landmarks' are never computed) */
+    /* the cache a workspace keeps: every distinct Sigma of any view together with the frontal
+     * view's (the invisible landmarks' are never computed), so that a face turning to and fro
+     * across the frontal view's edge (yaw +-10 degrees in the general model) computes them once */
+    const float g0[6] = {1, 0, 0, 0, 0, 0};
+    const int frontal = fa_ccnf_view(c, g0);
     for (int v = 0; v < c->n_views; v++) {
         int n = 0;
-        for (int i = 0; i < c->n_points; i++) {
-            const size_t k = (size_t)v * (size_t)c->n_points + (size_t)i;
-            const int g = P->group[k];
-            if (g >= 0 && c->visibility[k] && seen[g] != v + 1) {
-                seen[g] = v + 1;
-                n++;
+        for (int pass = 0; pass < 2; pass++) {
+            const int u = pass ? frontal : v;
+            for (int i = 0; i < c->n_points; i++) {
+                const size_t k = (size_t)u * (size_t)c->n_points + (size_t)i;
+                const int g = P->group[k];
+                if (g >= 0 && c->visibility[k] && seen[g] != v + 1) {
+                    seen[g] = v + 1;
+                    n++;
+                }
             }
         }
         L.cap = n > L.cap ? n : L.cap;
