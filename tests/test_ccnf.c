@@ -1130,8 +1130,106 @@ static void test_arena_load(void)
     fa_large_arena_free(&arena);
 }
 
+/* ---- Sigmas computed per workspace ---------------------------------------------------------- */
+
+/* A lazy slot's Sigmas, as a workspace computes them for the views it fits, are bit for bit the
+ * prepared ones, whatever the order of views (its cache replaces the least recently used); one
+ * workspace serves two lazy slots of a model. */
+static void test_lazy(void)
+{
+    fa_err e = {0};
+    fa_ccnf a, b;
+    fa_pdm pdm;
+    const char *path = tu_shared_path(GENERAL("0.25"));
+    if (fa_pdm_load(tu_shared_path(PDM_REL), &pdm, &e)) {
+        CHECK(0, "pdm: %s", e.msg);
+        return;
+    }
+    if (fa_ccnf_load(path, &a, &e) || fa_ccnf_load(path, &b, &e)) {
+        CHECK(0, "load: %s", e.msg);
+        fa_pdm_free(&pdm);
+        return;
+    }
+    const int wins[2] = {11, 9};
+    for (int k = 0; k < 2; k++) {
+        fa_ccnf_plan P;
+        CHECK(fa_ccnf_prepare(&a, wins[k], &e) == FACEAU_OK, "prepare %d: %s", wins[k], e.msg);
+        CHECK(fa_ccnf_plan_make(&b, wins[k], &P, &e) == FACEAU_OK && fa_ccnf_plan_keep(&P, 0, &e) == FACEAU_OK,
+              "keep %d: %s", wins[k], e.msg);
+    }
+    CHECK(b.lazy[0].group && b.lazy[1].group && b.lazy[0].cap == 107 && b.lazy[0].nd == 210,
+          "lazy slots: cap %d of %d distinct", b.lazy[0].cap, b.lazy[0].nd);
+    fa_ccnf_ws *ws = NULL;
+    CHECK(fa_ccnf_ws_create(&ws, &e) == FACEAU_OK, "ws: %s", e.msg);
+    const int order[14] = {0, 1, 6, 2, 5, 0, 3, 4, 3, 1, 2, 0, 4, 6};
+    float p[FA_PDM_MAX_MODES] = {0};
+    int bad = 0, null_bad = 0, checked = 0;
+    for (int q = 0; q < 28 && ws; q++) {
+        const int v = order[q % 14], w = wins[(q / 3) % 2];
+        const float g[6] = {1, (float)a.centers[v][0], (float)a.centers[v][1],
+                            (float)a.centers[v][2], 100, 100};
+        const fa_ccnf_response *r;
+        if (fa_ccnf_response_begin(&b, &pdm, g, p, w, ws, &r, &e)) {
+            CHECK(0, "begin: %s", e.msg);
+            break;
+        }
+        CHECK(r->view == v && r->sigma, "view %d: got %d", v, r->view);
+        const int sa = fa_ccnf_slot(&a, w);
+        const size_t nn = (size_t)w * w * (size_t)w * w;
+        for (int i = 0; i < a.n_points && r->sigma; i++) {
+            const fa_ccnf_expert *x = &a.experts[v * a.n_points + i];
+            if (!x->n_neurons || !r->visible[i]) {
+                null_bad += r->sigma[i] != NULL;
+                continue;
+            }
+            checked++;
+            bad += !r->sigma[i] || memcmp(r->sigma[i], x->sigma[sa], nn * sizeof(float)) != 0;
+        }
+    }
+    CHECK(bad == 0 && null_bad == 0 && checked > 1000,
+          "lazy Sigmas: %d of %d differ from the prepared ones, %d missing ones set", bad, checked,
+          null_bad);
+    /* a slot whose every response computes its Sigmas: the prepared slot's maps, in every view */
+    fa_ccnf d;
+    fa_ccnf_ws *ws_a = NULL, *ws_d = NULL;
+    fa_grey grey = {400, 400, 400, malloc(400 * 400), 400 * 400};
+    unsigned rng = 11;
+    for (int i = 0; grey.px && i < 400 * 400; i++)
+        grey.px[i] = (uint8_t)((rng = rng * 1103515245u + 12345u) >> 16);
+    if (!grey.px || fa_ccnf_load(path, &d, &e) || fa_ccnf_ws_create(&ws_a, &e) ||
+        fa_ccnf_ws_create(&ws_d, &e)) {
+        CHECK(0, "per-call set-up: %s", e.msg);
+    } else {
+        fa_ccnf_plan P;
+        CHECK(fa_ccnf_plan_make(&d, 11, &P, &e) == FACEAU_OK && fa_ccnf_plan_keep(&P, 1, &e) == FACEAU_OK,
+              "keep per call: %s", e.msg);
+        int differ = 0;
+        for (int v = 0; v < a.n_views; v++) {
+            const float g[6] = {1, (float)a.centers[v][0], (float)a.centers[v][1],
+                                (float)a.centers[v][2], 200, 200};
+            const fa_ccnf_response *ra, *rd;
+            if (fa_ccnf_response_compute(&a, &pdm, g, p, &grey, 11, ws_a, &ra, &e) ||
+                fa_ccnf_response_compute(&d, &pdm, g, p, &grey, 11, ws_d, &rd, &e)) {
+                CHECK(0, "per-call responses: %s", e.msg);
+                break;
+            }
+            differ += memcmp(ra->maps, rd->maps, sizeof(float) * 121 * (size_t)a.n_points) != 0;
+        }
+        CHECK(differ == 0, "per-call Sigmas: %d views' maps differ from the prepared ones'", differ);
+        fa_ccnf_free(&d);
+    }
+    free(grey.px);
+    fa_ccnf_ws_free(ws_a);
+    fa_ccnf_ws_free(ws_d);
+    fa_ccnf_ws_free(ws);
+    fa_ccnf_free(&a);
+    fa_ccnf_free(&b);
+    fa_pdm_free(&pdm);
+}
+
 int main(void)
 {
+    test_lazy();
     test_batch_inverse();
     test_arena_load();
     {

@@ -259,12 +259,32 @@ void fa_ccnf_landmark_response(const fa_ccnf_expert *e, const float *sigma_t, co
 
 /* ---- Patch_experts::Response ------------------------------------------------------------------ */
 
+/* The Sigmas of one lazy slot that a workspace has computed: cap of them (fa_ccnf_lazy.cap, so
+ * any one view's fit), each tagged with the view fill that last used it; a new view replaces
+ * the least recently used ones it does not need. Allocated at its full size on first use. */
+typedef struct sigma_cache {
+    const fa_ccnf *c;
+    const int *group;   /* the slot's table: with c, which model's slot this is */
+    int slot, view;     /* ptr is for view (-1: none yet) */
+    float *store;       /* cap Sigmas of window^4 floats */
+    int *held;          /* cap: the distinct Sigma in each, or -1 */
+    unsigned *used;     /* cap: the fill that last needed it */
+    int *where;         /* nd: where each distinct Sigma is held, or -1 */
+    const float **ptr;  /* n_points: the view's Sigma per landmark (NULL: none needed) */
+    float *work;        /* fa_ccnf_plan_work_floats(window) */
+    unsigned clock;
+} sigma_cache;
+
+#define SIGMA_CACHES (2 * FA_CCNF_MAX_SLOTS) /* (model, slot) pairs one workspace serves */
+
 struct fa_ccnf_ws {
     fa_ccnf_response out;
     size_t maps_cap, shape2d_cap, ref_cap, shape3d_cap, worker_cap;
     float *ref;      /* 2n reference shape */
     float *shape3d;  /* 3n */
     float *worker;   /* fa_ccnf_worker_floats: one landmark's area of interest and scratch */
+    sigma_cache cache[SIGMA_CACHES];
+    int n_cache;
 };
 
 faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err)
@@ -273,10 +293,137 @@ faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err)
     return *out ? FACEAU_OK : FACEAU_ERR_NOMEM;
 }
 
+static void cache_free(sigma_cache *k)
+{
+    free(k->store);
+    free(k->held);
+    free(k->used);
+    free(k->where);
+    free(k->ptr);
+    free(k->work);
+    memset(k, 0, sizeof *k);
+}
+
+/* The cache of (c, slot), made on first use. */
+static faceau_status cache_get(fa_ccnf_ws *ws, const fa_ccnf *c, int slot, sigma_cache **out,
+                               fa_err *err)
+{
+    const fa_ccnf_lazy *L = &c->lazy[slot];
+    for (int q = 0; q < ws->n_cache; q++)
+        if (ws->cache[q].c == c && ws->cache[q].slot == slot && ws->cache[q].group == L->group) {
+            *out = &ws->cache[q];
+            return FACEAU_OK;
+        }
+    if (ws->n_cache == SIGMA_CACHES)
+        return fa_fail(err, FACEAU_ERR_STATE, "ccnf: a workspace used with more than %d lazy Sigma slots",
+                       SIGMA_CACHES);
+    const size_t N = (size_t)c->slot_window[slot] * (size_t)c->slot_window[slot];
+    const size_t cap = (size_t)(L->cap ? L->cap : 1);
+    sigma_cache k = {.c = c, .group = L->group, .slot = slot, .view = -1};
+    k.store = fa_malloc(cap * N * N * sizeof *k.store, err, "a CCNF Sigma cache");
+    k.held = fa_malloc(cap * sizeof *k.held, err, "a CCNF Sigma cache");
+    k.used = fa_calloc(cap, sizeof *k.used, err, "a CCNF Sigma cache");
+    k.where = fa_malloc(((size_t)L->nd + 1) * sizeof *k.where, err, "a CCNF Sigma cache");
+    k.ptr = fa_calloc((size_t)c->n_points, sizeof *k.ptr, err, "a CCNF Sigma cache");
+    k.work = fa_malloc(fa_ccnf_plan_work_floats(c->slot_window[slot]) * sizeof *k.work, err,
+                       "a CCNF Sigma cache");
+    if (!k.store || !k.held || !k.used || !k.where || !k.ptr || !k.work) {
+        cache_free(&k);
+        return FACEAU_ERR_NOMEM;
+    }
+    for (size_t q = 0; q < cap; q++)
+        k.held[q] = -1;
+    for (int g = 0; g < L->nd; g++)
+        k.where[g] = -1;
+    ws->cache[ws->n_cache] = k;
+    *out = &ws->cache[ws->n_cache++];
+    return FACEAU_OK;
+}
+
+/* Points k->ptr at view's Sigmas, computing those the cache does not hold (in batches, as the
+ * load would) in place of the least recently used ones the view does not need. */
+static faceau_status cache_fill(sigma_cache *k, int view, fa_err *err)
+{
+    const fa_ccnf *c = k->c;
+    const fa_ccnf_lazy *L = &c->lazy[k->slot];
+    const int n = c->n_points, window = c->slot_window[k->slot];
+    const size_t nn = (size_t)window * window * (size_t)window * window;
+    const unsigned now = ++k->clock;
+    int missing[FA_PDM_MAX_POINTS], n_missing = 0; /* n <= FA_PDM_MAX_POINTS (response_begin) */
+    for (int i = 0; i < n; i++) {
+        const size_t e = (size_t)view * (size_t)n + (size_t)i;
+        const int g = L->group[e];
+        if (g < 0 || !c->visibility[e])
+            continue;
+        if (k->where[g] >= 0) {
+            k->used[k->where[g]] = now;
+        } else if (k->where[g] == -1) {
+            k->where[g] = -2; /* to compute (once, when two landmarks share it) */
+            missing[n_missing++] = g;
+        }
+    }
+    /* places for the missing: free ones first, then the least recently used (the lowest index
+     * of equals); cap covers any one view, so none the view needs is taken */
+    for (int m = 0; m < n_missing; m++) {
+        int best = -1;
+        for (int q = 0; q < L->cap; q++) {
+            if (k->used[q] == now)
+                continue;
+            if (k->held[q] < 0) {
+                best = q;
+                break;
+            }
+            if (best < 0 || k->used[q] < k->used[best])
+                best = q;
+        }
+        if (best < 0) /* cannot happen: cap is the most any view needs */
+            return fa_fail(err, FACEAU_ERR_STATE, "ccnf: Sigma cache smaller than view %d needs", view);
+        if (k->held[best] >= 0)
+            k->where[k->held[best]] = -1;
+        k->held[best] = missing[m];
+        k->used[best] = now;
+        k->where[missing[m]] = best;
+    }
+    faceau_status st = FACEAU_OK;
+    for (int m0 = 0; m0 < n_missing; m0 += FA_CHOL_BATCH) {
+        const int cnt = n_missing - m0 < FA_CHOL_BATCH ? n_missing - m0 : FA_CHOL_BATCH;
+        float *X[FA_CHOL_BATCH];
+        int ok[FA_CHOL_BATCH];
+        for (int l = 0; l < cnt; l++)
+            X[l] = k->store + (size_t)k->where[missing[m0 + l]] * nn;
+        fa_ccnf_lazy_run(c, k->slot, missing + m0, cnt, X, ok, k->work);
+        for (int l = 0; l < cnt && !st; l++)
+            if (!ok[l]) {
+                const int e = L->rep[missing[m0 + l]];
+                st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                             "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
+                             window, e % n, e / n);
+            }
+    }
+    if (st) { /* nothing half-made stays */
+        for (int m = 0; m < n_missing; m++) {
+            k->held[k->where[missing[m]]] = -1;
+            k->used[k->where[missing[m]]] = 0;
+            k->where[missing[m]] = -1;
+        }
+        k->view = -1;
+        return st;
+    }
+    for (int i = 0; i < n; i++) {
+        const size_t e = (size_t)view * (size_t)n + (size_t)i;
+        const int g = L->group[e];
+        k->ptr[i] = g >= 0 && c->visibility[e] ? k->store + (size_t)k->where[g] * nn : NULL;
+    }
+    k->view = view;
+    return FACEAU_OK;
+}
+
 void fa_ccnf_ws_free(fa_ccnf_ws *ws)
 {
     if (!ws)
         return;
+    for (int q = 0; q < ws->n_cache; q++)
+        cache_free(&ws->cache[q]);
     free(ws->out.maps);
     free(ws->out.shape2d);
     free(ws->ref);
@@ -332,7 +479,12 @@ size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window)
 {
     const int support = fa_ccnf_max_support(c);
     const size_t side = (size_t)(window + support - 1);
-    return side * side + fa_ccnf_scratch_floats(window, support, support);
+    const int slot = fa_ccnf_slot(c, window);
+    /* a per-call slot's landmark computes its Sigma here too */
+    const size_t P = (size_t)window * (size_t)window;
+    const size_t own = slot >= 0 && c->lazy[slot].group && c->lazy[slot].per_call
+                           ? P * P + fa_ccnf_lazy_one_floats(window) : 0;
+    return side * side + fa_ccnf_scratch_floats(window, support, support) + own;
 }
 
 faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
@@ -362,6 +514,14 @@ faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const 
     r->slot = slot;
     r->view = fa_ccnf_view(c, g);
     r->visible = c->visibility + (size_t)r->view * (size_t)n;
+    r->sigma = NULL;
+    if (c->lazy[slot].group && !c->lazy[slot].per_call) {
+        sigma_cache *k = NULL;
+        if ((st = cache_get(ws, c, slot, &k, err)) ||
+            (k->view != r->view && (st = cache_fill(k, r->view, err))))
+            return st;
+        r->sigma = k->ptr;
+    }
 
     /* the landmarks and the reference shape (scale patch_scaling, no rotation or translation) */
     fa_pdm_shape3d(pdm, p_local, ws->shape3d);
@@ -394,6 +554,9 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
     const size_t P = (size_t)window * (size_t)window;
     const int support = fa_ccnf_max_support(c), side = window + support - 1;
     float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
+    /* a per-call slot: each landmark's Sigma computed into the buffer's end, then used */
+    float *own = c->lazy[r->slot].group && c->lazy[r->slot].per_call
+                     ? scratch + fa_ccnf_scratch_floats(window, support, support) : NULL;
     for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
         float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
@@ -408,7 +571,12 @@ void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_
         const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
                              b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
         fa_warp_affine_grey_cpu(grey, M, aw, ah, area, aw, e->cpu);
-        landmark_response(e, e->sigma[r->slot], area, aw, window, scratch, map);
+        const float *sigma = r->sigma ? r->sigma[i] : e->sigma[r->slot];
+        if (own) { /* positive definite: fa_ccnf_plan_keep checked every one */
+            fa_ccnf_lazy_one(c, r->slot, r->view * n + i, own, own + P * P);
+            sigma = own;
+        }
+        landmark_response(e, sigma, area, aw, window, scratch, map);
     }
 }
 

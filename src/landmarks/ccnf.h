@@ -6,7 +6,8 @@
  * Threading: a loaded fa_ccnf is immutable once fa_ccnf_prepare has run for every window size
  * in use, so many trackers/threads may share it. Everything a response computation writes lives
  * in an fa_ccnf_ws (one per tracker or thread), which grows on first use and is reused, so warm
- * calls do not allocate. Each landmark's map depends only on its own expert and crop
+ * calls do not allocate; that includes the Sigmas of the lazy slots (fa_ccnf_plan_keep), which
+ * each workspace computes for the views it fits. Each landmark's map depends only on its own expert and crop
  * (fa_ccnf_landmark_response), so landmarks can be split over threads. */
 #ifndef FACEAU_LANDMARKS_CCNF_H
 #define FACEAU_LANDMARKS_CCNF_H
@@ -50,6 +51,25 @@ typedef struct fa_ccnf_window {
     float *comp;          /* n_comp matrices of size² x size², row-major */
 } fa_ccnf_window;
 
+/* A slot whose Sigmas are computed per workspace (fa_ccnf_plan_keep): what computing one takes.
+ * The model keeps these (a few hundred KB) instead of the Sigmas (12 MB for the general model's
+ * window 11); each fa_ccnf_ws computes the Sigmas of the views it fits, when it first needs
+ * them, into a cache of its own. */
+typedef struct fa_ccnf_lazy {
+    int nd;               /* distinct Sigmas */
+    int *group;           /* per expert (view-major) its Sigma, or -1 (empty); NULL: not lazy */
+    int *rep;             /* per distinct Sigma its first expert (in group's block) */
+    int *pos;             /* SigmaInv's possibly non-zero entries */
+    size_t n_pos;
+    float *comp;          /* the window's components (n_comp window^4 floats), owned */
+    int n_comp;
+    int cap;              /* Sigmas a workspace keeps: the most distinct ones any view needs
+                           * with the frontal view's */
+    /* 1: no workspace keeps them: each response computes its landmarks' Sigmas as it goes (a
+     * window used only on the few frames that fit from a detection or after a failure) */
+    int per_call;
+} fa_ccnf_lazy;
+
 typedef struct fa_ccnf {
     double patch_scaling; /* the scale the experts were trained at (0.25, 0.35, 0.5, 1, 1.5) */
     int n_views, n_points;
@@ -65,6 +85,8 @@ typedef struct fa_ccnf {
     /* each slot's distinct Sigmas (experts with the same sum(alpha) and betas share one; the
      * experts' sigma pointers point in here) */
     float *sigma_store[FA_CCNF_MAX_SLOTS];
+    /* slots computed per workspace (lazy[s].group != NULL; the experts' sigma[s] are NULL) */
+    fa_ccnf_lazy lazy[FA_CCNF_MAX_SLOTS];
     /* a loaded model's components and expert arrays, in one block (NULL: hand-made, each array
      * owned by its expert, or borrowed) */
     void *arena;
@@ -139,6 +161,12 @@ size_t fa_ccnf_plan_work_floats(int window);
 void fa_ccnf_plan_run(const fa_ccnf_plan *P, long job, float *work);
 faceau_status fa_ccnf_plan_finish(fa_ccnf_plan *P, float *owned, fa_err *err);
 void fa_ccnf_plan_free(fa_ccnf_plan *P);
+/* fa_ccnf_plan_finish without the Sigmas: the slot is filled with what computing them takes
+ * (fa_ccnf_lazy; always releases the plan) and each fa_ccnf_ws computes those of the views it
+ * fits (per_call: each response those of its landmarks), bit for bit the Sigmas
+ * fa_ccnf_plan_finish would keep. A Sigma that is not positive definite fails the response
+ * that needs it, or with per_call this call (all are checked here); FACEAU_ERR_MODEL_CORRUPT. */
+faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 
@@ -185,8 +213,14 @@ typedef struct fa_ccnf_response {
     float sim_img_to_ref[4];   /* 2x2 row-major: AlignShapesWithScale(image shape, reference) */
     float sim_ref_to_img[4];   /* its inverse (Matx22f::inv, DECOMP_LU) */
     float *shape2d;            /* 2n: the current landmarks (CalcShape2D), x0.. then y0.. */
+    /* per landmark its Sigma for the view (a lazy slot's, in the workspace's cache), or NULL:
+     * the experts' own (e->sigma[slot]) */
+    const float *const *sigma;
 } fa_ccnf_response;
 
+/* A workspace also keeps the Sigmas of the lazy slots it used (fa_ccnf_lazy.cap of each, the
+ * least recently used view's replaced first): it must not be used with a model other than the
+ * ones it has seen while they are loaded (it tells them apart by address). */
 typedef struct fa_ccnf_ws fa_ccnf_ws;
 faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err);
 void fa_ccnf_ws_free(fa_ccnf_ws *ws);

@@ -27,6 +27,16 @@ void fa_ccnf_im2col(const float *area, int stride, int window, int w, int h, flo
  * one's K floats). */
 size_t fa_ccnf_im2col_tmp_floats(int window, int w, int h);
 
+/* The Sigmas of cnt (<= FA_CHOL_BATCH) distinct Sigmas `groups` of lazy slot `slot` into X[l]
+ * (column-major), ok[l] whether each is positive definite; work holds
+ * fa_ccnf_plan_work_floats(window) floats. The bits of fa_ccnf_plan_run's. */
+void fa_ccnf_lazy_run(const fa_ccnf *c, int slot, const int *groups, int cnt, float *const *X,
+                      int *ok, float *work);
+/* The Sigma of one expert of a lazy slot into X (column-major); work holds
+ * fa_ccnf_lazy_one_floats(window) floats. Returns whether it is positive definite. */
+int fa_ccnf_lazy_one(const fa_ccnf *c, int slot, int expert, float *X, float *work);
+size_t fa_ccnf_lazy_one_floats(int window);
+
 #if FA_BUILD_AVX2
 /* fa_ccnf_im2col for windows of 3 or more: eight consecutive positions per register, each lane
  * the scalar chains (no fused operation), so the same floats. */

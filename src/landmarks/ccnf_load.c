@@ -124,8 +124,12 @@ void fa_ccnf_free(fa_ccnf *c)
         for (int i = 0; i < c->n_views * c->n_points; i++)
             expert_free(&c->experts[i], c->arena == NULL && !c->borrowed);
     free(c->experts);
-    for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++)
+    for (int s = 0; s < FA_CCNF_MAX_SLOTS; s++) {
         fa_free_large(c->sigma_store[s]);
+        free(c->lazy[s].group); /* rep too: it is in group's block */
+        free(c->lazy[s].pos);
+        free(c->lazy[s].comp);
+    }
     if (c->windows && !c->arena && !c->borrowed)
         for (int w = 0; w < c->n_windows; w++)
             free(c->windows[w].comp);
@@ -470,6 +474,35 @@ static int cmp_key(const void *a, const void *b)
     return (x->expert > y->expert) - (x->expert < y->expert);
 }
 
+/* The Sigmas of up to FA_CHOL_BATCH experts (cnt), column-major into X[l], ok[l] whether each
+ * exists: what a plan's batch, a workspace's fill and a response's own Sigma all run, so all
+ * give the same bits. sinv: cnt window^4 floats; scratch: the inverse's (see
+ * fa_ccnf_plan_work_floats). */
+static void sigma_batch(const fa_ccnf *c, int window, const float *comp, int n_comp,
+                        const int *pos, size_t n_pos, const int *experts, int cnt,
+                        float *const *X, int *ok, float *sinv, float *scratch)
+{
+    const int N = window * window;
+    const size_t nn = (size_t)N * (size_t)N;
+    const float *A[FA_CHOL_BATCH];
+    unsigned cpu = ~0u;
+    for (int l = 0; l < cnt; l++) {
+        const fa_ccnf_expert *e = &c->experts[experts[l]];
+        cpu &= e->cpu;
+        A[l] = sinv + (size_t)l * nn;
+        if (N <= 3) /* cv::invert's closed forms (N = 1: a 1x1 is its own transpose) */
+            ok[l] = fa_ccnf_compute_sigma(e, comp, n_comp, window, X[l], sinv + (size_t)l * nn);
+        else
+            sigma_inv(e, comp, n_comp, N, pos, n_pos, sinv + (size_t)l * nn);
+    }
+    /* OpenCV hands these to LAPACK (OpenBLAS; windows past 11 keep CholImpl's arithmetic) */
+    if (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX)
+        for (int l = 0; l < cnt; l++)
+            ok[l] = fa_cv_invert_potrf(A[l], N, X[l], 1, cpu, scratch);
+    else if (N > 3)
+        fa_cv_invert_cholesky_batch(A, cnt, N, X, ok, 1, cpu, scratch);
+}
+
 /* One batch of up to FA_CHOL_BATCH distinct Sigmas of a plan: it writes only its groups'
  * Sigmas and verdicts, and the running thread's scratch (work: fa_ccnf_plan_work_floats). */
 void fa_ccnf_plan_run(const fa_ccnf_plan *P, long job, float *work)
@@ -477,36 +510,53 @@ void fa_ccnf_plan_run(const fa_ccnf_plan *P, long job, float *work)
     const int N = P->window * P->window, g0 = (int)job * FA_CHOL_BATCH;
     const size_t nn = (size_t)N * (size_t)N;
     const int cnt = P->nd - g0 < FA_CHOL_BATCH ? P->nd - g0 : FA_CHOL_BATCH;
-    float *sinv = work, *scratch = sinv + FA_CHOL_BATCH * nn;
-    const float *A[FA_CHOL_BATCH];
     float *X[FA_CHOL_BATCH];
-    unsigned cpu = ~0u;
-    for (int l = 0; l < cnt; l++) {
-        const fa_ccnf_expert *e = &P->c->experts[P->rep[g0 + l]];
-        cpu &= e->cpu;
+    for (int l = 0; l < cnt; l++)
         X[l] = P->store + (size_t)(g0 + l) * nn; /* column-major (see fa_ccnf_expert) */
-        A[l] = sinv + (size_t)l * nn;
-        if (N <= 3) /* cv::invert's closed forms (N = 1: a 1x1 is its own transpose) */
-            P->group_ok[g0 + l] = fa_ccnf_compute_sigma(e, P->comp, P->n_comp, P->window, X[l],
-                                                        sinv + (size_t)l * nn);
-        else
-            sigma_inv(e, P->comp, P->n_comp, N, P->pos, P->n_pos, sinv + (size_t)l * nn);
-    }
-    /* OpenCV hands these to LAPACK (OpenBLAS; windows past 11 keep CholImpl's arithmetic) */
-    if (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX)
-        for (int l = 0; l < cnt; l++)
-            P->group_ok[g0 + l] = fa_cv_invert_potrf(A[l], N, X[l], 1, cpu, scratch);
-    else if (N > 3)
-        fa_cv_invert_cholesky_batch(A, cnt, N, X, P->group_ok + g0, 1, cpu, scratch);
+    sigma_batch(P->c, P->window, P->comp, P->n_comp, P->pos, P->n_pos, P->rep + g0, cnt, X,
+                P->group_ok + g0, work, work + FA_CHOL_BATCH * nn);
+}
+
+void fa_ccnf_lazy_run(const fa_ccnf *c, int slot, const int *groups, int cnt, float *const *X,
+                      int *ok, float *work)
+{
+    const fa_ccnf_lazy *L = &c->lazy[slot];
+    int experts[FA_CHOL_BATCH];
+    for (int l = 0; l < cnt; l++)
+        experts[l] = L->rep[groups[l]];
+    const size_t N = (size_t)c->slot_window[slot] * (size_t)c->slot_window[slot];
+    sigma_batch(c, c->slot_window[slot], L->comp, L->n_comp, L->pos, L->n_pos, experts, cnt, X,
+                ok, work, work + FA_CHOL_BATCH * N * N);
+}
+
+static size_t inverse_floats(int N)
+{
+    return N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX ? fa_cv_invert_potrf_floats(N)
+                                                         : fa_cv_invert_batch_floats(N);
+}
+
+size_t fa_ccnf_lazy_one_floats(int window)
+{
+    const size_t N = (size_t)window * (size_t)window;
+    return N * N + inverse_floats((int)N);
+}
+
+int fa_ccnf_lazy_one(const fa_ccnf *c, int slot, int expert, float *X, float *work)
+{
+    const fa_ccnf_lazy *L = &c->lazy[slot];
+    const size_t N = (size_t)c->slot_window[slot] * (size_t)c->slot_window[slot];
+    int ok = 0;
+    const int rep = L->rep[L->group[expert]]; /* the Sigma's first expert, as everywhere */
+    sigma_batch(c, c->slot_window[slot], L->comp, L->n_comp, L->pos, L->n_pos, &rep, 1, &X, &ok,
+                work, work + N * N);
+    return ok;
 }
 
 size_t fa_ccnf_plan_work_floats(int window)
 {
     const int N = window * window;
     const size_t nn = (size_t)N * (size_t)N;
-    return FA_CHOL_BATCH * nn + (N >= FA_CV_LAPACK_MIN && N <= FA_CV_LAPACK_MAX
-                                     ? fa_cv_invert_potrf_floats(N)
-                                     : fa_cv_invert_batch_floats(N));
+    return FA_CHOL_BATCH * nn + inverse_floats(N);
 }
 
 void fa_ccnf_plan_free(fa_ccnf_plan *P)
@@ -651,6 +701,77 @@ faceau_status fa_ccnf_plan_finish(fa_ccnf_plan *P, float *owned, fa_err *err)
     c->n_slots++;
     fa_ccnf_plan_free(P);
     return FACEAU_OK;
+}
+
+faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err)
+{
+    fa_ccnf *c = P->c;
+    if (!P->todo) {
+        fa_ccnf_plan_free(P);
+        return FACEAU_OK;
+    }
+    const size_t N = (size_t)P->window * (size_t)P->window;
+    const size_t comp_floats = (size_t)P->n_comp * N * N;
+    fa_ccnf_lazy L = {.nd = P->nd, .n_pos = P->n_pos, .n_comp = P->n_comp};
+    L.comp = fa_malloc((comp_floats ? comp_floats : 1) * sizeof *L.comp, err, "CCNF sigma components");
+    int *seen = fa_calloc((size_t)P->nd + 1, sizeof *seen, err, "CCNF sigma keys");
+    if (!L.comp || !seen) {
+        free(L.comp);
+        free(seen);
+        fa_ccnf_plan_free(P);
+        return FACEAU_ERR_NOMEM;
+    }
+    if (comp_floats)
+        memcpy(L.comp, P->comp, comp_floats * sizeof *L.comp);
+    /* the cache a workspace keeps: every distinct Sigma of any view together with the frontal
+     * view's (the invisible landmarks' are never computed), so that a face turning to and fro
+     * across the frontal view's edge (yaw +-10 degrees in the general model) computes them once */
+    const float g0[6] = {1, 0, 0, 0, 0, 0};
+    const int frontal = fa_ccnf_view(c, g0);
+    for (int v = 0; v < c->n_views; v++) {
+        int n = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            const int u = pass ? frontal : v;
+            for (int i = 0; i < c->n_points; i++) {
+                const size_t k = (size_t)u * (size_t)c->n_points + (size_t)i;
+                const int g = P->group[k];
+                if (g >= 0 && c->visibility[k] && seen[g] != v + 1) {
+                    seen[g] = v + 1;
+                    n++;
+                }
+            }
+        }
+        L.cap = n > L.cap ? n : L.cap;
+    }
+    free(seen);
+    /* the plan's group (with rep after it) and pos arrays become the slot's */
+    L.group = P->group;
+    L.rep = P->rep;
+    L.pos = P->pos;
+    P->group = NULL;
+    P->pos = NULL;
+    L.per_call = per_call;
+    const int slot = c->n_slots;
+    for (int i = 0; i < c->n_views * c->n_points; i++)
+        c->experts[i].sigma[slot] = NULL;
+    c->lazy[slot] = L;
+    c->slot_window[slot] = P->window;
+    c->n_slots++;
+    fa_ccnf_plan_free(P);
+    /* a response has no way to fail: a slot whose Sigmas each response computes is checked
+     * here, all of them, as the load would have (into one scratch, kept nowhere) */
+    faceau_status st = FACEAU_OK;
+    float *X = NULL;
+    if (per_call && !(X = fa_malloc((N * N + fa_ccnf_lazy_one_floats(c->slot_window[slot])) * sizeof *X,
+                                    err, "CCNF sigma scratch")))
+        st = FACEAU_ERR_NOMEM;
+    for (int g = 0; per_call && !st && g < L.nd; g++)
+        if (!fa_ccnf_lazy_one(c, slot, L.rep[g], X, X + N * N))
+            st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                         "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
+                         c->slot_window[slot], L.rep[g] % c->n_points, L.rep[g] / c->n_points);
+    free(X);
+    return st;
 }
 
 typedef struct plan_job {

@@ -237,6 +237,7 @@ typedef struct load_plan {
  * batch). OpenFace caches one grid per window size, computed with the sigma of its first use;
  * the first frame always runs the init windows scale by scale, so the first use of a size is
  * its first occurrence in init, then in small. */
+#define LAZY_SIGMA_BYTES ((size_t)1 << 20)
 static faceau_status model_plan(clnf_model *M, load_plan *L, fa_large_arena *arena, fa_err *err)
 {
     const int *lists[2] = {M->params.win_init, M->params.win_small};
@@ -254,11 +255,20 @@ static faceau_status model_plan(clnf_model *M, load_plan *L, fa_large_arena *are
                 faceau_status st = fa_ccnf_plan_make(&M->ccnf[s], ws, P, err);
                 if (st)
                     return st;
-                L->n_plans++;
-                if (P->todo) {
-                    const size_t bytes = fa_ccnf_plan_bytes(P);
-                    P->store = fa_large_arena_alloc(arena, bytes ? bytes : 1, err, "the CCNF sigmas");
-                    if (!P->store)
+                /* a big window's Sigmas are computed per face, for the views it fits (a tracked
+                 * face needs one view's: a third or less of them); a window tracking does not
+                 * use (only fits from a detection or after a failure do) by each response */
+                const size_t bytes = fa_ccnf_plan_bytes(P);
+                if (bytes > LAZY_SIGMA_BYTES) {
+                    int tracked = 0;
+                    for (int q = 0; q < M->params.n_windows; q++)
+                        tracked |= M->params.win_small[q] == ws;
+                    if ((st = fa_ccnf_plan_keep(P, !tracked, err)))
+                        return st;
+                } else {
+                    L->n_plans++;
+                    if (P->todo && !(P->store = fa_large_arena_alloc(arena, bytes ? bytes : 1, err,
+                                                                     "the CCNF sigmas")))
                         return FACEAU_ERR_NOMEM;
                 }
             }
@@ -601,6 +611,20 @@ static void digest_ccnf(uint64_t *h, const fa_ccnf *c)
             if (e->sigma[s])
                 digest_bytes(h, e->sigma[s], sizeof(float) * N * N);
         }
+    }
+    /* a slot computed per face: what its Sigmas are computed from (test_ccnf checks that they
+     * are the prepared ones) */
+    for (int s = 0; s < c->n_slots; s++) {
+        const fa_ccnf_lazy *L = &c->lazy[s];
+        if (!L->group)
+            continue;
+        const size_t N = (size_t)c->slot_window[s] * (size_t)c->slot_window[s];
+        const int ints[4] = {L->nd, L->n_comp, L->cap, L->per_call};
+        digest_bytes(h, ints, sizeof ints);
+        digest_bytes(h, L->group, sizeof *L->group * (size_t)(c->n_views * c->n_points));
+        digest_bytes(h, L->rep, sizeof *L->rep * (size_t)L->nd);
+        digest_bytes(h, L->pos, sizeof *L->pos * L->n_pos);
+        digest_bytes(h, L->comp, sizeof *L->comp * (size_t)L->n_comp * N * N);
     }
 }
 

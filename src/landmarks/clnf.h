@@ -49,8 +49,10 @@ faceau_status fa_clnf_load(const char *main_path, fa_clnf **out, fa_err *err);
  * is the same bytes for any count. */
 faceau_status fa_clnf_load_threads(const char *main_path, int threads, fa_clnf **out, fa_err *err);
 void fa_clnf_free(fa_clnf *m); /* NULL is fine */
-/* A digest (64-bit FNV-1a) of every table the load read or computed: PDMs, CCNF arrays, Sigmas,
- * KDE grids, parameters and part mappings (not the validator), for tests that compare loads. */
+/* A digest (64-bit FNV-1a) of every table the load read or computed: PDMs, CCNF arrays, Sigmas
+ * (for the windows whose Sigmas each face computes, what they are computed from: the components,
+ * which experts share one, the cache size), KDE grids, parameters and part mappings (not the
+ * validator), for tests that compare loads. */
 uint64_t fa_clnf_digest(const fa_clnf *m);
 
 /* The main model's PDM and parameters (read-only views). */
