@@ -214,8 +214,92 @@ static void test_avx2_kernel(void)
     CHECK(bad == 0, "AVX2 and portable mirrored frames differ in %d of %d cases", bad, n + 2);
 }
 
+/* The lazily made frame (fa_mirror_lazy) against the whole one: random frames, midlines
+ * (sometimes none: black), seams and rectangles (at and past the edges, empty, NaN bounds
+ * through fa_pixel_need), with the portable and the AVX2 kernels. Every asked pixel is made and
+ * equals the whole frame's (BGR and grey), nothing outside the made tiles is written, and once
+ * the whole frame is asked for both images equal fa_mirror_frame's and fa_grey_from_bgr's. */
+static void test_lazy(void)
+{
+    fa_err err;
+    fa_mirror_lazy z;
+    CHECK(fa_mirror_lazy_init(&z, &err) == FACEAU_OK, "fa_mirror_lazy_init");
+    fa_grey full_grey = {0}, grey = {0};
+    int bad = 0, cases = 0;
+    for (int t = 0; t < 600; t++) {
+        const unsigned cpu = t & 1 ? fa_cpu_features() : 0;
+        const int w = 1 + (int)(next() % (t < 300 ? 150 : 400)), h = 1 + (int)(next() % 200);
+        const int stride = 3 * w + (int)(next() % 3) * 4;
+        const size_t bytes = (size_t)stride * (size_t)h;
+        uint8_t *a = malloc(bytes), *full = malloc(bytes), *lazy = malloc(bytes);
+        for (size_t i = 0; i < bytes; i++)
+            a[i] = (uint8_t)next();
+        memset(full, 0x5a, bytes);
+        memset(lazy, 0x5a, bytes);
+        fa_image src = {w, h, stride, a}, of = {w, h, stride, full}, ol = {w, h, stride, lazy};
+        const double gx = uniform(-w, 2 * w), gy = uniform(-h, h), ang = uniform(0, 6.283185307179586);
+        const double len = uniform(1, 2 * h + 5);
+        const fa_midline m = {gx, gy, gx + len * cos(ang), gy + len * sin(ang)};
+        const int black = t % 11 == 0;
+        const double seam = (double)(next() % 4) * 3.5;
+        const enum fa_mirror_side side = t & 2 ? FA_MIRROR_LEFT : FA_MIRROR_RIGHT;
+        if (black)
+            memset(full, 0, bytes);
+        else
+            fa_mirror_frame_cpu(&src, &m, side, seam, &of, cpu);
+        fa_grey_from_bgr(&of, &full_grey, &err);
+        fa_grey_resize(&grey, w, h, &err);
+        memset(grey.px, 0xa5, (size_t)w * (size_t)h);
+        fa_mirror_lazy_begin(&z, &src, black ? NULL : &m, side, seam, &ol, &grey, cpu, &err);
+        CHECK(grey.source == &z.source, "the grey points at its maker");
+        for (int r = 0; r < 6; r++) {
+            int x0 = (int)(next() % (unsigned)(w + 40)) - 20, y0 = (int)(next() % (unsigned)(h + 40)) - 20;
+            int x1 = x0 + (int)(next() % 90), y1 = y0 + (int)(next() % 90);
+            if (r == 5)
+                fa_grey_need(&grey, NAN, y0, x1, y1); /* NaN: from the left edge */
+            else
+                fa_grey_need(&grey, x0, y0, x1, y1);
+            if (r == 5)
+                x0 = 0;
+            /* every asked pixel made */
+            for (int y = y0 < 0 ? 0 : y0; y < (y1 < h ? y1 : h); y++)
+                for (int x = x0 < 0 ? 0 : x0; x < (x1 < w ? x1 : w); x++) {
+                    const size_t o = (size_t)y * (size_t)stride + 3 * (size_t)x;
+                    bad += memcmp(lazy + o, full + o, 3) != 0 ||
+                           grey.px[(size_t)y * (size_t)w + (size_t)x] != full_grey.px[(size_t)y * (size_t)w + (size_t)x];
+                }
+        }
+        /* made tiles equal the whole frame's; the others untouched */
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const int made = z.done[(y / FA_MIRROR_TILE_H) * z.tw + x / FA_MIRROR_TILE_W];
+                const size_t o = (size_t)y * (size_t)stride + 3 * (size_t)x, g = (size_t)y * (size_t)w + (size_t)x;
+                if (made)
+                    bad += memcmp(lazy + o, full + o, 3) != 0 || grey.px[g] != full_grey.px[g];
+                else
+                    bad += lazy[o] != 0x5a || lazy[o + 1] != 0x5a || lazy[o + 2] != 0x5a || grey.px[g] != 0xa5;
+            }
+        fa_mirror_lazy_need(&z, -5, -5, w + 5, h + 5);
+        for (int y = 0; y < h; y++) {
+            const size_t o = (size_t)y * (size_t)stride;
+            bad += memcmp(lazy + o, full + o, 3 * (size_t)w) != 0 ||
+                   memcmp(grey.px + (size_t)y * (size_t)w, full_grey.px + (size_t)y * (size_t)w, (size_t)w) != 0;
+            for (int x = 3 * w; x < stride; x++) /* row padding never written */
+                bad += lazy[o + (size_t)x] != 0x5a;
+        }
+        cases++;
+        free(a), free(full), free(lazy);
+    }
+    CHECK(bad == 0, "lazily made mirrored frames differ from the whole frame in %d pixels (%d cases)", bad, cases);
+    grey.source = NULL;
+    fa_grey_free(&grey);
+    fa_grey_free(&full_grey);
+    fa_mirror_lazy_free(&z);
+}
+
 int main(void)
 {
+    test_lazy();
     test_avx2_kernel();
     test_vertical_line();
     test_seam();

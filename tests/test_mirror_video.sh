@@ -5,7 +5,8 @@
 #   videos;
 # - the default is H.264 (libx264) in .mp4 with every frame at the source's rate;
 # - without -mirror_video nothing is encoded; a killed run leaves no video nor CSV; the flags
-#   need -mirror.
+#   need -mirror;
+# - -mirror alone (frames made lazily) gives the CSVs -mirror_video's whole frames give.
 . "$(dirname "$0")/testlib.sh" mirror_video
 for v in 1815_01_008_tony_blair 1878_01_002_vladimir_putin; do
     "$BIN" -q -f "$S/data/videos/$v.avi" -mirror -mirror_video -mirror_codec ffv1 -out_dir "$T/m" && ok || bad "-mirror $v"
@@ -29,6 +30,11 @@ if ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx264; then
 fi
 "$BIN" -q -f "$V" -mirror -out_dir "$T/none" && ok || bad "-mirror"
 [ -z "$(ls "$T/none" | grep -v '\.csv$')" ] && ok || bad "without -mirror_video: $(ls "$T/none")"
+# without -mirror_video the sides make only the pixels they read (lazily): the same CSVs
+for side in left right; do
+    n="1815_01_008_tony_blair_${side}_mirrored.csv"
+    cmp -s "$T/none/$n" "$T/m/$n" && ok || bad "$n: -mirror differs from -mirror -mirror_video (whole frames)"
+done
 "$BIN" -q -f "$V" -mirror -mirror_video -threads 1 -out_dir "$T/killed" & pid=$!
 sleep 2; kill -9 $pid; wait $pid 2>/dev/null
 ls "$T/killed" 2>/dev/null | grep -q "mirrored\.\(mp4\|csv\)$" && bad "a killed run left: $(ls "$T/killed")" || ok

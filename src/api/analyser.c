@@ -59,6 +59,7 @@ struct faceau_au {
     history hist;
 
     double stage_ms[FA_N_STAGES]; /* time spent per sub-stage, for the bench */
+    const fa_pixel_source *source; /* frames made on demand (fa_analyser_set_source), or NULL */
 
     /* the last frame's features */
     uint8_t aligned[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
@@ -281,6 +282,7 @@ void faceau_au_reset(faceau_au *au)
     au->frames = 0;
     au->finished = 0;
     au->finished_in_place = 0;
+    au->source = NULL; /* a frame source belongs to the input that set it */
     memset(au->stage_ms, 0, sizeof au->stage_ms);
     au->hist.n = 0;
     au->hist.n_init = 0;
@@ -316,6 +318,8 @@ static faceau_status frame_features(faceau_au *au, const faceau_frame *frame, co
         fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
         fa_pdm_calc_params(&au->m->models.pdm, lm, g, p_local);
         t1 = now_ms();
+        fa_align_face_mask_need(au->source, frame->width, frame->height, lm, g, &au->m->models.pdm,
+                                SIM_SCALE_AU, FA_ALIGN_SIZE);
         faceau_status st = fa_align_face_mask(&img, lm, g, &au->m->models.pdm, &au->m->models.tris,
                                               SIM_SCALE_AU, FA_ALIGN_SIZE, au->aligned, &au->err);
         if (st)
@@ -593,6 +597,11 @@ void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg)
 void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES])
 {
     memcpy(ms, au->stage_ms, sizeof au->stage_ms);
+}
+
+void fa_analyser_set_source(faceau_au *au, const fa_pixel_source *source)
+{
+    au->source = source;
 }
 
 int fa_analyser_static(const faceau_au *au)

@@ -18,6 +18,9 @@ faceau_status fa_analyser_finish_in_place(faceau_au *au, const double **intensit
                                           const double **presence, size_t *n);
 /* Whether it runs FaceLandmarkImg's still-image mode (FACEAU_AU_STATIC). */
 int fa_analyser_static(const faceau_au *au);
+/* Frames given to the analyser from now on are made on demand by source (NULL: ordinary
+ * frames): it asks for the pixels its alignment reads before reading them. */
+void fa_analyser_set_source(faceau_au *au, const fa_pixel_source *source);
 /* Records a failure as faceau_au_last_error() reports it. */
 void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg);
 enum { FA_STAGE_PDM, FA_STAGE_ALIGN, FA_STAGE_HOG, FA_STAGE_MEDIAN, FA_STAGE_PREDICT, FA_N_STAGES };
@@ -62,6 +65,10 @@ typedef struct fa_track_defer {
     int view, empty;   /* the validator's view, and a degenerate crop (confidence 0) */
     float *warped;     /* the crop on the view's template */
 } fa_track_defer;
+/* faceau_track on a frame whose grey image the caller made (the tracker reads it, through its
+ * source when it has one, instead of converting the frame itself). */
+faceau_status fa_tracker_track_grey(faceau_tracker *t, const faceau_frame *frame, const fa_grey *grey,
+                                   const faceau_camera *camera, faceau_face *out);
 size_t fa_tracker_defer_floats(const faceau_tracker *t);
 faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int grey_ready,
                              int *fitted, int *fit_ok);

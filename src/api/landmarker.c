@@ -256,6 +256,23 @@ faceau_status faceau_track(faceau_tracker *t, const faceau_frame *frame, const f
     return FACEAU_OK;
 }
 
+faceau_status fa_tracker_track_grey(faceau_tracker *t, const faceau_frame *frame, const fa_grey *grey,
+                                   const faceau_camera *camera, faceau_face *out)
+{
+    faceau_status st = check_frame(t, "fa_tracker_track_grey", frame, out);
+    if (st)
+        return st;
+    if (grey->width != frame->width || grey->height != frame->height)
+        return fa_fail(&t->err, FACEAU_ERR_INVALID_ARG, "fa_tracker_track_grey: grey %dx%d for a %dx%d frame",
+                       grey->width, grey->height, frame->width, frame->height);
+    fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    int ok = 0;
+    if ((st = fa_clnf_track_video(t->lm->clnf, &t->face, t->mtcnn, &img, grey, &ok, &t->err)))
+        return st;
+    describe_tracked(t, &t->face, frame, camera, ok, out);
+    return FACEAU_OK;
+}
+
 faceau_status faceau_fit_image(faceau_tracker *t, const faceau_frame *frame, const faceau_camera *camera,
                                faceau_face *faces, int max_faces, int *n)
 {

@@ -12,7 +12,11 @@
  * trackers run at once, every stream still sees its frames in order and keeps its own state,
  * so the bytes are the same. -hogalign and -simalign write each stream's .hog and aligned faces
  * as a plain run on its mirrored video would (<name>_left_mirrored.hog,
- * <name>_left_mirrored_aligned/, ...). */
+ * <name>_left_mirrored_aligned/, ...). A side's frame is made lazily (mirror.h, fa_mirror_lazy):
+ * only the tiles its tracker, validator, MTCNN and AU alignment ask for, mirrored and converted
+ * to grey together, the same bytes where read as the whole frame (FACEAU_MIRROR_LAZY=0 makes
+ * whole frames, =poison fills the unmade pixels with junk: the tests' comparisons); with
+ * -mirror_video the whole frame is encoded, so it is made whole. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -51,6 +55,9 @@ typedef struct side {
     fa_err err;
     long tracked_ok;
     fa_image img; /* the mirrored frame */
+    fa_grey grey; /* its grey, made with it on demand (lazy mode) */
+    fa_mirror_lazy lazy;
+    int lazy_ok; /* lazy initialised */
     /* the queue from the decoding thread (a ring of SIDE_SLOTS frames to mirror) */
     struct side_job {
         long t;          /* frame number (0-based) in the kept ring */
@@ -83,6 +90,9 @@ typedef struct mirror_run {
     int found[FA_MIRROR_WINDOW];       /* the original fit succeeded on frame i */
     long frames, tracked_ok;
     int truncated;
+    /* how a side makes its frames: MAKE_LAZY unless the whole frame is needed anyway
+     * (-mirror_video) or FACEAU_MIRROR_LAZY says otherwise (the tests' comparisons) */
+    enum { MAKE_WHOLE, MAKE_LAZY, MAKE_POISON } make;
     side s[2];
 } mirror_run;
 
@@ -114,7 +124,17 @@ static faceau_status side_frame(side *s, const struct side_job *job)
     faceau_status st = fit_image(img, src->width, src->height, &s->err);
     if (st)
         return st;
-    if (job->have)
+    if (m->make != MAKE_WHOLE) {
+        /* the frame and its grey are made as the tracker and the analysers read them */
+        if ((st = fa_grey_resize(&s->grey, src->width, src->height, &s->err)) ||
+            (st = fa_mirror_lazy_begin(&s->lazy, src, job->have ? &job->line : NULL, s->which, m->seam,
+                                       img, &s->grey, fa_cpu_features(), &s->err)))
+            return st;
+        if (m->make == MAKE_POISON) { /* what is read but never made shows in the output */
+            memset(img->bgr, 0xa5, (size_t)img->stride * (size_t)img->height);
+            memset(s->grey.px, 0x5a, (size_t)s->grey.stride * (size_t)s->grey.height);
+        }
+    } else if (job->have)
         fa_mirror_frame(src, &job->line, s->which, m->seam, img);
     else
         memset(img->bgr, 0, (size_t)img->stride * (size_t)img->height);
@@ -124,7 +144,9 @@ static faceau_status side_frame(side *s, const struct side_job *job)
     const long index = m->kept_index[k];
     faceau_frame frame = {img->width, img->height, img->stride, img->bgr, ts, index};
     faceau_face face;
-    if ((st = faceau_track(s->tracker, &frame, o->camera, &face)))
+    st = m->make != MAKE_WHOLE ? fa_tracker_track_grey(s->tracker, &frame, &s->grey, o->camera, &face)
+                               : faceau_track(s->tracker, &frame, o->camera, &face);
+    if (st)
         return fa_fail(&s->err, st, "%s (%s-mirrored) frame %ld: %s", o->input, SIDE_NAME[s->which],
                        index + 1, faceau_tracker_last_error(s->tracker));
     s->tracked_ok += face.success != 0;
@@ -344,6 +366,15 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
         snprintf(s->htmp, sizeof s->htmp, "%s.%ld.tmp", s->hpath, pid);
         snprintf(s->adir, sizeof s->adir, "%.*s_aligned", (int)strlen(s->path) - 4, s->path);
     }
+    for (int k = 0; k < 2 && m->make != MAKE_WHOLE; k++) {
+        side *s = &m->s[k];
+        if ((st = fa_mirror_lazy_init(&s->lazy, &m->err)))
+            return st;
+        s->lazy_ok = 1;
+        fa_analyser_set_source(s->au, &s->lazy.source);
+        if (s->dual)
+            fa_analyser_set_source(s->dual, &s->lazy.source);
+    }
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
     if ((st = faceau_source_open_limits(o->input, threads, o->frame_limits, &m->src, errbuf,
                                          sizeof errbuf)))
@@ -476,6 +507,13 @@ static void cleanup(mirror_run *m)
         faceau_tracker_close(s->tracker);
         free(s->row);
         fa_image_free(&s->img);
+        fa_grey_free(&s->grey);
+        if (s->au) /* the analysers outlive the run: no pointer into it stays behind */
+            fa_analyser_set_source(s->au, NULL);
+        if (s->dual)
+            fa_analyser_set_source(s->dual, NULL);
+        if (s->lazy_ok)
+            fa_mirror_lazy_free(&s->lazy);
     }
     for (int i = 0; i < KEPT; i++)
         fa_image_free(&m->kept[i]);
@@ -541,6 +579,10 @@ faceau_status faceau_run_mirror(faceau_au *left, faceau_au *right, const faceau_
     m->opt = opt;
     m->mo = &mo;
     m->seam = mo.seam_px;
+    const char *make = getenv("FACEAU_MIRROR_LAZY");
+    m->make = mo.write_video || (make && !strcmp(make, "0")) ? MAKE_WHOLE
+              : make && !strcmp(make, "poison")             ? MAKE_POISON
+                                                            : MAKE_LAZY;
     faceau_au *au[2] = {left, right}, *dual[2] = {mo.left_static, mo.right_static};
     for (int k = 0; k < 2; k++) {
         faceau_au_reset(au[k]);

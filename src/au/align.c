@@ -52,6 +52,46 @@ static void warped_landmarks(const float *lm, const float M[6], double sim_scale
         ys[lifted[k]] = (float)((double)ys[lifted[k]] - lift);
 }
 
+/* AlignFaceMask's warp matrix, frame to aligned face. */
+static void mask_matrix(const float *landmarks, const float g[6], const fa_pdm *pdm,
+                        double sim_scale, int size, float M[6])
+{
+    float A[4];
+    fa_align_similarity(landmarks, pdm, sim_scale, A);
+    /* cv::Matx22f * Vec2f accumulates in float; the centre is out_width/2 in integers. */
+    float tx = g[4], ty = g[5];
+    float T0 = A[0] * tx + A[1] * ty, T1 = A[2] * tx + A[3] * ty;
+    M[0] = A[0], M[1] = A[1], M[2] = -T0 + (float)(size / 2);
+    M[3] = A[2], M[4] = A[3], M[5] = -T1 + (float)(size / 2);
+}
+
+void fa_align_face_mask_need(const fa_pixel_source *src, int width, int height,
+                             const float *landmarks, const float g[6], const fa_pdm *pdm,
+                             double sim_scale, int size)
+{
+    if (!src)
+        return;
+    float M[6];
+    mask_matrix(landmarks, g, pdm, sim_scale, size, M);
+    /* warpAffine samples the frame at the inverse map of each output pixel: the output square's
+     * corners bound them (an affine map); a singular M gives NaN, the whole frame. Around them
+     * the fixed-point rounding, the second tap and a few pixels to spare. */
+    const double det = (double)M[0] * M[4] - (double)M[1] * M[3];
+    const double i0 = M[4] / det, i1 = -M[1] / det, i3 = -M[3] / det, i4 = M[0] / det;
+    double lx = INFINITY, hx = -INFINITY, ly = INFINITY, hy = -INFINITY;
+    for (int c = 0; c < 4; c++) {
+        const double u = (c & 1 ? size - 1 : 0) - (double)M[2], v = (c & 2 ? size - 1 : 0) - (double)M[5];
+        const double x = i0 * u + i1 * v, y = i3 * u + i4 * v;
+        if (x != x || y != y) {
+            lx = ly = -INFINITY, hx = hy = INFINITY;
+            break;
+        }
+        lx = x < lx ? x : lx, hx = x > hx ? x : hx;
+        ly = y < ly ? y : ly, hy = y > hy ? y : hy;
+    }
+    fa_pixel_need(src, width, height, lx - 4, ly - 4, hx + 8, hy + 5);
+}
+
 faceau_status fa_align_face_mask(const fa_image *frame, const float *landmarks, const float g[6],
                                  const fa_pdm *pdm, const fa_tris *tris, double sim_scale,
                                  int size, uint8_t *out, fa_err *err)
@@ -66,13 +106,8 @@ faceau_status fa_align_face_mask(const fa_image *frame, const float *landmarks, 
         st = fa_tris_check(tris, err);
     if (st)
         return st;
-    float A[4];
-    fa_align_similarity(landmarks, pdm, sim_scale, A);
-
-    /* cv::Matx22f * Vec2f accumulates in float; the centre is out_width/2 in integers. */
-    float tx = g[4], ty = g[5];
-    float T0 = A[0] * tx + A[1] * ty, T1 = A[2] * tx + A[3] * ty;
-    const float M[6] = {A[0], A[1], -T0 + (float)(size / 2), A[2], A[3], -T1 + (float)(size / 2)};
+    float M[6];
+    mask_matrix(landmarks, g, pdm, sim_scale, size, M);
     float xs[FA_N_LANDMARKS], ys[FA_N_LANDMARKS];
     warped_landmarks(landmarks, M, sim_scale, xs, ys);
     uint8_t mask[MAX_SIDE * MAX_SIDE];

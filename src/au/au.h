@@ -32,6 +32,11 @@ faceau_status fa_align_face_mask(const fa_image *frame, const float *landmarks, 
  * times the PDM mean's x, y (pdm->n must be 68): A (row-major 2x2 scale-rotation) maps the
  * landmarks onto the scaled mean shape. */
 void fa_align_similarity(const float *landmarks, const fa_pdm *pdm, double sim_scale, float A[4]);
+/* Asks src (a frame made on demand, or NULL) for every pixel fa_align_face_mask would read from
+ * a width x height frame for these arguments. */
+void fa_align_face_mask_need(const fa_pixel_source *src, int width, int height,
+                             const float *landmarks, const float g[6], const fa_pdm *pdm,
+                             double sim_scale, int size);
 
 /* ---- FHOG (hog.c) ----------------------------------------------------------------------- */
 /* dlib's extract_fhog_features(cv_image<bgr_pixel>, cell_size) reproduced exactly, on a BGR

@@ -160,12 +160,44 @@ void fa_warp_affine_masked_rows(const fa_image *src, const float M[6], int size,
  * before fitting; every value is an integer 0..255, so it is kept here as bytes (a quarter of
  * the memory: 2 MB instead of 8 on a 1080x1920 frame) and each sample is converted to float
  * where it is read, which is exact: the same floats the Mat_<float> holds. */
+/* A frame whose pixels are made on demand (-mirror's mirrored frames, of which a tracked frame's
+ * readers use a few percent): before reading the rectangle [x0, x1) x [y0, y1) a reader calls
+ * need, after which those pixels of the grey image and of the BGR frame it belongs to are final.
+ * Since every pixel made is what making the whole frame would give, the readers' results are
+ * the same bytes as on a whole frame. need may be called from several threads at once. */
+typedef struct fa_pixel_source {
+    void (*need)(void *ctx, int x0, int y0, int x1, int y1);
+    void *ctx;
+} fa_pixel_source;
+
+/* Asks src (NULL: an ordinary frame, nothing to do) for [x0, x1) x [y0, y1) of a w x h frame,
+ * widened to whole pixels and clipped to the frame; a NaN bound means the frame's edge. */
+static inline void fa_pixel_need(const fa_pixel_source *src, int w, int h, double x0, double y0,
+                                 double x1, double y1)
+{
+    if (!src)
+        return;
+    x0 = x0 > 0 ? (x0 < w ? x0 : w) : 0, y0 = y0 > 0 ? (y0 < h ? y0 : h) : 0;
+    x1 = x1 < w ? (x1 > 0 ? x1 : 0) : w, y1 = y1 < h ? (y1 > 0 ? y1 : 0) : h;
+    const int ix0 = (int)x0, iy0 = (int)y0;                 /* >= 0: truncation floors */
+    const int ix1 = (int)x1 + (x1 > (int)x1), iy1 = (int)y1 + (y1 > (int)y1); /* ceil */
+    if (ix1 > ix0 && iy1 > iy0)
+        src->need(src->ctx, ix0, iy0, ix1, iy1);
+}
+
 typedef struct fa_grey {
     int width, height;
     int stride;   /* bytes per row, >= width */
     uint8_t *px;  /* owned by whoever allocated it (fa_grey_resize allocates) */
     size_t cap;   /* pixels allocated in px (fa_grey_resize reuses the buffer up to this) */
+    const fa_pixel_source *source; /* NULL, or where the pixels are made on demand */
 } fa_grey;
+
+/* fa_pixel_need on a grey image's source. */
+static inline void fa_grey_need(const fa_grey *g, double x0, double y0, double x1, double y1)
+{
+    fa_pixel_need(g->source, g->width, g->height, x0, y0, x1, y1);
+}
 
 /* Bytes readable past a grey image's last pixel (fa_grey_resize allocates them): the AVX2 warp
  * reads a corner pair as 4 bytes. */
@@ -181,6 +213,10 @@ void fa_grey_free(fa_grey *g);
  * is (3735*B + 19235*G + 9798*R + 16384) >> 15 (OpenCV 4.6's 15-bit RGB2Gray<uchar>). out is
  * resized to img's size. */
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err);
+/* The same conversion of img's rectangle [x0, x1) x [y0, y1) into out (already img's size):
+ * pixel for pixel the bytes fa_grey_from_bgr writes there. cpu: the FA_CPU_* kernels allowed. */
+void fa_grey_from_bgr_rect(const fa_image *img, fa_grey *out, int x0, int y0, int x1, int y1,
+                           unsigned cpu);
 
 /* cv::warpAffine(src, dst, M, Size(dw, dh), WARP_INVERSE_MAP | INTER_LINEAR,
  * BORDER_CONSTANT, 0), as Patch_experts::Response crops each landmark's area of interest:

@@ -83,6 +83,24 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
     return FACEAU_OK;
 }
 
+void fa_grey_from_bgr_rect(const fa_image *img, fa_grey *out, int x0, int y0, int x1, int y1,
+                           unsigned cpu)
+{
+    /* each grey pixel is a function of its own BGR pixel: a row's part gives the same bytes */
+    for (int y = y0; y < y1; y++) {
+        const uint8_t *s = img->bgr + (size_t)y * (size_t)img->stride + 3 * (size_t)x0;
+        uint8_t *d = out->px + (size_t)y * (size_t)out->stride + (size_t)x0;
+#if FA_BUILD_AVX2
+        if (cpu & FA_CPU_AVX2) {
+            fa_grey_row_avx2(s, x1 - x0, d);
+            continue;
+        }
+#endif
+        fa_grey_row(s, x1 - x0, d);
+    }
+    (void)cpu;
+}
+
 /* ---- remapBilinear ---------------------------------------------------------------------- */
 
 /* One destination pixel from a source position P in 1/32 pixel (X, Y): OpenCV stores
@@ -132,6 +150,19 @@ float fa_grey_sample(const fa_grey *src, int64_t X, int64_t Y)
 void fa_warp_affine_grey_cpu(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
                              int dst_stride, unsigned cpu)
 {
+    if (src->source) {
+        /* the source positions span the parallelogram of the corners' (an affine map); around
+         * them, the rounding to 1/32 px, the second bilinear tap and the AVX2 path's 4-byte
+         * corner-pair loads, with a pixel to spare */
+        double lx = INFINITY, hx = -INFINITY, ly = INFINITY, hy = -INFINITY;
+        for (int c = 0; c < 4; c++) {
+            const double x = c & 1 ? dw - 1 : 0, y = c & 2 ? dh - 1 : 0;
+            const double sx = M[0] * x + M[1] * y + M[2], sy = M[3] * x + M[4] * y + M[5];
+            lx = sx < lx ? sx : lx, hx = sx > hx ? sx : hx;
+            ly = sy < ly ? sy : ly, hy = sy > hy ? sy : hy;
+        }
+        fa_grey_need(src, lx - 2, ly - 2, hx + 6, hy + 3);
+    }
 #if FA_BUILD_AVX2
     if (cpu & FA_CPU_AVX2) {
         fa_warp_affine_grey_avx2(src, M, dw, dh, dst, dst_stride);
@@ -175,6 +206,17 @@ void fa_warp_affine_grey(const fa_grey *src, const double M[6], int dw, int dh, 
 void fa_remap_grey(const fa_grey *src, const float *map_x, const float *map_y, int map_stride,
                    int dw, int dh, float *dst, int dst_stride)
 {
+    if (src->source) { /* the maps' extent, with the second tap and a pixel to spare */
+        double lx = INFINITY, hx = -INFINITY, ly = INFINITY, hy = -INFINITY;
+        for (int y = 0; y < dh; y++)
+            for (int x = 0; x < dw; x++) {
+                const double sx = map_x[(size_t)y * (size_t)map_stride + (size_t)x];
+                const double sy = map_y[(size_t)y * (size_t)map_stride + (size_t)x];
+                lx = sx < lx ? sx : lx, hx = sx > hx ? sx : hx;
+                ly = sy < ly ? sy : ly, hy = sy > hy ? sy : hy;
+            }
+        fa_grey_need(src, lx - 2, ly - 2, hx + 3, hy + 3);
+    }
     for (int y = 0; y < dh; y++) {
         const float *mx = map_x + (size_t)y * (size_t)map_stride;
         const float *my = map_y + (size_t)y * (size_t)map_stride;

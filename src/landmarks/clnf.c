@@ -1068,6 +1068,7 @@ static faceau_status track_rest(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtc
          f->failures_in_a_row % P->reinit_video_every == 0)) {
         faceau_box boxes[256];
         int nb = 0;
+        fa_grey_need(grey, 0, 0, grey->width, grey->height); /* MTCNN reads the whole frame */
         if ((st = fa_mtcnn_detect(mtcnn, frame, boxes, 256, &nb, err)))
             return st;
         int pick = fa_mtcnn_pick_single(boxes, nb, -1, -1);

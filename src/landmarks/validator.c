@@ -895,9 +895,11 @@ faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws,
         ws->lmk[i] = landmarks[i] - fx;
         ws->lmk[n + i] = landmarks[n + i] - fy;
     }
-    /* the crop Rect(min_x, min_y, max_x - min_x, max_y - min_y), as a view into the frame */
+    /* the crop Rect(min_x, min_y, max_x - min_x, max_y - min_y), as a view into the frame
+     * (a frame made on demand makes it first: the view has no source of its own) */
+    fa_grey_need(grey, min_x, min_y, max_x, max_y);
     fa_grey crop = {max_x - min_x, max_y - min_y, grey->stride,
-                    grey->px + (size_t)min_y * (size_t)grey->stride + (size_t)min_x, 0};
+                    grey->px + (size_t)min_y * (size_t)grey->stride + (size_t)min_x, 0, NULL};
     paw_maps(w, ws->lmk, ws->coeff, ws->map_x, ws->map_y);
     fa_remap_grey(&crop, ws->map_x, ws->map_y, w->w, w->w, w->h, warped, w->w);
     return FACEAU_OK;

@@ -98,6 +98,12 @@ void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror
 void fa_mirror_frame_cpu(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
                          double seam_px, fa_image *dst, unsigned cpu)
 {
+    fa_mirror_rect_cpu(src, line, side, seam_px, dst, 0, 0, src->width, src->height, cpu);
+}
+
+void fa_mirror_rect_cpu(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
+                        double seam_px, fa_image *dst, int rx0, int ry0, int rx1, int ry1, unsigned cpu)
+{
     const double len = fa_hypot(line->cx - line->gx, line->cy - line->gy);
     const double ux = (line->cx - line->gx) / len, uy = (line->cy - line->gy) / len;
     const double nx = -uy, ny = ux; /* s = (p - g) . n > 0 on the subject's right */
@@ -114,22 +120,26 @@ void fa_mirror_frame_cpu(const fa_image *src, const fa_midline *line, enum fa_mi
         reflect = fa_mirror_reflect_run_avx2;
 #endif
     (void)cpu;
-    for (int y = 0; y < src->height; y++) {
+    for (int y = ry0; y < ry1; y++) {
         const uint8_t *in = src->bgr + (size_t)y * (size_t)src->stride;
         uint8_t *out = dst->bgr + (size_t)y * (size_t)dst->stride;
         const double s0 = -line->gx * nx + ((double)y - line->gy) * ny; /* s at x = 0 */
-        int64_t K = to_fixed(keep * s0), QX = to_fixed(-2 * s0 * nx), QY = to_fixed((double)y - 2 * s0 * ny);
-        int x = 0;
+        /* the row is stepped from x = 0 in exact integers, so starting at rx0 with rx0 steps
+         * taken at once gives every pixel the whole row's values: a rectangle is the same bytes
+         * as that part of the whole frame */
+        int64_t K = to_fixed(keep * s0) + rx0 * dK, QX = to_fixed(-2 * s0 * nx) + rx0 * dQX,
+                QY = to_fixed((double)y - 2 * s0 * ny) + rx0 * dQY;
+        int x = rx0;
         /* k is linear along the row: a run of kept pixels, the seam band and a run of reflected
          * ones, in one order or the other */
-        while (x < src->width) {
+        while (x < rx1) {
             int x1 = x;
             if (K >= HALF) { /* kept pixels: copied as they are */
-                x1 = run_end(x, src->width, K - HALF, -dK);
+                x1 = run_end(x, rx1, K - HALF, -dK);
                 memcpy(out + 3 * x, in + 3 * x, 3 * (size_t)(x1 - x));
                 K += (int64_t)(x1 - x) * dK;
             } else if (K <= -HALF) { /* reflected pixels */
-                x1 = run_end(x, src->width, -HALF - K, dK);
+                x1 = run_end(x, rx1, -HALF - K, dK);
                 reflect(src, QX, QY, dQX, dQY, x1 - x, out + 3 * x);
                 K += (int64_t)(x1 - x) * dK;
             } else { /* inside the seam band: alpha of the kept pixel, 0 at -half, 1 at +half */

@@ -21,7 +21,10 @@
 #ifndef FACEAU_MIRROR_MIRROR_H
 #define FACEAU_MIRROR_MIRROR_H
 
+#include <pthread.h>
+
 #include "core/core.h"
+#include "cv/cv.h"
 
 enum { FA_MIRROR_WINDOW = 5 }; /* frames in the centred smoothing window (t-2 .. t+2) */
 
@@ -49,5 +52,43 @@ enum fa_mirror_side {
  * band of seam_px pixels (0: a hard edge) centred on the line. dst must not overlap src. */
 void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
                      double seam_px, fa_image *dst);
+
+/* ---- a mirrored frame made on demand (lazy.c) ------------------------------------------
+ * A tracked frame's readers use a few percent of a mirrored frame (the patches around the
+ * landmarks, the validator's crop, the AU alignment), so a side of -mirror makes its frame in
+ * tiles as the readers ask for them (fa_pixel_source): a tile is mirrored and converted to grey
+ * the first time a rectangle touching it is asked for, while it is still in the cache. Each pixel
+ * is a function of (x, y, midline, source frame) alone, so whatever was asked, every pixel a
+ * reader reads holds what fa_mirror_frame and fa_grey_from_bgr would write there. */
+enum { FA_MIRROR_TILE_W = 64, FA_MIRROR_TILE_H = 32 };
+
+typedef struct fa_mirror_lazy {
+    fa_pixel_source source; /* what the frame's readers are given: need -> this */
+    /* the frame being made (fa_mirror_lazy_begin) */
+    const fa_image *src;
+    fa_midline line;
+    int have; /* a midline: mirror; else the frame is black */
+    enum fa_mirror_side side;
+    double seam;
+    fa_image *dst;
+    fa_grey *grey;
+    unsigned cpu;
+    int tw, th;    /* tiles across and down */
+    uint8_t *done; /* tw * th: the tile is made */
+    size_t done_cap;
+    pthread_mutex_t mu; /* readers on several threads may ask at once */
+    int mu_ok;
+} fa_mirror_lazy;
+
+faceau_status fa_mirror_lazy_init(fa_mirror_lazy *z, fa_err *err);
+void fa_mirror_lazy_free(fa_mirror_lazy *z);
+/* Starts a frame: dst (BGR) and grey (src's size, allocated by the caller) are made from src
+ * mirrored about line (NULL: a black frame) on demand; nothing is made yet. Allocates only when
+ * the frame has more tiles than any before. grey->source is pointed at z. */
+faceau_status fa_mirror_lazy_begin(fa_mirror_lazy *z, const fa_image *src, const fa_midline *line,
+                                   enum fa_mirror_side side, double seam_px, fa_image *dst,
+                                   fa_grey *grey, unsigned cpu, fa_err *err);
+/* Makes [x0, x1) x [y0, y1) (clipped to the frame) if not made yet. */
+void fa_mirror_lazy_need(fa_mirror_lazy *z, int x0, int y0, int x1, int y1);
 
 #endif

@@ -15,6 +15,11 @@
 void fa_mirror_frame_cpu(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
                          double seam_px, fa_image *dst, unsigned cpu);
 
+/* fa_mirror_frame_cpu on the rectangle [x0, x1) x [y0, y1) of dst alone (within the frame):
+ * the same bytes there as the whole frame's. */
+void fa_mirror_rect_cpu(const fa_image *src, const fa_midline *line, enum fa_mirror_side side,
+                        double seam_px, fa_image *dst, int x0, int y0, int x1, int y1, unsigned cpu);
+
 /* n reflected pixels of a row, the portable way: pixel i is the bilinear sample at fixed-point
  * (qx + i dqx, qy + i dqy), edge-clamped, written as 3 bytes at out + 3 i. */
 void fa_mirror_reflect_run(const fa_image *src, int64_t qx, int64_t qy, int64_t dqx, int64_t dqy,
