@@ -1192,7 +1192,7 @@ static void test_lazy(void)
     /* a slot whose every response computes its Sigmas: the prepared slot's maps, in every view */
     fa_ccnf d;
     fa_ccnf_ws *ws_a = NULL, *ws_d = NULL;
-    fa_grey grey = {400, 400, 400, malloc(400 * 400), 400 * 400};
+    fa_grey grey = {400, 400, 400, malloc(400 * 400), 400 * 400, NULL};
     unsigned rng = 11;
     for (int i = 0; grey.px && i < 400 * 400; i++)
         grey.px[i] = (uint8_t)((rng = rng * 1103515245u + 12345u) >> 16);
