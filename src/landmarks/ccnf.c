@@ -44,12 +44,13 @@ int fa_ccnf_view(const fa_ccnf *c, const float g[6])
 size_t fa_ccnf_im2col_tmp_floats(int window, int w, int h)
 {
     /* the portable im2col: K floats; the AVX2 one (windows of 3 or more): the transposed area
-     * (+ 8), h copies of aw x window (+ 8) */
+     * (+ 8), h copies of aw x window (+ 8), then the fused kernel's P means and P norms */
     const size_t K = 1 + (size_t)w * (size_t)h;
     if (window < 3)
         return K;
     const size_t aw = (size_t)(window + w - 1), ah = (size_t)(window + h - 1);
-    const size_t avx2 = aw * ah + 8 + (size_t)h * aw * (size_t)window + 8;
+    const size_t avx2 =
+        aw * ah + 8 + (size_t)h * aw * (size_t)window + 8 + 2 * (size_t)window * (size_t)window;
     return avx2 > K ? avx2 : K;
 }
 
@@ -216,23 +217,24 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
     float *flat = colsT + (size_t)P * (size_t)K;    /* P, position order x*window + y */
     float *resp = flat + P;                         /* P, row-major [y][x] */
     float *tmp = resp + P;                          /* fa_ccnf_im2col_tmp_floats */
-#if FA_BUILD_AVX2
-    const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
-    if (avx2 && window >= 3)
-        fa_ccnf_im2col_avx2(area, area_stride, window, e->width, e->height, tmp, colsT);
-    else
-#endif
-        im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
-
     /* neuron_resp_full = weight_matrix * im2col^T, then per neuron with alpha > 1e-4 the
      * sigmoid added to the response (zero to start with) */
     memset(flat, 0, (size_t)P * sizeof *flat);
-    int r0 = 0;
 #if FA_BUILD_AVX2
-    if (avx2)
-        r0 = fa_ccnf_neurons_avx2(colsT, P, K, e, flat);
+    const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
+    if (avx2 && window >= 3)
+        fa_ccnf_neurons_fused_avx2(area, area_stride, window, e, tmp, flat);
+    else
 #endif
-    neurons_scalar(colsT, P, K, e, r0, flat);
+    {
+        im2col_norm(area, area_stride, window, e->width, e->height, tmp, colsT);
+        int r0 = 0;
+#if FA_BUILD_AVX2
+        if (avx2)
+            r0 = fa_ccnf_neurons_avx2(colsT, P, K, e, flat);
+#endif
+        neurons_scalar(colsT, P, K, e, r0, flat);
+    }
     /* response.t(): flat[x*window + y] is (x, y) */
     for (int y = 0; y < window; y++)
         for (int x = 0; x < window; x++)

@@ -47,6 +47,12 @@ void fa_ccnf_im2col_avx2(const float *area, int stride, int window, int w, int h
  * position at a time in two 8-lane registers; returns the first position left to the scalar
  * loop (P: none). */
 int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat);
+/* fa_ccnf_im2col_avx2 then fa_ccnf_neurons_avx2 on the whole response (windows of 3 or more),
+ * fused: only the positions' means and norms are stored and each input is made as the neurons
+ * read it (the same operations, so the same bits, without writing and re-reading the K x P
+ * matrix); tmp holds fa_ccnf_im2col_tmp_floats(window, e->width, e->height) floats. */
+void fa_ccnf_neurons_fused_avx2(const float *area, int stride, int window,
+                                const fa_ccnf_expert *e, float *tmp, float *flat);
 #endif
 
 #endif
