@@ -156,10 +156,6 @@ void fa_warp_affine_masked_rows(const fa_image *src, const float M[6], int size,
  * interpolate with OpenCV's float bilinear weight table, summing the four products in OpenCV's
  * order. */
 
-/* A single-channel image, row-major. OpenFace converts its 8-bit grey frame to Mat_<float>
- * before fitting; every value is an integer 0..255, so it is kept here as bytes (a quarter of
- * the memory: 2 MB instead of 8 on a 1080x1920 frame) and each sample is converted to float
- * where it is read, which is exact: the same floats the Mat_<float> holds. */
 /* A frame whose pixels are made on demand (-mirror's mirrored frames, of which a tracked frame's
  * readers use a few percent): before reading the rectangle [x0, x1) x [y0, y1) a reader calls
  * need, after which those pixels of the grey image and of the BGR frame it belongs to are final.
@@ -185,6 +181,10 @@ static inline void fa_pixel_need(const fa_pixel_source *src, int w, int h, doubl
         src->need(src->ctx, ix0, iy0, ix1, iy1);
 }
 
+/* A single-channel image, row-major. OpenFace converts its 8-bit grey frame to Mat_<float>
+ * before fitting; every value is an integer 0..255, so it is kept here as bytes (a quarter of
+ * the memory: 2 MB instead of 8 on a 1080x1920 frame) and each sample is converted to float
+ * where it is read, which is exact: the same floats the Mat_<float> holds. */
 typedef struct fa_grey {
     int width, height;
     int stride;   /* bytes per row, >= width */
