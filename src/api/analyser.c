@@ -44,6 +44,14 @@ struct faceau_au_models {
     double load_ms;
 };
 
+/* What frame_align leaves for frame_features_rest. */
+typedef struct pending_frame {
+    float g[6];
+    float p_local[FA_N_MODES];
+    int success;
+    double t0, t1, t2; /* the sub-stages' start and end times */
+} pending_frame;
+
 struct faceau_au {
     faceau_config cfg;
     const faceau_au_models *m;
@@ -60,6 +68,11 @@ struct faceau_au {
 
     double stage_ms[FA_N_STAGES]; /* time spent per sub-stage, for the bench */
     const fa_pixel_source *source; /* frames made on demand (fa_analyser_set_source), or NULL */
+
+    /* the frame fa_analyser_align aligned, until fa_analyser_add_aligned */
+    pending_frame pend;
+    int pending;      /* pend holds an aligned frame not yet added */
+    int pend_verdict; /* the tracker's verdict on it (pend.success: whether it was aligned) */
 
     /* the last frame's features */
     uint8_t aligned[FA_ALIGN_SIZE * FA_ALIGN_SIZE * 3];
@@ -282,6 +295,7 @@ void faceau_au_reset(faceau_au *au)
     au->frames = 0;
     au->finished = 0;
     au->finished_in_place = 0;
+    au->pending = 0;
     au->source = NULL; /* a frame source belongs to the input that set it */
     memset(au->stage_ms, 0, sizeof au->stage_ms);
     au->hist.n = 0;
@@ -307,42 +321,53 @@ static void geometry_features(const faceau_au *au, const float *p_local, double 
         out[rows + j] = (double)p_local[j];
 }
 
-/* Computes the aligned face, HOG and feature vector x of one frame. */
-static faceau_status frame_features(faceau_au *au, const faceau_frame *frame, const float *lm,
-                                    int success, faceau_au_result *out)
+/* The first half of a frame's features, the only one that reads the frame: its shape parameters
+ * and aligned face, kept in au->pend for frame_features_rest. */
+static faceau_status frame_align(faceau_au *au, const faceau_frame *frame, const float *lm,
+                                 int success)
 {
-    float p_local[FA_N_MODES] = {0};
-    float g[6] = {0};
-    double t0 = now_ms(), t1 = t0, t2 = t0;
+    pending_frame *pf = &au->pend;
+    memset(pf->p_local, 0, sizeof pf->p_local);
+    memset(pf->g, 0, sizeof pf->g);
+    pf->success = success;
+    pf->t0 = pf->t1 = pf->t2 = now_ms();
     if (success) {
         fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
-        fa_pdm_calc_params(&au->m->models.pdm, lm, g, p_local);
-        t1 = now_ms();
-        fa_align_face_mask_need(au->source, frame->width, frame->height, lm, g, &au->m->models.pdm,
-                                SIM_SCALE_AU, FA_ALIGN_SIZE);
-        faceau_status st = fa_align_face_mask(&img, lm, g, &au->m->models.pdm, &au->m->models.tris,
-                                              SIM_SCALE_AU, FA_ALIGN_SIZE, au->aligned, &au->err);
+        fa_pdm_calc_params(&au->m->models.pdm, lm, pf->g, pf->p_local);
+        pf->t1 = now_ms();
+        fa_align_face_mask_need(au->source, frame->width, frame->height, lm, pf->g,
+                                &au->m->models.pdm, SIM_SCALE_AU, FA_ALIGN_SIZE);
+        faceau_status st = fa_align_face_mask(&img, lm, pf->g, &au->m->models.pdm,
+                                              &au->m->models.tris, SIM_SCALE_AU, FA_ALIGN_SIZE,
+                                              au->aligned, &au->err);
         if (st)
             return st;
-        t2 = now_ms();
+        pf->t2 = now_ms();
     } else {
         memset(au->aligned, 0, sizeof au->aligned);
     }
+    return FACEAU_OK;
+}
+
+/* The rest of the features of the frame frame_align aligned: HOG and feature vector x. */
+static faceau_status frame_features_rest(faceau_au *au, faceau_au_result *out)
+{
+    const pending_frame *pf = &au->pend;
     /* the SIMD kernels the models picked when they were loaded (pdm.cpu) */
     if (fa_fhog_cpu(au->aligned, FA_ALIGN_SIZE, FA_ALIGN_SIZE, FA_ALIGN_SIZE * 3, 8,
                     au->m->models.pdm.cpu, au->hog) != FACEAU_HOG_SIZE)
         return fa_fail(&au->err, FACEAU_ERR_STATE, "FHOG of the aligned face has the wrong size");
     for (int i = 0; i < FACEAU_HOG_SIZE; i++)
         au->x[i] = au->hog[i];
-    geometry_features(au, p_local, au->x + FACEAU_HOG_SIZE);
-    memcpy(au->p_local, p_local, sizeof p_local);
+    geometry_features(au, pf->p_local, au->x + FACEAU_HOG_SIZE);
+    memcpy(au->p_local, pf->p_local, sizeof pf->p_local);
     double t3 = now_ms();
-    au->stage_ms[FA_STAGE_PDM] += t1 - t0;
-    au->stage_ms[FA_STAGE_ALIGN] += t2 - t1;
-    au->stage_ms[FA_STAGE_HOG] += t3 - t2;
-    out->success = success;
-    memcpy(out->params_global, g, sizeof g);
-    memcpy(out->params_local, p_local, sizeof p_local);
+    au->stage_ms[FA_STAGE_PDM] += pf->t1 - pf->t0;
+    au->stage_ms[FA_STAGE_ALIGN] += pf->t2 - pf->t1;
+    au->stage_ms[FA_STAGE_HOG] += t3 - pf->t2;
+    out->success = pf->success;
+    memcpy(out->params_global, pf->g, sizeof pf->g);
+    memcpy(out->params_local, pf->p_local, sizeof pf->p_local);
     return FACEAU_OK;
 }
 
@@ -436,6 +461,52 @@ static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *o
     return FACEAU_OK;
 }
 
+faceau_status fa_analyser_align(faceau_au *au, const faceau_frame *frame,
+                                const float landmarks[2 * FACEAU_N_LANDMARKS], int success)
+{
+    if (!au)
+        return FACEAU_ERR_INVALID_ARG;
+    au->pending = 0;
+    if (!frame || !landmarks)
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_add_frame: %s is NULL",
+                       !frame ? "frame" : "landmarks");
+    if (au->finished)
+        return fa_fail(&au->err, FACEAU_ERR_STATE,
+                       "faceau_au_add_frame after faceau_au_finish: call faceau_au_reset first");
+    if (!frame->bgr || frame->width <= 0 || frame->height <= 0 || frame->stride < 3 * frame->width)
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "bad frame (%dx%d, stride %d)",
+                       frame->width, frame->height, frame->stride);
+    /* FaceLandmarkImg predicts from every face's landmarks, whatever the tracker's verdict */
+    int is_static = au->cfg.au_mode == FACEAU_AU_STATIC;
+    faceau_status st = frame_align(au, frame, landmarks, is_static || success);
+    if (st)
+        return st;
+    au->pend_verdict = success != 0;
+    au->pending = 1;
+    return FACEAU_OK;
+}
+
+faceau_status fa_analyser_add_aligned(faceau_au *au, faceau_au_result *out)
+{
+    if (!au)
+        return FACEAU_ERR_INVALID_ARG;
+    if (!out)
+        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_add_frame: out is NULL");
+    if (!au->pending)
+        return fa_fail(&au->err, FACEAU_ERR_STATE, "fa_analyser_add_aligned: no frame aligned");
+    au->pending = 0;
+    memset(out, 0, sizeof *out);
+    int success = au->pend_verdict;
+    faceau_status st = frame_features_rest(au, out);
+    if (st)
+        return st;
+    if (au->cfg.au_mode == FACEAU_AU_STATIC) {
+        out->success = success;
+        return add_static(au, out);
+    }
+    return add_dynamic(au, success, out);
+}
+
 faceau_status faceau_au_add_frame(faceau_au *au, const faceau_frame *frame,
                                   const float landmarks[2 * FACEAU_N_LANDMARKS], int success,
                                   faceau_au_result *out)
@@ -445,23 +516,8 @@ faceau_status faceau_au_add_frame(faceau_au *au, const faceau_frame *frame,
     if (!frame || !landmarks || !out)
         return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "faceau_au_add_frame: %s is NULL",
                        !frame ? "frame" : !landmarks ? "landmarks" : "out");
-    if (au->finished)
-        return fa_fail(&au->err, FACEAU_ERR_STATE,
-                       "faceau_au_add_frame after faceau_au_finish: call faceau_au_reset first");
-    if (!frame->bgr || frame->width <= 0 || frame->height <= 0 || frame->stride < 3 * frame->width)
-        return fa_fail(&au->err, FACEAU_ERR_INVALID_ARG, "bad frame (%dx%d, stride %d)",
-                       frame->width, frame->height, frame->stride);
-    memset(out, 0, sizeof *out);
-    /* FaceLandmarkImg predicts from every face's landmarks, whatever the tracker's verdict */
-    int is_static = au->cfg.au_mode == FACEAU_AU_STATIC;
-    faceau_status st = frame_features(au, frame, landmarks, is_static || success, out);
-    if (st)
-        return st;
-    if (is_static) {
-        out->success = success != 0;
-        return add_static(au, out);
-    }
-    return add_dynamic(au, success != 0, out);
+    faceau_status st = fa_analyser_align(au, frame, landmarks, success);
+    return st ? st : fa_analyser_add_aligned(au, out);
 }
 
 faceau_status faceau_au_last_features(const faceau_au *au, unsigned char *aligned_bgr, float *hog)

@@ -21,6 +21,12 @@ int fa_analyser_static(const faceau_au *au);
 /* Frames given to the analyser from now on are made on demand by source (NULL: ordinary
  * frames): it asks for the pixels its alignment reads before reading them. */
 void fa_analyser_set_source(faceau_au *au, const fa_pixel_source *source);
+/* faceau_au_add_frame in two steps, so that a pipeline can give the frame back between them:
+ * fa_analyser_align reads the frame (its shape parameters and aligned face, the only step that
+ * does), fa_analyser_add_aligned computes and adds the rest into out. */
+faceau_status fa_analyser_align(faceau_au *au, const faceau_frame *frame,
+                                const float landmarks[2 * FACEAU_N_LANDMARKS], int success);
+faceau_status fa_analyser_add_aligned(faceau_au *au, faceau_au_result *out);
 /* Records a failure as faceau_au_last_error() reports it. */
 void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg);
 enum { FA_STAGE_PDM, FA_STAGE_ALIGN, FA_STAGE_HOG, FA_STAGE_MEDIAN, FA_STAGE_PREDICT, FA_N_STAGES };

@@ -23,7 +23,7 @@
  * 200 MP) are decoded only when asked for. Two frames at 1080x1920 (16 MB) saved 6 MB of peak
  * RSS but cost the portrait clip 12% at -threads 2 (4.4 -> 5.0 s, best of three each on a quiet
  * machine): the decoder, that clip's longest stage, must run while both stages hold a frame. */
-#define FRAMES_BYTES ((size_t)20 << 20)
+#define FRAMES_BYTES ((size_t)16 << 20)
 
 enum source_kind { SRC_VIDEO, SRC_IMAGES };
 

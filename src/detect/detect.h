@@ -35,7 +35,8 @@ faceau_status fa_mtcnn_set_threads(fa_mtcnn *d, int n, fa_err *err);
 /* DetectFaces on a BGR frame: writes up to max_boxes boxes, best first (OpenFace's final NMS
  * order), after OpenFace's final correction (the box OpenFace hands to CLNF); *n = how many
  * were written. A frame whose smaller side is under 60 px gives *n = 0. Not thread-safe on
- * one fa_mtcnn (it owns the workspace, which only grows, so warm calls do not allocate). */
+ * one fa_mtcnn (it owns the workspace, which only grows, so warm calls allocate only PNet's
+ * band buffers, which each call gives back: see mtcnn.c's tws_trim). */
 faceau_status fa_mtcnn_detect(fa_mtcnn *d, const fa_image *bgr, faceau_box *boxes, int max_boxes,
                               int *n, fa_err *err);
 /* DetectSingleFaceMTCNN's choice: the widest box (first of equals), or with a preference

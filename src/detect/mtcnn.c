@@ -95,6 +95,21 @@ static int tws_reserve(tws *w, size_t nbuf, int dw)
     return 1;
 }
 
+/* PNet's band buffers outgrow everything else a detector keeps (3.7 MB at two threads on a
+ * 1080x1920 frame) and a video detects only now and then (its first frame, after a lost face),
+ * so they are given back after each detection rather than held through the tracking between:
+ * a warm detection pays a few page faults, not megabytes for the whole run. */
+#define KEEP_BUF_FLOATS ((size_t)64 << 10)
+
+static void tws_trim(tws *w)
+{
+    if (w->cap <= KEEP_BUF_FLOATS)
+        return;
+    free(w->buf[0]), free(w->buf[1]);
+    w->buf[0] = w->buf[1] = NULL;
+    w->cap = 0;
+}
+
 static void tws_free(tws *w)
 {
     free(w->buf[0]), free(w->buf[1]), free(w->ftmp), free(w->itmp), free(w->c);
@@ -585,5 +600,7 @@ faceau_status fa_mtcnn_detect(fa_mtcnn *d, const fa_image *img, faceau_box *boxe
     }
     *n = out;
     d->img = NULL;
+    for (int t = 0; t < d->threads; t++)
+        tws_trim(&d->ws[t]);
     return FACEAU_OK;
 }
