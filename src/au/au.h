@@ -89,12 +89,16 @@ void fa_au_predict(const fa_au_models *m, const double *x, const double *median,
 typedef struct fa_median {
     int dim, bins;
     double min, max;
-    /* bin b of dimension i is at [i * dim_step + b * bin_step]: one row per dimension, or
-     * bin-major (median.c says which and why) */
-    size_t dim_step, bin_step;
-    uint16_t *hist; /* dim x bins until count reaches widen_at (no bin exceeds count), then NULL */
-    int32_t *wide;  /* the same layout from then on (for the analyser's life), else NULL */
-    int *lo, *hi;   /* dim: the bins written since the last reset (none: bins, -1) */
+    /* the bins, in blocks made as samples reach them (median.c says why): blk[i * nblk + k] is
+     * the number + 1 of the block holding bins [64 k, 64 k + 64) of dimension i, 0 if none
+     * (all zero); block n is in chunks[n / 512] */
+    int nblk;
+    uint32_t *blk;
+    void **chunks;       /* uint16_t bins until count reaches widen_at, then int32_t */
+    size_t nchunks, chunk_cap;
+    uint32_t used;       /* blocks made */
+    int wide;            /* 32-bit bins (for the analyser's life) */
+    int *bin_of;         /* dim: the sample being added's bins */
     int widen_at;   /* FA_MEDIAN_WIDEN_AT; tests lower it to cross the switch quickly */
     int *med_bin;   /* dim: each dimension's current median bin */
     int *below;     /* dim: samples in the bins before med_bin */
@@ -104,16 +108,19 @@ typedef struct fa_median {
 
 /* A bin never holds more samples than were added, so 16-bit bins are exact up to 65535 samples
  * (131,070 video frames, as the medians take every other frame): half the memory of OpenFace's
- * int bins (13 MB instead of 27) for any video shorter than 73 minutes at 30 fps. Past that the
- * histogram moves into 32-bit bins, once. */
+ * int bins for any video shorter than 73 minutes at 30 fps. Past that the histogram moves into
+ * 32-bit bins, once. */
 #define FA_MEDIAN_WIDEN_AT 65535
 
 faceau_status fa_median_init(fa_median *h, int dim, int bins, double min, double max, fa_err *err);
 void fa_median_free(fa_median *h);
 void fa_median_reset(fa_median *h);
 /* Adds x to the histogram if update, then recomputes the median as OpenFace does. Fails
- * (FACEAU_ERR_NOMEM, the median unchanged) only when the histogram must widen and cannot. */
+ * (FACEAU_ERR_NOMEM, the median unchanged) only when the histogram must widen or make a block
+ * for a new bin and cannot. */
 faceau_status fa_median_update(fa_median *h, const double *x, int update, fa_err *err);
+/* The count in bin b of dimension i. */
+uint32_t fa_median_bin(const fa_median *h, int i, int b);
 
 /* ---- post-processing (post.c) ----------------------------------------------------------- */
 /* OpenFace's ExtractAllPredictionsOfflineReg after re-prediction: per AU, subtract the cutoff
