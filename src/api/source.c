@@ -77,13 +77,17 @@ static faceau_status open_images(faceau_source *s, const char *path, int is_dir)
 }
 
 /* Decodes the next frame into sl (straight from the decoder, no copy); *got = 0 at the end.
- * Runs on the producer thread only. */
+ * Runs on the producer thread only. A video's frame is already decoded (fa_video_decode): here
+ * it is converted into sl. */
 static faceau_status decode_next(faceau_source *s, slot *sl, int *got, fa_err *err)
 {
     *got = 0;
     sl->path = NULL;
-    if (s->kind == SRC_VIDEO)
-        return fa_video_read_into(s->video, &sl->img, &sl->cap, got, err);
+    if (s->kind == SRC_VIDEO) {
+        faceau_status st = fa_video_convert_into(s->video, &sl->img, &sl->cap, err);
+        *got = st == FACEAU_OK;
+        return st;
+    }
     if (s->next >= s->n_paths)
         return FACEAU_OK;
     fa_image_free(&sl->img);
@@ -115,26 +119,39 @@ static void take_idle_buffer(faceau_source *s, slot *sl)
     }
 }
 
+/* Waits for room for one more frame, then gives the slot to decode it into (NULL: stopped). */
+static slot *wait_for_slot(faceau_source *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop &&
+           (s->ready + s->held >= RING ||
+            (!s->waiting && (size_t)(s->ready + s->held + 1) * s->frame_bytes > FRAMES_BYTES)))
+        pthread_cond_wait(&s->cv, &s->mu);
+    slot *sl = s->stop ? NULL : &s->ring[(s->head + s->held + s->ready) % RING];
+    if (sl && !sl->img.bgr && (size_t)RING * s->frame_bytes > FRAMES_BYTES)
+        take_idle_buffer(s, sl);
+    pthread_mutex_unlock(&s->mu);
+    return sl;
+}
+
 static void *producer(void *arg)
 {
     faceau_source *s = arg;
     long index = 0;
     for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->stop &&
-               (s->ready + s->held >= RING ||
-                (!s->waiting && (size_t)(s->ready + s->held + 1) * s->frame_bytes > FRAMES_BYTES)))
-            pthread_cond_wait(&s->cv, &s->mu);
-        int stop = s->stop;
-        slot *sl = &s->ring[(s->head + s->held + s->ready) % RING];
-        if (!sl->img.bgr && (size_t)RING * s->frame_bytes > FRAMES_BYTES)
-            take_idle_buffer(s, sl);
-        pthread_mutex_unlock(&s->mu);
-        if (stop)
-            break;
-        int got = 0;
-        faceau_status st = decode_next(s, sl, &got, &s->producer_err);
-        sl->index = index++;
+        /* a video's next frame is decoded before waiting for a buffer (fa_video_decode): only
+         * its conversion into the buffer waits for one, not the decoding, most of the work */
+        int got = 1;
+        faceau_status st = FACEAU_OK;
+        if (s->kind == SRC_VIDEO)
+            st = fa_video_decode(s->video, &got, &s->producer_err);
+        slot *sl = NULL;
+        if (!st && got) {
+            if (!(sl = wait_for_slot(s)))
+                break;
+            st = decode_next(s, sl, &got, &s->producer_err);
+            sl->index = index++;
+        }
         pthread_mutex_lock(&s->mu);
         if (st || !got) {
             s->end_status = st;

@@ -32,6 +32,12 @@ faceau_status fa_video_read(fa_video *v, const fa_image **frame, int *got, fa_er
  * rotated stream). *cap is dst's buffer size in bytes (0 for an empty dst): the buffer is
  * reused when large enough, else replaced. dst's stride may exceed 3 * width. */
 faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *got, fa_err *err);
+/* fa_video_read_into in two steps: fa_video_decode decodes the next frame (*got = 0 at the end)
+ * and keeps it in the decoder's own picture, fa_video_convert_into converts it into dst. A
+ * decode-ahead thread decodes before it has a buffer to convert into: the decoding, most of
+ * the work, needs none. */
+faceau_status fa_video_decode(fa_video *v, int *got, fa_err *err);
+faceau_status fa_video_convert_into(fa_video *v, fa_image *dst, size_t *cap, fa_err *err);
 double fa_video_fps(const fa_video *v); /* OpenCV's CAP_PROP_FPS; 30 if unknown or <= 0 */
 void fa_video_close(fa_video *v);
 

@@ -51,6 +51,7 @@ struct fa_video {
     int threads;           /* decoder threads, 0: one per core */
     faceau_frame_limits lim; /* the largest frame accepted */
     int64_t delivered;
+    int decoded;           /* fa_video_decode left a frame in picture for fa_video_convert_into */
     int ended;
     const char *damage;    /* why the stream is being drained early, or NULL */
     double fps;
@@ -498,15 +499,24 @@ static faceau_status ensure_buffer(fa_video *v, fa_image *dst, size_t *cap, size
     return FACEAU_OK;
 }
 
-faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *got, fa_err *err)
+faceau_status fa_video_decode(fa_video *v, int *got, fa_err *err)
 {
     *got = 0;
     if (!v)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "video reader is NULL");
+    if (v->decoded) /* not converted yet: still the next frame */
+        return *got = 1, FACEAU_OK;
     faceau_status st = next_frame(v, got, err);
-    if (st != FACEAU_OK || !*got)
-        return st;
-    *got = 0;
+    v->decoded = st == FACEAU_OK && *got;
+    return st;
+}
+
+faceau_status fa_video_convert_into(fa_video *v, fa_image *dst, size_t *cap, fa_err *err)
+{
+    if (!v || !v->decoded)
+        return fa_fail(err, FACEAU_ERR_STATE, "fa_video_convert_into: no frame decoded");
+    v->decoded = 0;
+    faceau_status st;
     int w, h;
     if (v->rotation) { /* through rgb_picture, then turned into dst */
         st = convert(v, err);
@@ -540,6 +550,17 @@ faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *g
     if (st != FACEAU_OK)
         return st;
     v->delivered++;
+    return FACEAU_OK;
+}
+
+faceau_status fa_video_read_into(fa_video *v, fa_image *dst, size_t *cap, int *got, fa_err *err)
+{
+    faceau_status st = fa_video_decode(v, got, err);
+    if (st != FACEAU_OK || !*got)
+        return st;
+    *got = 0;
+    if ((st = fa_video_convert_into(v, dst, cap, err)) != FACEAU_OK)
+        return st;
     *got = 1;
     return FACEAU_OK;
 }
