@@ -41,7 +41,8 @@ void fa_analyser_stage_ms(const faceau_au *au, double ms[FA_N_STAGES]);
  * held; faceau_source_read gives them all back. Acquire from one thread; release from any.
  * Two: run.c's tracker holds one frame while the AU stage reads the one before. Every frame
  * held or decoded ahead is a full BGR frame (6 MB at 1080x1920), so the pipeline keeps no
- * more of them than it can use. */
+ * more of them than it can use (source.c's FRAMES_BYTES) and gives each back as soon as it
+ * can. */
 #define FA_SOURCE_MAX_HELD 2
 faceau_status fa_source_acquire(faceau_source *s, faceau_frame *frame, int *got);
 void fa_source_release(faceau_source *s);

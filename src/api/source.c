@@ -19,10 +19,12 @@
  * 1080x1920), not speed anything up */
 #define RING (FA_SOURCE_MAX_HELD + 1)
 /* The frames held and decoded ahead stay within this many bytes unless the caller is waiting:
- * the whole ring up to 1080x1920 (6.2 MB a frame), so frames near the size limit (600 MB at
- * 200 MP) are decoded only when asked for. Two frames at 1080x1920 (16 MB) saved 6 MB of peak
- * RSS but cost the portrait clip 12% at -threads 2 (4.4 -> 5.0 s, best of three each on a quiet
- * machine): the decoder, that clip's longest stage, must run while both stages hold a frame. */
+ * the whole ring up to 1280x720 (2.8 MB a frame), two frames at 1080x1920 (6.3 MB a frame), so
+ * frames near the size limit (600 MB at 200 MP) are decoded only when asked for. Three frames
+ * at 1080x1920 kept the portrait clip's peak RSS 6 MB higher for no speed once the AU stage
+ * gives its frame back as soon as it has aligned it (run.c) and the decoder decodes the next
+ * frame into its own pictures while it waits for a buffer to convert it into: the tracker's
+ * frame and the AU stage's, that buffer comes free before the tracker wants the next frame. */
 #define FRAMES_BYTES ((size_t)16 << 20)
 
 enum source_kind { SRC_VIDEO, SRC_IMAGES };
