@@ -161,8 +161,30 @@ static void test_past_16_bits(void)
     fa_median_free(&h);
 }
 
+/* Only the bins samples reach are stored: dimensions whose samples stay within a few bins each,
+ * at different places, take one or two blocks each, not the whole histogram (the HOG median's
+ * shape: 4464 x 1000 bins). */
+static void test_blocks_follow_the_samples(void)
+{
+    enum { DIM = 4464, BINS = 1000 };
+    fa_median h;
+    CHECK(fa_median_init(&h, DIM, BINS, 0.0, 1.0, NULL) == FACEAU_OK, "init");
+    static double x[DIM];
+    for (int step = 0; step < 200; step++) {
+        for (int i = 0; i < DIM; i++) /* dimension i near bin (i * 7) % 990, within 10 bins */
+            x[i] = ((double)((i * 7) % 990) + (double)(step % 10) + 0.5) / BINS;
+        CHECK(fa_median_update(&h, x, 1, NULL) == FACEAU_OK, "update");
+    }
+    CHECK(h.used <= 2u * DIM, "%u blocks of 64 bins for %d dimensions", h.used, DIM);
+    CHECK(fa_median_bin(&h, 5, 35) == 20 && fa_median_bin(&h, 5, 34) == 0 && fa_median_bin(&h, 5, 999) == 0,
+          "dimension 5's bins: %u %u %u", fa_median_bin(&h, 5, 35), fa_median_bin(&h, 5, 34),
+          fa_median_bin(&h, 5, 999));
+    fa_median_free(&h);
+}
+
 int main(void)
 {
+    test_blocks_follow_the_samples();
     test_reset();
     test_past_16_bits();
     test_against_rescan(FA_MEDIAN_WIDEN_AT, 50);

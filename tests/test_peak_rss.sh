@@ -5,7 +5,7 @@
 # shared clips at -threads 1 and 2.
 #  - 2015-10-15-15-14.avi (640x480): 63 and 66 MB (2026-12-04, session 8; 68 and 71 in session 7,
 #    83 and 86 before the Sigmas were computed per face, 96 and 98 before session 6).
-#  - portrait_1080x1920.mp4: 92 and 99 MB (98 and 111 in session 7, 113 and 127 before, 125 and
+#  - portrait_1080x1920.mp4: 93 and 99 MB (98 and 111 in session 7, 113 and 127 before, 125 and
 #    139 before that): what remains is about 33 MB of shared-library pages (FFmpeg's ~130
 #    dependencies: 29 MB of file pages, 4 MB of their relocated data), 7 MB of landmark model
 #    tables (the CCNF weights and KDE grids) and 6 MB of the face's own Sigmas (windows 9 and 7
