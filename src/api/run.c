@@ -555,8 +555,9 @@ static void *au_stage_main(void *arg)
         emit_state e = {row, 0, 0, 0};
         if (!st && !stop)
             st = emit_align(r, &q->frame[k], &q->face[k], &e);
-        /* the frame back before the rest of the AU stage (most of it), so the decoder can use its
-         * buffer sooner: at 1080x1920 the pipeline keeps its speed with one frame fewer */
+        /* the frame back before the rest of the AU stage (most of it): the decoder converts the
+         * next frame into its buffer, which lets 1080x1920 run with two frames in flight, not
+         * three (source.c's FRAMES_BYTES) */
         fa_source_release(r->src);
         if (!st && !stop)
             st = emit_rest(r, &e);
