@@ -167,6 +167,19 @@ void fa_ccnf_plan_free(fa_ccnf_plan *P);
  * fa_ccnf_plan_finish would keep. A Sigma that is not positive definite fails the response
  * that needs it, or with per_call this call (all are checked here); FACEAU_ERR_MODEL_CORRUPT. */
 faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err);
+/* fa_ccnf_plan_keep in steps, so that a loader can check a per-call slot's Sigmas on its
+ * threads: the slot without the check (*slot: the slot made, -1 if the window was prepared
+ * already); fa_ccnf_lazy_check for groups g0..g1-1 (any threads, disjoint ranges, each with its
+ * own fa_ccnf_lazy_check_floats(window) floats of scratch) sets ok[g] for each distinct Sigma;
+ * fa_ccnf_lazy_verdict on all lazy[slot].nd of them fails as fa_ccnf_plan_keep would (the
+ * first that is not positive definite). */
+faceau_status fa_ccnf_plan_keep_unchecked(fa_ccnf_plan *P, int per_call, int *slot,
+                                         fa_err *err);
+size_t fa_ccnf_lazy_check_floats(int window);
+void fa_ccnf_lazy_check(const fa_ccnf *c, int slot, int g0, int g1, unsigned char *ok,
+                        float *work);
+faceau_status fa_ccnf_lazy_verdict(const fa_ccnf *c, int slot, const unsigned char *ok,
+                                   fa_err *err);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 

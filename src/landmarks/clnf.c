@@ -219,12 +219,20 @@ static float scale_sigma(const clnf_model *M, int scale)
 #define MAX_PLANS (FA_CLNF_MAX_SCALES * 2 * (FA_CLNF_MAX_PARTS + 1))
 #define MAX_GRIDS (MAX_KDE * (FA_CLNF_MAX_PARTS + 1))
 #define KDE_ROWS 16 /* grid rows (of the x loop) per job */
+#define CHECK_GROUPS 4 /* Sigmas of a per-call slot checked per job */
 typedef struct load_plan {
     fa_ccnf_plan plan[MAX_PLANS];
     int n_plans;
     const fa_kde *grid[MAX_GRIDS];
     int n_grids;
-    /* the jobs: plan p's batch b, or grid g's rows from r */
+    /* the per-call slots, whose Sigmas are checked and dropped: ok per distinct Sigma */
+    struct lazy_check {
+        const fa_ccnf *c;
+        int slot;
+        unsigned char *ok;
+    } check[MAX_PLANS];
+    int n_checks;
+    /* the jobs: plan p's batch b, grid g's rows from r, or check q's Sigmas from g */
     struct load_job {
         int kind, index, from;
     } *jobs;
@@ -232,6 +240,24 @@ typedef struct load_plan {
     float *work;  /* per pool thread */
     size_t per_thread;
 } load_plan;
+
+/* A per-call slot's Sigmas to check in the load's batch (a response cannot fail, so all are
+ * checked at load, as fa_ccnf_plan_keep does alone). */
+static faceau_status add_check(load_plan *L, const fa_ccnf *c, int slot, fa_err *err)
+{
+    if (L->n_checks == MAX_PLANS)
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "too many window sizes");
+    unsigned char *ok = fa_malloc((size_t)c->lazy[slot].nd + 1, err, "CCNF sigma checks");
+    if (!ok)
+        return FACEAU_ERR_NOMEM;
+    L->check[L->n_checks++] = (struct lazy_check){c, slot, ok};
+    return FACEAU_OK;
+}
+
+static long check_jobs(const struct lazy_check *q)
+{
+    return (q->c->lazy[q->slot].nd + CHECK_GROUPS - 1) / CHECK_GROUPS;
+}
 
 /* Plans the Sigmas of every window in use and sets up the KDE grids (in arena, filled by the
  * batch). OpenFace caches one grid per window size, computed with the sigma of its first use;
@@ -260,10 +286,12 @@ static faceau_status model_plan(clnf_model *M, load_plan *L, fa_large_arena *are
                  * use (only fits from a detection or after a failure do) by each response */
                 const size_t bytes = fa_ccnf_plan_bytes(P);
                 if (bytes > LAZY_SIGMA_BYTES) {
-                    int tracked = 0;
+                    int tracked = 0, slot;
                     for (int q = 0; q < M->params.n_windows; q++)
                         tracked |= M->params.win_small[q] == ws;
-                    if ((st = fa_ccnf_plan_keep(P, !tracked, err)))
+                    if ((st = fa_ccnf_plan_keep_unchecked(P, !tracked, &slot, err)))
+                        return st;
+                    if (!tracked && slot >= 0 && (st = add_check(L, &M->ccnf[s], slot, err)))
                         return st;
                 } else {
                     L->n_plans++;
@@ -292,8 +320,12 @@ static void load_job_run(void *ctx, long job, int thread)
 {
     const load_plan *L = ctx;
     const struct load_job *J = &L->jobs[job];
+    float *work = L->work + (size_t)thread * L->per_thread;
     if (J->kind == 0) {
-        fa_ccnf_plan_run(&L->plan[J->index], J->from, L->work + (size_t)thread * L->per_thread);
+        fa_ccnf_plan_run(&L->plan[J->index], J->from, work);
+    } else if (J->kind == 2) {
+        const struct lazy_check *q = &L->check[J->index];
+        fa_ccnf_lazy_check(q->c, q->slot, J->from, J->from + CHECK_GROUPS, q->ok, work);
     } else {
         const fa_kde *k = L->grid[J->index];
         const int steps = fa_kde_fill_steps(k), end = J->from + KDE_ROWS;
@@ -314,6 +346,11 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
     }
     for (int g = 0; g < L->n_grids; g++)
         n += (fa_kde_fill_steps(L->grid[g]) + KDE_ROWS - 1) / KDE_ROWS;
+    for (int q = 0; q < L->n_checks; q++) {
+        const size_t w = fa_ccnf_lazy_check_floats(L->check[q].c->slot_window[L->check[q].slot]);
+        n += check_jobs(&L->check[q]);
+        per = w > per ? w : per;
+    }
     L->jobs = fa_malloc((size_t)(n ? n : 1) * sizeof *L->jobs, err, "CLNF load jobs");
     L->per_thread = per;
     /* at least one huge page, so that its pages cost one fault (freed after the load) */
@@ -325,6 +362,10 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
     if (!L->jobs || (per && !L->work)) {
         st = FACEAU_ERR_NOMEM;
     } else {
+        /* the checks first: the per-call slot is the largest window */
+        for (int q = 0; q < L->n_checks; q++)
+            for (long b = 0; b < check_jobs(&L->check[q]); b++)
+                L->jobs[L->n_jobs++] = (struct load_job){2, q, (int)b * CHECK_GROUPS};
         for (int w = FA_CCNF_MAX_WINDOW; w >= 1; w--)
             for (int p = 0; p < L->n_plans; p++)
                 if (L->plan[p].window == w)
@@ -335,6 +376,8 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
                 L->jobs[L->n_jobs++] = (struct load_job){1, g, r};
         fa_pool_for(pool, L->n_jobs, load_job_run, L);
     }
+    for (int q = 0; q < L->n_checks && !st; q++)
+        st = fa_ccnf_lazy_verdict(L->check[q].c, L->check[q].slot, L->check[q].ok, err);
     for (int p = 0; p < L->n_plans; p++) {
         faceau_status s2 = st ? (fa_ccnf_plan_free(&L->plan[p]), st)
                               : fa_ccnf_plan_finish(&L->plan[p], NULL, err);
@@ -511,6 +554,8 @@ static faceau_status load_all(fa_clnf *m, const char *main_path, FILE *f, fa_poo
         st = load_run(L, pool, err);
     for (int p = 0; p < L->n_plans; p++) /* plans left by a failure */
         fa_ccnf_plan_free(&L->plan[p]);
+    for (int q = 0; q < L->n_checks; q++)
+        free(L->check[q].ok);
     free(L);
     /* the tables are all there: the components go, and the reservation's unused end */
     for (int k = 0; k <= m->n_parts; k++) {
