@@ -66,7 +66,8 @@ typedef struct fa_ccnf_lazy {
     int cap;              /* Sigmas a workspace keeps: the most distinct ones any view needs
                            * with the frontal view's */
     /* 1: no workspace keeps them: each response computes its landmarks' Sigmas as it goes (a
-     * window used only on the few frames that fit from a detection or after a failure) */
+     * window used only on the few frames that fit from a detection or after a failure; a
+     * detection's hypotheses share theirs, fa_ccnf_batch) */
     int per_call;
 } fa_ccnf_lazy;
 
