@@ -864,7 +864,7 @@ static faceau_status responses(const fa_ccnf *c, const fa_pdm *pdm, const float 
 
 /* CLNF::Fit over the scales whose window is > 0. *fit_ok = 0 when the face got too small (scale
  * < 0.25 after a scale); *lhood is set when a scale computes the likelihood (then *lhood_set =
- * 1). pre: the first scale's responses, computed already (a detection's batch), or NULL. */
+ * 1). pre: scale 0's responses, computed already (a detection's batch), or NULL. */
 static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, fa_ccnf_ws *cws, int pooled,
                          const fa_grey *grey, const int *windows, int n_windows,
                          const fa_ccnf_response *pre, float g[6], float *p, float *lhood,
@@ -878,11 +878,10 @@ static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, fa_ccnf_ws *cws, i
         int w = scale < n_windows ? windows[scale] : 0;
         if (w == 0)
             continue;
-        const fa_ccnf_response *r = pre;
+        const fa_ccnf_response *r = scale == 0 ? pre : NULL;
         faceau_status st = FACEAU_OK;
-        if (!pre)
+        if (!r)
             st = responses(&M->ccnf[scale], pdm, g, p, grey, w, ws, cws, pooled, &r, err);
-        pre = NULL;
         if (st)
             return st;
         float reg = M->params.reg_factor, sigma = M->params.sigma, wf = M->params.weight_factor;
