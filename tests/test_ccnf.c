@@ -1216,6 +1216,46 @@ static void test_lazy(void)
             differ += memcmp(ra->maps, rd->maps, sizeof(float) * 121 * (size_t)a.n_points) != 0;
         }
         CHECK(differ == 0, "per-call Sigmas: %d views' maps differ from the prepared ones'", differ);
+        /* the same fits in one batch (each distinct Sigma once, jobs in reverse order): the
+         * prepared slot's maps and geometry, fit by fit */
+        float gs[8][6];
+        const float *ps[8];
+        for (int k = 0; k < 8; k++) {
+            const int v = (k * 3) % a.n_views;
+            const float gk[6] = {1.0f + 0.05f * (float)k, (float)a.centers[v][0],
+                                 (float)a.centers[v][1], (float)a.centers[v][2] + 0.01f * (float)k,
+                                 190.0f + (float)k, 205.0f - (float)k};
+            memcpy(gs[k], gk, sizeof gk);
+            ps[k] = p;
+        }
+        fa_ccnf_batch *B = NULL;
+        float *buf = malloc(fa_ccnf_worker_floats(&d, 11) * sizeof *buf);
+        CHECK(fa_ccnf_batch_begin(&a, &pdm, (const float(*)[6])gs, ps, 8, 11, &B, &e) ==
+                  FACEAU_ERR_STATE, "a batch in a prepared window is refused");
+        if (!buf || fa_ccnf_batch_begin(&d, &pdm, (const float(*)[6])gs, ps, 8, 11, &B, &e)) {
+            CHECK(0, "batch: %s", e.msg);
+        } else {
+            for (long j = fa_ccnf_batch_jobs(B) - 1; j >= 0; j--)
+                fa_ccnf_batch_run(B, &grey, j, buf);
+            int bdiff = 0;
+            for (int k = 0; k < 8; k++) {
+                const fa_ccnf_response *ra, *rb = fa_ccnf_batch_response(B, k);
+                if (fa_ccnf_response_compute(&a, &pdm, gs[k], p, &grey, 11, ws_a, &ra, &e)) {
+                    CHECK(0, "batch reference: %s", e.msg);
+                    break;
+                }
+                bdiff += ra->view != rb->view ||
+                         memcmp(ra->maps, rb->maps, sizeof(float) * 121 * (size_t)a.n_points) ||
+                         memcmp(ra->shape2d, rb->shape2d, sizeof(float) * 2 * (size_t)a.n_points) ||
+                         memcmp(ra->sim_img_to_ref, rb->sim_img_to_ref, sizeof ra->sim_img_to_ref) ||
+                         memcmp(ra->sim_ref_to_img, rb->sim_ref_to_img, sizeof ra->sim_ref_to_img);
+            }
+            CHECK(fa_ccnf_batch_jobs(B) > 8 && bdiff == 0,
+                  "batch: %d of 8 fits differ from one response each (%ld jobs)", bdiff,
+                  fa_ccnf_batch_jobs(B));
+        }
+        fa_ccnf_batch_free(B);
+        free(buf);
         fa_ccnf_free(&d);
     }
     free(grey.px);

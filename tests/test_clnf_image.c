@@ -3,10 +3,12 @@
  * (0, 0, 0) hypothesis, init windows), against OpenFace's own landmarks and confidence
  * (reference/images/fullprec/<image>.csv, one row per face in detection order). */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "landmarks/clnf.h"
+#include "landmarks/pdm_fit.h"
 #include "testutil.h"
 
 static void run_image(const fa_clnf *m, fa_mtcnn *mtcnn, fa_clnf_face *face, const char *stem)
@@ -60,6 +62,85 @@ static void run_image(const fa_clnf *m, fa_mtcnn *mtcnn, fa_clnf_face *face, con
     fa_grey_free(&grey);
 }
 
+/* DetectLandmarksInImage's loop as OpenFace writes it: the 11 hypotheses in order, each
+ * DetectLandmarks from p = 0 and CalcParams(box, rotation), the best likelihood kept (the first
+ * of equals). fa_clnf_detect_image runs them grouped by view with their first responses in one
+ * batch; every field must come out the same. */
+static void reference_detect(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
+                             const float box[4], int *success)
+{
+    static const float rots[11][3] = {
+        {0, 0, 0},       {0, -0.5236f, 0}, {0, 0.5236f, 0}, {0, -0.96f, 0},       {0, 0.96f, 0},
+        {0, 0, 0.5236f}, {0, 0, -0.5236f}, {0, -1.57f, 0},  {0, 1.57f, 0},        {0, -1.22f, 0.698f},
+        {0, 1.22f, -0.698f}};
+    static fa_clnf_face best;
+    int best_ok = 0;
+    fa_err err = {0};
+    for (int h = 0; h < 11; h++) {
+        memset(f->p, 0, sizeof f->p);
+        memset(f->part_p, 0, sizeof f->part_p);
+        fa_pdm_params_from_box(fa_clnf_pdm(m), box, f->p, rots[h], f->g);
+        int ok;
+        if (fa_clnf_detect_landmarks(m, f, grey, fa_clnf_main_params(m)->win_init, &ok, &err)) {
+            CHECK(0, "reference hypothesis %d: %s", h, err.msg);
+            return;
+        }
+        if (h == 0 || best.model_likelihood < f->model_likelihood) {
+            best = *f;
+            best_ok = ok;
+        }
+    }
+    *f = best;
+    f->detection_success = *success = best_ok;
+}
+
+/* The multi-view detection against the reference loop, bit for bit, on every MTCNN face of
+ * two images, with one thread and with two (the batch's jobs then split). */
+static void test_multi_view(const fa_clnf *m, fa_mtcnn *mtcnn)
+{
+    const char *stems[2] = {"24795717_1", "child2"};
+    fa_err err = {0};
+    fa_clnf_face a, b;
+    if (fa_clnf_face_init(&a, &err) || fa_clnf_face_init(&b, &err)) {
+        CHECK(0, "faces: %s", err.msg);
+        return;
+    }
+    int compared = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        CHECK(fa_clnf_face_set_threads(&a, threads, &err) == FACEAU_OK, "threads: %s", err.msg);
+        for (int s = 0; s < 2; s++) {
+            fa_image img = {0};
+            fa_grey grey = {0};
+            faceau_box boxes[8];
+            int nb = 0;
+            if (fa_image_read(tu_shared_path("data/images/%s.jpg", stems[s]), &img, &err) ||
+                fa_grey_from_bgr(&img, &grey, &err) ||
+                fa_mtcnn_detect(mtcnn, &img, boxes, 8, &nb, &err)) {
+                CHECK(0, "%s: %s", stems[s], err.msg);
+                nb = 0;
+            }
+            for (int k = 0; k < nb; k++) {
+                const float box[4] = {boxes[k].x, boxes[k].y, boxes[k].width, boxes[k].height};
+                int ok_a = -1, ok_b = -2;
+                fa_clnf_face_reset(&a);
+                fa_clnf_face_reset(&b);
+                CHECK(fa_clnf_detect_image(m, &a, &grey, box, 1, &ok_a, &err) == FACEAU_OK,
+                      "%s: %s", stems[s], err.msg);
+                reference_detect(m, &b, &grey, box, &ok_b);
+                CHECK(ok_a == ok_b && memcmp(&a, &b, offsetof(fa_clnf_face, ws)) == 0,
+                      "%s face %d, %d threads: multi-view detection differs from the loop in order",
+                      stems[s], k, threads);
+                compared++;
+            }
+            fa_image_free(&img);
+            fa_grey_free(&grey);
+        }
+    }
+    CHECK(compared >= 4, "only %d multi-view detections compared", compared);
+    fa_clnf_face_free(&a);
+    fa_clnf_face_free(&b);
+}
+
 int main(void)
 {
     fa_err err = {0};
@@ -75,6 +156,7 @@ int main(void)
     const char *stems[3] = {"Obama", "24795717_1", "child2"};
     for (int i = 0; i < 3; i++)
         run_image(m, mtcnn, &face, stems[i]);
+    test_multi_view(m, mtcnn);
     fa_clnf_face_free(&face);
     fa_mtcnn_free(mtcnn);
     fa_clnf_free(m);

@@ -489,6 +489,31 @@ size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window)
     return side * side + fa_ccnf_scratch_floats(window, support, support) + own;
 }
 
+/* The landmarks and the reference shape (scale patch_scaling, no rotation or translation) of
+ * a response, and the similarities between them; shape3d (3n) and ref (2n) are scratch. */
+static void geometry(const fa_ccnf *c, const fa_pdm *pdm, const float g[6], const float *p_local,
+                     float *shape3d, float *ref, fa_ccnf_response *r)
+{
+    fa_pdm_shape3d(pdm, p_local, shape3d);
+    shape2d(pdm, shape3d, g, r->shape2d);
+    const float g_ref[6] = {(float)c->patch_scaling, 0, 0, 0, 0, 0};
+    shape2d(pdm, shape3d, g_ref, ref);
+
+    fa_align_shapes_with_scale(r->shape2d, ref, pdm->n, r->sim_img_to_ref);
+    /* Matx22f::inv(DECOMP_LU): float determinant, d = 1/d, entries times d */
+    const float *m = r->sim_img_to_ref;
+    float det = m[0] * m[3] - m[1] * m[2];
+    if (det != 0) {
+        float d = 1 / det;
+        r->sim_ref_to_img[3] = m[0] * d;
+        r->sim_ref_to_img[0] = m[3] * d;
+        r->sim_ref_to_img[1] = -m[1] * d;
+        r->sim_ref_to_img[2] = -m[2] * d;
+    } else {
+        memset(r->sim_ref_to_img, 0, sizeof r->sim_ref_to_img);
+    }
+}
+
 faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
                                      const float *p_local, int window, fa_ccnf_ws *ws,
                                      const fa_ccnf_response **out, fa_err *err)
@@ -525,60 +550,61 @@ faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const 
         r->sigma = k->ptr;
     }
 
-    /* the landmarks and the reference shape (scale patch_scaling, no rotation or translation) */
-    fa_pdm_shape3d(pdm, p_local, ws->shape3d);
-    shape2d(pdm, ws->shape3d, g, r->shape2d);
-    const float g_ref[6] = {(float)c->patch_scaling, 0, 0, 0, 0, 0};
-    shape2d(pdm, ws->shape3d, g_ref, ws->ref);
-
-    fa_align_shapes_with_scale(r->shape2d, ws->ref, n, r->sim_img_to_ref);
-    /* Matx22f::inv(DECOMP_LU): float determinant, d = 1/d, entries times d */
-    const float *m = r->sim_img_to_ref;
-    float det = m[0] * m[3] - m[1] * m[2];
-    if (det != 0) {
-        float d = 1 / det;
-        r->sim_ref_to_img[3] = m[0] * d;
-        r->sim_ref_to_img[0] = m[3] * d;
-        r->sim_ref_to_img[1] = -m[1] * d;
-        r->sim_ref_to_img[2] = -m[2] * d;
-    } else {
-        memset(r->sim_ref_to_img, 0, sizeof r->sim_ref_to_img);
-    }
+    geometry(c, pdm, g, p_local, ws->shape3d, ws->ref, r);
     *out = r;
     return FACEAU_OK;
+}
+
+/* Landmark i's map of r with the given Sigma: its area of interest warped from the image, then
+ * its expert's response. buf: fa_ccnf_worker_floats (the area, then the scratch). */
+static void landmark_map(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r, int i,
+                         const float *sigma, float *buf)
+{
+    const int n = r->n, window = r->window;
+    const size_t P = (size_t)window * (size_t)window;
+    const int support = fa_ccnf_max_support(c), side = window + support - 1;
+    float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
+    float *map = r->maps + (size_t)i * P;
+    const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
+    if (!r->visible[i] || !e->n_neurons) {
+        memset(map, 0, P * sizeof *map);
+        return;
+    }
+    const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
+    const int aw = window + e->width - 1, ah = window + e->height - 1;
+    const float span = (float)aw - 1.0f; /* area_of_interest_width - 1.0f */
+    const float x = r->shape2d[i], y = r->shape2d[i + n];
+    /* OpenFace's float sim matrix for warpAffine WARP_INVERSE_MAP (centred on the landmark) */
+    const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
+                         b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
+    fa_warp_affine_grey_cpu(grey, M, aw, ah, area, aw, e->cpu);
+    landmark_response(e, sigma, area, aw, window, scratch, map);
+}
+
+/* A per-call slot's Sigma goes at the end of a worker buffer (fa_ccnf_worker_floats). */
+static float *own_sigma(const fa_ccnf *c, int window, float *buf)
+{
+    const int support = fa_ccnf_max_support(c), side = window + support - 1;
+    return buf + (size_t)side * (size_t)side + fa_ccnf_scratch_floats(window, support, support);
 }
 
 void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
                                 int i0, int i1, float *buf)
 {
     const int n = r->n, window = r->window;
-    const float a1 = r->sim_ref_to_img[0], b1 = -r->sim_ref_to_img[1];
     const size_t P = (size_t)window * (size_t)window;
-    const int support = fa_ccnf_max_support(c), side = window + support - 1;
-    float *area = buf, *scratch = buf + (size_t)side * (size_t)side;
     /* a per-call slot: each landmark's Sigma computed into the buffer's end, then used */
-    float *own = c->lazy[r->slot].group && c->lazy[r->slot].per_call
-                     ? scratch + fa_ccnf_scratch_floats(window, support, support) : NULL;
+    float *own = c->lazy[r->slot].group && c->lazy[r->slot].per_call ? own_sigma(c, window, buf)
+                                                                       : NULL;
     for (int i = i0 < 0 ? 0 : i0; i < i1 && i < n; i++) {
-        float *map = r->maps + (size_t)i * P;
         const fa_ccnf_expert *e = &c->experts[(size_t)r->view * (size_t)n + (size_t)i];
-        if (!r->visible[i] || !e->n_neurons) {
-            memset(map, 0, P * sizeof *map);
-            continue;
-        }
-        const int aw = window + e->width - 1, ah = window + e->height - 1;
-        const float span = (float)aw - 1.0f; /* area_of_interest_width - 1.0f */
-        const float x = r->shape2d[i], y = r->shape2d[i + n];
-        /* OpenFace's float sim matrix for warpAffine WARP_INVERSE_MAP (centred on the landmark) */
-        const double M[6] = {a1, -b1, x - a1 * span / 2.0f + b1 * span / 2.0f,
-                             b1, a1,  y - a1 * span / 2.0f - b1 * span / 2.0f};
-        fa_warp_affine_grey_cpu(grey, M, aw, ah, area, aw, e->cpu);
         const float *sigma = r->sigma ? r->sigma[i] : e->sigma[r->slot];
-        if (own) { /* positive definite: fa_ccnf_plan_keep checked every one */
+        if (own && r->visible[i] && e->n_neurons) {
+            /* positive definite: fa_ccnf_plan_keep checked every one */
             fa_ccnf_lazy_one(c, r->slot, r->view * n + i, own, own + P * P);
             sigma = own;
         }
-        landmark_response(e, sigma, area, aw, window, scratch, map);
+        landmark_map(c, grey, r, i, sigma, buf);
     }
 }
 
@@ -593,4 +619,150 @@ faceau_status fa_ccnf_response_compute(const fa_ccnf *c, const fa_pdm *pdm, cons
         return st;
     fa_ccnf_response_landmarks(c, grey, *out, 0, (*out)->n, ws->worker);
     return FACEAU_OK;
+}
+
+/* ---- several responses at once (a detection's hypotheses) ------------------------------------- */
+
+/* A map to compute: fit k's landmark i, whose Sigma is the slot's distinct Sigma `group`. */
+typedef struct batch_task {
+    int group, k, i;
+} batch_task;
+
+struct fa_ccnf_batch {
+    const fa_ccnf *c;
+    int count, slot;
+    fa_ccnf_response *r;   /* count responses; their maps and shapes in block */
+    float *block;
+    batch_task *task;      /* sorted by group, then fit, then landmark */
+    int *first;            /* per job its first task; first[n_jobs] = the number of tasks */
+    long n_jobs;
+};
+
+int fa_ccnf_per_call(const fa_ccnf *c, int window)
+{
+    const int slot = fa_ccnf_slot(c, window);
+    return slot >= 0 && c->lazy[slot].group && c->lazy[slot].per_call;
+}
+
+void fa_ccnf_batch_free(fa_ccnf_batch *b)
+{
+    if (!b)
+        return;
+    free(b->r);
+    free(b->block);
+    free(b->task);
+    free(b->first);
+    free(b);
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+    const batch_task *x = a, *y = b;
+    if (x->group != y->group)
+        return (x->group > y->group) - (x->group < y->group);
+    if (x->k != y->k)
+        return (x->k > y->k) - (x->k < y->k);
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The visible landmarks' maps of every fit, grouped by the Sigma they use: a job per distinct
+ * Sigma. */
+static faceau_status batch_tasks(fa_ccnf_batch *b, fa_err *err)
+{
+    const fa_ccnf *c = b->c;
+    const fa_ccnf_lazy *L = &c->lazy[b->slot];
+    const int n = c->n_points;
+    b->task = fa_malloc((size_t)b->count * (size_t)n * sizeof *b->task, err, "CCNF batch tasks");
+    b->first = fa_malloc(((size_t)b->count * (size_t)n + 1) * sizeof *b->first, err,
+                         "CCNF batch tasks");
+    if (!b->task || !b->first)
+        return FACEAU_ERR_NOMEM;
+    int nt = 0;
+    for (int k = 0; k < b->count; k++)
+        for (int i = 0; i < n; i++) {
+            const size_t e = (size_t)b->r[k].view * (size_t)n + (size_t)i;
+            if (b->r[k].visible[i] && c->experts[e].n_neurons && L->group[e] >= 0)
+                b->task[nt++] = (batch_task){L->group[e], k, i};
+        }
+    qsort(b->task, (size_t)nt, sizeof *b->task, cmp_task);
+    for (int t = 0; t < nt; t++)
+        if (t == 0 || b->task[t].group != b->task[t - 1].group)
+            b->first[b->n_jobs++] = t;
+    b->first[b->n_jobs] = nt;
+    return FACEAU_OK;
+}
+
+faceau_status fa_ccnf_batch_begin(const fa_ccnf *c, const fa_pdm *pdm, const float (*g)[6],
+                                  const float *const *p_local, int count, int window,
+                                  fa_ccnf_batch **out, fa_err *err)
+{
+    *out = NULL;
+    if (!c || !pdm || !g || !p_local || count < 1)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf batch: NULL argument or no fit");
+    if (pdm->n != c->n_points || pdm->n > FA_PDM_MAX_POINTS)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG,
+                       "ccnf batch: PDM has %d landmarks, patch experts %d", pdm->n, c->n_points);
+    if (!fa_ccnf_per_call(c, window))
+        return fa_fail(err, FACEAU_ERR_STATE, "ccnf batch: window %d is not computed per call",
+                       window);
+    const int n = pdm->n;
+    const size_t P = (size_t)window * (size_t)window;
+    const size_t per = (size_t)n * P + 2 * (size_t)n; /* maps, shape2d */
+    fa_ccnf_batch *b = fa_calloc(1, sizeof *b, err, "a CCNF batch");
+    if (!b)
+        return FACEAU_ERR_NOMEM;
+    b->c = c;
+    b->count = count;
+    b->slot = fa_ccnf_slot(c, window);
+    b->r = fa_calloc((size_t)count, sizeof *b->r, err, "a CCNF batch");
+    /* then 3n + 2n floats of scratch for the shapes */
+    b->block = fa_malloc(((size_t)count * per + 5 * (size_t)n) * sizeof *b->block, err,
+                         "a CCNF batch");
+    faceau_status st = b->r && b->block ? FACEAU_OK : FACEAU_ERR_NOMEM;
+    float *shape3d = b->block ? b->block + (size_t)count * per : NULL;
+    for (int k = 0; k < count && !st; k++) {
+        fa_ccnf_response *r = &b->r[k];
+        r->n = n;
+        r->window = window;
+        r->slot = b->slot;
+        r->view = fa_ccnf_view(c, g[k]);
+        r->visible = c->visibility + (size_t)r->view * (size_t)n;
+        r->maps = b->block + (size_t)k * per;
+        r->shape2d = r->maps + (size_t)n * P;
+        memset(r->maps, 0, (size_t)n * P * sizeof *r->maps); /* invisible or empty: zeros */
+        geometry(c, pdm, g[k], p_local[k], shape3d, shape3d + 3 * (size_t)n, r);
+    }
+    if (!st)
+        st = batch_tasks(b, err);
+    if (st) {
+        fa_ccnf_batch_free(b);
+        return st;
+    }
+    *out = b;
+    return FACEAU_OK;
+}
+
+long fa_ccnf_batch_jobs(const fa_ccnf_batch *b)
+{
+    return b->n_jobs;
+}
+
+void fa_ccnf_batch_run(const fa_ccnf_batch *b, const fa_grey *grey, long job, float *buf)
+{
+    const fa_ccnf *c = b->c;
+    const int t0 = b->first[job], t1 = b->first[job + 1];
+    const int window = b->r[0].window, n = c->n_points;
+    const size_t P = (size_t)window * (size_t)window;
+    float *own = own_sigma(c, window, buf);
+    const batch_task *T = &b->task[t0];
+    /* the Sigma once (its first expert's, as everywhere; positive definite: fa_ccnf_plan_keep
+     * checked every one), then every map that uses it */
+    fa_ccnf_lazy_one(c, b->slot, b->r[T->k].view * n + T->i, own, own + P * P);
+    for (int t = t0; t < t1; t++)
+        landmark_map(c, grey, &b->r[b->task[t].k], b->task[t].i, own, buf);
+}
+
+const fa_ccnf_response *fa_ccnf_batch_response(const fa_ccnf_batch *b, int k)
+{
+    return &b->r[k];
 }

@@ -66,7 +66,8 @@ typedef struct fa_ccnf_lazy {
     int cap;              /* Sigmas a workspace keeps: the most distinct ones any view needs
                            * with the frontal view's */
     /* 1: no workspace keeps them: each response computes its landmarks' Sigmas as it goes (a
-     * window used only on the few frames that fit from a detection or after a failure) */
+     * window used only on the few frames that fit from a detection or after a failure; a
+     * detection's hypotheses share theirs, fa_ccnf_batch) */
     int per_call;
 } fa_ccnf_lazy;
 
@@ -167,6 +168,19 @@ void fa_ccnf_plan_free(fa_ccnf_plan *P);
  * fa_ccnf_plan_finish would keep. A Sigma that is not positive definite fails the response
  * that needs it, or with per_call this call (all are checked here); FACEAU_ERR_MODEL_CORRUPT. */
 faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err);
+/* fa_ccnf_plan_keep in steps, so that a loader can check a per-call slot's Sigmas on its
+ * threads: the slot without the check (*slot: the slot made, -1 if the window was prepared
+ * already); fa_ccnf_lazy_check for groups g0..g1-1 (any threads, disjoint ranges, each with its
+ * own fa_ccnf_lazy_check_floats(window) floats of scratch) sets ok[g] for each distinct Sigma;
+ * fa_ccnf_lazy_verdict on all lazy[slot].nd of them fails as fa_ccnf_plan_keep would (the
+ * first that is not positive definite). */
+faceau_status fa_ccnf_plan_keep_unchecked(fa_ccnf_plan *P, int per_call, int *slot,
+                                         fa_err *err);
+size_t fa_ccnf_lazy_check_floats(int window);
+void fa_ccnf_lazy_check(const fa_ccnf *c, int slot, int g0, int g1, unsigned char *ok,
+                        float *work);
+faceau_status fa_ccnf_lazy_verdict(const fa_ccnf *c, int slot, const unsigned char *ok,
+                                   fa_err *err);
 /* The prepared Sigma slot for window, or -1. */
 int fa_ccnf_slot(const fa_ccnf *c, int window);
 
@@ -249,6 +263,27 @@ faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const 
 void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
                                 int i0, int i1, float *buf);
 size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window);
+
+/* Patch_experts::Response for several fits at once (DetectLandmarksInImage's rotation
+ * hypotheses all start with one window) in a window whose Sigmas each response computes
+ * (fa_ccnf_per_call): every distinct Sigma the fits' views need is computed once and used for
+ * all the maps that need it, where fit after fit would compute one per landmark each time. The
+ * maps are those of fa_ccnf_response_compute with each (g[k], p_local[k]), bit for bit.
+ * fa_ccnf_batch_begin sets up the fits' views, shapes and similarities (errors as
+ * fa_ccnf_response_begin's, FACEAU_ERR_STATE if the window is not per call); then
+ * fa_ccnf_batch_run for job = 0..fa_ccnf_batch_jobs-1 (any threads, any order, each with its
+ * own fa_ccnf_worker_floats(c, window) buffer) fills the maps; fa_ccnf_batch_response(b, k) is
+ * fit k's response (valid until fa_ccnf_batch_free). It allocates its maps (count x n x
+ * window² floats) and frees them with it. */
+typedef struct fa_ccnf_batch fa_ccnf_batch;
+int fa_ccnf_per_call(const fa_ccnf *c, int window);
+faceau_status fa_ccnf_batch_begin(const fa_ccnf *c, const fa_pdm *pdm, const float (*g)[6],
+                                  const float *const *p_local, int count, int window,
+                                  fa_ccnf_batch **out, fa_err *err);
+long fa_ccnf_batch_jobs(const fa_ccnf_batch *b);
+void fa_ccnf_batch_run(const fa_ccnf_batch *b, const fa_grey *grey, long job, float *buf);
+const fa_ccnf_response *fa_ccnf_batch_response(const fa_ccnf_batch *b, int k);
+void fa_ccnf_batch_free(fa_ccnf_batch *b);
 
 /* fa_align_shapes_with_scale (AlignShapesWithScale) is in cv/cv.h. */
 _Static_assert(FA_PDM_MAX_POINTS <= FA_ALIGN_MAX_POINTS, "a PDM shape fits the alignment");

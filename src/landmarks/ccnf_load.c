@@ -703,8 +703,10 @@ faceau_status fa_ccnf_plan_finish(fa_ccnf_plan *P, float *owned, fa_err *err)
     return FACEAU_OK;
 }
 
-faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err)
+faceau_status fa_ccnf_plan_keep_unchecked(fa_ccnf_plan *P, int per_call, int *slot_out,
+                                         fa_err *err)
 {
+    *slot_out = -1;
     fa_ccnf *c = P->c;
     if (!P->todo) {
         fa_ccnf_plan_free(P);
@@ -758,19 +760,56 @@ faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err)
     c->slot_window[slot] = P->window;
     c->n_slots++;
     fa_ccnf_plan_free(P);
+    *slot_out = slot;
+    return FACEAU_OK;
+}
+
+size_t fa_ccnf_lazy_check_floats(int window)
+{
+    const size_t N = (size_t)window * (size_t)window;
+    return N * N + fa_ccnf_lazy_one_floats(window);
+}
+
+void fa_ccnf_lazy_check(const fa_ccnf *c, int slot, int g0, int g1, unsigned char *ok, float *work)
+{
+    const fa_ccnf_lazy *L = &c->lazy[slot];
+    const size_t N = (size_t)c->slot_window[slot] * (size_t)c->slot_window[slot];
+    for (int g = g0; g < g1 && g < L->nd; g++)
+        ok[g] = (unsigned char)(fa_ccnf_lazy_one(c, slot, L->rep[g], work, work + N * N) != 0);
+}
+
+faceau_status fa_ccnf_lazy_verdict(const fa_ccnf *c, int slot, const unsigned char *ok, fa_err *err)
+{
+    const fa_ccnf_lazy *L = &c->lazy[slot];
+    for (int g = 0; g < L->nd; g++)
+        if (!ok[g])
+            return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                           "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
+                           c->slot_window[slot], L->rep[g] % c->n_points, L->rep[g] / c->n_points);
+    return FACEAU_OK;
+}
+
+faceau_status fa_ccnf_plan_keep(fa_ccnf_plan *P, int per_call, fa_err *err)
+{
+    fa_ccnf *c = P->c;
+    int slot;
+    faceau_status st = fa_ccnf_plan_keep_unchecked(P, per_call, &slot, err);
+    if (st || slot < 0 || !per_call)
+        return st;
     /* a response has no way to fail: a slot whose Sigmas each response computes is checked
      * here, all of them, as the load would have (into one scratch, kept nowhere) */
-    faceau_status st = FACEAU_OK;
-    float *X = NULL;
-    if (per_call && !(X = fa_malloc((N * N + fa_ccnf_lazy_one_floats(c->slot_window[slot])) * sizeof *X,
-                                    err, "CCNF sigma scratch")))
+    const int nd = c->lazy[slot].nd;
+    float *X = fa_malloc(fa_ccnf_lazy_check_floats(c->slot_window[slot]) * sizeof *X, err,
+                         "CCNF sigma scratch");
+    unsigned char *ok = fa_malloc((size_t)nd + 1, err, "CCNF sigma scratch");
+    if (X && ok) {
+        fa_ccnf_lazy_check(c, slot, 0, nd, ok, X);
+        st = fa_ccnf_lazy_verdict(c, slot, ok, err);
+    } else {
         st = FACEAU_ERR_NOMEM;
-    for (int g = 0; per_call && !st && g < L.nd; g++)
-        if (!fa_ccnf_lazy_one(c, slot, L.rep[g], X, X + N * N))
-            st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
-                         "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
-                         c->slot_window[slot], L.rep[g] % c->n_points, L.rep[g] / c->n_points);
+    }
     free(X);
+    free(ok);
     return st;
 }
 

@@ -219,12 +219,20 @@ static float scale_sigma(const clnf_model *M, int scale)
 #define MAX_PLANS (FA_CLNF_MAX_SCALES * 2 * (FA_CLNF_MAX_PARTS + 1))
 #define MAX_GRIDS (MAX_KDE * (FA_CLNF_MAX_PARTS + 1))
 #define KDE_ROWS 16 /* grid rows (of the x loop) per job */
+#define CHECK_GROUPS 4 /* Sigmas of a per-call slot checked per job */
 typedef struct load_plan {
     fa_ccnf_plan plan[MAX_PLANS];
     int n_plans;
     const fa_kde *grid[MAX_GRIDS];
     int n_grids;
-    /* the jobs: plan p's batch b, or grid g's rows from r */
+    /* the per-call slots, whose Sigmas are checked and dropped: ok per distinct Sigma */
+    struct lazy_check {
+        const fa_ccnf *c;
+        int slot;
+        unsigned char *ok;
+    } check[MAX_PLANS];
+    int n_checks;
+    /* the jobs: plan p's batch b, grid g's rows from r, or check q's Sigmas from g */
     struct load_job {
         int kind, index, from;
     } *jobs;
@@ -232,6 +240,24 @@ typedef struct load_plan {
     float *work;  /* per pool thread */
     size_t per_thread;
 } load_plan;
+
+/* A per-call slot's Sigmas to check in the load's batch (a response cannot fail, so all are
+ * checked at load, as fa_ccnf_plan_keep does alone). */
+static faceau_status add_check(load_plan *L, const fa_ccnf *c, int slot, fa_err *err)
+{
+    if (L->n_checks == MAX_PLANS)
+        return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "too many window sizes");
+    unsigned char *ok = fa_malloc((size_t)c->lazy[slot].nd + 1, err, "CCNF sigma checks");
+    if (!ok)
+        return FACEAU_ERR_NOMEM;
+    L->check[L->n_checks++] = (struct lazy_check){c, slot, ok};
+    return FACEAU_OK;
+}
+
+static long check_jobs(const struct lazy_check *q)
+{
+    return (q->c->lazy[q->slot].nd + CHECK_GROUPS - 1) / CHECK_GROUPS;
+}
 
 /* Plans the Sigmas of every window in use and sets up the KDE grids (in arena, filled by the
  * batch). OpenFace caches one grid per window size, computed with the sigma of its first use;
@@ -260,10 +286,12 @@ static faceau_status model_plan(clnf_model *M, load_plan *L, fa_large_arena *are
                  * use (only fits from a detection or after a failure do) by each response */
                 const size_t bytes = fa_ccnf_plan_bytes(P);
                 if (bytes > LAZY_SIGMA_BYTES) {
-                    int tracked = 0;
+                    int tracked = 0, slot;
                     for (int q = 0; q < M->params.n_windows; q++)
                         tracked |= M->params.win_small[q] == ws;
-                    if ((st = fa_ccnf_plan_keep(P, !tracked, err)))
+                    if ((st = fa_ccnf_plan_keep_unchecked(P, !tracked, &slot, err)))
+                        return st;
+                    if (!tracked && slot >= 0 && (st = add_check(L, &M->ccnf[s], slot, err)))
                         return st;
                 } else {
                     L->n_plans++;
@@ -292,8 +320,12 @@ static void load_job_run(void *ctx, long job, int thread)
 {
     const load_plan *L = ctx;
     const struct load_job *J = &L->jobs[job];
+    float *work = L->work + (size_t)thread * L->per_thread;
     if (J->kind == 0) {
-        fa_ccnf_plan_run(&L->plan[J->index], J->from, L->work + (size_t)thread * L->per_thread);
+        fa_ccnf_plan_run(&L->plan[J->index], J->from, work);
+    } else if (J->kind == 2) {
+        const struct lazy_check *q = &L->check[J->index];
+        fa_ccnf_lazy_check(q->c, q->slot, J->from, J->from + CHECK_GROUPS, q->ok, work);
     } else {
         const fa_kde *k = L->grid[J->index];
         const int steps = fa_kde_fill_steps(k), end = J->from + KDE_ROWS;
@@ -314,6 +346,11 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
     }
     for (int g = 0; g < L->n_grids; g++)
         n += (fa_kde_fill_steps(L->grid[g]) + KDE_ROWS - 1) / KDE_ROWS;
+    for (int q = 0; q < L->n_checks; q++) {
+        const size_t w = fa_ccnf_lazy_check_floats(L->check[q].c->slot_window[L->check[q].slot]);
+        n += check_jobs(&L->check[q]);
+        per = w > per ? w : per;
+    }
     L->jobs = fa_malloc((size_t)(n ? n : 1) * sizeof *L->jobs, err, "CLNF load jobs");
     L->per_thread = per;
     /* at least one huge page, so that its pages cost one fault (freed after the load) */
@@ -325,6 +362,10 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
     if (!L->jobs || (per && !L->work)) {
         st = FACEAU_ERR_NOMEM;
     } else {
+        /* the checks first: the per-call slot is the largest window */
+        for (int q = 0; q < L->n_checks; q++)
+            for (long b = 0; b < check_jobs(&L->check[q]); b++)
+                L->jobs[L->n_jobs++] = (struct load_job){2, q, (int)b * CHECK_GROUPS};
         for (int w = FA_CCNF_MAX_WINDOW; w >= 1; w--)
             for (int p = 0; p < L->n_plans; p++)
                 if (L->plan[p].window == w)
@@ -335,6 +376,8 @@ static faceau_status load_run(load_plan *L, fa_pool *pool, fa_err *err)
                 L->jobs[L->n_jobs++] = (struct load_job){1, g, r};
         fa_pool_for(pool, L->n_jobs, load_job_run, L);
     }
+    for (int q = 0; q < L->n_checks && !st; q++)
+        st = fa_ccnf_lazy_verdict(L->check[q].c, L->check[q].slot, L->check[q].ok, err);
     for (int p = 0; p < L->n_plans; p++) {
         faceau_status s2 = st ? (fa_ccnf_plan_free(&L->plan[p]), st)
                               : fa_ccnf_plan_finish(&L->plan[p], NULL, err);
@@ -511,6 +554,8 @@ static faceau_status load_all(fa_clnf *m, const char *main_path, FILE *f, fa_poo
         st = load_run(L, pool, err);
     for (int p = 0; p < L->n_plans; p++) /* plans left by a failure */
         fa_ccnf_plan_free(&L->plan[p]);
+    for (int q = 0; q < L->n_checks; q++)
+        free(L->check[q].ok);
     free(L);
     /* the tables are all there: the components go, and the reservation's unused end */
     for (int k = 0; k <= m->n_parts; k++) {
@@ -781,6 +826,21 @@ static void response_job(void *ctx, long job, int thread)
                                J->bufs + (size_t)thread * J->buf_floats);
 }
 
+/* ws->bufs holding per floats for each pool thread. */
+static faceau_status grow_bufs(fa_clnf_ws *ws, size_t per, fa_err *err)
+{
+    const size_t need = per * (size_t)fa_pool_threads(ws->pool);
+    if (need > ws->bufs_cap) {
+        float *b = fa_malloc(need * sizeof *b, err, "CLNF response buffers");
+        if (!b)
+            return FACEAU_ERR_NOMEM;
+        free(ws->bufs);
+        ws->bufs = b;
+        ws->bufs_cap = need;
+    }
+    return FACEAU_OK;
+}
+
 /* cws: the response workspace; pooled: split the landmarks over ws's pool (else this thread). */
 static faceau_status responses(const fa_ccnf *c, const fa_pdm *pdm, const float g[6],
                                const float *p, const fa_grey *grey, int window, fa_clnf_ws *ws,
@@ -795,25 +855,20 @@ static faceau_status responses(const fa_ccnf *c, const fa_pdm *pdm, const float 
     if (st)
         return st;
     const size_t per = fa_ccnf_worker_floats(c, window);
-    const size_t need = per * (size_t)fa_pool_threads(ws->pool);
-    if (need > ws->bufs_cap) {
-        float *b = fa_malloc(need * sizeof *b, err, "CLNF response buffers");
-        if (!b)
-            return FACEAU_ERR_NOMEM;
-        free(ws->bufs);
-        ws->bufs = b;
-        ws->bufs_cap = need;
-    }
+    if ((st = grow_bufs(ws, per, err)))
+        return st;
     response_jobs J = {c, grey, *out, ws->bufs, per};
     fa_pool_for(ws->pool, RESPONSE_JOBS, response_job, &J);
     return FACEAU_OK;
 }
 
 /* CLNF::Fit over the scales whose window is > 0. *fit_ok = 0 when the face got too small (scale
- * < 0.25 after a scale); *lhood is set when a scale computes the likelihood. */
+ * < 0.25 after a scale); *lhood is set when a scale computes the likelihood (then *lhood_set =
+ * 1). pre: scale 0's responses, computed already (a detection's batch), or NULL. */
 static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, fa_ccnf_ws *cws, int pooled,
-                         const fa_grey *grey, const int *windows, int n_windows, float g[6],
-                         float *p, float *lhood, int *fit_ok, fa_err *err)
+                         const fa_grey *grey, const int *windows, int n_windows,
+                         const fa_ccnf_response *pre, float g[6], float *p, float *lhood,
+                         int *lhood_set, int *fit_ok, fa_err *err)
 {
     const fa_pdm *pdm = &M->pdm;
     int n = pdm->n;
@@ -823,9 +878,10 @@ static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, fa_ccnf_ws *cws, i
         int w = scale < n_windows ? windows[scale] : 0;
         if (w == 0)
             continue;
-        const fa_ccnf_response *r;
-        faceau_status st =
-            responses(&M->ccnf[scale], pdm, g, p, grey, w, ws, cws, pooled, &r, err);
+        const fa_ccnf_response *r = scale == 0 ? pre : NULL;
+        faceau_status st = FACEAU_OK;
+        if (!r)
+            st = responses(&M->ccnf[scale], pdm, g, p, grey, w, ws, cws, pooled, &r, err);
         if (st)
             return st;
         float reg = M->params.reg_factor, sigma = M->params.sigma, wf = M->params.weight_factor;
@@ -858,8 +914,10 @@ static faceau_status fit(const clnf_model *M, fa_clnf_ws *ws, fa_ccnf_ws *cws, i
         in.compute_lhood = scale == M->n_scales - 1 ||
                            (scale + 1 < n_windows ? windows[scale + 1] : 0) == 0 || g[0] < 0.30;
         float ll = fa_clnf_nu_rlms(&in, g, p, NULL);
-        if (in.compute_lhood)
+        if (in.compute_lhood) {
             *lhood = ll;
+            *lhood_set = 1;
+        }
         if (g[0] < 0.25) {
             *fit_ok = 0; /* "Face too small for landmark detection" */
             return FACEAU_OK;
@@ -901,11 +959,11 @@ static void part_job(void *ctx, long job, int thread)
     if ((double)f->g[0] > 0.9 * P->ccnf[0].patch_scaling) {
         J->used[k] = 1;
         float part_lh = -10; /* the part's likelihood is not used */
-        int part_ok;
+        int part_ok, part_set;
         fa_err_clear(&J->err[k]);
         J->st[k] = fit(P, f->ws, f->ws->part_ccnf[k], 0, J->grey, P->params.win_init,
-                       P->params.n_windows, f->part_g[k], f->part_p[k], &part_lh, &part_ok,
-                       &J->err[k]);
+                       P->params.n_windows, NULL, f->part_g[k], f->part_p[k], &part_lh,
+                       &part_set, &part_ok, &J->err[k]);
         if (J->st[k])
             return;
     }
@@ -913,15 +971,17 @@ static void part_job(void *ctx, long job, int thread)
 }
 
 /* DetectLandmarks up to the validator: the main fit, the hierarchical parts and the main
- * CalcParams after them. *fit_ok = 0 when the face got too small. */
+ * CalcParams after them. *fit_ok = 0 when the face got too small; pre and *lhood_set as fit's. */
 static faceau_status fit_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
-                                   const int *windows, int *fit_ok, fa_err *err)
+                                   const int *windows, const fa_ccnf_response *pre,
+                                   int *lhood_set, int *fit_ok, fa_err *err)
 {
     const clnf_model *M = &m->main;
     const fa_pdm *pdm = &M->pdm;
     int n = pdm->n;
-    faceau_status st = fit(M, f->ws, f->ws->ccnf, 1, grey, windows, M->params.n_windows, f->g,
-                           f->p, &f->model_likelihood, fit_ok, err);
+    *lhood_set = 0;
+    faceau_status st = fit(M, f->ws, f->ws->ccnf, 1, grey, windows, M->params.n_windows, pre,
+                           f->g, f->p, &f->model_likelihood, lhood_set, fit_ok, err);
     if (st)
         return st;
     fa_pdm_shape2d(pdm, f->p, f->g, f->landmarks);
@@ -998,11 +1058,13 @@ static void apply_verdict(const fa_clnf *m, fa_clnf_face *f, int fit_ok, float c
     }
 }
 
-faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
-                                       const int *windows, int *success, fa_err *err)
+/* fa_clnf_detect_landmarks with pre and *lhood_set as fit's. */
+static faceau_status detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
+                                      const int *windows, const fa_ccnf_response *pre,
+                                      int *lhood_set, int *success, fa_err *err)
 {
     int fit_ok;
-    faceau_status st = fit_landmarks(m, f, grey, windows, &fit_ok, err);
+    faceau_status st = fit_landmarks(m, f, grey, windows, pre, lhood_set, &fit_ok, err);
     if (st)
         return st;
     float conf = 0;
@@ -1014,43 +1076,165 @@ faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const 
     return FACEAU_OK;
 }
 
+faceau_status fa_clnf_detect_landmarks(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
+                                       const int *windows, int *success, fa_err *err)
+{
+    int lhood_set;
+    return detect_landmarks(m, f, grey, windows, NULL, &lhood_set, success, err);
+}
+
 /* ---- detection in an image and tracking in a video ------------------------------------------ */
 
 /* DetectLandmarksInImage's rotation hypotheses (cv::Vec3d, converted to float by CalcParams). */
-static const double HYPOTHESES[11][3] = {
+#define N_HYPOTHESES 11
+static const double HYPOTHESES[N_HYPOTHESES][3] = {
     {0, 0, 0},       {0, -0.5236, 0}, {0, 0.5236, 0}, {0, -0.96, 0},       {0, 0.96, 0},
     {0, 0, 0.5236},  {0, 0, -0.5236}, {0, -1.57, 0},  {0, 1.57, 0},        {0, -1.22, 0.698},
     {0, 1.22, -0.698}};
+
+/* The hypotheses of one detection: their starting parameters, then each one's fit. */
+typedef struct hypotheses {
+    int n;
+    float g[N_HYPOTHESES][6];
+    float zero[FA_PDM_MAX_MODES];          /* every hypothesis starts from p = 0 */
+    const float *p[N_HYPOTHESES];
+    int view[N_HYPOTHESES];                /* the first scale's view's view_rank */
+    int order[N_HYPOTHESES];               /* the order they run in */
+    fa_clnf_face face[N_HYPOTHESES];       /* each one's fit */
+    int ok[N_HYPOTHESES], lhood_set[N_HYPOTHESES];
+} hypotheses;
+
+typedef struct batch_jobs {
+    const fa_ccnf_batch *b;
+    const fa_grey *grey;
+    float *bufs;
+    size_t buf_floats;
+} batch_jobs;
+
+static void batch_job(void *ctx, long job, int thread)
+{
+    const batch_jobs *J = ctx;
+    fa_ccnf_batch_run(J->b, J->grey, job, J->bufs + (size_t)thread * J->buf_floats);
+}
+
+/* The first scale's responses of every hypothesis at once when its window's Sigmas are
+ * computed per response (each distinct one then once per detection, not once per landmark
+ * and hypothesis); *out stays NULL otherwise. They depend only on each hypothesis's start. */
+static faceau_status first_responses(const fa_clnf *m, fa_clnf_ws *ws, const fa_grey *grey,
+                                     const hypotheses *H, fa_ccnf_batch **out, fa_err *err)
+{
+    const clnf_model *M = &m->main;
+    const int w = M->params.n_windows > 0 ? M->params.win_init[0] : 0;
+    *out = NULL;
+    if (w <= 0 || !fa_ccnf_per_call(&M->ccnf[0], w))
+        return FACEAU_OK;
+    if (!grey || !grey->px)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "ccnf response: NULL image");
+    const size_t per = fa_ccnf_worker_floats(&M->ccnf[0], w);
+    faceau_status st = grow_bufs(ws, per, err);
+    if (st || (st = fa_ccnf_batch_begin(&M->ccnf[0], &M->pdm, (const float(*)[6])H->g, H->p,
+                                        H->n, w, out, err)))
+        return st;
+    batch_jobs J = {*out, grey, ws->bufs, per};
+    fa_pool_for(ws->pool, fa_ccnf_batch_jobs(*out), batch_job, &J);
+    return FACEAU_OK;
+}
+
+/* Where view v comes when the views are sorted by their centre's distance from the frontal
+ * pose (then by index): mirrored views (yaw -20 and +20 in the general models) come side by
+ * side, and those share their Sigmas. */
+static int view_rank(const fa_ccnf *c, int v)
+{
+    double d[2];
+    int rank = 0;
+    for (int u = 0; u < c->n_views; u++) {
+        for (int q = 0; q < 2; q++) {
+            const double *x = c->centers[q ? v : u];
+            d[q] = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
+        }
+        rank += d[0] < d[1] || (d[0] == d[1] && u < v);
+    }
+    return rank;
+}
+
+/* The order the hypotheses run in: by their first view's rank, stably. The next scales' Sigma
+ * caches keep about one view each (with the frontal one's), so they then fill once per pair of
+ * mirrored views rather than once per hypothesis. The order changes no number: each hypothesis
+ * starts afresh from its box and rotation (p, the parts' p and g reset or recomputed), except
+ * for the likelihood a fit leaves unset, which detect_image resolves in OpenFace's order. */
+static void hypotheses_order(hypotheses *H)
+{
+    for (int h = 0; h < H->n; h++) {
+        int q = h;
+        for (; q > 0 && H->view[H->order[q - 1]] > H->view[h]; q--)
+            H->order[q] = H->order[q - 1];
+        H->order[q] = h;
+    }
+}
+
+/* Each hypothesis's fit (H->face, ok, lhood_set), in H->order. */
+static faceau_status fit_hypotheses(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
+                                    hypotheses *H, fa_err *err)
+{
+    const clnf_model *M = &m->main;
+    fa_ccnf_batch *B = NULL;
+    faceau_status st = first_responses(m, f->ws, grey, H, &B, err);
+    for (int h = 0; h < H->n && !st; h++)
+        H->view[h] = view_rank(&M->ccnf[0], B ? fa_ccnf_batch_response(B, h)->view
+                                              : fa_ccnf_view(&M->ccnf[0], H->g[h]));
+    hypotheses_order(H);
+    for (int q = 0; q < H->n && !st; q++) {
+        const int h = H->order[q];
+        memset(f->p, 0, sizeof f->p);
+        for (int k = 0; k < m->n_parts; k++)
+            memset(f->part_p[k], 0, sizeof f->part_p[k]);
+        memcpy(f->g, H->g[h], sizeof f->g);
+        st = detect_landmarks(m, f, grey, M->params.win_init, B ? fa_ccnf_batch_response(B, h) : NULL,
+                              &H->lhood_set[h], &H->ok[h], err);
+        H->face[h] = *f;
+    }
+    fa_ccnf_batch_free(B);
+    return st;
+}
 
 faceau_status fa_clnf_detect_image(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
                                    const float box[4], int multi_view, int *success, fa_err *err)
 {
     const clnf_model *M = &m->main;
-    int nh = multi_view ? 11 : 1;
-    fa_clnf_face best;
-    int best_success = 0;
-    for (int h = 0; h < nh; h++) {
+    hypotheses *H = fa_malloc(sizeof *H, err, "the detection's hypotheses");
+    if (!H)
+        return FACEAU_ERR_NOMEM;
+    H->n = multi_view ? N_HYPOTHESES : 1;
+    memset(H->zero, 0, sizeof H->zero);
+    for (int h = 0; h < H->n; h++) {
         float rot[3] = {(float)HYPOTHESES[h][0], (float)HYPOTHESES[h][1], (float)HYPOTHESES[h][2]};
-        memset(f->p, 0, sizeof f->p);
-        for (int k = 0; k < m->n_parts; k++)
-            memset(f->part_p[k], 0, sizeof f->part_p[k]);
-        fa_pdm_params_from_box(&M->pdm, box, f->p, rot, f->g);
-        int ok;
-        faceau_status st = fa_clnf_detect_landmarks(m, f, grey, M->params.win_init, &ok, err);
-        if (st)
-            return st;
-        if (h == 0 || best.model_likelihood < f->model_likelihood) {
-            best = *f;
-            best_success = ok;
-        }
+        fa_pdm_params_from_box(&M->pdm, box, H->zero, rot, H->g[h]);
+        H->p[h] = H->zero;
+    }
+    const float entry_lhood = f->model_likelihood;
+    faceau_status st = fit_hypotheses(m, f, grey, H, err);
+    if (st) {
+        free(H);
+        return st;
+    }
+    /* OpenFace's order: a fit that computes no likelihood keeps the one before it (the face's
+     * own before the first); the best is the highest, the first of equals (NaN never wins, a
+     * NaN first hypothesis always) */
+    int best = 0;
+    for (int h = 0; h < H->n; h++) {
+        if (!H->lhood_set[h])
+            H->face[h].model_likelihood = h ? H->face[h - 1].model_likelihood : entry_lhood;
+        if (h > 0 && H->face[best].model_likelihood < H->face[h].model_likelihood)
+            best = h;
     }
     /* keep the tracking fields of f, take the fit of the best hypothesis */
     int tracking = f->tracking_initialised, failures = f->failures_in_a_row;
-    *f = best;
+    *f = H->face[best];
     f->tracking_initialised = tracking;
     f->failures_in_a_row = failures;
-    f->detection_success = best_success;
-    *success = best_success;
+    f->detection_success = H->ok[best];
+    *success = H->ok[best];
+    free(H);
     return FACEAU_OK;
 }
 
@@ -1111,7 +1295,9 @@ faceau_status fa_clnf_track_fit(const fa_clnf *m, fa_clnf_face *f, const fa_grey
     const fa_clnf_params *P = &m->main.params;
     if (!f->tracking_initialised)
         return fa_fail(err, FACEAU_ERR_STATE, "clnf: a tracked fit before the face was detected");
-    return fit_landmarks(m, f, grey, f->detection_success ? P->win_small : P->win_init, fit_ok, err);
+    int lhood_set;
+    return fit_landmarks(m, f, grey, f->detection_success ? P->win_small : P->win_init, NULL,
+                         &lhood_set, fit_ok, err);
 }
 
 faceau_status fa_clnf_track_finish(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtcnn,
