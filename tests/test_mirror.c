@@ -251,7 +251,7 @@ static void test_lazy(void)
         fa_grey_resize(&grey, w, h, &err);
         memset(grey.px, 0xa5, (size_t)w * (size_t)h);
         fa_mirror_lazy_begin(&z, &src, black ? NULL : &m, side, seam, &ol, &grey, cpu, &err);
-        CHECK(grey.source == &z.source, "the grey points at its maker");
+        CHECK(grey.source == &z.tiles.source, "the grey points at its maker");
         for (int r = 0; r < 6; r++) {
             int x0 = (int)(next() % (unsigned)(w + 40)) - 20, y0 = (int)(next() % (unsigned)(h + 40)) - 20;
             int x1 = x0 + (int)(next() % 90), y1 = y0 + (int)(next() % 90);
@@ -272,7 +272,7 @@ static void test_lazy(void)
         /* made tiles equal the whole frame's; the others untouched */
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) {
-                const int made = z.done[(y / FA_MIRROR_TILE_H) * z.tw + x / FA_MIRROR_TILE_W];
+                const int made = z.tiles.done[(y / FA_TILE_H) * z.tiles.tw + x / FA_TILE_W];
                 const size_t o = (size_t)y * (size_t)stride + 3 * (size_t)x, g = (size_t)y * (size_t)w + (size_t)x;
                 if (made)
                     bad += memcmp(lazy + o, full + o, 3) != 0 || grey.px[g] != full_grey.px[g];

@@ -286,10 +286,89 @@ static void test_grey_simd(void)
 #endif
 }
 
+/* The grey made where asked (fa_grey_lazy): random frames and requests; every asked pixel is
+ * fa_grey_from_bgr's, tiles nobody asked for keep their junk, a repeated request makes nothing
+ * again, and fa_grey_from_bgr makes a whole grey that no longer asks its source. */
+static void test_grey_lazy(void)
+{
+    fa_err e;
+    fa_grey_lazy z;
+    CHECK(fa_grey_lazy_init(&z, &e) == FACEAU_OK, "fa_grey_lazy_init: %s", e.msg);
+    fa_grey whole = {0}, g = {0};
+    uint32_t rng = 11;
+    for (int rep = 0; rep < 60; rep++) {
+        rng = rng * 1664525u + 1013904223u;
+        const int w = 1 + (int)(rng >> 24) % 300;
+        rng = rng * 1664525u + 1013904223u;
+        const int h = 1 + (int)(rng >> 24) % 200;
+        fa_image img;
+        if (fa_image_alloc(&img, w, h, &e)) {
+            CHECK(0, "image: %s", e.msg);
+            break;
+        }
+        for (int i = 0; i < img.stride * h; i++) {
+            rng = rng * 1664525u + 1013904223u;
+            img.bgr[i] = (uint8_t)(rng >> 24);
+        }
+        CHECK(fa_grey_from_bgr(&img, &whole, &e) == FACEAU_OK && !whole.source, "whole grey");
+        CHECK(fa_grey_lazy_begin(&z, &img, &g, fa_cpu_features(), &e) == FACEAU_OK &&
+                  g.source == &z.tiles.source && g.width == w && g.height == h,
+              "lazy begin %dx%d", w, h);
+        memset(g.px, 0x5a, (size_t)g.stride * (size_t)h);
+        uint8_t *asked = calloc((size_t)w * (size_t)h, 1);
+        CHECK(asked != NULL, "out of memory");
+        if (!asked) {
+            fa_image_free(&img);
+            break;
+        }
+        for (int q = 0; q < 4; q++) {
+            double r[4];
+            for (int k = 0; k < 4; k++) {
+                rng = rng * 1664525u + 1013904223u;
+                r[k] = (double)(rng >> 8) / (double)(1u << 24) * (k % 2 ? h + 20 : w + 20) - 10;
+            }
+            const double x0 = fmin(r[0], r[2]), x1 = fmax(r[0], r[2]);
+            const double y0 = fmin(r[1], r[3]), y1 = fmax(r[1], r[3]);
+            fa_grey_need(&g, x0, y0, x1, y1);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    if (x + 1 > x0 && x < x1 && y + 1 > y0 && y < y1)
+                        asked[y * w + x] = 1;
+        }
+        int bad = 0, junk_kept = 1;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const uint8_t v = g.px[y * g.stride + x], want = whole.px[y * whole.stride + x];
+                const int made = z.tiles.done[(y / FA_TILE_H) * z.tiles.tw + x / FA_TILE_W];
+                bad += (asked[y * w + x] || made) && v != want;
+                bad += asked[y * w + x] && !made;
+                junk_kept &= made || v == 0x5a;
+            }
+        CHECK(bad == 0, "lazy grey %dx%d: %d pixels wrong or asked but not made", w, h, bad);
+        CHECK(junk_kept, "lazy grey %dx%d: a tile nobody asked for was written", w, h);
+        free(asked);
+        fa_image_free(&img);
+    }
+    /* the whole grey after a lazy one: made whole, asking nothing */
+    fa_image one;
+    if (!fa_image_alloc(&one, 5, 3, &e)) {
+        memset(one.bgr, 200, (size_t)one.stride * 3);
+        CHECK(fa_grey_lazy_begin(&z, &one, &g, fa_cpu_features(), &e) == FACEAU_OK, "begin");
+        CHECK(fa_grey_from_bgr(&one, &g, &e) == FACEAU_OK && !g.source && g.px[14] == 200,
+              "fa_grey_from_bgr after a lazy grey: source %p, pixel %d", (const void *)g.source,
+              g.px[14]);
+        fa_image_free(&one);
+    }
+    fa_grey_free(&whole);
+    fa_grey_free(&g);
+    fa_grey_lazy_free(&z);
+}
+
 int main(void)
 {
     test_grey();
     test_grey_simd();
+    test_grey_lazy();
     fa_grey src = {0};
     make_src(&src);
     test_warp_affine(&src);

@@ -2,6 +2,7 @@
  * read-only, and per-face trackers that drive it as FeatureExtraction (DetectLandmarksInVideo)
  * and FaceLandmarkImg (DetectLandmarksInImage on every MTCNN face) do, then describe the fit as
  * the recorder does: GetShape, GetPose, the eye parts' landmarks and EstimateGaze. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +27,12 @@ struct faceau_tracker {
     const faceau_landmarker *lm;
     fa_clnf_face face;
     fa_grey grey;
+    /* a tracked frame's grey is made where the fit reads it (a few percent of a large frame),
+     * unless FACEAU_GREY_LAZY=0 (whole frames) or =poison (junk where nothing asked: the tests'
+     * check that every reader asks) */
+    fa_grey_lazy lazy;
+    int lazy_ok;
+    enum { GREY_LAZY, GREY_WHOLE, GREY_POISON } grey_mode;
     fa_mtcnn *mtcnn;
     faceau_box boxes[MAX_MTCNN_BOXES];
     fa_err err;
@@ -124,6 +131,12 @@ faceau_status faceau_tracker_open(const faceau_landmarker *lm, faceau_tracker **
     faceau_status st = fa_clnf_face_init(&t->face, &err);
     if (!st)
         st = fa_mtcnn_create(lm->mtcnn, &t->mtcnn, &err);
+    if (!st && !(st = fa_grey_lazy_init(&t->lazy, &err)))
+        t->lazy_ok = 1;
+    const char *mode = getenv("FACEAU_GREY_LAZY");
+    t->grey_mode = mode && !strcmp(mode, "0")        ? GREY_WHOLE
+                   : mode && !strcmp(mode, "poison") ? GREY_POISON
+                                                     : GREY_LAZY;
     if (st) {
         faceau_tracker_close(t);
         return fa_err_to_buf(st, &err, errbuf, errbuf_size);
@@ -138,6 +151,8 @@ void faceau_tracker_close(faceau_tracker *t)
         return;
     fa_clnf_face_free(&t->face);
     fa_grey_free(&t->grey);
+    if (t->lazy_ok)
+        fa_grey_lazy_free(&t->lazy);
     fa_mtcnn_free(t->mtcnn);
     free(t);
 }
@@ -239,6 +254,40 @@ static void describe_tracked(const faceau_tracker *t, const fa_clnf_face *f, con
     out->valid = f->detection_success;
 }
 
+/* Makes the grey around the face's last landmarks, 1.5 times the face's size, before the fit: its
+ * response batches split the landmarks over the face's threads, which would otherwise contend
+ * for the first touch of every tile (each wait a sleep and a wake-up). What the fit reads
+ * outside is still made when asked for. */
+static void grey_premake(faceau_tracker *t)
+{
+    const int n = fa_clnf_pdm(t->lm->clnf)->n;
+    const float *lm = t->face.landmarks;
+    if (!t->face.tracking_initialised || n < 1)
+        return;
+    float x0 = lm[0], x1 = lm[0], y0 = lm[n], y1 = lm[n];
+    for (int i = 1; i < n; i++) {
+        x0 = fminf(x0, lm[i]), x1 = fmaxf(x1, lm[i]);
+        y0 = fminf(y0, lm[n + i]), y1 = fmaxf(y1, lm[n + i]);
+    }
+    const double mx = 0.25 * (double)(x1 - x0), my = 0.25 * (double)(y1 - y0);
+    fa_grey_need(&t->grey, x0 - mx, y0 - my, x1 + mx, y1 + my); /* NaNs: fa_pixel_need's edges */
+}
+
+/* Starts a tracked frame's grey (see grey_mode). */
+static faceau_status grey_begin(faceau_tracker *t, const fa_image *img)
+{
+    if (t->grey_mode == GREY_WHOLE)
+        return fa_grey_from_bgr(img, &t->grey, &t->err);
+    faceau_status st = fa_grey_lazy_begin(&t->lazy, img, &t->grey, fa_cpu_features(), &t->err);
+    if (st)
+        return st;
+    if (t->grey_mode == GREY_POISON) /* and nothing made ahead: every reader must ask */
+        memset(t->grey.px, 0x5a, (size_t)t->grey.stride * (size_t)t->grey.height);
+    else
+        grey_premake(t);
+    return FACEAU_OK;
+}
+
 faceau_status faceau_track(faceau_tracker *t, const faceau_frame *frame, const faceau_camera *camera,
                            faceau_face *out)
 {
@@ -249,7 +298,7 @@ faceau_status faceau_track(faceau_tracker *t, const faceau_frame *frame, const f
         return st;
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
     int ok = 0;
-    if ((st = fa_grey_from_bgr(&img, &t->grey, &t->err)) ||
+    if ((st = grey_begin(t, &img)) ||
         (st = fa_clnf_track_video(t->lm->clnf, &t->face, t->mtcnn, &img, &t->grey, &ok, &t->err)))
         return st;
     describe_tracked(t, &t->face, frame, camera, ok, out);
@@ -326,7 +375,7 @@ faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int g
     if (st)
         return st;
     fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
-    if (!grey_ready && (st = fa_grey_from_bgr(&img, &t->grey, &t->err)))
+    if (!grey_ready && (st = grey_begin(t, &img)))
         return st;
     if (!t->face.tracking_initialised)
         return FACEAU_OK;

@@ -371,9 +371,9 @@ static faceau_status open_all(mirror_run *m, faceau_au *au[2], faceau_au *dual[2
         if ((st = fa_mirror_lazy_init(&s->lazy, &m->err)))
             return st;
         s->lazy_ok = 1;
-        fa_analyser_set_source(s->au, &s->lazy.source);
+        fa_analyser_set_source(s->au, &s->lazy.tiles.source);
         if (s->dual)
-            fa_analyser_set_source(s->dual, &s->lazy.source);
+            fa_analyser_set_source(s->dual, &s->lazy.tiles.source);
     }
     int threads = o->threads > 0 ? o->threads : fa_cpu_count();
     if ((st = faceau_source_open_limits(o->input, threads, o->frame_limits, &m->src, errbuf,

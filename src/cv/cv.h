@@ -7,6 +7,8 @@
 #define FACEAU_CV_H
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/core.h"
 
@@ -181,6 +183,32 @@ static inline void fa_pixel_need(const fa_pixel_source *src, int w, int h, doubl
         src->need(src->ctx, ix0, iy0, ix1, iy1);
 }
 
+/* ---- a frame made tile by tile (tiles.c) ----------------------------------------------------
+ * The pixel source behind a frame whose readers use a few percent of it: the frame is cut into
+ * FA_TILE_W x FA_TILE_H tiles, and the first request touching a tile makes it (make), so each
+ * pixel is made at most once a frame and only if read. make must give every pixel the bytes the
+ * whole frame would have there. */
+enum { FA_TILE_W = 64, FA_TILE_H = 32 };
+typedef void (*fa_tile_make_fn)(void *ctx, int x0, int y0, int x1, int y1);
+typedef struct fa_tile_map {
+    fa_pixel_source source; /* what the frame's readers are given: need -> fa_tile_map_need */
+    fa_tile_make_fn make;
+    void *ctx;
+    int w, h, tw, th; /* the frame's size, its tiles across and down */
+    atomic_uchar *done; /* tw * th: the tile is made (set once its pixels are written) */
+    size_t done_cap;
+    pthread_mutex_t mu; /* readers on several threads may ask at once */
+    int mu_ok;
+} fa_tile_map;
+
+/* t must not move after init (source.ctx points at it). */
+faceau_status fa_tile_map_init(fa_tile_map *t, fa_tile_make_fn make, void *ctx, fa_err *err);
+void fa_tile_map_free(fa_tile_map *t);
+/* Starts a w x h frame with no tile made; allocates only for more tiles than any frame before. */
+faceau_status fa_tile_map_begin(fa_tile_map *t, int w, int h, fa_err *err);
+/* Makes the tiles [x0, x1) x [y0, y1) (clipped to the frame) touches that are not made yet. */
+void fa_tile_map_need(fa_tile_map *t, int x0, int y0, int x1, int y1);
+
 /* A single-channel image, row-major. OpenFace converts its 8-bit grey frame to Mat_<float>
  * before fitting; every value is an integer 0..255, so it is kept here as bytes (a quarter of
  * the memory: 2 MB instead of 8 on a 1080x1920 frame) and each sample is converted to float
@@ -211,8 +239,25 @@ void fa_grey_free(fa_grey *g);
 
 /* cv::cvtColor(img, grey, COLOR_BGR2GRAY) (whose convertTo(CV_32F) the readers do): each pixel
  * is (3735*B + 19235*G + 9798*R + 16384) >> 15 (OpenCV 4.6's 15-bit RGB2Gray<uchar>). out is
- * resized to img's size. */
+ * resized to img's size and made whole (its source is cleared). */
 faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err);
+
+/* A tracked frame's grey made where its readers read (fa_grey_need): the patches around the
+ * landmarks and the validator's crop are a few percent of a large frame, and a frame that runs
+ * MTCNN asks for all of it. */
+typedef struct fa_grey_lazy {
+    fa_tile_map tiles;
+    fa_image img; /* the BGR frame being converted (its pixels are the caller's) */
+    fa_grey *grey;
+    unsigned cpu;
+} fa_grey_lazy;
+faceau_status fa_grey_lazy_init(fa_grey_lazy *z, fa_err *err); /* z must not move after */
+void fa_grey_lazy_free(fa_grey_lazy *z);
+/* Resizes grey to img's size and points grey->source at z: from here each pixel read through
+ * fa_grey_need is fa_grey_from_bgr's. img's pixels must stay until the last read; cpu: the
+ * FA_CPU_* kernels allowed. */
+faceau_status fa_grey_lazy_begin(fa_grey_lazy *z, const fa_image *img, fa_grey *grey, unsigned cpu,
+                                 fa_err *err);
 /* The same conversion of img's rectangle [x0, x1) x [y0, y1) into out (already img's size):
  * pixel for pixel the bytes fa_grey_from_bgr writes there. cpu: the FA_CPU_* kernels allowed. */
 void fa_grey_from_bgr_rect(const fa_image *img, fa_grey *out, int x0, int y0, int x1, int y1,

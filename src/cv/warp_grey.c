@@ -67,6 +67,7 @@ faceau_status fa_grey_from_bgr(const fa_image *img, fa_grey *out, fa_err *err)
     faceau_status st = fa_grey_resize(out, img->width, img->height, err);
     if (st)
         return st;
+    out->source = NULL; /* every pixel is made: nothing is left to make on demand */
     const unsigned cpu = fa_cpu_features();
     for (int y = 0; y < img->height; y++) {
         const uint8_t *s = img->bgr + (size_t)y * (size_t)img->stride;

@@ -60,10 +60,8 @@ void fa_mirror_frame(const fa_image *src, const fa_midline *line, enum fa_mirror
  * the first time a rectangle touching it is asked for, while it is still in the cache. Each pixel
  * is a function of (x, y, midline, source frame) alone, so whatever was asked, every pixel a
  * reader reads holds what fa_mirror_frame and fa_grey_from_bgr would write there. */
-enum { FA_MIRROR_TILE_W = 64, FA_MIRROR_TILE_H = 32 };
-
 typedef struct fa_mirror_lazy {
-    fa_pixel_source source; /* what the frame's readers are given: need -> this */
+    fa_tile_map tiles; /* tiles.source is what the frame's readers are given */
     /* the frame being made (fa_mirror_lazy_begin) */
     const fa_image *src;
     fa_midline line;
@@ -73,11 +71,6 @@ typedef struct fa_mirror_lazy {
     fa_image *dst;
     fa_grey *grey;
     unsigned cpu;
-    int tw, th;    /* tiles across and down */
-    uint8_t *done; /* tw * th: the tile is made */
-    size_t done_cap;
-    pthread_mutex_t mu; /* readers on several threads may ask at once */
-    int mu_ok;
 } fa_mirror_lazy;
 
 faceau_status fa_mirror_lazy_init(fa_mirror_lazy *z, fa_err *err);
