@@ -6,18 +6,11 @@
  * finds the batch over when it does wake. On two cores shared with a decoder and an AU stage
  * a worker is often not running when a batch starts; waiting for it to check in cost the
  * tracker a sleep and a wake-up per batch. */
-#define _DEFAULT_SOURCE /* syscall */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
-#if defined(__linux__)
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 #include "core/core.h"
 
@@ -44,37 +37,6 @@ struct fa_pool {
     _Atomic uint64_t claim;
     atomic_long done;      /* jobs of the current batch finished */
 };
-
-/* Linux's EEVDF scheduler lets a waking thread with a shorter slice than the running one take
- * the core at once (PREEMPT_SHORT, 6.12 on; older kernels refuse or ignore the request, and
- * that is all). A worker wakes for a batch its caller waits on, a few hundred microseconds of
- * jobs, while the other core is mostly running a thread with slack (the AU stage, the
- * decoder): with the default slice the worker often starts only after the batch is over, and
- * the caller runs it all alone. The shortest slice the kernel takes, 0.1 ms; the nice value is
- * the thread's own (sched_setattr sets both). */
-#define WORKER_SLICE_NS 100000u
-
-static void short_slice(void)
-{
-#if defined(__linux__) && defined(SYS_sched_setattr)
-    struct {
-        uint32_t size, policy;
-        uint64_t flags;
-        int32_t nice;
-        uint32_t priority;
-        uint64_t runtime, deadline, period;
-    } a = {0};
-    errno = 0;
-    int nice = getpriority(PRIO_PROCESS, 0); /* this thread's, on Linux */
-    if (errno)
-        return;
-    a.size = sizeof a; /* SCHED_ATTR_SIZE_VER0 */
-    a.policy = 0;      /* SCHED_OTHER */
-    a.nice = nice;
-    a.runtime = WORKER_SLICE_NS;
-    (void)syscall(SYS_sched_setattr, 0, &a, 0);
-#endif
-}
 
 typedef struct worker_arg {
     fa_pool *p;
@@ -110,7 +72,6 @@ static void *worker(void *arg)
     fa_pool *p = ((worker_arg *)arg)->p;
     int index = ((worker_arg *)arg)->index;
     free(arg);
-    short_slice();
     uint32_t seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
