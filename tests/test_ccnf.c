@@ -739,11 +739,15 @@ static void test_real_frame(void)
             CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, 9, ws9, &r9, &e) == FACEAU_OK,
                   "window 9: %s", e.msg);
             memcpy(v9, r9->maps, 68 * 81 * sizeof *v9);
-            for (int k = 0; k < c.n_views * c.n_points; k++)
-                c.experts[k].cpu = 0;
-            CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, 9, ws9, &r9, &e) == FACEAU_OK &&
-                      memcmp(v9, r9->maps, 68 * 81 * sizeof *v9) == 0,
-                  "window 9: scalar and vector kernels differ");
+            /* the portable kernels, then AVX2 alone (where the load picked AVX-512) */
+            const unsigned others[2] = {0, cpu & ~(unsigned)FA_CPU_AVX512};
+            for (int o = 0; o < 2; o++) {
+                for (int k = 0; k < c.n_views * c.n_points; k++)
+                    c.experts[k].cpu = others[o];
+                CHECK(fa_ccnf_response_compute(&c, &pdm, g, p, &grey, 9, ws9, &r9, &e) == FACEAU_OK &&
+                          memcmp(v9, r9->maps, 68 * 81 * sizeof *v9) == 0,
+                      "window 9: %s and load-time kernels differ", o ? "AVX2" : "scalar");
+            }
             for (int k = 0; k < c.n_views * c.n_points; k++)
                 c.experts[k].cpu = cpu;
         } else {
@@ -882,8 +886,9 @@ static void test_im2col_simd(void)
 #endif
 }
 
-/* The neurons' sigmoids: the AVX2 kernel takes expf's main path eight lanes at a time and sends
- * a block with a lane at |q| >= 88 (expf's range ends) to the scalar function. A real expert
+/* The neurons' sigmoids: the AVX2 kernel (and the AVX-512 one, eight lanes twice) takes expf's
+ * main path eight lanes at a time and sends a block with a lane at |q| >= 88 (expf's range ends)
+ * to the scalar function. A real expert
  * with its weights scaled so that q sweeps from inside that range across its ends (and to
  * overflow and underflow) gives the portable kernels' bits at every window in use. */
 static void test_sigmoid_range(void)
@@ -936,13 +941,19 @@ static void test_sigmoid_range(void)
             for (int i = 0; i < ex.n_neurons * K; i++)
                 wts[i] = c.experts[30].weights[i] * scales[si];
             ex.weights = wts;
-            ex.cpu = c.experts[30].cpu;
-            fa_ccnf_landmark_response(&ex, sig, area, window + ex.width - 1, window, scratch, out1);
             ex.cpu = 0;
             fa_ccnf_landmark_response(&ex, sig, area, window + ex.width - 1, window, scratch, out2);
-            CHECK(memcmp(out1, out2, (size_t)window * window * sizeof *out1) == 0,
-                  "sigmoids, window %d, weights x%g: AVX2 differs from portable", window,
-                  (double)scales[si]);
+            /* the AVX2 kernel, and the AVX-512 one where the CPU has it */
+            const unsigned cpus[2] = {c.experts[30].cpu & ~(unsigned)FA_CPU_AVX512,
+                                      c.experts[30].cpu};
+            for (int v = 0; v < 2; v++) {
+                ex.cpu = cpus[v];
+                fa_ccnf_landmark_response(&ex, sig, area, window + ex.width - 1, window, scratch,
+                                          out1);
+                CHECK(memcmp(out1, out2, (size_t)window * window * sizeof *out1) == 0,
+                      "sigmoids, window %d, weights x%g: %s differs from portable", window,
+                      (double)scales[si], v ? "AVX-512" : "AVX2");
+            }
         }
     }
     free(scratch);

@@ -4,11 +4,17 @@
 
 #include "core/core.h"
 
+/* Whether the environment sets name to anything but "" or "0". */
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && !(v[0] == '0' && v[1] == '\0');
+}
+
 unsigned fa_cpu_features(void)
 {
 #if FA_BUILD_AVX2
-    const char *no = getenv("FACEAU_NO_AVX2");
-    if (no && *no && !(no[0] == '0' && no[1] == '\0'))
+    if (env_set("FACEAU_NO_AVX2"))
         return 0;
     __builtin_cpu_init();
     unsigned f = 0;
@@ -16,6 +22,10 @@ unsigned fa_cpu_features(void)
         f |= FA_CPU_AVX2;
     if (__builtin_cpu_supports("fma"))
         f |= FA_CPU_FMA;
+    /* the runtime's check includes the OS saving the 512-bit state */
+    if (f == (FA_CPU_AVX2 | FA_CPU_FMA) && __builtin_cpu_supports("avx512f") &&
+        !env_set("FACEAU_NO_AVX512"))
+        f |= FA_CPU_AVX512;
     return f;
 #else
     return 0;

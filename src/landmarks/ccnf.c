@@ -222,7 +222,9 @@ static void landmark_response(const fa_ccnf_expert *e, const float *sigma_t, con
     memset(flat, 0, (size_t)P * sizeof *flat);
 #if FA_BUILD_AVX2
     const int avx2 = (e->cpu & (FA_CPU_AVX2 | FA_CPU_FMA)) == (FA_CPU_AVX2 | FA_CPU_FMA);
-    if (avx2 && window >= 3)
+    if (avx2 && window >= 3 && (e->cpu & FA_CPU_AVX512))
+        fa_ccnf_neurons_fused_avx512(area, area_stride, window, e, tmp, flat);
+    else if (avx2 && window >= 3)
         fa_ccnf_neurons_fused_avx2(area, area_stride, window, e, tmp, flat);
     else
 #endif

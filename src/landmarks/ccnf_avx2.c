@@ -11,6 +11,8 @@
 #if FA_BUILD_AVX2
 #include <immintrin.h>
 
+#include "landmarks/ccnf_sigmoid_avx2.h"
+
 #define AVX2_FN __attribute__((target("avx2,fma")))
 
 /* im2colContrastNormBias as ccnf.c's im2col_norm computes it (see there): per position the
@@ -162,84 +164,11 @@ AVX2_FN static __m256i lane_mask(int n)
  * in memory) when the block is the partial last one. */
 #define LOAD8(p, full, mask) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), (mask)))
 
-/* fa_expf on eight floats known to lie where glibc's expf takes its main path (|x| < 88, see
- * cv/libm.c's fa_expf_portable): the same double operations lane by lane, four lanes a
- * register, fused where it fuses, then rounded to float: the same bits. */
-AVX2_FN static inline __attribute__((always_inline)) __m128 expf4_main(__m128 x)
-{
-    const __m256d inv_ln2_32 = _mm256_set1_pd(0x1.71547652b82fep+5);
-    const __m256d shift = _mm256_set1_pd(0x1.8p+52);
-    const __m256d c0 = _mm256_set1_pd(0x1.c6af84b912394p-20), c1 = _mm256_set1_pd(0x1.ebfce50fac4f3p-13);
-    const __m256d c2 = _mm256_set1_pd(0x1.62e42ff0c52d6p-6), one = _mm256_set1_pd(1.0);
-    const __m256d xd = _mm256_cvtps_pd(x);
-    __m256d kd = _mm256_fmadd_pd(inv_ln2_32, xd, shift);
-    const __m256i ki = _mm256_castpd_si256(kd);
-    kd = _mm256_sub_pd(kd, shift);
-    const __m256d r = _mm256_fmsub_pd(inv_ln2_32, xd, kd); /* fma(inv_ln2_32, xd, -kd) */
-    const __m256i t = _mm256_i64gather_epi64((const long long *)fa_expf_two_i32,
-                                             _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
-    const __m256d sc =
-        _mm256_castsi256_pd(_mm256_add_epi64(t, _mm256_slli_epi64(_mm256_srli_epi64(ki, 5), 52)));
-    const __m256d z = _mm256_fmadd_pd(c0, r, c1), r2 = _mm256_mul_pd(r, r);
-    const __m256d y = _mm256_fmadd_pd(c2, r, one);
-    return _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_fmadd_pd(z, r2, y), sc));
-}
-
-/* (float)((double)f + a2 / (1.0 + (double)e)) on four lanes: the rest of fa_ccnf_add_sigmoid,
- * IEEE double add and divide as the scalar code. */
-AVX2_FN static inline __attribute__((always_inline)) __m128 sigmoid_sum4(__m128 f, __m256d a2,
-                                                                        __m128 e)
-{
-    const __m256d t = _mm256_div_pd(a2, _mm256_add_pd(_mm256_set1_pd(1.0), _mm256_cvtps_pd(e)));
-    return _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(f), t));
-}
-
-/* fa_ccnf_add_sigmoid on eight lanes: f + a2 / (1 + expf(-q)). A lane outside expf's main path
- * (|q| >= 88, never seen in the shipped models but possible) sends the eight to the scalar
- * function, which handles the ends of the range as glibc does. */
-AVX2_FN static inline __attribute__((always_inline)) __m256 add_sigmoid8(__m256 f, double a2,
-                                                                        __m256 q)
-{
-    const __m256 nq = _mm256_xor_ps(q, _mm256_set1_ps(-0.0f)); /* -q: the sign flipped */
-    /* the scalar test top = (bits >> 20) & 0x7ff > 0x42a, as signed compares (the values fit) */
-    const __m256i top = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(nq), 20),
-                                         _mm256_set1_epi32(0x7ff));
-    if (!_mm256_testz_si256(_mm256_cmpgt_epi32(top, _mm256_set1_epi32(0x42a)),
-                            _mm256_set1_epi32(-1))) {
-        float fl[8], ql[8];
-        _mm256_storeu_ps(fl, f);
-        _mm256_storeu_ps(ql, q);
-        for (int l = 0; l < 8; l++)
-            fl[l] = fa_ccnf_add_sigmoid(fl[l], a2, ql[l]);
-        return _mm256_loadu_ps(fl);
-    }
-    const __m256d a = _mm256_set1_pd(a2);
-    const __m128 lo = sigmoid_sum4(_mm256_castps256_ps128(f), a,
-                                   expf4_main(_mm256_castps256_ps128(nq)));
-    const __m128 hi = sigmoid_sum4(_mm256_extractf128_ps(f, 1), a,
-                                   expf4_main(_mm256_extractf128_ps(nq, 1)));
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
-}
-
-/* Where the neurons read their inputs: row k = 1 + xx*h + yy of the im2col matrix at position r
- * is (base[xx*sx + yy*sy + r] - mean[r]) * norm[r] and row 0 (the bias) is bias[r]. Either colsT
- * itself (mean 0 and norm 1, NULL here: x - 0 and x * 1 are x exactly, -0 and NaN included) or,
- * fused, the row copies d_yy with the positions' means and norms: then each x is made as
- * im2col_blocks' output pass makes it (a separate subtract and multiply, no fused operation)
- * and the 40 KB matrix (window 9, 11 x 11 patch) is never written and read back; the values and
- * the order of k are the same, so the same bits. */
-typedef struct {
-    const float *base;
-    size_t sx, sy;
-    int w, h;
-    const float *mean, *norm, *bias; /* NULL: 0, 1, 1 */
-} cols_src;
-
 /* Positions r0..r0+7 (the lanes past rem read as 0 and never stored), M neurons sharing each
  * input: each lane the scalar loop's fused chain over k, then the sigmoids added in neuron
  * order. M is a constant at each call so that the accumulators stay in registers. */
 AVX2_FN static inline __attribute__((always_inline)) void
-neurons_pass(const cols_src *c, __m256 mean, __m256 norm, __m256 bias, const float *const *w,
+neurons_pass(const fa_ccnf_cols *c, __m256 mean, __m256 norm, __m256 bias, const float *const *w,
              const double *a2, int r0, int full, __m256i mask, __m256 *fv, const int M)
 {
     __m256 acc[8];
@@ -259,13 +188,13 @@ neurons_pass(const cols_src *c, __m256 mean, __m256 norm, __m256 bias, const flo
     /* unrolled too: an indexed acc would live in memory, stored at every k above */
 #pragma GCC unroll 8
     for (int j = 0; j < M; j++)
-        *fv = add_sigmoid8(*fv, a2[j], acc[j]);
+        *fv = fa_ccnf_add_sigmoid8(*fv, a2[j], acc[j]);
 }
 
 /* Positions r0..r0+rem-1 (rem <= 8), the live neurons eight at a time. The dead lanes' mean,
  * norm and bias read as 0, so their inputs are 0 as colsT's masked loads gave. */
 AVX2_FN static inline __attribute__((always_inline)) void
-neurons_block(const cols_src *c, const float *const *w, const double *a2, int nl, int r0, int rem,
+neurons_block(const fa_ccnf_cols *c, const float *const *w, const double *a2, int nl, int r0, int rem,
               float *flat)
 {
     const int full = rem == 8;
@@ -327,28 +256,29 @@ AVX2_FN static void neurons_dot_one(const float *x, int r, int P, int K, const f
     }
 }
 
-/* fa_ccnf_neurons_avx2 from any cols_src. */
-AVX2_FN static void neurons_src(const cols_src *c, int P, const fa_ccnf_expert *e, float *flat)
+/* The live neurons of e: their weight rows and 2 alpha; returns how many. */
+static int live_neurons(const fa_ccnf_expert *e, int K, const float **w, double *a2, int *live)
 {
-    const int K = 1 + c->w * c->h;
-    int live[FA_CCNF_MAX_NEURONS], nl = 0;
-    const float *w[FA_CCNF_MAX_NEURONS];
-    double a2[FA_CCNF_MAX_NEURONS];
+    int nl = 0;
     for (int i = 0; i < e->n_neurons; i++)
         if (e->alpha[i] > 1e-4) {
             w[nl] = e->weights + (size_t)i * (size_t)K;
             a2[nl] = 2.0 * e->alpha[i];
             live[nl++] = i;
         }
-    /* the chained positions */
-    const int rd = fa_skx_dot_row(P, K);
-    int r0 = 0;
-    for (; r0 + 8 <= rd; r0 += 8)
-        neurons_block(c, w, a2, nl, r0, 8, flat);
-    if (r0 < rd)
-        neurons_block(c, w, a2, nl, r0, rd - r0, flat);
+    return nl;
+}
+
+AVX2_FN void fa_ccnf_neurons_dot_avx2(const fa_ccnf_cols *c, int r0, int P, const fa_ccnf_expert *e,
+                                      float *flat)
+{
+    const int K = 1 + c->w * c->h;
+    int live[FA_CCNF_MAX_NEURONS];
+    const float *w[FA_CCNF_MAX_NEURONS];
+    double a2[FA_CCNF_MAX_NEURONS];
+    const int nl = live_neurons(e, K, w, a2, live);
     float x[1 + FA_CCNF_MAX_SUPPORT * FA_CCNF_MAX_SUPPORT + 16];
-    for (int r = rd; r < P; r++) {
+    for (int r = r0; r < P; r++) {
         /* the inputs as neurons_pass makes them, one lane */
         const float mean = c->mean ? c->mean[r] : 0.f, norm = c->norm ? c->norm[r] : 1.f;
         x[0] = c->bias ? c->bias[r] : 1.f;
@@ -359,17 +289,35 @@ AVX2_FN static void neurons_src(const cols_src *c, int P, const fa_ccnf_expert *
     }
 }
 
+/* fa_ccnf_neurons_avx2 from any fa_ccnf_cols. */
+AVX2_FN static void neurons_src(const fa_ccnf_cols *c, int P, const fa_ccnf_expert *e, float *flat)
+{
+    const int K = 1 + c->w * c->h;
+    int live[FA_CCNF_MAX_NEURONS];
+    const float *w[FA_CCNF_MAX_NEURONS];
+    double a2[FA_CCNF_MAX_NEURONS];
+    const int nl = live_neurons(e, K, w, a2, live);
+    /* the chained positions */
+    const int rd = fa_skx_dot_row(P, K);
+    int r0 = 0;
+    for (; r0 + 8 <= rd; r0 += 8)
+        neurons_block(c, w, a2, nl, r0, 8, flat);
+    if (r0 < rd)
+        neurons_block(c, w, a2, nl, r0, rd - r0, flat);
+    fa_ccnf_neurons_dot_avx2(c, rd, P, e, flat);
+}
+
 AVX2_FN int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert *e, float *flat)
 {
-    const cols_src c = {colsT + P, (size_t)e->height * (size_t)P, (size_t)P, e->width, e->height,
+    const fa_ccnf_cols c = {colsT + P, (size_t)e->height * (size_t)P, (size_t)P, e->width, e->height,
                         NULL, NULL, colsT};
     (void)K; /* 1 + width * height */
     neurons_src(&c, P, e, flat);
     return P;
 }
 
-AVX2_FN void fa_ccnf_neurons_fused_avx2(const float *area, int stride, int window,
-                                        const fa_ccnf_expert *e, float *tmp, float *flat)
+AVX2_FN void fa_ccnf_fused_cols_avx2(const float *area, int stride, int window,
+                                     const fa_ccnf_expert *e, float *tmp, fa_ccnf_cols *c)
 {
     const int w = e->width, h = e->height, P = window * window;
     const float *d = im2col_copies(area, stride, window, w, h, tmp);
@@ -379,8 +327,15 @@ AVX2_FN void fa_ccnf_neurons_fused_avx2(const float *area, int stride, int windo
                   (size_t)h * dstride + 8,
           *norm = mean + P;
     im2col_all(d, window, w, h, NULL, mean, norm);
-    const cols_src c = {d, (size_t)window, dstride, w, h, mean, norm, NULL};
-    neurons_src(&c, P, e, flat);
+    *c = (fa_ccnf_cols){d, (size_t)window, dstride, w, h, mean, norm, NULL};
+}
+
+AVX2_FN void fa_ccnf_neurons_fused_avx2(const float *area, int stride, int window,
+                                        const fa_ccnf_expert *e, float *tmp, float *flat)
+{
+    fa_ccnf_cols c;
+    fa_ccnf_fused_cols_avx2(area, stride, window, e, tmp, &c);
+    neurons_src(&c, window * window, e, flat);
 }
 
 #endif

@@ -37,6 +37,20 @@ void fa_ccnf_lazy_run(const fa_ccnf *c, int slot, const int *groups, int cnt, fl
 int fa_ccnf_lazy_one(const fa_ccnf *c, int slot, int expert, float *X, float *work);
 size_t fa_ccnf_lazy_one_floats(int window);
 
+/* Where the neurons read their inputs: row k = 1 + xx*h + yy of the im2col matrix at position r
+ * is (base[xx*sx + yy*sy + r] - mean[r]) * norm[r] and row 0 (the bias) is bias[r]. Either colsT
+ * itself (mean 0 and norm 1, NULL here: x - 0 and x * 1 are x exactly, -0 and NaN included) or,
+ * fused, the row copies d_yy with the positions' means and norms: then each x is made as
+ * im2col_blocks' output pass makes it (a separate subtract and multiply, no fused operation)
+ * and the 40 KB matrix (window 9, 11 x 11 patch) is never written and read back; the values and
+ * the order of k are the same, so the same bits. */
+typedef struct fa_ccnf_cols {
+    const float *base;
+    size_t sx, sy;
+    int w, h;
+    const float *mean, *norm, *bias; /* NULL: 0, 1, 1 */
+} fa_ccnf_cols;
+
 #if FA_BUILD_AVX2
 /* fa_ccnf_im2col for windows of 3 or more: eight consecutive positions per register, each lane
  * the scalar chains (no fused operation), so the same floats. */
@@ -53,6 +67,18 @@ int fa_ccnf_neurons_avx2(const float *colsT, int P, int K, const fa_ccnf_expert 
  * matrix); tmp holds fa_ccnf_im2col_tmp_floats(window, e->width, e->height) floats. */
 void fa_ccnf_neurons_fused_avx2(const float *area, int stride, int window,
                                 const fa_ccnf_expert *e, float *tmp, float *flat);
+/* The fused kernels' inputs: the row copies of area and each position's mean and norm in tmp
+ * (as fa_ccnf_neurons_fused_avx2 makes them), described in *c. */
+void fa_ccnf_fused_cols_avx2(const float *area, int stride, int window, const fa_ccnf_expert *e,
+                             float *tmp, fa_ccnf_cols *c);
+/* The dot-like positions r0..P-1 (skx_gemm.h) of the live neurons, one at a time (see
+ * fa_ccnf_neurons_avx2). */
+void fa_ccnf_neurons_dot_avx2(const fa_ccnf_cols *c, int r0, int P, const fa_ccnf_expert *e,
+                              float *flat);
+/* fa_ccnf_neurons_fused_avx2 with sixteen positions a register (AVX-512F): each lane the same
+ * fused chain over k, so the same bits; the dot-like tail as the AVX2 kernel does it. */
+void fa_ccnf_neurons_fused_avx512(const float *area, int stride, int window,
+                                  const fa_ccnf_expert *e, float *tmp, float *flat);
 #endif
 
 #endif
