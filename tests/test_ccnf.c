@@ -1171,47 +1171,35 @@ static void test_lazy(void)
     CHECK(b.lazy[0].group && b.lazy[1].group && b.lazy[0].cap == 107 && b.lazy[0].nd == 210,
           "lazy slots: cap %d of %d distinct", b.lazy[0].cap, b.lazy[0].nd);
     fa_ccnf_ws *ws = NULL;
+    CHECK(fa_ccnf_ws_create(&ws, &e) == FACEAU_OK, "ws: %s", e.msg);
     const int order[14] = {0, 1, 6, 2, 5, 0, 3, 4, 3, 1, 2, 0, 4, 6};
     float p[FA_PDM_MAX_MODES] = {0};
-    /* alone, then with the cache fills' batches split over three threads */
-    for (int pooled = 0; pooled < 2; pooled++) {
-        fa_pool *pool = NULL;
-        fa_ccnf_ws_free(ws);
-        ws = NULL;
-        CHECK(fa_ccnf_ws_create(&ws, &e) == FACEAU_OK, "ws: %s", e.msg);
-        if (pooled && ws) {
-            CHECK(fa_pool_create(3, &pool, &e) == FACEAU_OK, "pool: %s", e.msg);
-            fa_ccnf_ws_set_pool(ws, pool);
+    int bad = 0, null_bad = 0, checked = 0;
+    for (int q = 0; q < 28 && ws; q++) {
+        const int v = order[q % 14], w = wins[(q / 3) % 2];
+        const float g[6] = {1, (float)a.centers[v][0], (float)a.centers[v][1],
+                            (float)a.centers[v][2], 100, 100};
+        const fa_ccnf_response *r;
+        if (fa_ccnf_response_begin(&b, &pdm, g, p, w, ws, &r, &e)) {
+            CHECK(0, "begin: %s", e.msg);
+            break;
         }
-        int bad = 0, null_bad = 0, checked = 0;
-        for (int q = 0; q < 28 && ws; q++) {
-            const int v = order[q % 14], w = wins[(q / 3) % 2];
-            const float g[6] = {1, (float)a.centers[v][0], (float)a.centers[v][1],
-                                (float)a.centers[v][2], 100, 100};
-            const fa_ccnf_response *r;
-            if (fa_ccnf_response_begin(&b, &pdm, g, p, w, ws, &r, &e)) {
-                CHECK(0, "begin: %s", e.msg);
-                break;
+        CHECK(r->view == v && r->sigma, "view %d: got %d", v, r->view);
+        const int sa = fa_ccnf_slot(&a, w);
+        const size_t nn = (size_t)w * w * (size_t)w * w;
+        for (int i = 0; i < a.n_points && r->sigma; i++) {
+            const fa_ccnf_expert *x = &a.experts[v * a.n_points + i];
+            if (!x->n_neurons || !r->visible[i]) {
+                null_bad += r->sigma[i] != NULL;
+                continue;
             }
-            CHECK(r->view == v && r->sigma, "view %d: got %d", v, r->view);
-            const int sa = fa_ccnf_slot(&a, w);
-            const size_t nn = (size_t)w * w * (size_t)w * w;
-            for (int i = 0; i < a.n_points && r->sigma; i++) {
-                const fa_ccnf_expert *x = &a.experts[v * a.n_points + i];
-                if (!x->n_neurons || !r->visible[i]) {
-                    null_bad += r->sigma[i] != NULL;
-                    continue;
-                }
-                checked++;
-                bad += !r->sigma[i] || memcmp(r->sigma[i], x->sigma[sa], nn * sizeof(float)) != 0;
-            }
+            checked++;
+            bad += !r->sigma[i] || memcmp(r->sigma[i], x->sigma[sa], nn * sizeof(float)) != 0;
         }
-        CHECK(bad == 0 && null_bad == 0 && checked > 1000,
-              "lazy Sigmas%s: %d of %d differ from the prepared ones, %d missing ones set",
-              pooled ? " (on a pool)" : "", bad, checked, null_bad);
-        fa_ccnf_ws_set_pool(ws, NULL);
-        fa_pool_free(pool);
     }
+    CHECK(bad == 0 && null_bad == 0 && checked > 1000,
+          "lazy Sigmas: %d of %d differ from the prepared ones, %d missing ones set", bad, checked,
+          null_bad);
     /* a slot whose every response computes its Sigmas: the prepared slot's maps, in every view */
     fa_ccnf d;
     fa_ccnf_ws *ws_a = NULL, *ws_d = NULL;

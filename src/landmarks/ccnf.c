@@ -289,15 +289,7 @@ struct fa_ccnf_ws {
     float *worker;   /* fa_ccnf_worker_floats: one landmark's area of interest and scratch */
     sigma_cache cache[SIGMA_CACHES];
     int n_cache;
-    fa_pool *pool;      /* the threads a cache fill may split its Sigma batches over, or NULL */
-    float *fill_work;   /* one fa_ccnf_plan_work_floats scratch per pool thread */
-    size_t fill_work_cap;
 };
-
-void fa_ccnf_ws_set_pool(fa_ccnf_ws *ws, fa_pool *pool)
-{
-    ws->pool = pool;
-}
 
 faceau_status fa_ccnf_ws_create(fa_ccnf_ws **out, fa_err *err)
 {
@@ -352,40 +344,9 @@ static faceau_status cache_get(fa_ccnf_ws *ws, const fa_ccnf *c, int slot, sigma
     return FACEAU_OK;
 }
 
-static faceau_status grow(float **p, size_t *cap, size_t n, fa_err *err);
-
-/* A cache fill's batches of missing Sigmas as pool jobs: each batch its own Sigmas (their places
- * chosen before), so the same as one after another. */
-typedef struct fill_jobs {
-    const sigma_cache *k;
-    const int *missing;
-    int n_missing;
-    size_t nn, work_floats;
-    float *work; /* work_floats per pool thread */
-    int *ok;     /* per missing Sigma */
-} fill_jobs;
-
-static void fill_batch(const sigma_cache *k, const int *missing, int n_missing, size_t nn, int m0,
-                       float *work, int *ok)
-{
-    const int cnt = n_missing - m0 < FA_CHOL_BATCH ? n_missing - m0 : FA_CHOL_BATCH;
-    float *X[FA_CHOL_BATCH];
-    for (int l = 0; l < cnt; l++)
-        X[l] = k->store + (size_t)k->where[missing[m0 + l]] * nn;
-    fa_ccnf_lazy_run(k->c, k->slot, missing + m0, cnt, X, ok + m0, work);
-}
-
-static void fill_job(void *ctx, long job, int thread)
-{
-    const fill_jobs *J = ctx;
-    fill_batch(J->k, J->missing, J->n_missing, J->nn, (int)job * FA_CHOL_BATCH,
-               J->work + (size_t)thread * J->work_floats, J->ok);
-}
-
 /* Points k->ptr at view's Sigmas, computing those the cache does not hold (in batches, as the
- * load would; on ws's pool when it has one) in place of the least recently used ones the view
- * does not need. */
-static faceau_status cache_fill(fa_ccnf_ws *ws, sigma_cache *k, int view, fa_err *err)
+ * load would) in place of the least recently used ones the view does not need. */
+static faceau_status cache_fill(sigma_cache *k, int view, fa_err *err)
 {
     const fa_ccnf *c = k->c;
     const fa_ccnf_lazy *L = &c->lazy[k->slot];
@@ -428,25 +389,21 @@ static faceau_status cache_fill(fa_ccnf_ws *ws, sigma_cache *k, int view, fa_err
         k->where[missing[m]] = best;
     }
     faceau_status st = FACEAU_OK;
-    int ok[FA_PDM_MAX_POINTS];
-    const long batches = (n_missing + FA_CHOL_BATCH - 1) / FA_CHOL_BATCH;
-    const size_t wf = fa_ccnf_plan_work_floats(window);
-    if (ws->pool && batches > 1 &&
-        grow(&ws->fill_work, &ws->fill_work_cap, wf * (size_t)fa_pool_threads(ws->pool), err) ==
-            FACEAU_OK) {
-        fill_jobs J = {k, missing, n_missing, nn, wf, ws->fill_work, ok};
-        fa_pool_for(ws->pool, batches, fill_job, &J);
-    } else { /* (without the pool's scratch, on this thread alone: the same Sigmas) */
-        for (int m0 = 0; m0 < n_missing; m0 += FA_CHOL_BATCH)
-            fill_batch(k, missing, n_missing, nn, m0, k->work, ok);
+    for (int m0 = 0; m0 < n_missing; m0 += FA_CHOL_BATCH) {
+        const int cnt = n_missing - m0 < FA_CHOL_BATCH ? n_missing - m0 : FA_CHOL_BATCH;
+        float *X[FA_CHOL_BATCH];
+        int ok[FA_CHOL_BATCH];
+        for (int l = 0; l < cnt; l++)
+            X[l] = k->store + (size_t)k->where[missing[m0 + l]] * nn;
+        fa_ccnf_lazy_run(c, k->slot, missing + m0, cnt, X, ok, k->work);
+        for (int l = 0; l < cnt && !st; l++)
+            if (!ok[l]) {
+                const int e = L->rep[missing[m0 + l]];
+                st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
+                             "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
+                             window, e % n, e / n);
+            }
     }
-    for (int m = 0; m < n_missing && !st; m++)
-        if (!ok[m]) {
-            const int e = L->rep[missing[m]];
-            st = fa_fail(err, FACEAU_ERR_MODEL_CORRUPT,
-                         "ccnf: Sigma for window %d of expert %d (view %d) is not positive definite",
-                         window, e % n, e / n);
-        }
     if (st) { /* nothing half-made stays */
         for (int m = 0; m < n_missing; m++) {
             k->held[k->where[missing[m]]] = -1;
@@ -476,7 +433,6 @@ void fa_ccnf_ws_free(fa_ccnf_ws *ws)
     free(ws->ref);
     free(ws->shape3d);
     free(ws->worker);
-    free(ws->fill_work);
     free(ws);
 }
 
@@ -591,7 +547,7 @@ faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const 
     if (c->lazy[slot].group && !c->lazy[slot].per_call) {
         sigma_cache *k = NULL;
         if ((st = cache_get(ws, c, slot, &k, err)) ||
-            (k->view != r->view && (st = cache_fill(ws, k, r->view, err))))
+            (k->view != r->view && (st = cache_fill(k, r->view, err))))
             return st;
         r->sigma = k->ptr;
     }

@@ -262,10 +262,6 @@ faceau_status fa_ccnf_response_begin(const fa_ccnf *c, const fa_pdm *pdm, const 
                                      const fa_ccnf_response **out, fa_err *err);
 void fa_ccnf_response_landmarks(const fa_ccnf *c, const fa_grey *grey, const fa_ccnf_response *r,
                                 int i0, int i1, float *buf);
-/* The pool (or NULL) a workspace's lazy Sigma fills split their batches over (each batch
- * computed alone, so the same Sigmas whatever the threads); the workspace is then never used
- * from a job of that pool. */
-void fa_ccnf_ws_set_pool(fa_ccnf_ws *ws, fa_pool *pool);
 size_t fa_ccnf_worker_floats(const fa_ccnf *c, int window);
 
 /* Patch_experts::Response for several fits at once (DetectLandmarksInImage's rotation

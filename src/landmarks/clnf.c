@@ -796,15 +796,11 @@ faceau_status fa_clnf_face_set_threads(fa_clnf_face *f, int threads, fa_err *err
     if (threads < 1 || threads > FA_POOL_MAX_THREADS)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "clnf: %d threads outside 1..%d", threads,
                        FA_POOL_MAX_THREADS);
-    fa_ccnf_ws_set_pool(f->ws->ccnf, NULL);
     fa_pool_free(f->ws->pool);
     f->ws->pool = NULL;
     if (threads == 1)
         return FACEAU_OK;
-    faceau_status st = fa_pool_create(threads, &f->ws->pool, err);
-    /* the main model's fits run on the calling thread (the parts' inside pool jobs) */
-    fa_ccnf_ws_set_pool(f->ws->ccnf, f->ws->pool);
-    return st;
+    return fa_pool_create(threads, &f->ws->pool, err);
 }
 
 /* ---- Fit and DetectLandmarks ---------------------------------------------------------------- */
