@@ -363,6 +363,42 @@ static void check_frame(const fa_validator *v, fa_validator_ws *ws, const fa_ima
     float conf = -1;
     faceau_status st = fa_validator_check(v, ws, grey, lmk, N, rot, &conf, &e);
     CHECK(st == FACEAU_OK, "%s frame %ld: %s", name, row->frame, e.msg);
+    /* the crop warped from the BGR pixels (its grey made as sampled) is the grey crop's, bit for
+     * bit: as fitted, and moved half out of the frame at each side (the crop clipped, the
+     * bilinear taps at its edges) */
+    const size_t nt = fa_validator_max_template(v);
+    float *wg = malloc(nt * sizeof *wg), *wb = malloc(nt * sizeof *wb);
+    CHECK(wg && wb, "out of memory");
+    float minx = lmk[0], maxx = lmk[0], miny = lmk[N], maxy = lmk[N];
+    for (int i = 1; i < N; i++) {
+        minx = lmk[i] < minx ? lmk[i] : minx, maxx = lmk[i] > maxx ? lmk[i] : maxx;
+        miny = lmk[N + i] < miny ? lmk[N + i] : miny, maxy = lmk[N + i] > maxy ? lmk[N + i] : maxy;
+    }
+    const float shifts[5][2] = {{0, 0},
+                                {-(minx + maxx) / 2, 0},
+                                {(float)frame->width - (minx + maxx) / 2, 0},
+                                {0, -(miny + maxy) / 2},
+                                {0, (float)frame->height - (miny + maxy) / 2}};
+    for (int q = 0; q < 5 && wg && wb; q++) {
+        float moved[2 * N];
+        for (int i = 0; i < N; i++) {
+            moved[i] = lmk[i] + shifts[q][0];
+            moved[N + i] = lmk[N + i] + shifts[q][1];
+        }
+        int vg = -1, vb = -2, eg = -1, eb = -2;
+        memset(wg, 0, nt * sizeof *wg); /* the floats past a view's template stay 0 in both */
+        memset(wb, 0, nt * sizeof *wb);
+        CHECK(fa_validator_crop_warp(v, ws, grey, moved, N, rot, &vg, wg, &eg, &e) == FACEAU_OK &&
+                  fa_validator_crop_warp_bgr(v, ws, frame, moved, N, rot, &vb, wb, &eb, &e) ==
+                      FACEAU_OK,
+              "%s frame %ld: crop warp: %s", name, row->frame, e.msg);
+        CHECK(vg == vb && eg == eb &&
+                  (eg || memcmp(wg, wb, nt * sizeof *wg) == 0),
+              "%s frame %ld, shift %d: the crop warped from BGR differs from the grey one's", name,
+              row->frame, q);
+    }
+    free(wg);
+    free(wb);
     int b = conf_bin(conf), rb = conf_bin(row->confidence);
     int d = abs(b - rb);
     a->n++;

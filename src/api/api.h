@@ -58,17 +58,19 @@ int fa_source_async(const faceau_source *s);
  * fa_tracker_fit: the frame's grey (unless grey_ready: it is the grey of this frame already),
  * then the tracked fit when tracking is initialised (*fitted). fa_tracker_complete: after
  * fa_tracker_fit (and after the previous deferred frame is resolved): a fit the validator must
- * judge is saved into *d with its crop warped onto the validator's template (d->warped holds
- * fa_tracker_defer_floats floats, the caller's) and deferred (*deferred; the tracker assumes
- * it passes); otherwise the frame is finished here (re-detection included) and described into
- * out. A deferred frame is then resolved with its confidence: from any thread,
- * fa_tracker_validate (its own validator workspace) and, if fa_tracker_passes,
+ * judge is saved into *d and deferred (*deferred; the tracker assumes it passes); otherwise the
+ * frame is finished here (re-detection included) and described into out. A deferred frame is
+ * then resolved with its confidence: from any thread holding the frame, fa_tracker_validate
+ * (its own validator workspace; the crop warped from the frame's BGR pixels onto the
+ * validator's template in d->warped, fa_tracker_defer_floats floats, the caller's) and, if
+ * fa_tracker_passes,
  * fa_tracker_describe_passed; on the tracker's thread fa_tracker_passed, or fa_tracker_failed
  * (the frame's failure path, MTCNN on frame included, described into out; its grey is made
  * again, so the next frame's fit needs grey_ready = 0). */
 typedef struct fa_track_defer {
     fa_clnf_face snap; /* the face after the fit, before the verdict */
     int fit_ok;
+    /* fa_tracker_validate's: */
     int view, empty;   /* the validator's view, and a degenerate crop (confidence 0) */
     float *warped;     /* the crop on the view's template */
 } fa_track_defer;
@@ -82,8 +84,8 @@ faceau_status fa_tracker_fit(faceau_tracker *t, const faceau_frame *frame, int g
 faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
                                   const faceau_camera *camera, int fitted, int fit_ok,
                                   fa_track_defer *d, int *deferred, faceau_face *out);
-faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws,
-                                  const fa_track_defer *d, float *confidence, fa_err *err);
+faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws, fa_track_defer *d,
+                                  const faceau_frame *frame, float *confidence, fa_err *err);
 int fa_tracker_passes(const faceau_tracker *t, float confidence);
 void fa_tracker_describe_passed(const faceau_tracker *t, const fa_track_defer *d, float confidence,
                                 const faceau_frame *frame, const faceau_camera *camera,

@@ -391,10 +391,6 @@ faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
     const fa_clnf *m = t->lm->clnf;
     faceau_status st;
     if (fitted && fa_clnf_fit_needs_validator(m, fit_ok)) {
-        /* the validator's crop warp needs this frame's grey, which the next fit replaces */
-        if ((st = fa_clnf_validate_warp(m, &t->face, &t->grey, &d->view, d->warped, &d->empty,
-                                        &t->err)))
-            return st;
         d->snap = t->face;
         d->fit_ok = fit_ok;
         /* the next frame's windows as after a success; fa_tracker_failed undoes it */
@@ -413,10 +409,14 @@ faceau_status fa_tracker_complete(faceau_tracker *t, const faceau_frame *frame,
     return FACEAU_OK;
 }
 
-faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws,
-                                  const fa_track_defer *d, float *confidence, fa_err *err)
+faceau_status fa_tracker_validate(const faceau_tracker *t, fa_validator_ws *ws, fa_track_defer *d,
+                                  const faceau_frame *frame, float *confidence, fa_err *err)
 {
-    return fa_clnf_validate_cnn(t->lm->clnf, ws, d->view, d->warped, d->empty, confidence, err);
+    const fa_image img = {frame->width, frame->height, frame->stride, (uint8_t *)frame->bgr};
+    faceau_status st = fa_clnf_validate_warp_bgr(t->lm->clnf, ws, &d->snap, &img, &d->view,
+                                                 d->warped, &d->empty, err);
+    return st ? st
+              : fa_clnf_validate_cnn(t->lm->clnf, ws, d->view, d->warped, d->empty, confidence, err);
 }
 
 int fa_tracker_passes(const faceau_tracker *t, float confidence)

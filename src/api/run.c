@@ -473,8 +473,9 @@ static faceau_status open_all(run_state *r)
  * the AU stage's thread, beside the next frame's fit (landmarker.c's fa_tracker_complete: the
  * next fit assumes the frame passes; when it does not, the tracker finishes the frame from its
  * saved fit and fits the next one again). The validator is the last step of a frame's tracking
- * and the next fit needs only its verdict, so this takes it off the tracker's serial chain; the
- * tracker warps the crop itself (small), so no second grey image is kept. */
+ * and the next fit needs only its verdict, so this takes it off the tracker's serial chain. The
+ * crop's warp runs there too, from the frame's BGR pixels (its grey made as it is sampled), so
+ * no second grey image is kept. */
 #define STAGE_QUEUE (FA_SOURCE_MAX_HELD - 1) /* the tracker holds the other frame */
 
 typedef struct au_stage {
@@ -507,7 +508,8 @@ static faceau_status resolve_deferred(au_stage *q, int k, int *stop)
     run_state *r = q->r;
     int ds = q->dslot[k];
     float conf;
-    faceau_status st = fa_tracker_validate(r->tracker, q->vws, &q->defer[ds], &conf, &r->err);
+    faceau_status st =
+        fa_tracker_validate(r->tracker, q->vws, &q->defer[ds], &q->frame[k], &conf, &r->err);
     if (st)
         return st;
     int pass = fa_tracker_passes(r->tracker, conf);

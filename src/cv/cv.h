@@ -281,6 +281,11 @@ void fa_warp_affine_grey_cpu(const fa_grey *src, const double M[6], int dw, int 
  * map_x, map_y: dh rows of dw floats, map_stride floats apart; dst likewise dst_stride. */
 void fa_remap_grey(const fa_grey *src, const float *map_x, const float *map_y, int map_stride,
                    int dw, int dh, float *dst, int dst_stride);
+/* fa_remap_grey of the grey image (fa_grey_from_bgr's) of img's w x h rectangle at (x0, y0),
+ * each grey pixel made from its BGR one when sampled: the same floats, without a grey image. */
+void fa_remap_bgr_grey(const fa_image *img, int x0, int y0, int w, int h, const float *map_x,
+                       const float *map_y, int map_stride, int dw, int dh, float *dst,
+                       int dst_stride);
 
 /* ---- triangulation and PAW mask (paw.c) ------------------------------------------------- */
 #define FA_TRIS_MAX 254

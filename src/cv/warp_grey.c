@@ -141,6 +141,47 @@ float fa_grey_sample(const fa_grey *src, int64_t X, int64_t Y)
     return v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3;
 }
 
+/* fa_grey_row's value of img's pixel (x, y). */
+static inline float grey_of(const fa_image *img, int x, int y)
+{
+    const uint8_t *s = img->bgr + (size_t)y * (size_t)img->stride + 3 * (size_t)x;
+    return (float)((s[0] * 3735 + s[1] * 19235 + s[2] * 9798 + (1 << 14)) >> 15);
+}
+
+/* fa_grey_sample on the grey image of img's w x h rectangle at (x0, y0), its pixels made from
+ * the BGR ones as they are read. */
+static float sample_bgr(const fa_image *img, int x0, int y0, int w, int h, int64_t X, int64_t Y)
+{
+    int sx = fa_saturate_short(fa_floor_shr(X, INTER_BITS));
+    int sy = fa_saturate_short(fa_floor_shr(Y, INTER_BITS));
+    int fx = (int)(X & (INTER_TAB - 1)), fy = (int)(Y & (INTER_TAB - 1));
+    if (sx >= w || sx + 1 < 0 || sy >= h || sy + 1 < 0)
+        return 0.f; /* cval */
+    const float ax = (float)fx * (1.f / INTER_TAB), ay = (float)fy * (1.f / INTER_TAB);
+    const float wx0 = 1.f - ax, wy0 = 1.f - ay;
+    const float w0 = wy0 * wx0, w1 = wy0 * ax, w2 = ay * wx0, w3 = ay * ax;
+    const int x0ok = sx >= 0, x1ok = sx + 1 < w, y0ok = sy >= 0, y1ok = sy + 1 < h;
+    const float v0 = x0ok && y0ok ? grey_of(img, x0 + sx, y0 + sy) : 0.f;
+    const float v1 = x1ok && y0ok ? grey_of(img, x0 + sx + 1, y0 + sy) : 0.f;
+    const float v2 = x0ok && y1ok ? grey_of(img, x0 + sx, y0 + sy + 1) : 0.f;
+    const float v3 = x1ok && y1ok ? grey_of(img, x0 + sx + 1, y0 + sy + 1) : 0.f;
+    return v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3;
+}
+
+void fa_remap_bgr_grey(const fa_image *img, int x0, int y0, int w, int h, const float *map_x,
+                       const float *map_y, int map_stride, int dw, int dh, float *dst,
+                       int dst_stride)
+{
+    for (int y = 0; y < dh; y++) {
+        const float *mx = map_x + (size_t)y * (size_t)map_stride;
+        const float *my = map_y + (size_t)y * (size_t)map_stride;
+        float *d = dst + (size_t)y * (size_t)dst_stride;
+        for (int x = 0; x < dw; x++)
+            d[x] = sample_bgr(img, x0, y0, w, h, fa_cv_round(mx[x] * (float)INTER_TAB),
+                              fa_cv_round(my[x] * (float)INTER_TAB));
+    }
+}
+
 /* ---- warpAffine --------------------------------------------------------------------------- */
 
 /* WarpAffineInvoker (WARP_INVERSE_MAP, so M is used as given): per row a 10-bit fixed-point

@@ -1033,11 +1033,12 @@ size_t fa_clnf_validator_floats(const fa_clnf *m)
     return m->validator ? fa_validator_max_template(m->validator) : 0;
 }
 
-faceau_status fa_clnf_validate_warp(const fa_clnf *m, const fa_clnf_face *f, const fa_grey *grey,
-                                    int *view, float *warped, int *empty, fa_err *err)
+faceau_status fa_clnf_validate_warp_bgr(const fa_clnf *m, fa_validator_ws *ws, const fa_clnf_face *f,
+                                        const fa_image *frame, int *view, float *warped, int *empty,
+                                        fa_err *err)
 {
-    return fa_validator_crop_warp(m->validator, f->ws->val, grey, f->landmarks, m->main.pdm.n, f->g + 1,
-                                  view, warped, empty, err);
+    return fa_validator_crop_warp_bgr(m->validator, ws, frame, f->landmarks, m->main.pdm.n,
+                                      f->g + 1, view, warped, empty, err);
 }
 
 faceau_status fa_clnf_validate_cnn(const fa_clnf *m, fa_validator_ws *ws, int view,

@@ -128,9 +128,10 @@ faceau_status fa_clnf_track_video(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *m
  * fa_clnf_fit_needs_validator, fa_clnf_validate gives the confidence (f and grey only read),
  * and fa_clnf_track_finish applies the verdict and the rest of DetectLandmarksInVideo (failure
  * counters, re-detection on frame). The three in a row are fa_clnf_track_video for a tracked
- * frame, number for number. fa_clnf_validate is also fa_clnf_validate_warp (the crop warped
- * onto the validator's template: fa_clnf_validator_floats floats, f's workspace) then
- * fa_clnf_validate_cnn (the CNN on it, on any thread with its own workspace). */
+ * frame, number for number. fa_clnf_validate is also fa_clnf_validate_warp_bgr (the crop warped
+ * onto the validator's template, fa_clnf_validator_floats floats, from the grey of the frame's
+ * BGR pixels, made as sampled) then fa_clnf_validate_cnn (the CNN on it), on any thread with
+ * its own workspace. */
 typedef struct fa_validator_ws fa_validator_ws;
 faceau_status fa_clnf_track_fit(const fa_clnf *m, fa_clnf_face *f, const fa_grey *grey,
                                 int *fit_ok, fa_err *err);
@@ -138,8 +139,9 @@ int fa_clnf_fit_needs_validator(const fa_clnf *m, int fit_ok);
 faceau_status fa_clnf_validate(const fa_clnf *m, fa_validator_ws *ws, const fa_grey *grey,
                                const fa_clnf_face *f, float *confidence, fa_err *err);
 size_t fa_clnf_validator_floats(const fa_clnf *m);
-faceau_status fa_clnf_validate_warp(const fa_clnf *m, const fa_clnf_face *f, const fa_grey *grey,
-                                    int *view, float *warped, int *empty, fa_err *err);
+faceau_status fa_clnf_validate_warp_bgr(const fa_clnf *m, fa_validator_ws *ws, const fa_clnf_face *f,
+                                        const fa_image *frame, int *view, float *warped, int *empty,
+                                        fa_err *err);
 faceau_status fa_clnf_validate_cnn(const fa_clnf *m, fa_validator_ws *ws, int view,
                                    const float *warped, int empty, float *confidence, fa_err *err);
 faceau_status fa_clnf_track_finish(const fa_clnf *m, fa_clnf_face *f, fa_mtcnn *mtcnn,

@@ -842,12 +842,16 @@ size_t fa_validator_max_template(const fa_validator *v)
     return v->max_tpl;
 }
 
-faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
-                                     const float *landmarks, int n_landmarks, const float rot[3],
-                                     int *view, float *warped, int *empty, fa_err *err)
+/* fa_validator_crop_warp from grey, or (grey NULL) from the grey of the BGR image bgr. */
+static faceau_status crop_warp(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
+                               const fa_image *bgr, const float *landmarks, int n_landmarks,
+                               const float rot[3], int *view, float *warped, int *empty,
+                               fa_err *err)
 {
-    if (!v || !ws || !grey || !grey->px || grey->width < 1 || grey->height < 1 || !landmarks ||
-        !rot || !view || !warped || !empty)
+    const int width = grey ? grey->width : bgr ? bgr->width : 0;
+    const int height = grey ? grey->height : bgr ? bgr->height : 0;
+    if (!v || !ws || (grey && !grey->px) || (!grey && (!bgr || !bgr->bgr)) || width < 1 ||
+        height < 1 || !landmarks || !rot || !view || !warped || !empty)
         return fa_fail(err, FACEAU_ERR_INVALID_ARG, "fa_validator_check: bad arguments");
     int id = fa_validator_view_id(v, rot);
     const vview *w = &v->views[id];
@@ -881,10 +885,10 @@ faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws,
         min_x = 0;
     if (min_y < 0)
         min_y = 0;
-    if (max_x > grey->width - 1)
-        max_x = grey->width - 1;
-    if (max_y > grey->height - 1)
-        max_y = grey->height - 1;
+    if (max_x > width - 1)
+        max_x = width - 1;
+    if (max_y > height - 1)
+        max_y = height - 1;
     if ((long long)max_x - min_x <= 1 || (long long)max_y - min_y <= 1) {
         *empty = 1;
         return FACEAU_OK;
@@ -895,14 +899,38 @@ faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws,
         ws->lmk[i] = landmarks[i] - fx;
         ws->lmk[n + i] = landmarks[n + i] - fy;
     }
+    paw_maps(w, ws->lmk, ws->coeff, ws->map_x, ws->map_y);
+    if (!grey) {
+        fa_remap_bgr_grey(bgr, min_x, min_y, max_x - min_x, max_y - min_y, ws->map_x, ws->map_y,
+                          w->w, w->w, w->h, warped, w->w);
+        return FACEAU_OK;
+    }
     /* the crop Rect(min_x, min_y, max_x - min_x, max_y - min_y), as a view into the frame
      * (a frame made on demand makes it first: the view has no source of its own) */
     fa_grey_need(grey, min_x, min_y, max_x, max_y);
     fa_grey crop = {max_x - min_x, max_y - min_y, grey->stride,
                     grey->px + (size_t)min_y * (size_t)grey->stride + (size_t)min_x, 0, NULL};
-    paw_maps(w, ws->lmk, ws->coeff, ws->map_x, ws->map_y);
     fa_remap_grey(&crop, ws->map_x, ws->map_y, w->w, w->w, w->h, warped, w->w);
     return FACEAU_OK;
+}
+
+faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws, const fa_grey *grey,
+                                     const float *landmarks, int n_landmarks, const float rot[3],
+                                     int *view, float *warped, int *empty, fa_err *err)
+{
+    if (!grey)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "fa_validator_check: bad arguments");
+    return crop_warp(v, ws, grey, NULL, landmarks, n_landmarks, rot, view, warped, empty, err);
+}
+
+faceau_status fa_validator_crop_warp_bgr(const fa_validator *v, fa_validator_ws *ws,
+                                         const fa_image *bgr, const float *landmarks,
+                                         int n_landmarks, const float rot[3], int *view,
+                                         float *warped, int *empty, fa_err *err)
+{
+    if (!bgr)
+        return fa_fail(err, FACEAU_ERR_INVALID_ARG, "fa_validator_check: bad arguments");
+    return crop_warp(v, ws, NULL, bgr, landmarks, n_landmarks, rot, view, warped, empty, err);
 }
 
 faceau_status fa_validator_confidence(const fa_validator *v, fa_validator_ws *ws, int view,

@@ -82,6 +82,12 @@ faceau_status fa_validator_crop_warp(const fa_validator *v, fa_validator_ws *ws,
 faceau_status fa_validator_confidence(const fa_validator *v, fa_validator_ws *ws, int view,
                                       const float *warped, int empty, float *confidence,
                                       fa_err *err);
+/* fa_validator_crop_warp from the frame's BGR pixels, the crop's grey made as it is sampled
+ * (the same floats): for a thread that holds the frame but not its grey image. */
+faceau_status fa_validator_crop_warp_bgr(const fa_validator *v, fa_validator_ws *ws,
+                                         const fa_image *bgr, const float *landmarks,
+                                         int n_landmarks, const float rot[3], int *view,
+                                         float *warped, int *empty, fa_err *err);
 
 /* The steps of fa_validator_check, usable alone (tests, debugging). `view` is 0..views-1
  * (checked: INVALID_ARG otherwise); the accessors above assume a valid view. */
