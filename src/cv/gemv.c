@@ -1,6 +1,6 @@
 /* gemv.c - cv::gemm of a float matrix and a vector (GEMMSingleMul<float, double>), as the CLNF
  * fit (J_w_t * mean shifts) and the detection validator's fully connected layers use it. */
-#include "cv/cv.h"
+#include "cv/gemv_kernels.h"
 
 void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const float *bias,
                      float *out)
@@ -26,4 +26,17 @@ void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const fl
 void fa_gemv_cv(const float *A, int rows, int len, const float *v, float *out)
 {
     fa_gemv_cv_bias(A, rows, len, v, NULL, out);
+}
+
+void fa_gemv_cv_bias_cpu(const float *A, int rows, int len, const float *v, const float *bias,
+                         float *out, unsigned cpu)
+{
+#if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX2) {
+        fa_gemv_cv_bias_avx2(A, rows, len, v, bias, out);
+        return;
+    }
+#endif
+    (void)cpu;
+    fa_gemv_cv_bias(A, rows, len, v, bias, out);
 }
