@@ -308,11 +308,11 @@ static void test_solve_gemv(void)
     }
     CHECK(ok, "gemv rows equal exact dot products on exactly representable data");
 
-    /* fa_gemv_cv_bias_cpu (the AVX2 kernel when the CPU has it) against the portable sums bit
+    /* fa_gemv_cv_cpu (the AVX2 kernel when the CPU has it) against the portable sums bit
      * for bit: every row count through the 8/4/1-row blocks, lengths with every tail, values
      * over many binades (so the order shows), with and without a bias, and NaN/inf inputs. */
     enum { MR = 21, ML = 1003 };
-    float *M = malloc(sizeof(float) * MR * ML), *xv = malloc(sizeof(float) * ML);
+    float *M = malloc(sizeof(float) * MR * (ML + 2)), *xv = malloc(sizeof(float) * ML);
     float bias[MR], g1[MR], g2[MR];
     CHECK(M && xv, "gemv test: out of memory");
     if (M && xv) {
@@ -320,7 +320,8 @@ static void test_solve_gemv(void)
         int diff = 0, cases = 0;
         for (int rows = 1; rows <= MR; rows++)
             for (int len = 1; len <= ML; len += len < 20 ? 1 : 97) {
-                for (int i = 0; i < rows * len; i++) {
+                const int lda = len + cases % 3; /* rows apart by more than their length too */
+                for (int i = 0; i < rows * lda; i++) {
                     rng = rng * 1664525u + 1013904223u;
                     M[i] = ldexpf((float)((int)(rng >> 8 & 0xffff) - 0x8000), (int)(rng >> 24 & 31) - 20);
                 }
@@ -331,17 +332,21 @@ static void test_solve_gemv(void)
                 if (len >= 4 && cases % 2 == 0) /* lanes 0 and 2 cancel: the combining order shows */
                     for (int r = 0; r < rows; r++) {
                         xv[0] = xv[2] = 1;
-                        M[r * len] = r & 1 ? 0x1p60f : -0x1p60f;
-                        M[r * len + 2] = -M[r * len];
+                        M[r * lda] = r & 1 ? 0x1p60f : -0x1p60f;
+                        M[r * lda + 2] = -M[r * lda];
                     }
                 if (cases % 7 == 3)
-                    M[(rng >> 3) % (unsigned)(rows * len)] = (cases & 8) ? NAN : INFINITY;
+                    M[(rng >> 3) % (unsigned)(rows * lda)] = (cases & 8) ? NAN : INFINITY;
                 for (int r = 0; r < rows; r++)
                     bias[r] = (float)r * 0.37f - 3.0f;
                 const float *b = cases & 1 ? bias : NULL;
-                fa_gemv_cv_bias(M, rows, len, xv, b, g1);
-                fa_gemv_cv_bias_cpu(M, rows, len, xv, b, g2, fa_cpu_features());
+                fa_gemv_cv_cpu(M, (size_t)lda, rows, len, xv, b, g1, 0);
+                fa_gemv_cv_cpu(M, (size_t)lda, rows, len, xv, b, g2, fa_cpu_features());
                 diff += memcmp(g1, g2, sizeof(float) * (size_t)rows) != 0;
+                if (lda == len) {
+                    fa_gemv_cv_bias(M, rows, len, xv, b, g2);
+                    diff += memcmp(g1, g2, sizeof(float) * (size_t)rows) != 0;
+                }
                 cases++;
             }
         CHECK(diff == 0, "gemv: %d of %d cases differ between the kernels", diff, cases);

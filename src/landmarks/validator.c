@@ -718,7 +718,7 @@ static void conv_layer(const vlayer *L, const float *in, float *out, float *row,
 /* GEMMSingleMul<float, double> for weights (n_out x n_in) times a vector, plus the bias. */
 static void fc_vector(const vlayer *L, const float *x, float *out, unsigned cpu)
 {
-    fa_gemv_cv_bias_cpu(L->w, L->cout, L->cin, x, L->b, out, cpu);
+    fa_gemv_cv_cpu(L->w, (size_t)L->cin, L->cout, L->cin, x, L->b, out, cpu);
 }
 
 /* NormaliseWarpedToVector then the CNN input image: masked pixels taken column by column,
