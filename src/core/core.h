@@ -105,7 +105,10 @@ void fa_image_free(fa_image *img);
 #else
 #define FA_BUILD_AVX2 0
 #endif
-enum { FA_CPU_AVX2 = 1, FA_CPU_FMA = 2 };
+/* FA_CPU_AVX512: AVX-512F with the OS saving its registers, for kernels whose 16 lanes do the
+ * very same operations as their AVX2 twin's 8 (same bits); FACEAU_NO_AVX512 set to anything
+ * but "" or "0" leaves it out (the AVX2 kernels then run). */
+enum { FA_CPU_AVX2 = 1, FA_CPU_FMA = 2, FA_CPU_AVX512 = 4 };
 /* The one CPU-feature check: FA_CPU_* bits the build has kernels for and the CPU runs, none if
  * the environment sets FACEAU_NO_AVX2 to anything but "" or "0". The CPU probe is cached (by
  * the compiler runtime's __builtin_cpu_init); objects call this once, when they pick their

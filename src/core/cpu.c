@@ -16,6 +16,11 @@ unsigned fa_cpu_features(void)
         f |= FA_CPU_AVX2;
     if (__builtin_cpu_supports("fma"))
         f |= FA_CPU_FMA;
+    /* the compiler runtime sets avx512f only when XCR0 shows the OS saves the zmm state */
+    const char *no512 = getenv("FACEAU_NO_AVX512");
+    if ((f & FA_CPU_AVX2) && __builtin_cpu_supports("avx512f") &&
+        !(no512 && *no512 && !(no512[0] == '0' && no512[1] == '\0')))
+        f |= FA_CPU_AVX512;
     return f;
 #else
     return 0;

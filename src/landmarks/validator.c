@@ -705,6 +705,11 @@ void fa_validator_conv(const float *w, const float *bias, int cin, int cout, int
 static void conv_layer(const vlayer *L, const float *in, float *out, float *row, unsigned cpu)
 {
 #if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX512) {
+        fa_validator_conv_avx512(L->w, L->b, L->cin, L->cout, L->kh, L->kw, L->in_h, L->in_w,
+                                 in, out, row);
+        return;
+    }
     if (cpu & FA_CPU_AVX2) {
         fa_validator_conv_avx2(L->w, L->b, L->cin, L->cout, L->kh, L->kw, L->in_h, L->in_w, in,
                                out, row);

@@ -93,4 +93,87 @@ AVX2_FN void fa_validator_conv_avx2(const float *w, const float *bias, int cin, 
     }
 }
 
+
+/* ---- AVX-512: the same chains, 16 columns per register ------------------------------------ */
+/* Where the FP units are 512 bits wide, each instruction does twice the AVX2 kernel's work; the
+ * 32 registers hold KB kernels x NX column blocks of accumulators (up to 20). Blocks of 16 may
+ * overlap at the row's end, recomputing the same values. */
+#define AVX512_FN __attribute__((target("avx512f")))
+
+AVX512_FN static inline __attribute__((always_inline)) void
+tile16(const float *w, const float *bias, int cin, int kh, int kw, int h, int wd, int oh, int ow,
+       const float *in, float *out, int k0, int y, const int *x, const int KB, const int NX)
+{
+    const size_t K = (size_t)cin * (size_t)kh * (size_t)kw;
+    __m512 acc[10][4];
+    for (int b = 0; b < KB; b++)
+        for (int j = 0; j < NX; j++)
+            acc[b][j] = _mm512_setzero_ps();
+    size_t t = 0;
+    for (int m = 0; m < cin; m++) {
+        const float *map = in + (size_t)m * (size_t)h * (size_t)wd + (size_t)y * (size_t)wd;
+        for (int kx = 0; kx < kw; kx++)
+            for (int ky = 0; ky < kh; ky++, t++) {
+                const float *src = map + (size_t)ky * (size_t)wd + (size_t)kx;
+                __m512 s[4];
+                for (int j = 0; j < NX; j++)
+                    s[j] = _mm512_loadu_ps(src + x[j]);
+                for (int b = 0; b < KB; b++) {
+                    const __m512 c = _mm512_set1_ps(w[(size_t)(k0 + b) * K + t]);
+                    for (int j = 0; j < NX; j++)
+                        acc[b][j] = _mm512_add_ps(acc[b][j], _mm512_mul_ps(c, s[j]));
+                }
+            }
+    }
+    for (int b = 0; b < KB; b++) {
+        const __m512 bb = _mm512_set1_ps(bias[k0 + b]);
+        float *o = out + ((size_t)(k0 + b) * (size_t)oh + (size_t)y) * (size_t)ow;
+        for (int j = 0; j < NX; j++)
+            _mm512_storeu_ps(o + x[j], _mm512_add_ps(acc[b][j], bb));
+    }
+}
+
+/* Kernels k0..k0+KB-1 of output row y on the NX column blocks at x. */
+#define TILE16(KB, NX) tile16(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, y, x, KB, NX)
+
+AVX512_FN static void tile16_any(const float *w, const float *bias, int cin, int kh, int kw,
+                                 int h, int wd, int oh, int ow, const float *in, float *out,
+                                 int k0, int y, const int *x, int kb, int nx)
+{
+    switch (kb * 8 + nx) {
+    case 10 * 8 + 1: TILE16(10, 1); break;
+    case 10 * 8 + 2: TILE16(10, 2); break;
+    case 5 * 8 + 3: TILE16(5, 3); break;
+    case 5 * 8 + 4: TILE16(5, 4); break;
+    case 1 * 8 + 1: TILE16(1, 1); break;
+    case 1 * 8 + 2: TILE16(1, 2); break;
+    case 1 * 8 + 3: TILE16(1, 3); break;
+    case 1 * 8 + 4: TILE16(1, 4); break;
+    default: break;
+    }
+}
+
+AVX512_FN void fa_validator_conv_avx512(const float *w, const float *bias, int cin, int cout,
+                                        int kh, int kw, int h, int wd, const float *in,
+                                        float *out, float *row)
+{
+    const int oh = h - kh + 1, ow = wd - kw + 1;
+    if (ow < 16) {
+        fa_validator_conv_avx2(w, bias, cin, cout, kh, kw, h, wd, in, out, row);
+        return;
+    }
+    for (int y = 0; y < oh; y++)
+        for (int x0 = 0; x0 < ow; x0 += 64) {
+            /* up to four blocks of 16 from x0, the last one ending at the row's end */
+            int x[4], nx = 0;
+            for (int xb = x0; xb < ow && nx < 4; xb += 16)
+                x[nx++] = xb + 16 <= ow ? xb : ow - 16;
+            const int kb = nx <= 2 ? 10 : 5;
+            int k0 = 0;
+            for (; k0 + kb <= cout; k0 += kb)
+                tile16_any(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, y, x, kb, nx);
+            for (; k0 < cout; k0++)
+                tile16_any(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, y, x, 1, nx);
+        }
+}
 #endif
