@@ -94,30 +94,45 @@ AVX2_FN void fa_validator_conv_avx2(const float *w, const float *bias, int cin, 
 }
 
 
-/* ---- AVX-512: the same chains, 16 columns per register ------------------------------------ */
-/* Where the FP units are 512 bits wide, each instruction does twice the AVX2 kernel's work; the
- * 32 registers hold KB kernels x NX column blocks of accumulators (up to 20). Blocks of 16 may
- * overlap at the row's end, recomputing the same values. */
+/* ---- AVX-512: the same chains, 16 outputs per register ------------------------------------ */
+/* Where the FP units are 512 bits wide, each instruction does twice the AVX2 kernel's work. A
+ * map's outputs are one run of oh x ow floats, so a register takes 16 consecutive outputs even
+ * across a row end (ow >= 16: at most two rows): the lanes past the row's end read the next
+ * input row, kw - 1 floats further on than a straight load. That wastes no lane on a row's
+ * remainder (rows of 52 and 20 would otherwise fill 64 and 32 lanes). The last block overlaps
+ * the one before it, recomputing the same values. The 32 registers hold KB kernels x NX blocks
+ * of accumulators. */
 #define AVX512_FN __attribute__((target("avx512f")))
 
 AVX512_FN static inline __attribute__((always_inline)) void
 tile16(const float *w, const float *bias, int cin, int kh, int kw, int h, int wd, int oh, int ow,
-       const float *in, float *out, int k0, int y, const int *x, const int KB, const int NX)
+       const float *in, float *out, int k0, const int *q, const int KB, const int NX)
 {
-    const size_t K = (size_t)cin * (size_t)kh * (size_t)kw;
-    __m512 acc[10][4];
+    const size_t K = (size_t)cin * (size_t)kh * (size_t)kw, hw = (size_t)h * (size_t)wd;
+    size_t off[2];
+    __mmask16 lo[2], hi[2];
+    for (int j = 0; j < NX; j++) {
+        const int y0 = q[j] / ow, x0 = q[j] % ow, l = ow - x0; /* lanes l.. are row y0 + 1 */
+        off[j] = (size_t)y0 * (size_t)wd + (size_t)x0;
+        lo[j] = (__mmask16)(l >= 16 ? 0xffff : (1u << l) - 1);
+        hi[j] = (__mmask16)~lo[j];
+    }
+    __m512 acc[10][2];
     for (int b = 0; b < KB; b++)
         for (int j = 0; j < NX; j++)
             acc[b][j] = _mm512_setzero_ps();
     size_t t = 0;
     for (int m = 0; m < cin; m++) {
-        const float *map = in + (size_t)m * (size_t)h * (size_t)wd + (size_t)y * (size_t)wd;
+        const float *map = in + (size_t)m * hw;
         for (int kx = 0; kx < kw; kx++)
             for (int ky = 0; ky < kh; ky++, t++) {
                 const float *src = map + (size_t)ky * (size_t)wd + (size_t)kx;
-                __m512 s[4];
-                for (int j = 0; j < NX; j++)
-                    s[j] = _mm512_loadu_ps(src + x[j]);
+                __m512 s[2];
+                for (int j = 0; j < NX; j++) {
+                    s[j] = _mm512_maskz_loadu_ps(lo[j], src + off[j]);
+                    if (hi[j])
+                        s[j] = _mm512_mask_loadu_ps(s[j], hi[j], src + off[j] + (kw - 1));
+                }
                 for (int b = 0; b < KB; b++) {
                     const __m512 c = _mm512_set1_ps(w[(size_t)(k0 + b) * K + t]);
                     for (int j = 0; j < NX; j++)
@@ -127,29 +142,9 @@ tile16(const float *w, const float *bias, int cin, int kh, int kw, int h, int wd
     }
     for (int b = 0; b < KB; b++) {
         const __m512 bb = _mm512_set1_ps(bias[k0 + b]);
-        float *o = out + ((size_t)(k0 + b) * (size_t)oh + (size_t)y) * (size_t)ow;
+        float *o = out + (size_t)(k0 + b) * (size_t)oh * (size_t)ow;
         for (int j = 0; j < NX; j++)
-            _mm512_storeu_ps(o + x[j], _mm512_add_ps(acc[b][j], bb));
-    }
-}
-
-/* Kernels k0..k0+KB-1 of output row y on the NX column blocks at x. */
-#define TILE16(KB, NX) tile16(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, y, x, KB, NX)
-
-AVX512_FN static void tile16_any(const float *w, const float *bias, int cin, int kh, int kw,
-                                 int h, int wd, int oh, int ow, const float *in, float *out,
-                                 int k0, int y, const int *x, int kb, int nx)
-{
-    switch (kb * 8 + nx) {
-    case 10 * 8 + 1: TILE16(10, 1); break;
-    case 10 * 8 + 2: TILE16(10, 2); break;
-    case 5 * 8 + 3: TILE16(5, 3); break;
-    case 5 * 8 + 4: TILE16(5, 4); break;
-    case 1 * 8 + 1: TILE16(1, 1); break;
-    case 1 * 8 + 2: TILE16(1, 2); break;
-    case 1 * 8 + 3: TILE16(1, 3); break;
-    case 1 * 8 + 4: TILE16(1, 4); break;
-    default: break;
+            _mm512_storeu_ps(o + q[j], _mm512_add_ps(acc[b][j], bb));
     }
 }
 
@@ -162,18 +157,24 @@ AVX512_FN void fa_validator_conv_avx512(const float *w, const float *bias, int c
         fa_validator_conv_avx2(w, bias, cin, cout, kh, kw, h, wd, in, out, row);
         return;
     }
-    for (int y = 0; y < oh; y++)
-        for (int x0 = 0; x0 < ow; x0 += 64) {
-            /* up to four blocks of 16 from x0, the last one ending at the row's end */
-            int x[4], nx = 0;
-            for (int xb = x0; xb < ow && nx < 4; xb += 16)
-                x[nx++] = xb + 16 <= ow ? xb : ow - 16;
-            const int kb = nx <= 2 ? 10 : 5;
-            int k0 = 0;
-            for (; k0 + kb <= cout; k0 += kb)
-                tile16_any(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, y, x, kb, nx);
+    const int total = oh * ow;
+    for (int q0 = 0; q0 < total; q0 += 32) {
+        int q[2], nx = 0;
+        for (int qb = q0; qb < total && nx < 2; qb += 16)
+            q[nx++] = qb + 16 <= total ? qb : total - 16;
+        int k0 = 0;
+        if (nx == 2) {
+            for (; k0 + 10 <= cout; k0 += 10)
+                tile16(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, q, 10, 2);
             for (; k0 < cout; k0++)
-                tile16_any(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, y, x, 1, nx);
+                tile16(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, q, 1, 2);
+        } else {
+            for (; k0 + 10 <= cout; k0 += 10)
+                tile16(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, q, 10, 1);
+            for (; k0 < cout; k0++)
+                tile16(w, bias, cin, kh, kw, h, wd, oh, ow, in, out, k0, q, 1, 1);
         }
+    }
 }
+
 #endif
