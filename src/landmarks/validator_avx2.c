@@ -2,7 +2,8 @@
  * is the same float chain (0, then + w*in for the im2col columns in order, products rounded
  * on their own, then + bias), computed for 8 adjacent columns per register. The accumulators of
  * KB kernels x 2 column blocks stay in registers over the whole chain, sharing each input load
- * and each weight broadcast, where the scalar loop goes through memory for every term. */
+ * and each weight broadcast, where the scalar loop goes through memory for every term. Its
+ * AVX-512F copy below does the same per lane, 16 outputs per register. */
 #include "landmarks/validator_kernels.h"
 
 #if FA_BUILD_AVX2
