@@ -307,6 +307,52 @@ static void test_solve_gemv(void)
         ok &= o[r] == (float)s;
     }
     CHECK(ok, "gemv rows equal exact dot products on exactly representable data");
+
+    /* fa_gemv_cv_cpu (the AVX2 kernel when the CPU has it) against the portable sums bit
+     * for bit: every row count through the 8/4/1-row blocks, lengths with every tail, values
+     * over many binades (so the order shows), with and without a bias, and NaN/inf inputs. */
+    enum { MR = 21, ML = 1003 };
+    float *M = malloc(sizeof(float) * MR * (ML + 2)), *xv = malloc(sizeof(float) * ML);
+    float bias[MR], g1[MR], g2[MR];
+    CHECK(M && xv, "gemv test: out of memory");
+    if (M && xv) {
+        uint32_t rng = 99;
+        int diff = 0, cases = 0;
+        for (int rows = 1; rows <= MR; rows++)
+            for (int len = 1; len <= ML; len += len < 20 ? 1 : 97) {
+                const int lda = len + cases % 3; /* rows apart by more than their length too */
+                for (int i = 0; i < rows * lda; i++) {
+                    rng = rng * 1664525u + 1013904223u;
+                    M[i] = ldexpf((float)((int)(rng >> 8 & 0xffff) - 0x8000), (int)(rng >> 24 & 31) - 20);
+                }
+                for (int i = 0; i < len; i++) {
+                    rng = rng * 1664525u + 1013904223u;
+                    xv[i] = ldexpf((float)((int)(rng >> 8 & 0xffff) - 0x8000), (int)(rng >> 24 & 15) - 10);
+                }
+                if (len >= 4 && cases % 2 == 0) /* lanes 0 and 2 cancel: the combining order shows */
+                    for (int r = 0; r < rows; r++) {
+                        xv[0] = xv[2] = 1;
+                        M[r * lda] = r & 1 ? 0x1p60f : -0x1p60f;
+                        M[r * lda + 2] = -M[r * lda];
+                    }
+                if (cases % 7 == 3)
+                    M[(rng >> 3) % (unsigned)(rows * lda)] = (cases & 8) ? NAN : INFINITY;
+                for (int r = 0; r < rows; r++)
+                    bias[r] = (float)r * 0.37f - 3.0f;
+                const float *b = cases & 1 ? bias : NULL;
+                fa_gemv_cv_cpu(M, (size_t)lda, rows, len, xv, b, g1, 0);
+                fa_gemv_cv_cpu(M, (size_t)lda, rows, len, xv, b, g2, fa_cpu_features());
+                diff += memcmp(g1, g2, sizeof(float) * (size_t)rows) != 0;
+                if (lda == len) {
+                    fa_gemv_cv_bias(M, rows, len, xv, b, g2);
+                    diff += memcmp(g1, g2, sizeof(float) * (size_t)rows) != 0;
+                }
+                cases++;
+            }
+        CHECK(diff == 0, "gemv: %d of %d cases differ between the kernels", diff, cases);
+    }
+    free(M);
+    free(xv);
 }
 
 int main(void)

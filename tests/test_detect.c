@@ -1,5 +1,6 @@
 /* test_detect.c - MTCNN: OpenFace's own boxes for every reference item, each sub-step on
  * hand-derived cases, and bad models and frames. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,67 @@ static void test_pool(void)
     fa_maxpool(in2, 4, 1, 2, 3, 3, 2, 2, 2, 1, out2);
     CHECK(out2[0] == 5 && out2[1] == -1 && out2[2] == 3 && out2[3] == -2, "3/2 pool %g %g %g %g",
           out2[0], out2[1], out2[2], out2[3]);
+}
+
+/* OpenFace's max_pooling loop, scalar: the reference for fa_maxpool's fast paths. */
+static void pool_ref(const float *in, int h, int w, int c, int kx, int ky, int sx, int sy, int oh,
+                     int ow, float *out)
+{
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+            for (int ch = 0; ch < c; ch++) {
+                float m = -FLT_MAX;
+                for (int y = oy * sy; y < oy * sy + ky && y < h; y++)
+                    for (int x = ox * sx; x < ox * sx + kx && x < w; x++) {
+                        float v = in[((size_t)y * w + x) * c + ch];
+                        if (v > m)
+                            m = v;
+                    }
+                out[((size_t)oy * ow + ox) * c + ch] = m;
+            }
+}
+
+/* fa_maxpool against the reference bit for bit on random maps of every small size, with NaNs,
+ * infinities and both zeros (which one a tie keeps depends on the order), for the 2x2 stride 2
+ * one-channel path and the generic one. */
+static void test_pool_random(void)
+{
+    uint32_t rng = 777;
+    static const float special[] = {NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, -FLT_MAX, FLT_MAX};
+    enum { MAXS = 21, MAXC = 3 };
+    float in[MAXS * MAXS * MAXC], o1[MAXS * MAXS * MAXC], o2[MAXS * MAXS * MAXC];
+    static const int shapes[][5] = {{1, 2, 2, 2, 2}, {1, 3, 3, 2, 2}, {3, 2, 2, 2, 2}, {2, 3, 3, 2, 2},
+                                    {1, 2, 3, 1, 2}};
+    int checked = 0;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
+        for (int h = 2; h <= MAXS; h++)
+            for (int w = 2; w <= MAXS; w++)
+                for (int rep = 0; rep < 3; rep++) {
+                    const int c = shapes[sh][0], kx = shapes[sh][1], ky = shapes[sh][2];
+                    const int sx = shapes[sh][3], sy = shapes[sh][4];
+                    const int oh = fa_pool_out(h, ky, sy), ow = fa_pool_out(w, kx, sx);
+                    if (oh < 1 || ow < 1)
+                        continue;
+                    for (int i = 0; i < h * w * c; i++) {
+                        rng = rng * 1664525u + 1013904223u;
+                        unsigned r = rng >> 8;
+                        /* rep 0: few specials; rep 1: many; rep 2: ties of small integers */
+                        if ((rep == 1 && r % 3 == 0) || (rep == 0 && r % 29 == 0))
+                            in[i] = special[(r >> 4) % 8];
+                        else if (rep == 2)
+                            in[i] = (r >> 4) % 2 ? 0.0f : -0.0f;
+                        else
+                            in[i] = (float)((int)(r & 0xffff) - 0x8000) / 256.0f;
+                    }
+                    memset(o1, 0x55, sizeof o1);
+                    memset(o2, 0x55, sizeof o2);
+                    pool_ref(in, h, w, c, kx, ky, sx, sy, oh, ow, o1);
+                    fa_maxpool(in, h, w, c, kx, ky, sx, sy, oh, ow, o2);
+                    CHECK(memcmp(o1, o2, sizeof o1) == 0, "pool %dx%d s%dx%d c%d on %dx%d (rep %d) differs",
+                          kx, ky, sx, sy, c, h, w, rep);
+                    checked++;
+                }
+    CHECK(checked > 1000, "pool: only %d cases", checked);
 }
 
 static void test_resize(void)
@@ -619,6 +681,7 @@ int main(void)
     test_conv_order(0);
     test_cv_exp();
     test_pool();
+    test_pool_random();
     test_resize();
     test_nms();
     test_boxes();

@@ -554,9 +554,10 @@ static void test_conv_hand(void)
     CHECK(out[1] == -1e8f, "conv x=1: %.9g, want -1e8", out[1]);
 }
 
-/* The AVX2 kernel against the portable one, bit for bit, on random layers of every shape class:
- * rows narrower than 8 (the fallback), exactly 8, blocks overlapping at the row's end, 1..11
- * kernels (the 5-kernel groups and every remainder), several input maps. */
+/* The AVX2 and AVX-512 kernels against the portable one, bit for bit, on random layers of every
+ * shape class: rows narrower than 8 or 16 (the fallbacks), exactly 8 or 16, blocks overlapping
+ * at the row's end, one to four blocks of 16 in a group and more than one group, 1..21 kernels
+ * (the 5- and 10-kernel groups and every remainder), several input maps. */
 static void test_conv_simd(void)
 {
 #if FA_BUILD_AVX2
@@ -565,7 +566,8 @@ static void test_conv_simd(void)
     static const int shapes[][6] = {/* cin cout kh kw h wd */
         {1, 10, 9, 9, 60, 60}, {10, 10, 7, 7, 26, 26}, {1, 1, 3, 3, 5, 10}, {2, 3, 2, 3, 9, 10},
         {3, 7, 3, 2, 6, 17}, {1, 4, 1, 1, 3, 8}, {2, 11, 4, 4, 8, 11}, {1, 2, 2, 2, 4, 30},
-        {4, 6, 3, 3, 7, 25}};
+        {4, 6, 3, 3, 7, 25}, {2, 13, 3, 3, 6, 90}, {1, 7, 2, 2, 3, 17}, {3, 12, 2, 3, 5, 73},
+        {1, 21, 2, 1, 3, 40}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int cin = shapes[s][0], cout = shapes[s][1], kh = shapes[s][2], kw = shapes[s][3];
         const int h = shapes[s][4], wd = shapes[s][5], oh = h - kh + 1, ow = wd - kw + 1;
@@ -585,6 +587,11 @@ static void test_conv_simd(void)
             fa_validator_conv(w, b, cin, cout, kh, kw, h, wd, in, o1, row);
             fa_validator_conv_avx2(w, b, cin, cout, kh, kw, h, wd, in, o2, row);
             CHECK(memcmp(o1, o2, nout * sizeof *o1) == 0, "conv shape %zu: AVX2 differs", s);
+            if (fa_cpu_features() & FA_CPU_AVX512) {
+                memset(o2, 0, nout * sizeof *o2);
+                fa_validator_conv_avx512(w, b, cin, cout, kh, kw, h, wd, in, o2, row);
+                CHECK(memcmp(o1, o2, nout * sizeof *o1) == 0, "conv shape %zu: AVX-512 differs", s);
+            }
         }
         free(w);
         free(b);

@@ -105,8 +105,10 @@ void fa_image_free(fa_image *img);
 #else
 #define FA_BUILD_AVX2 0
 #endif
-/* FA_CPU_AVX512 (AVX-512F, with AVX2 and FMA): the few kernels with sixteen-lane copies
- * (ccnf_avx512.c); FACEAU_NO_AVX512 set as FACEAU_NO_AVX2 takes it alone away. */
+/* FA_CPU_AVX512 (AVX-512F with the OS saving its registers, with AVX2 and FMA): the few kernels
+ * whose sixteen lanes do the very same operations as their AVX2 twins' eight (the CCNF neurons,
+ * ccnf_avx512.c; the validator's convolution, validator_avx2.c), so the same bits;
+ * FACEAU_NO_AVX512 set as FACEAU_NO_AVX2 takes it alone away. */
 enum { FA_CPU_AVX2 = 1, FA_CPU_FMA = 2, FA_CPU_AVX512 = 4 };
 /* The one CPU-feature check: FA_CPU_* bits the build has kernels for and the CPU runs, none if
  * the environment sets FACEAU_NO_AVX2 to anything but "" or "0". The CPU probe is cached (by

@@ -50,6 +50,10 @@ void fa_gemm2x2(const float a[4], int ta, const float b[4], int tb, float d[4]);
  * rest, ((s0 + s1) + s2) + s3, plus bias[r] in double if bias is not NULL, rounded once. */
 void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const float *bias,
                      float *out);
+/* The same bits on rows lda floats apart, with the AVX2 kernel when cpu (fa_cpu_features())
+ * has FA_CPU_AVX2. */
+void fa_gemv_cv_cpu(const float *A, size_t lda, int rows, int len, const float *v,
+                    const float *bias, float *out, unsigned cpu);
 /* fa_gemv_cv_bias without a bias. */
 void fa_gemv_cv(const float *A, int rows, int len, const float *v, float *out);
 /* 3x3 product as OpenCV computes it for float (gemm's len-3 special case, or Matx33f): float

@@ -1,13 +1,14 @@
 /* gemv.c - cv::gemm of a float matrix and a vector (GEMMSingleMul<float, double>), as the CLNF
  * fit (J_w_t * mean shifts) and the detection validator's fully connected layers use it. */
-#include "cv/cv.h"
+#include "cv/gemv_kernels.h"
 
-void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const float *bias,
-                     float *out)
+/* Rows lda floats apart. */
+static void gemv_rows(const float *A, size_t lda, int rows, int len, const float *v,
+                      const float *bias, float *out)
 {
     int full = len & ~3;
     for (int r = 0; r < rows; r++) {
-        const float *a = A + (size_t)r * (size_t)len;
+        const float *a = A + (size_t)r * lda;
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int k = 0;
         for (; k < full; k += 4) {
@@ -23,7 +24,26 @@ void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const fl
     }
 }
 
+void fa_gemv_cv_bias(const float *A, int rows, int len, const float *v, const float *bias,
+                     float *out)
+{
+    gemv_rows(A, (size_t)len, rows, len, v, bias, out);
+}
+
 void fa_gemv_cv(const float *A, int rows, int len, const float *v, float *out)
 {
-    fa_gemv_cv_bias(A, rows, len, v, NULL, out);
+    gemv_rows(A, (size_t)len, rows, len, v, NULL, out);
+}
+
+void fa_gemv_cv_cpu(const float *A, size_t lda, int rows, int len, const float *v,
+                    const float *bias, float *out, unsigned cpu)
+{
+#if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX2) {
+        fa_gemv_cv_avx2(A, lda, rows, len, v, bias, out);
+        return;
+    }
+#endif
+    (void)cpu;
+    gemv_rows(A, lda, rows, len, v, bias, out);
 }

@@ -305,7 +305,7 @@ float fa_clnf_nu_rlms(const fa_nurlms_in *in, float g[6], float *p, float *landm
             ms[i] = 0.0f;
             ms[i + n] = 0.0f;
         }
-        fa_gemv_cv(Jwt, k, 2 * n, ms, b);
+        fa_gemv_cv_cpu(Jwt, (size_t)(2 * n), k, 2 * n, ms, NULL, b, pdm->cpu);
         if (!in->rigid)
             /* `J_w_t_m - regTerm * p` is one cv::gemm (alpha -1, src3, beta 1): double, one
              * rounding */

@@ -705,6 +705,11 @@ void fa_validator_conv(const float *w, const float *bias, int cin, int cout, int
 static void conv_layer(const vlayer *L, const float *in, float *out, float *row, unsigned cpu)
 {
 #if FA_BUILD_AVX2
+    if (cpu & FA_CPU_AVX512) {
+        fa_validator_conv_avx512(L->w, L->b, L->cin, L->cout, L->kh, L->kw, L->in_h, L->in_w,
+                                 in, out, row);
+        return;
+    }
     if (cpu & FA_CPU_AVX2) {
         fa_validator_conv_avx2(L->w, L->b, L->cin, L->cout, L->kh, L->kw, L->in_h, L->in_w, in,
                                out, row);
@@ -716,9 +721,9 @@ static void conv_layer(const vlayer *L, const float *in, float *out, float *row,
 }
 
 /* GEMMSingleMul<float, double> for weights (n_out x n_in) times a vector, plus the bias. */
-static void fc_vector(const vlayer *L, const float *x, float *out)
+static void fc_vector(const vlayer *L, const float *x, float *out, unsigned cpu)
 {
-    fa_gemv_cv_bias(L->w, L->cout, L->cin, x, L->b, out);
+    fa_gemv_cv_cpu(L->w, (size_t)L->cin, L->cout, L->cin, x, L->b, out, cpu);
 }
 
 /* NormaliseWarpedToVector then the CNN input image: masked pixels taken column by column,
@@ -796,9 +801,9 @@ faceau_status fa_validator_cnn(const fa_validator *v, fa_validator_ws *ws, int v
                     for (int x = 0; x < L->in_w; x++)
                         for (int y = 0; y < L->in_h; y++)
                             ws->fcin[t++] = in[m * hw + (size_t)y * L->in_w + x];
-                fc_vector(L, ws->fcin, out);
+                fc_vector(L, ws->fcin, out, ws->cpu);
             } else {
-                fc_vector(L, in, out);
+                fc_vector(L, in, out, ws->cpu);
             }
             break;
         case VL_RELU: /* cv::threshold(THRESH_TOZERO, 0) */

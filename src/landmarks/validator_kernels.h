@@ -18,6 +18,10 @@ void fa_validator_conv(const float *w, const float *bias, int cin, int cout, int
  * fa_validator_conv. Needs AVX2. */
 void fa_validator_conv_avx2(const float *w, const float *bias, int cin, int cout, int kh, int kw,
                             int h, int wd, const float *in, float *out, float *row);
+/* The same again with AVX-512F, 16 columns per register; rows narrower than 16 outputs go to
+ * fa_validator_conv_avx2. Needs AVX-512F. */
+void fa_validator_conv_avx512(const float *w, const float *bias, int cin, int cout, int kh,
+                              int kw, int h, int wd, const float *in, float *out, float *row);
 #endif
 
 #endif

@@ -307,12 +307,13 @@ static void max_into(float *o, const float *p, int c)
         o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
 }
 
-void fa_maxpool(const float *in, int h, int w, int c, int kx, int ky, int sx, int sy, int oh,
-                int ow, float *out)
+/* OpenFace's loop on output rows oy0..oy1-1, columns ox0..ox1-1 (ow outputs per row). */
+static void maxpool_generic(const float *in, int h, int w, int c, int kx, int ky, int sx, int sy,
+                            int oy0, int oy1, int ox0, int ox1, int ow, float *out)
 {
-    for (int oy = 0; oy < oh; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         int y = oy * sy, ye = y + ky < h ? y + ky : h;
-        for (int ox = 0; ox < ow; ox++) {
+        for (int ox = ox0; ox < ox1; ox++) {
             int x = ox * sx, xe = x + kx < w ? x + kx : w;
             float *o = out + ((size_t)oy * ow + ox) * c;
             for (int ch = 0; ch < c; ch++)
@@ -324,3 +325,54 @@ void fa_maxpool(const float *in, int h, int w, int c, int kx, int ky, int sx, in
     }
 }
 
+/* The 2x2, stride 2 pool of one map (the validator's layers) on output rows 0..oh-1 and
+ * columns 0..ow-1 (ostride outputs per row), whose windows all lie inside the map. Each output takes its four inputs in
+ * the generic loop's order (row by row, left to right, from -FLT_MAX), which keeps the bits:
+ * `v > m ? v : m` is not symmetric for NaN and for -0 against +0. */
+static void pool2_map(const float *in, int w, int oh, int ow, int ostride, float *out)
+{
+    for (int oy = 0; oy < oh; oy++) {
+        const float *r0 = in + (size_t)(2 * oy) * (size_t)w, *r1 = r0 + w;
+        float *o = out + (size_t)oy * (size_t)ostride;
+        int ox = 0;
+#if defined(__SSE__)
+        const __m128 lo = _mm_set1_ps(-FLT_MAX);
+        for (; ox + 4 <= ow; ox += 4) {
+            /* even and odd columns of the four windows: (x0 x2 x4 x6) and (x1 x3 x5 x7) */
+            const __m128 a0 = _mm_loadu_ps(r0 + 2 * ox), b0 = _mm_loadu_ps(r0 + 2 * ox + 4);
+            const __m128 a1 = _mm_loadu_ps(r1 + 2 * ox), b1 = _mm_loadu_ps(r1 + 2 * ox + 4);
+            __m128 m = _mm_max_ps(_mm_shuffle_ps(a0, b0, _MM_SHUFFLE(2, 0, 2, 0)), lo);
+            m = _mm_max_ps(_mm_shuffle_ps(a0, b0, _MM_SHUFFLE(3, 1, 3, 1)), m);
+            m = _mm_max_ps(_mm_shuffle_ps(a1, b1, _MM_SHUFFLE(2, 0, 2, 0)), m);
+            m = _mm_max_ps(_mm_shuffle_ps(a1, b1, _MM_SHUFFLE(3, 1, 3, 1)), m);
+            _mm_storeu_ps(o + ox, m);
+        }
+#endif
+        for (; ox < ow; ox++) {
+            const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+            float m = -FLT_MAX;
+            m = p0[0] > m ? p0[0] : m;
+            m = p0[1] > m ? p0[1] : m;
+            m = p1[0] > m ? p1[0] : m;
+            m = p1[1] > m ? p1[1] : m;
+            o[ox] = m;
+        }
+    }
+}
+
+void fa_maxpool(const float *in, int h, int w, int c, int kx, int ky, int sx, int sy, int oh,
+                int ow, float *out)
+{
+    int oy0 = 0;
+    if (c == 1 && kx == 2 && ky == 2 && sx == 2 && sy == 2) {
+        /* The generic loop goes through max_into for every input pixel: with one channel that
+         * call is all overhead. The inner windows go the fast way, clipped ones below. */
+        const int fh = oh < h / 2 ? oh : h / 2, fw = ow < w / 2 ? ow : w / 2;
+        if (fh > 0 && fw > 0) {
+            pool2_map(in, w, fh, fw, ow, out);
+            maxpool_generic(in, h, w, 1, 2, 2, 2, 2, 0, fh, fw, ow, ow, out);
+            oy0 = fh;
+        }
+    }
+    maxpool_generic(in, h, w, c, kx, ky, sx, sy, oy0, oh, 0, ow, ow, out);
+}

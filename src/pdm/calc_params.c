@@ -248,8 +248,7 @@ static void gradient_cv(fit *F, const double *rd, const float *p)
     float r[2 * MAXP];
     for (int k = 0; k < len; k++)
         r[k] = (float)rd[k];
-    for (int c = 0; c < F->nc; c++)
-        fa_gemv_cv(F->JT[c], 1, len, r, &F->b[c]);
+    fa_gemv_cv_cpu(F->JT[0], 2 * MAXP, F->nc, len, r, NULL, F->b, F->cpu);
     gradient_reg(F, p);
 }
 
