@@ -108,12 +108,6 @@ static inline int bin_of(double v, double alpha, double beta, double top)
     return (int)b;
 }
 
-/* Block n's first bin (n counts from 0), 16- or 32-bit as the histogram is. */
-static inline void *block_at(const fa_median *h, uint32_t n)
-{
-    return (char *)h->chunks[n / CHUNK_BLOCKS] + (size_t)(n % CHUNK_BLOCKS) * BLOCK_BINS * bin_bytes(h);
-}
-
 /* Gives the block holding bin b of dimension i a place (zeros), if it has none. */
 static faceau_status ensure_block(fa_median *h, int i, int b, fa_err *err)
 {
@@ -157,40 +151,84 @@ static faceau_status place_sample(fa_median *h, const double *x, fa_err *err)
     return FACEAU_OK;
 }
 
-/* add_to_histogram and recompute for either bin type (T: uint16_t or int32_t). */
+/* How many dimensions ahead update_* asks for the cache lines it will touch: each dimension's
+ * bins sit in blocks scattered over megabytes, so without it nearly every dimension waits twice
+ * on memory (the sample's bin and the median's). */
+#define PREFETCH_AHEAD 16
+
+/* add and recompute for either bin type (T: uint16_t or int32_t), in one pass over the
+ * dimensions: each dimension's sample is counted and its median moved while its bins are in
+ * cache. A dimension's median bin depends on its own bins and the (new) count only, so the order
+ * of dimensions changes nothing. */
 #define MEDIAN_KERNELS(T, SUFFIX)                                                                  \
+    static inline T *block_##SUFFIX(const fa_median *h, uint32_t n)                                \
+    {                                                                                              \
+        return (T *)h->chunks[n / CHUNK_BLOCKS] + (size_t)(n % CHUNK_BLOCKS) * BLOCK_BINS;         \
+    }                                                                                              \
     static inline T bin_##SUFFIX(const fa_median *h, const uint32_t *blk, int j)                   \
     {                                                                                              \
         uint32_t n = blk[j / BLOCK_BINS];                                                          \
-        return n ? ((const T *)block_at(h, n - 1))[j % BLOCK_BINS] : 0;                            \
+        return n ? block_##SUFFIX(h, n - 1)[j % BLOCK_BINS] : 0;                                   \
     }                                                                                              \
-    static void add_##SUFFIX(fa_median *h)                                                         \
+    /* A dimension's bins read through the block last looked up (the median walks a bin or two \
+     * per update, mostly within one block); cur is NULL for a block never made (zeros). */        \
+    typedef struct cursor_##SUFFIX {                                                               \
+        const uint32_t *blk;                                                                       \
+        int k;                                                                                     \
+        const T *cur;                                                                              \
+    } cursor_##SUFFIX;                                                                             \
+    static inline T at_##SUFFIX(const fa_median *h, cursor_##SUFFIX *c, int j)                     \
     {                                                                                              \
-        for (int i = 0; i < h->dim; i++) {                                                         \
-            int b = h->bin_of[i];                                                                  \
-            uint32_t n = h->blk[(size_t)i * (size_t)h->nblk + (size_t)(b / BLOCK_BINS)];           \
-            ((T *)block_at(h, n - 1))[b % BLOCK_BINS]++;                                           \
-            if (b < h->med_bin[i])                                                                 \
-                h->below[i]++;                                                                     \
+        int k = j / BLOCK_BINS;                                                                    \
+        if (k != c->k) {                                                                           \
+            uint32_t n = c->blk[k];                                                                \
+            c->k = k;                                                                              \
+            c->cur = n ? block_##SUFFIX(h, n - 1) : NULL;                                          \
         }                                                                                          \
-        h->count++;                                                                                \
+        return c->cur ? c->cur[j % BLOCK_BINS] : 0;                                                \
     }                                                                                              \
-    /* Moves each dimension's median bin to the first bin whose cumulative count reaches the    \
-     * cutoff, keeping below[i] = the count in the bins before it. */                              \
-    static void recompute_##SUFFIX(fa_median *h)                                                   \
+    static inline void prefetch_##SUFFIX(const fa_median *h, int i, int add)                       \
+    {                                                                                              \
+        const uint32_t *blk = h->blk + (size_t)i * (size_t)h->nblk;                                \
+        int j = h->med_bin[i];                                                                     \
+        uint32_t n = blk[j / BLOCK_BINS];                                                          \
+        if (n)                                                                                     \
+            __builtin_prefetch(block_##SUFFIX(h, n - 1) + j % BLOCK_BINS, 1);                      \
+        if (add) {                                                                                 \
+            int b = h->bin_of[i];                                                                  \
+            __builtin_prefetch(block_##SUFFIX(h, blk[b / BLOCK_BINS] - 1) + b % BLOCK_BINS, 1);    \
+        }                                                                                          \
+    }                                                                                              \
+    /* Counts the placed sample (if add) and, unless only_add, moves each dimension's median bin \
+     * to the first bin whose cumulative count reaches the cutoff, keeping below[i] = the count  \
+     * in the bins before it. */                                                                   \
+    static void update_##SUFFIX(fa_median *h, int add, int only_add)                               \
     {                                                                                              \
         double len = h->max - h->min;                                                              \
         int cutoff = (h->count + 1) / 2;                                                           \
         for (int i = 0; i < h->dim; i++) {                                                         \
-            const uint32_t *blk = h->blk + (size_t)i * (size_t)h->nblk;                            \
+            if (i + PREFETCH_AHEAD < h->dim)                                                       \
+                prefetch_##SUFFIX(h, i + PREFETCH_AHEAD, add);                                     \
+            cursor_##SUFFIX c = {h->blk + (size_t)i * (size_t)h->nblk, -1, NULL};                  \
             int j = h->med_bin[i], below = h->below[i];                                            \
+            if (add) {                                                                             \
+                int b = h->bin_of[i];                                                              \
+                uint32_t n = c.blk[b / BLOCK_BINS]; /* place_sample made it */                     \
+                block_##SUFFIX(h, n - 1)[b % BLOCK_BINS]++;                                        \
+                if (b < j)                                                                         \
+                    below++;                                                                       \
+            }                                                                                      \
+            if (only_add) {                                                                        \
+                h->below[i] = below;                                                               \
+                continue;                                                                          \
+            }                                                                                      \
             while (j > 0 && below >= cutoff)                                                       \
-                below -= bin_##SUFFIX(h, blk, --j);                                                \
-            while (j < h->bins - 1 && below + bin_##SUFFIX(h, blk, j) < cutoff)                    \
-                below += bin_##SUFFIX(h, blk, j++);                                                \
+                below -= at_##SUFFIX(h, &c, --j);                                                  \
+            while (j < h->bins - 1 && below + at_##SUFFIX(h, &c, j) < cutoff)                      \
+                below += at_##SUFFIX(h, &c, j++);                                                  \
             h->med_bin[i] = j;                                                                     \
             h->below[i] = below;                                                                   \
-            if (below + bin_##SUFFIX(h, blk, j) >= cutoff) /* never false for cutoff <= count */   \
+            if (below + at_##SUFFIX(h, &c, j) >= cutoff) /* never false for cutoff <= count */     \
                 h->median[i] = h->min + (double)j * (len / (double)h->bins) +                      \
                                (0.5 * len / (double)h->bins);                                      \
         }                                                                                          \
@@ -239,16 +277,15 @@ faceau_status fa_median_update(fa_median *h, const double *x, int update, fa_err
             st = place_sample(h, x, err);
         if (st)
             return st;
-        if (h->wide)
-            add_wide(h);
-        else
-            add_narrow(h);
+        h->count++;
     }
-    if (h->count == 1)
-        memcpy(h->median, x, (size_t)h->dim * sizeof *x);
-    else if (h->wide)
-        recompute_wide(h);
+    /* a first sample is its own median, unbinned (OpenFace copies it) */
+    int only_add = h->count == 1;
+    if (h->wide)
+        update_wide(h, update, only_add);
     else
-        recompute_narrow(h);
+        update_narrow(h, update, only_add);
+    if (only_add)
+        memcpy(h->median, x, (size_t)h->dim * sizeof *x);
     return FACEAU_OK;
 }
