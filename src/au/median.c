@@ -151,11 +151,6 @@ static faceau_status place_sample(fa_median *h, const double *x, fa_err *err)
     return FACEAU_OK;
 }
 
-/* How many dimensions ahead update_* asks for the cache lines it will touch: each dimension's
- * bins sit in blocks scattered over megabytes, so without it nearly every dimension waits twice
- * on memory (the sample's bin and the median's). */
-#define PREFETCH_AHEAD 16
-
 /* add and recompute for either bin type (T: uint16_t or int32_t), in one pass over the
  * dimensions: each dimension's sample is counted and its median moved while its bins are in
  * cache. A dimension's median bin depends on its own bins and the (new) count only, so the order
@@ -187,18 +182,6 @@ static faceau_status place_sample(fa_median *h, const double *x, fa_err *err)
         }                                                                                          \
         return c->cur ? c->cur[j % BLOCK_BINS] : 0;                                                \
     }                                                                                              \
-    static inline void prefetch_##SUFFIX(const fa_median *h, int i, int add)                       \
-    {                                                                                              \
-        const uint32_t *blk = h->blk + (size_t)i * (size_t)h->nblk;                                \
-        int j = h->med_bin[i];                                                                     \
-        uint32_t n = blk[j / BLOCK_BINS];                                                          \
-        if (n)                                                                                     \
-            __builtin_prefetch(block_##SUFFIX(h, n - 1) + j % BLOCK_BINS, 1);                      \
-        if (add) {                                                                                 \
-            int b = h->bin_of[i];                                                                  \
-            __builtin_prefetch(block_##SUFFIX(h, blk[b / BLOCK_BINS] - 1) + b % BLOCK_BINS, 1);    \
-        }                                                                                          \
-    }                                                                                              \
     /* Counts the placed sample (if add) and, unless only_add, moves each dimension's median bin \
      * to the first bin whose cumulative count reaches the cutoff, keeping below[i] = the count  \
      * in the bins before it. */                                                                   \
@@ -207,8 +190,6 @@ static faceau_status place_sample(fa_median *h, const double *x, fa_err *err)
         double len = h->max - h->min;                                                              \
         int cutoff = (h->count + 1) / 2;                                                           \
         for (int i = 0; i < h->dim; i++) {                                                         \
-            if (i + PREFETCH_AHEAD < h->dim)                                                       \
-                prefetch_##SUFFIX(h, i + PREFETCH_AHEAD, add);                                     \
             cursor_##SUFFIX c = {h->blk + (size_t)i * (size_t)h->nblk, -1, NULL};                  \
             int j = h->med_bin[i], below = h->below[i];                                            \
             if (add) {                                                                             \
