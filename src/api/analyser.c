@@ -64,6 +64,7 @@ struct faceau_au {
     long frames;
     int finished;
     int finished_in_place; /* fa_analyser_finish_in_place overwrote the history */
+    int defer;             /* fa_analyser_defer_repredicted */
     history hist;
 
     double stage_ms[FA_N_STAGES]; /* time spent per sub-stage, for the bench */
@@ -441,9 +442,12 @@ static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *o
         return st;
     double t1 = now_ms();
     double *r = out->au_intensity, *c = out->au_presence;
-    if (success) {
+    /* repredict computes these again, in blocks: the per-frame values are the same bits */
+    int deferred = au->defer && !au->cfg.online && h->n_init < MAX_INIT_FRAMES;
+    if (success && !deferred) {
         fa_au_predict(&au->m->models, au->x, au->median, r, c);
-    } else { /* a failed frame's AUs are 0, whatever the models say */
+    } else { /* a failed frame's AUs are 0, whatever the models say (and a deferred one's 0
+              * until faceau_au_finish) */
         memset(r, 0, FA_N_AU_R * sizeof *r);
         memset(c, 0, FA_N_AU_C * sizeof *c);
     }
@@ -663,6 +667,11 @@ faceau_status fa_analyser_finish_in_place(faceau_au *au, const double **intensit
 int fa_analyser_online(const faceau_au *au)
 {
     return au->cfg.online || au->cfg.au_mode == FACEAU_AU_STATIC;
+}
+
+void fa_analyser_defer_repredicted(faceau_au *au, int on)
+{
+    au->defer = on != 0;
 }
 
 void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg)

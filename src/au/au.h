@@ -106,10 +106,11 @@ typedef struct fa_median {
     size_t nchunks, chunk_cap;
     uint32_t used;       /* blocks made */
     int wide;            /* 32-bit bins (for the analyser's life) */
-    int *bin_of;         /* dim: the sample being added's bins */
+    int *bin_of;         /* dim: the last sample's bins */
     int widen_at;   /* FA_MEDIAN_WIDEN_AT; tests lower it to cross the switch quickly */
     int *med_bin;   /* dim: each dimension's current median bin */
     int *below;     /* dim: samples in the bins before med_bin */
+    int *med_cnt;   /* dim: samples in bin med_bin */
     int count;
     double *median; /* dim */
 } fa_median;
