@@ -16,6 +16,11 @@ static void test_video_against_openface(void)
     cfg.model_dir = tu_shared_path("models");
     faceau_au *au;
     CHECK(faceau_au_open(&cfg, &au, err, sizeof err) == FACEAU_OK, "open: %s", err);
+    /* a second analyser that leaves the frames finish predicts again to finish */
+    faceau_au *deferred;
+    CHECK(faceau_au_open(&cfg, &deferred, err, sizeof err) == FACEAU_OK, "open: %s", err);
+    fa_analyser_defer_repredicted(deferred, 1);
+    int deferred_nonzero = 0;
     faceau_source *src;
     CHECK(faceau_source_open(tu_shared_path("data/videos/%s.avi", NAME), &src, err, sizeof err) == FACEAU_OK,
           "source: %s", err);
@@ -37,6 +42,11 @@ static void test_video_against_openface(void)
         if (fabs(f.timestamp - tu_csv_at(&ref, n, ct)) > 0.0005 + 1e-9)
             bad_ts++;
         CHECK(faceau_au_add_frame(au, &f, lm, (int)tu_csv_at(&ref, n, cs), &res) == FACEAU_OK, "frame %d", n);
+        faceau_au_result dres;
+        CHECK(faceau_au_add_frame(deferred, &f, lm, (int)tu_csv_at(&ref, n, cs), &dres) == FACEAU_OK,
+              "frame %d (deferred)", n);
+        for (int a = 0; a < 17; a++)
+            deferred_nonzero += dres.au_intensity[a] != 0;
         n++;
     }
     CHECK(n == ref.nrows && faceau_au_frame_count(au) == (size_t)n, "%d frames, reference %d", n, ref.nrows);
@@ -57,6 +67,15 @@ static void test_video_against_openface(void)
     CHECK(presence_diff == 0, "%d presence values differ", presence_diff);
     printf("%s: %d frames, worst AU intensity difference %.2g, presence differences %d\n", NAME, n, worst,
            presence_diff);
+    /* deferred: 0 per frame, then finish's values bit for bit (repredict's blocks of frames) */
+    double *DI = malloc((size_t)n * 17 * sizeof *DI), *DP = malloc((size_t)n * 18 * sizeof *DP);
+    CHECK(deferred_nonzero == 0, "%d deferred per-frame intensities are not 0", deferred_nonzero);
+    CHECK(faceau_au_finish(deferred, DI, DP, (size_t)n) == FACEAU_OK, "finish: %s", faceau_au_last_error(deferred));
+    CHECK(memcmp(DI, I, (size_t)n * 17 * sizeof *I) == 0 && memcmp(DP, P, (size_t)n * 18 * sizeof *P) == 0,
+          "deferred predictions differ after finish");
+    free(DI);
+    free(DP);
+    faceau_au_close(deferred);
     /* faceau_run's post-processing in place on the analyser's history: the same numbers, and
      * no faceau_au_finish after it (the history is overwritten) until reset */
     const double *Ii, *Pi;

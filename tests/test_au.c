@@ -185,10 +185,98 @@ static void test_real_models(void)
     fa_au_models_free(&m);
 }
 
+/* OpenFace's sum for one output, written out plainly: four partial sums by i mod 4, the last
+ * n mod 4 features into the first, ((a0 + a1) + (a2 + a3)) + bias. */
+static double ref_output(const fa_au_bank *b, int j, const double *x, const double *med)
+{
+    double a[4] = {0, 0, 0, 0};
+    int n4 = b->dim / 4 * 4;
+    for (int i = 0; i < b->dim; i++) {
+        double d = x[i] - b->means[i];
+        if (med)
+            d -= med[i];
+        a[i < n4 ? i % 4 : 0] += d * b->wt[(size_t)i * (size_t)b->kp + (size_t)j];
+    }
+    return ((a[0] + a[1]) + (a[2] + a[3])) + b->bias[j];
+}
+
+/* Every bank's raw outputs, one frame at a time and in blocks of 1..FA_AU_BLOCK frames, with the
+ * kernels the CPU allows and the portable ones: the same bits as the plain sum. The intensity
+ * outputs are pointed at each bank's columns in turn, so the presence banks' raw values are
+ * compared too (their outputs are only classes). */
+static void test_predict_bits(const char *main_file)
+{
+    fa_au_models m;
+    fa_err err;
+    faceau_status st = fa_au_models_load(tu_shared_path(main_file), &m, &err);
+    CHECK(st == FACEAU_OK, "load %s: %s", main_file, err.msg);
+    if (st)
+        return;
+    enum { NF = 2 * FA_AU_BLOCK + 3 };
+    static double x[NF][FA_FEAT_DIM], med[FA_FEAT_DIM];
+    unsigned rng = 7;
+    for (int i = 0; i < FA_FEAT_DIM; i++) {
+        for (int f = 0; f < NF; f++) {
+            rng = rng * 1103515245u + 12345u;
+            /* HOG-like values, geometry-like ones, a few large */
+            double u = (double)(rng >> 8) / 16777216.0;
+            x[f][i] = i < FACEAU_HOG_SIZE ? 0.4 * u : 60.0 * (u - 0.5);
+            if (rng % 997 == 0)
+                x[f][i] *= 1e6;
+        }
+        rng = rng * 1103515245u + 12345u;
+        med[i] = i < FACEAU_HOG_SIZE ? 0.002 * (rng >> 24) : 0.1 * ((int)(rng >> 24) - 128);
+    }
+    unsigned cpu0 = m.pdm.cpu;
+    int bad = 0, checked = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        m.pdm.cpu = pass ? 0 : cpu0; /* pass 1: the portable kernels */
+        for (int bk = 0; bk < FA_N_BANKS; bk++) {
+            const fa_au_bank *b = &m.bank[bk];
+            if (!b->k)
+                continue;
+            int dynamic = bk == FA_BANK_SVR_DYNAMIC || bk == FA_BANK_SVM_DYNAMIC;
+            fa_au_models mm = m;
+            for (int i = 0; i < FA_N_AU_R; i++) {
+                mm.r_bank[i] = bk;
+                mm.r_col[i] = i % b->k;
+            }
+            for (int nb = 1; nb <= FA_AU_BLOCK; nb++) {
+                for (int f0 = 0; f0 < NF; f0 += nb) {
+                    int nf = NF - f0 < nb ? NF - f0 : nb;
+                    const double *xs[FA_AU_BLOCK];
+                    double r[FA_AU_BLOCK][FA_N_AU_R], c[FA_AU_BLOCK][FA_N_AU_C];
+                    double *rs[FA_AU_BLOCK], *cs[FA_AU_BLOCK];
+                    for (int f = 0; f < nf; f++) {
+                        xs[f] = x[f0 + f];
+                        rs[f] = r[f];
+                        cs[f] = c[f];
+                    }
+                    if (nf == 1)
+                        fa_au_predict(&mm, xs[0], med, r[0], c[0]);
+                    else
+                        fa_au_predict_frames(&mm, nf, xs, med, rs, cs);
+                    for (int f = 0; f < nf; f++)
+                        for (int i = 0; i < FA_N_AU_R && i < b->k; i++) {
+                            double want = ref_output(b, i, xs[f], dynamic ? med : NULL);
+                            bad += memcmp(&r[f][i], &want, sizeof want) != 0;
+                            checked++;
+                        }
+                }
+            }
+        }
+    }
+    CHECK(bad == 0 && checked > 0, "%s: %d of %d raw outputs differ from the plain sum", main_file, bad,
+          checked);
+    fa_au_models_free(&m);
+}
+
 int main(void)
 {
     test_tiny_models();
     test_bad_files();
     test_real_models();
+    test_predict_bits("models/AU_predictors/main_dynamic_svms.txt");
+    test_predict_bits("models/AU_predictors/main_static_svms.txt");
     return tu_done();
 }

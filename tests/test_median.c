@@ -182,6 +182,63 @@ static void test_blocks_follow_the_samples(void)
     fa_median_free(&h);
 }
 
+/* Many dimensions, each with its own band of a 1000-bin histogram (as the HOG median's), some
+ * samples far outside it, some frames not added: after every update each dimension's median is
+ * the one a plain histogram rescan gives, in 16-bit bins and after they widen to 32-bit. */
+static void test_random_dims(int widen_at)
+{
+    enum { DIM = 97, BINS = 1000, STEPS = 700 };
+    static int hist[DIM][BINS];
+    memset(hist, 0, sizeof hist);
+    fa_median h;
+    CHECK(fa_median_init(&h, DIM, BINS, -0.005, 1.0, NULL) == FACEAU_OK, "init");
+    h.widen_at = widen_at;
+    double centre[DIM], x[DIM];
+    unsigned rng = 99;
+    for (int i = 0; i < DIM; i++) {
+        rng = rng * 1103515245u + 12345u;
+        centre[i] = 0.9 * (double)(rng >> 8) / 16777216.0;
+    }
+    int count = 0, mismatches = 0;
+    for (int step = 0; step < STEPS; step++) {
+        for (int i = 0; i < DIM; i++) {
+            rng = rng * 1103515245u + 12345u;
+            double u = (double)(rng >> 8) / 16777216.0 - 0.5;
+            x[i] = centre[i] + 0.15 * u * u * u + 0.0001 * step;
+            if (rng % 61 == 0)
+                x[i] = rng % 2 ? -3.0 : 7.0; /* clamped into the first or last bin */
+        }
+        int update = step % 11 != 5;
+        CHECK(fa_median_update(&h, x, update, NULL) == FACEAU_OK, "update");
+        if (update) {
+            for (int i = 0; i < DIM; i++) {
+                double b = x[i] * (BINS * (1.0 / 1.005)) + (0.005 * BINS * (1.0 / 1.005));
+                b = b > BINS - 1 ? BINS - 1 : b < 0 ? 0 : b;
+                hist[i][(int)b]++;
+            }
+            count++;
+        }
+        for (int i = 0; i < DIM; i++) {
+            double want = x[i];
+            if (count != 1) {
+                int cum = 0, cutoff = (count + 1) / 2;
+                for (int j = 0; j < BINS; j++)
+                    if ((cum += hist[i][j]) >= cutoff) {
+                        want = -0.005 + j * (1.005 / BINS) + 0.5 * 1.005 / BINS;
+                        break;
+                    }
+            }
+            if (h.median[i] != want)
+                mismatches++;
+        }
+    }
+    CHECK(mismatches == 0, "widen_at %d: %d of %d medians differ from a rescan", widen_at, mismatches,
+          STEPS * DIM);
+    CHECK(!!h.wide == (count > widen_at), "widen_at %d, %d samples: %s bins", widen_at, count,
+          h.wide ? "32-bit" : "16-bit");
+    fa_median_free(&h);
+}
+
 int main(void)
 {
     test_blocks_follow_the_samples();
@@ -191,6 +248,8 @@ int main(void)
     test_against_rescan(100, 50); /* 16-bit, then 32-bit bins from the 101st sample */
     test_against_rescan(FA_MEDIAN_WIDEN_AT, 3000);
     test_against_rescan(100, 3000);
+    test_random_dims(FA_MEDIAN_WIDEN_AT);
+    test_random_dims(300);
     test_small_histogram();
     test_hog_histogram_edges();
     fa_median h;

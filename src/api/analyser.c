@@ -64,6 +64,7 @@ struct faceau_au {
     long frames;
     int finished;
     int finished_in_place; /* fa_analyser_finish_in_place overwrote the history */
+    int defer;             /* fa_analyser_defer_repredicted */
     history hist;
 
     double stage_ms[FA_N_STAGES]; /* time spent per sub-stage, for the bench */
@@ -441,13 +442,17 @@ static faceau_status add_dynamic(faceau_au *au, int success, faceau_au_result *o
         return st;
     double t1 = now_ms();
     double *r = out->au_intensity, *c = out->au_presence;
-    fa_au_predict(&au->m->models, au->x, au->median, r, c);
-    au->stage_ms[FA_STAGE_MEDIAN] += t1 - t0;
-    au->stage_ms[FA_STAGE_PREDICT] += now_ms() - t1;
-    if (!success) {
+    /* repredict computes these again, in blocks: the per-frame values are the same bits */
+    int deferred = au->defer && !au->cfg.online && h->n_init < MAX_INIT_FRAMES;
+    if (success && !deferred) {
+        fa_au_predict(&au->m->models, au->x, au->median, r, c);
+    } else { /* a failed frame's AUs are 0, whatever the models say (and a deferred one's 0
+              * until faceau_au_finish) */
         memset(r, 0, FA_N_AU_R * sizeof *r);
         memset(c, 0, FA_N_AU_C * sizeof *c);
     }
+    au->stage_ms[FA_STAGE_MEDIAN] += t1 - t0;
+    au->stage_ms[FA_STAGE_PREDICT] += now_ms() - t1;
     if (au->cfg.online) { /* final now: nothing is kept for the end */
         fa_online_correct(&au->online, r, success);
         return FACEAU_OK;
@@ -531,30 +536,49 @@ faceau_status faceau_au_last_features(const faceau_au *au, unsigned char *aligne
     return FACEAU_OK;
 }
 
-/* OpenFace's PostprocessPredictions: the first successful frames again, with final medians. */
+/* OpenFace's PostprocessPredictions: the first successful frames again, with final medians,
+ * FA_AU_BLOCK frames at a time so that the weights are read once a block (one at a time, in
+ * au->x, if the block's features find no memory: the same values either way). */
 static faceau_status repredict(faceau_au *au)
 {
     history *h = &au->hist;
     if (h->spill && (fflush(h->spill) != 0 || fseek(h->spill, 0, SEEK_SET) != 0))
         return fa_fail(&au->err, FACEAU_ERR_IO, "cannot read back the re-prediction features: %s",
                        strerror(errno));
+    double *xb = malloc((size_t)FA_AU_BLOCK * FA_FEAT_DIM * sizeof *xb);
+    int block = xb ? FA_AU_BLOCK : 1;
+    const double *xs[FA_AU_BLOCK];
+    double *rs[FA_AU_BLOCK], *cs[FA_AU_BLOCK];
+    int nf = 0;
     size_t k = 0;
     for (size_t i = 0; i < h->n && k < h->n_init; i++) {
         if (!h->success[i])
             continue;
         const float *hog = h->init_hog + k * FACEAU_HOG_SIZE;
         if (h->spill) {
-            if (fread(au->hog, sizeof *au->hog, FACEAU_HOG_SIZE, h->spill) != FACEAU_HOG_SIZE)
+            if (fread(au->hog, sizeof *au->hog, FACEAU_HOG_SIZE, h->spill) != FACEAU_HOG_SIZE) {
+                free(xb);
                 return fa_fail(&au->err, FACEAU_ERR_IO,
                                "cannot read back the re-prediction features of frame %zu", i + 1);
+            }
             hog = au->hog;
         }
+        double *x = xb ? xb + (size_t)nf * FA_FEAT_DIM : au->x;
         for (int j = 0; j < FACEAU_HOG_SIZE; j++)
-            au->x[j] = hog[j];
-        geometry_features(au, h->init_plocal + k * FA_N_MODES, au->x + FACEAU_HOG_SIZE);
-        fa_au_predict(&au->m->models, au->x, au->median, h->r + i * FA_N_AU_R, h->c + i * FA_N_AU_C);
+            x[j] = hog[j];
+        geometry_features(au, h->init_plocal + k * FA_N_MODES, x + FACEAU_HOG_SIZE);
+        xs[nf] = x;
+        rs[nf] = h->r + i * FA_N_AU_R;
+        cs[nf] = h->c + i * FA_N_AU_C;
+        if (++nf == block) {
+            fa_au_predict_frames(&au->m->models, nf, xs, au->median, rs, cs);
+            nf = 0;
+        }
         k++;
     }
+    if (nf)
+        fa_au_predict_frames(&au->m->models, nf, xs, au->median, rs, cs);
+    free(xb);
     return FACEAU_OK;
 }
 
@@ -643,6 +667,11 @@ faceau_status fa_analyser_finish_in_place(faceau_au *au, const double **intensit
 int fa_analyser_online(const faceau_au *au)
 {
     return au->cfg.online || au->cfg.au_mode == FACEAU_AU_STATIC;
+}
+
+void fa_analyser_defer_repredicted(faceau_au *au, int on)
+{
+    au->defer = on != 0;
 }
 
 void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg)

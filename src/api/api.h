@@ -27,6 +27,12 @@ void fa_analyser_set_source(faceau_au *au, const fa_pixel_source *source);
 faceau_status fa_analyser_align(faceau_au *au, const faceau_frame *frame,
                                 const float landmarks[2 * FACEAU_N_LANDMARKS], int success);
 faceau_status fa_analyser_add_aligned(faceau_au *au, faceau_au_result *out);
+/* on: a successful frame that faceau_au_finish will predict again with the final medians (the
+ * first 3000 of an offline dynamic run) is not predicted when added; its per-frame AU values (in
+ * out and the history) are 0 until finish gives the same values it would have. For callers that
+ * use only finish's values, such as a CSV rewritten from them: it saves a prediction per frame
+ * (the weights, 1.3 MB, read again each time), finish predicts those frames in blocks anyway. */
+void fa_analyser_defer_repredicted(faceau_au *au, int on);
 /* Records a failure as faceau_au_last_error() reports it. */
 void fa_analyser_set_error(faceau_au *au, faceau_status st, const char *msg);
 enum { FA_STAGE_PDM, FA_STAGE_ALIGN, FA_STAGE_HOG, FA_STAGE_MEDIAN, FA_STAGE_PREDICT, FA_N_STAGES };

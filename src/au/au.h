@@ -56,7 +56,9 @@ typedef struct fa_au_bank {
     int k;          /* AUs in the bank */
     int dim;        /* feature length (4702) */
     double *means;  /* dim; only the first file's means are kept, as OpenFace does */
-    double *wt;     /* while loading k x dim (AU j at wt[j*dim]); once loaded dim x k */
+    int kp;         /* k rounded up to FA_AU_LANES: a weight row's length once loaded */
+    double *wt;     /* while loading k x dim (AU j at wt[j*dim]); once loaded dim x kp, each row
+                     * padded with zeros (models.c says why) */
     double *bias;   /* k */
     double *cutoff; /* k; dynamic SVR only (-1 elsewhere) */
     double *pos, *neg; /* k; SVM class values */
@@ -64,6 +66,8 @@ typedef struct fa_au_bank {
 } fa_au_bank;
 
 #define FA_MAX_BANK 32 /* AU models in one bank */
+#define FA_AU_LANES 4  /* outputs predicted together (a vector of doubles) */
+#define FA_AU_BLOCK 8  /* frames fa_au_predict_frames predicts together */
 enum { FA_BANK_SVR_STATIC, FA_BANK_SVR_DYNAMIC, FA_BANK_SVM_STATIC, FA_BANK_SVM_DYNAMIC, FA_N_BANKS };
 
 typedef struct fa_au_models {
@@ -83,6 +87,10 @@ void fa_au_models_free(fa_au_models *m);
  * length) after the means. r (17) raw intensities, c (18) SVM classes, output order. */
 void fa_au_predict(const fa_au_models *m, const double *x, const double *median, double *r,
                    double *c);
+/* fa_au_predict for nf (1..FA_AU_BLOCK) frames x[f] at once, into r[f] and c[f]: the same bits
+ * as nf calls, with the weights read once. */
+void fa_au_predict_frames(const fa_au_models *m, int nf, const double *const *x,
+                          const double *median, double *const *r, double *const *c);
 
 /* ---- running medians (median.c) --------------------------------------------------------- */
 /* OpenFace's histogram running median (FaceAnalyser::UpdateRunningMedian). */
@@ -98,10 +106,11 @@ typedef struct fa_median {
     size_t nchunks, chunk_cap;
     uint32_t used;       /* blocks made */
     int wide;            /* 32-bit bins (for the analyser's life) */
-    int *bin_of;         /* dim: the sample being added's bins */
+    int *bin_of;         /* dim: the last sample's bins */
     int widen_at;   /* FA_MEDIAN_WIDEN_AT; tests lower it to cross the switch quickly */
     int *med_bin;   /* dim: each dimension's current median bin */
     int *below;     /* dim: samples in the bins before med_bin */
+    int *med_cnt;   /* dim: samples in bin med_bin */
     int count;
     double *median; /* dim */
 } fa_median;

@@ -42,7 +42,8 @@ faceau_status fa_median_init(fa_median *h, int dim, int bins, double min, double
     h->median = fa_calloc((size_t)dim, sizeof *h->median, err, "a median");
     h->med_bin = fa_calloc((size_t)dim, sizeof *h->med_bin, err, "a median");
     h->below = fa_calloc((size_t)dim, sizeof *h->below, err, "a median");
-    if (!h->blk || !h->bin_of || !h->median || !h->med_bin || !h->below) {
+    h->med_cnt = fa_calloc((size_t)dim, sizeof *h->med_cnt, err, "a median");
+    if (!h->blk || !h->bin_of || !h->median || !h->med_bin || !h->below || !h->med_cnt) {
         fa_median_free(h);
         return FACEAU_ERR_NOMEM;
     }
@@ -65,6 +66,7 @@ void fa_median_free(fa_median *h)
         free(h->median);
         free(h->med_bin);
         free(h->below);
+        free(h->med_cnt);
         h->chunks = NULL;
         h->nchunks = 0;
         h->blk = NULL;
@@ -72,6 +74,7 @@ void fa_median_free(fa_median *h)
         h->median = NULL;
         h->med_bin = NULL;
         h->below = NULL;
+        h->med_cnt = NULL;
     }
 }
 
@@ -94,6 +97,7 @@ void fa_median_reset(fa_median *h)
     memset(h->median, 0, (size_t)h->dim * sizeof *h->median);
     memset(h->med_bin, 0, (size_t)h->dim * sizeof *h->med_bin);
     memset(h->below, 0, (size_t)h->dim * sizeof *h->below);
+    memset(h->med_cnt, 0, (size_t)h->dim * sizeof *h->med_cnt);
     h->count = 0;
 }
 
@@ -106,12 +110,6 @@ static inline int bin_of(double v, double alpha, double beta, double top)
     if (b < 0)
         b = 0;
     return (int)b;
-}
-
-/* Block n's first bin (n counts from 0), 16- or 32-bit as the histogram is. */
-static inline void *block_at(const fa_median *h, uint32_t n)
-{
-    return (char *)h->chunks[n / CHUNK_BLOCKS] + (size_t)(n % CHUNK_BLOCKS) * BLOCK_BINS * bin_bytes(h);
 }
 
 /* Gives the block holding bin b of dimension i a place (zeros), if it has none. */
@@ -138,59 +136,84 @@ static faceau_status ensure_block(fa_median *h, int i, int b, fa_err *err)
     return FACEAU_OK;
 }
 
-/* Each dimension's bin for x into h->bin_of, with a block for it: all or nothing counted yet. */
-static faceau_status place_sample(fa_median *h, const double *x, fa_err *err)
-{
-    double len = h->max - h->min;
-    double alpha = (double)h->bins;
-    double beta = -h->min * (double)h->bins;
-    alpha *= 1.0 / len;
-    beta *= 1.0 / len;
-    double top = (double)(h->bins - 1);
-    for (int i = 0; i < h->dim; i++) {
-        int b = bin_of(x[i], alpha, beta, top);
-        h->bin_of[i] = b;
-        faceau_status st = ensure_block(h, i, b, err);
-        if (st)
-            return st;
-    }
-    return FACEAU_OK;
-}
-
-/* add_to_histogram and recompute for either bin type (T: uint16_t or int32_t). */
+/* The add and the median's move for either bin type (T: uint16_t or int32_t), in two passes over
+ * the dimensions. The add touches each dimension's bins once, at the sample, in a loop with no
+ * chain from one dimension to the next, so the memory system overlaps its misses (the bins,
+ * scattered over megabytes, are out of cache by the next frame). The move reads the bins only when
+ * the median leaves its bin: each dimension keeps its median bin's count (med_cnt), which tells
+ * whether it does. A dimension's median depends on its own bins and the count only. */
 #define MEDIAN_KERNELS(T, SUFFIX)                                                                  \
+    static inline T *block_##SUFFIX(const fa_median *h, uint32_t n)                                \
+    {                                                                                              \
+        return (T *)h->chunks[n / CHUNK_BLOCKS] + (size_t)(n % CHUNK_BLOCKS) * BLOCK_BINS;         \
+    }                                                                                              \
     static inline T bin_##SUFFIX(const fa_median *h, const uint32_t *blk, int j)                   \
     {                                                                                              \
         uint32_t n = blk[j / BLOCK_BINS];                                                          \
-        return n ? ((const T *)block_at(h, n - 1))[j % BLOCK_BINS] : 0;                            \
+        return n ? block_##SUFFIX(h, n - 1)[j % BLOCK_BINS] : 0;                                   \
     }                                                                                              \
-    static void add_##SUFFIX(fa_median *h)                                                         \
+    /* Takes back the first n dimensions' samples (bin_of), as add_ counted them. */               \
+    static void unadd_##SUFFIX(fa_median *h, int n)                                                \
     {                                                                                              \
-        for (int i = 0; i < h->dim; i++) {                                                         \
-            int b = h->bin_of[i];                                                                  \
-            uint32_t n = h->blk[(size_t)i * (size_t)h->nblk + (size_t)(b / BLOCK_BINS)];           \
-            ((T *)block_at(h, n - 1))[b % BLOCK_BINS]++;                                           \
-            if (b < h->med_bin[i])                                                                 \
-                h->below[i]++;                                                                     \
+        for (int i = 0; i < n; i++) {                                                              \
+            int b = h->bin_of[i], j = h->med_bin[i];                                               \
+            const uint32_t *blk = h->blk + (size_t)i * (size_t)h->nblk;                            \
+            block_##SUFFIX(h, blk[b / BLOCK_BINS] - 1)[b % BLOCK_BINS]--;                          \
+            if (b < j)                                                                             \
+                h->below[i]--;                                                                     \
+            else if (b == j)                                                                       \
+                h->med_cnt[i]--;                                                                   \
         }                                                                                          \
-        h->count++;                                                                                \
+    }                                                                                              \
+    /* Counts x in each dimension's bin (made if new): all or nothing. */                          \
+    static faceau_status add_##SUFFIX(fa_median *h, const double *x, fa_err *err)                  \
+    {                                                                                              \
+        double len = h->max - h->min;                                                              \
+        double alpha = (double)h->bins;                                                            \
+        double beta = -h->min * (double)h->bins;                                                   \
+        alpha *= 1.0 / len;                                                                        \
+        beta *= 1.0 / len;                                                                         \
+        double top = (double)(h->bins - 1);                                                        \
+        for (int i = 0; i < h->dim; i++) {                                                         \
+            int b = bin_of(x[i], alpha, beta, top);                                                \
+            const uint32_t *slot = &h->blk[(size_t)i * (size_t)h->nblk + (size_t)(b / BLOCK_BINS)]; \
+            if (!*slot) {                                                                          \
+                faceau_status st = ensure_block(h, i, b, err);                                     \
+                if (st) {                                                                          \
+                    unadd_##SUFFIX(h, i);                                                          \
+                    return st;                                                                     \
+                }                                                                                  \
+            }                                                                                      \
+            block_##SUFFIX(h, *slot - 1)[b % BLOCK_BINS]++;                                        \
+            h->bin_of[i] = b;                                                                      \
+            int j = h->med_bin[i];                                                                 \
+            if (b < j)                                                                             \
+                h->below[i]++;                                                                     \
+            else if (b == j)                                                                       \
+                h->med_cnt[i]++;                                                                   \
+        }                                                                                          \
+        return FACEAU_OK;                                                                          \
     }                                                                                              \
     /* Moves each dimension's median bin to the first bin whose cumulative count reaches the    \
-     * cutoff, keeping below[i] = the count in the bins before it. */                              \
-    static void recompute_##SUFFIX(fa_median *h)                                                   \
+     * cutoff, keeping below[i] = the count in the bins before it and med_cnt[i] its own. */      \
+    static void settle_##SUFFIX(fa_median *h)                                                      \
     {                                                                                              \
         double len = h->max - h->min;                                                              \
         int cutoff = (h->count + 1) / 2;                                                           \
         for (int i = 0; i < h->dim; i++) {                                                         \
-            const uint32_t *blk = h->blk + (size_t)i * (size_t)h->nblk;                            \
-            int j = h->med_bin[i], below = h->below[i];                                            \
-            while (j > 0 && below >= cutoff)                                                       \
-                below -= bin_##SUFFIX(h, blk, --j);                                                \
-            while (j < h->bins - 1 && below + bin_##SUFFIX(h, blk, j) < cutoff)                    \
-                below += bin_##SUFFIX(h, blk, j++);                                                \
-            h->med_bin[i] = j;                                                                     \
-            h->below[i] = below;                                                                   \
-            if (below + bin_##SUFFIX(h, blk, j) >= cutoff) /* never false for cutoff <= count */   \
+            int j = h->med_bin[i], below = h->below[i], cnt = h->med_cnt[i];                       \
+            if (below >= cutoff || below + cnt < cutoff) {                                         \
+                const uint32_t *blk = h->blk + (size_t)i * (size_t)h->nblk;                        \
+                while (j > 0 && below >= cutoff)                                                   \
+                    below -= bin_##SUFFIX(h, blk, --j);                                            \
+                while (j < h->bins - 1 && below + bin_##SUFFIX(h, blk, j) < cutoff)                \
+                    below += bin_##SUFFIX(h, blk, j++);                                            \
+                cnt = bin_##SUFFIX(h, blk, j);                                                     \
+                h->med_bin[i] = j;                                                                 \
+                h->below[i] = below;                                                               \
+                h->med_cnt[i] = cnt;                                                               \
+            }                                                                                      \
+            if (below + cnt >= cutoff) /* never false for cutoff <= count */                       \
                 h->median[i] = h->min + (double)j * (len / (double)h->bins) +                      \
                                (0.5 * len / (double)h->bins);                                      \
         }                                                                                          \
@@ -236,19 +259,16 @@ faceau_status fa_median_update(fa_median *h, const double *x, int update, fa_err
         if (!h->wide && h->count >= h->widen_at)
             st = widen(h, err);
         if (!st)
-            st = place_sample(h, x, err);
+            st = h->wide ? add_wide(h, x, err) : add_narrow(h, x, err);
         if (st)
             return st;
-        if (h->wide)
-            add_wide(h);
-        else
-            add_narrow(h);
+        h->count++;
     }
-    if (h->count == 1)
+    if (h->count == 1) /* a first sample is its own median, unbinned (OpenFace copies it) */
         memcpy(h->median, x, (size_t)h->dim * sizeof *x);
     else if (h->wide)
-        recompute_wide(h);
+        settle_wide(h);
     else
-        recompute_narrow(h);
+        settle_narrow(h);
     return FACEAU_OK;
 }

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "au/au.h"
+#define PK_LANES 2
+#include "au/predict_kernels.h"
 
 /* OpenFace's regressor codes (FaceAnalyser.h RegressorType). */
 enum { CODE_SVR_STATIC = 0, CODE_SVR_DYNAMIC = 1, CODE_SVM_STATIC = 4, CODE_SVM_DYNAMIC = 5 };
@@ -259,8 +260,9 @@ static faceau_status map_outputs(const char *path, fa_au_models *m, fa_err *err)
     return FACEAU_OK;
 }
 
-/* Lays each bank's weights out feature-major (dim x k), so one pass over the features feeds
- * every AU of the bank: the per-AU sums keep their order, the loads are shared. */
+/* Lays each bank's weights out feature-major (dim x kp), so one pass over the features feeds
+ * every AU of the bank: the per-AU sums keep their order, the loads are shared. Rows are padded
+ * with zeros to a whole number of vectors (predict_kernels.h), whose extra lanes are dropped. */
 static faceau_status transpose_banks(fa_au_models *m, fa_err *err)
 {
     for (int b = 0; b < FA_N_BANKS; b++) {
@@ -270,14 +272,16 @@ static faceau_status transpose_banks(fa_au_models *m, fa_err *err)
         if (bk->k > FA_MAX_BANK)
             return fa_fail(err, FACEAU_ERR_MODEL_CORRUPT, "more than %d AU models in one bank",
                            FA_MAX_BANK);
-        double *w = fa_malloc((size_t)bk->dim * (size_t)bk->k * sizeof *w, err, "AU weights");
+        int kp = (bk->k + FA_AU_LANES - 1) / FA_AU_LANES * FA_AU_LANES;
+        double *w = fa_calloc((size_t)bk->dim * (size_t)kp, sizeof *w, err, "AU weights");
         if (!w)
             return FACEAU_ERR_NOMEM;
         for (int j = 0; j < bk->k; j++)
             for (int i = 0; i < bk->dim; i++)
-                w[(size_t)i * (size_t)bk->k + (size_t)j] = bk->wt[(size_t)j * (size_t)bk->dim + (size_t)i];
+                w[(size_t)i * (size_t)kp + (size_t)j] = bk->wt[(size_t)j * (size_t)bk->dim + (size_t)i];
         free(bk->wt);
         bk->wt = w;
+        bk->kp = kp;
     }
     return FACEAU_OK;
 }
@@ -325,48 +329,35 @@ faceau_status fa_au_models_load(const char *main_file, fa_au_models *m, fa_err *
     return st;
 }
 
-/* Every AU of a bank: y_j = sum_i ((x_i - means_i) - median_i) * w_ij + bias_j, in OpenFace's
- * double arithmetic; each y_j is summed in four interleaved partial sums (i mod 4). */
-static void bank_predict(const fa_au_bank *b, const double *x, const double *median, double *y)
+static void banks_portable(const fa_au_models *m, int nf, const double *const *x,
+                           const double *median, double (*y)[FA_N_BANKS][FA_MAX_BANK])
 {
-    double acc[4][FA_MAX_BANK] = {{0}};
-    const int k = b->k, n = b->dim;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        for (int r = 0; r < 4; r++) {
-            double d = x[i + r] - b->means[i + r];
-            if (median)
-                d -= median[i + r];
-            const double *w = b->wt + (size_t)(i + r) * (size_t)k;
-            for (int j = 0; j < k; j++)
-                acc[r][j] += d * w[j];
+    pk_banks(m, nf, x, median, y);
+}
+
+void fa_au_predict_frames(const fa_au_models *m, int nf, const double *const *x,
+                          const double *median, double *const *r, double *const *c)
+{
+    double y[FA_AU_BLOCK][FA_N_BANKS][FA_MAX_BANK];
+#if FA_BUILD_AVX2
+    /* the kernels the PDM of these models picked at load (as the analyser's HOG and warp) */
+    if (m->pdm.cpu & FA_CPU_AVX2)
+        fa_au_banks_avx2(m, nf, x, median, y);
+    else
+#endif
+        banks_portable(m, nf, x, median, y);
+    for (int f = 0; f < nf; f++) {
+        for (int i = 0; i < FA_N_AU_R; i++)
+            r[f][i] = y[f][m->r_bank[i]][m->r_col[i]];
+        for (int i = 0; i < FA_N_AU_C; i++) {
+            const fa_au_bank *b = &m->bank[m->c_bank[i]];
+            c[f][i] = y[f][m->c_bank[i]][m->c_col[i]] > 0 ? b->pos[m->c_col[i]] : b->neg[m->c_col[i]];
         }
     }
-    for (; i < n; i++) {
-        double d = x[i] - b->means[i];
-        if (median)
-            d -= median[i];
-        const double *w = b->wt + (size_t)i * (size_t)k;
-        for (int j = 0; j < k; j++)
-            acc[0][j] += d * w[j];
-    }
-    for (int j = 0; j < k; j++)
-        y[j] = ((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])) + b->bias[j];
 }
 
 void fa_au_predict(const fa_au_models *m, const double *x, const double *median, double *r,
                    double *c)
 {
-    double y[FA_N_BANKS][FA_MAX_BANK];
-    for (int b = 0; b < FA_N_BANKS; b++) {
-        int dynamic = b == FA_BANK_SVR_DYNAMIC || b == FA_BANK_SVM_DYNAMIC;
-        if (m->bank[b].k)
-            bank_predict(&m->bank[b], x, dynamic ? median : NULL, y[b]);
-    }
-    for (int i = 0; i < FA_N_AU_R; i++)
-        r[i] = y[m->r_bank[i]][m->r_col[i]];
-    for (int i = 0; i < FA_N_AU_C; i++) {
-        const fa_au_bank *b = &m->bank[m->c_bank[i]];
-        c[i] = y[m->c_bank[i]][m->c_col[i]] > 0 ? b->pos[m->c_col[i]] : b->neg[m->c_col[i]];
-    }
+    fa_au_predict_frames(m, 1, &x, median, &r, &c);
 }
