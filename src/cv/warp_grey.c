@@ -168,18 +168,29 @@ static float sample_bgr(const fa_image *img, int x0, int y0, int w, int h, int64
     return v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3;
 }
 
+void fa_remap_bgr_grey_row(const fa_image *img, int x0, int y0, int w, int h, const float *mx,
+                           const float *my, int n, float *d)
+{
+    for (int x = 0; x < n; x++)
+        d[x] = sample_bgr(img, x0, y0, w, h, fa_cv_round(mx[x] * (float)INTER_TAB),
+                          fa_cv_round(my[x] * (float)INTER_TAB));
+}
+
 void fa_remap_bgr_grey(const fa_image *img, int x0, int y0, int w, int h, const float *map_x,
                        const float *map_y, int map_stride, int dw, int dh, float *dst,
                        int dst_stride)
 {
-    for (int y = 0; y < dh; y++) {
-        const float *mx = map_x + (size_t)y * (size_t)map_stride;
-        const float *my = map_y + (size_t)y * (size_t)map_stride;
-        float *d = dst + (size_t)y * (size_t)dst_stride;
-        for (int x = 0; x < dw; x++)
-            d[x] = sample_bgr(img, x0, y0, w, h, fa_cv_round(mx[x] * (float)INTER_TAB),
-                              fa_cv_round(my[x] * (float)INTER_TAB));
+#if FA_BUILD_AVX2
+    if (fa_cpu_features() & FA_CPU_AVX2) {
+        fa_remap_bgr_grey_avx2(img, x0, y0, w, h, map_x, map_y, map_stride, dw, dh, dst,
+                               dst_stride);
+        return;
     }
+#endif
+    for (int y = 0; y < dh; y++)
+        fa_remap_bgr_grey_row(img, x0, y0, w, h, map_x + (size_t)y * (size_t)map_stride,
+                              map_y + (size_t)y * (size_t)map_stride, dw,
+                              dst + (size_t)y * (size_t)dst_stride);
 }
 
 /* ---- warpAffine --------------------------------------------------------------------------- */

@@ -147,4 +147,86 @@ AVX2_FN void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int
     }
 }
 
+/* fa_grey_row's integer for the BGR bytes b, g, r in the low bytes of three lanes' shifts. */
+AVX2_FN static inline __m256 grey8(__m256i px, int shift)
+{
+    const __m256i ff = _mm256_set1_epi32(0xff);
+    const __m256i b = _mm256_and_si256(_mm256_srli_epi32(px, shift), ff);
+    const __m256i g = _mm256_and_si256(_mm256_srli_epi32(px, shift + 8), ff);
+    const __m256i r = _mm256_and_si256(_mm256_srli_epi32(px, shift + 16), ff);
+    __m256i v = _mm256_add_epi32(_mm256_mullo_epi32(b, _mm256_set1_epi32(3735)),
+                                 _mm256_mullo_epi32(g, _mm256_set1_epi32(19235)));
+    v = _mm256_add_epi32(v, _mm256_mullo_epi32(r, _mm256_set1_epi32(9798)));
+    return _mm256_cvtepi32_ps(_mm256_srli_epi32(_mm256_add_epi32(v, _mm256_set1_epi32(1 << 14)), 15));
+}
+
+AVX2_FN void fa_remap_bgr_grey_avx2(const fa_image *img, int x0, int y0, int w, int h,
+                                    const float *map_x, const float *map_y, int map_stride, int dw,
+                                    int dh, float *dst, int dst_stride)
+{
+    const size_t st = (size_t)img->stride;
+    /* gathers index bytes with 32-bit offsets from the rectangle's first pixel */
+    const int gather_ok = dw >= 8 && w >= 2 && h >= 2 && (int64_t)img->stride * (int64_t)h < INT_MAX - 16;
+    const uint8_t *base = img->bgr + (size_t)y0 * st + 3 * (size_t)x0;
+    const __m256i lo = _mm256_set1_epi32(-32768), hi = _mm256_set1_epi32(32767);
+    const __m256i m31 = _mm256_set1_epi32(INTER_TAB - 1), neg1 = _mm256_set1_epi32(-1);
+    const __m256 tab = _mm256_set1_ps((float)INTER_TAB), inv = _mm256_set1_ps(1.f / INTER_TAB);
+    const __m256 one = _mm256_set1_ps(1.f);
+    for (int y = 0; y < dh; y++) {
+        const float *mx = map_x + (size_t)y * (size_t)map_stride;
+        const float *my = map_y + (size_t)y * (size_t)map_stride;
+        float *d = dst + (size_t)y * (size_t)dst_stride;
+        if (!gather_ok) {
+            fa_remap_bgr_grey_row(img, x0, y0, w, h, mx, my, dw, d);
+            continue;
+        }
+        for (int xb = 0; xb < dw; xb += 8) {
+            const int xs = xb + 8 <= dw ? xb : dw - 8; /* the last block ends at dw */
+            /* cvRound(map * 32): the product is exact, cvtps rounds half to even as rint, and
+             * gives INT_MIN where fa_cv_round does (out of range, NaN) */
+            const __m256i X = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(mx + xs), tab));
+            const __m256i Y = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(my + xs), tab));
+            const __m256i sx = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(X, INTER_BITS), lo), hi);
+            const __m256i sy = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(Y, INTER_BITS), lo), hi);
+            __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(sx, neg1), _mm256_cmpgt_epi32(sy, neg1));
+            in = _mm256_and_si256(in, _mm256_cmpgt_epi32(_mm256_set1_epi32(w - 1), sx));
+            in = _mm256_and_si256(in, _mm256_cmpgt_epi32(_mm256_set1_epi32(h - 1), sy));
+            const int inside = _mm256_movemask_ps(_mm256_castsi256_ps(in));
+            /* pixel (sx, sy) from 4 bytes at its B (B G R, then the next B, unused) and pixel
+             * (sx + 1, sy) from 4 bytes one before its B (R of the first, then B G R): both
+             * within the two pixels, which lie in the rectangle (w, h >= 2); a lane with a tap
+             * outside reads clamped ones and is done again one pixel at a time below (the
+             * template's masked pixels, at -1, are such) */
+            const __m256i cx = _mm256_min_epi32(_mm256_max_epi32(sx, _mm256_setzero_si256()),
+                                                _mm256_set1_epi32(w - 2));
+            const __m256i cy = _mm256_min_epi32(_mm256_max_epi32(sy, _mm256_setzero_si256()),
+                                                _mm256_set1_epi32(h - 2));
+            const __m256i idx = _mm256_add_epi32(_mm256_mullo_epi32(cy, _mm256_set1_epi32((int)st)),
+                                                 _mm256_mullo_epi32(cx, _mm256_set1_epi32(3)));
+            const int *r0 = (const int *)(const void *)base;
+            const int *r1 = (const int *)(const void *)(base + st);
+            const int *r0b = (const int *)(const void *)(base + 2);
+            const int *r1b = (const int *)(const void *)(base + st + 2);
+            const __m256 v0 = grey8(_mm256_i32gather_epi32(r0, idx, 1), 0);
+            const __m256 v1 = grey8(_mm256_i32gather_epi32(r0b, idx, 1), 8);
+            const __m256 v2 = grey8(_mm256_i32gather_epi32(r1, idx, 1), 0);
+            const __m256 v3 = grey8(_mm256_i32gather_epi32(r1b, idx, 1), 8);
+            const __m256 ax = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(X, m31)), inv);
+            const __m256 ay = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(Y, m31)), inv);
+            const __m256 wx0 = _mm256_sub_ps(one, ax), wy0 = _mm256_sub_ps(one, ay);
+            const __m256 w0 = _mm256_mul_ps(wy0, wx0), w1 = _mm256_mul_ps(wy0, ax);
+            const __m256 w2 = _mm256_mul_ps(ay, wx0), w3 = _mm256_mul_ps(ay, ax);
+            __m256 v = _mm256_add_ps(_mm256_mul_ps(v0, w0), _mm256_mul_ps(v1, w1));
+            v = _mm256_add_ps(v, _mm256_mul_ps(v2, w2));
+            v = _mm256_add_ps(v, _mm256_mul_ps(v3, w3));
+            _mm256_storeu_ps(d + xs, v);
+            if (inside != 0xff)
+                for (int l = 0; l < 8; l++)
+                    if (!(inside >> l & 1))
+                        fa_remap_bgr_grey_row(img, x0, y0, w, h, mx + xs + l, my + xs + l, 1,
+                                              d + xs + l);
+        }
+    }
+}
+
 #endif

@@ -10,6 +10,10 @@
 /* remapBilinear's value at a source position (X, Y) in 1/32 pixel (see warp_grey.c). */
 float fa_grey_sample(const fa_grey *src, int64_t X, int64_t Y);
 
+/* n pixels of one row of fa_remap_bgr_grey (its maps' mx, my), the portable way. */
+void fa_remap_bgr_grey_row(const fa_image *img, int x0, int y0, int w, int h, const float *mx,
+                           const float *my, int n, float *d);
+
 /* One row of fa_grey_from_bgr: n pixels of BGR bytes to grey bytes, the portable way. */
 void fa_grey_row(const uint8_t *bgr, int n, uint8_t *out);
 
@@ -22,6 +26,12 @@ void fa_grey_row_avx2(const uint8_t *bgr, int n, uint8_t *out);
  * AVX2. */
 void fa_warp_affine_grey_avx2(const fa_grey *src, const double M[6], int dw, int dh, float *dst,
                               int dst_stride);
+/* fa_remap_bgr_grey, eight pixels at a time (both taps' BGR bytes gathered, the grey integers
+ * and the same weights, products and sums); blocks with a tap outside the rectangle by
+ * fa_remap_bgr_grey_row. Needs AVX2. */
+void fa_remap_bgr_grey_avx2(const fa_image *img, int x0, int y0, int w, int h,
+                            const float *map_x, const float *map_y, int map_stride, int dw,
+                            int dh, float *dst, int dst_stride);
 #endif
 
 #endif
