@@ -23,12 +23,29 @@ AVX2_FN static inline int round_cv(double v)
     return (int)rint(v);
 }
 
+/* OpenCV's bilinear weights from the 1/32-pixel positions X, Y and the sum
+ * v00*w0 + v01*w1 + v10*w2 + v11*w3, separate multiplies and adds, left to right. */
+AVX2_FN static inline __attribute__((always_inline)) __m256
+bilinear8(__m256i X, __m256i Y, __m256 v0, __m256 v1, __m256 v2, __m256 v3)
+{
+    const __m256i m31 = _mm256_set1_epi32(INTER_TAB - 1);
+    const __m256 inv = _mm256_set1_ps(1.f / INTER_TAB), one = _mm256_set1_ps(1.f);
+    const __m256 ax = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(X, m31)), inv);
+    const __m256 ay = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(Y, m31)), inv);
+    const __m256 wx0 = _mm256_sub_ps(one, ax), wy0 = _mm256_sub_ps(one, ay);
+    const __m256 w0 = _mm256_mul_ps(wy0, wx0), w1 = _mm256_mul_ps(wy0, ax);
+    const __m256 w2 = _mm256_mul_ps(ay, wx0), w3 = _mm256_mul_ps(ay, ax);
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(v0, w0), _mm256_mul_ps(v1, w1));
+    v = _mm256_add_ps(v, _mm256_mul_ps(v2, w2));
+    return _mm256_add_ps(v, _mm256_mul_ps(v3, w3));
+}
+
 /* Eight pixels from their 1/32-pixel positions X, Y; stores them at d. */
 AVX2_FN static inline __attribute__((always_inline)) void
 pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
 {
     const __m256i lo = _mm256_set1_epi32(-32768), hi = _mm256_set1_epi32(32767);
-    const __m256i m31 = _mm256_set1_epi32(INTER_TAB - 1), neg1 = _mm256_set1_epi32(-1);
+    const __m256i neg1 = _mm256_set1_epi32(-1);
     const __m256i sx = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(X, INTER_BITS), lo), hi);
     const __m256i sy = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(Y, INTER_BITS), lo), hi);
     /* all four corners inside: sx >= 0, sy >= 0, sx + 1 < w, sy + 1 < h */
@@ -59,16 +76,7 @@ pixels8(const fa_grey *src, __m256i X, __m256i Y, float *d)
     const __m256 v1 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(t, 8), ff));
     const __m256 v2 = _mm256_cvtepi32_ps(_mm256_and_si256(b, ff));
     const __m256 v3 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(b, 8), ff));
-    const __m256 inv = _mm256_set1_ps(1.f / INTER_TAB), one = _mm256_set1_ps(1.f);
-    const __m256 ax = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(X, m31)), inv);
-    const __m256 ay = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(Y, m31)), inv);
-    const __m256 wx0 = _mm256_sub_ps(one, ax), wy0 = _mm256_sub_ps(one, ay);
-    const __m256 w0 = _mm256_mul_ps(wy0, wx0), w1 = _mm256_mul_ps(wy0, ax);
-    const __m256 w2 = _mm256_mul_ps(ay, wx0), w3 = _mm256_mul_ps(ay, ax);
-    __m256 v = _mm256_add_ps(_mm256_mul_ps(v0, w0), _mm256_mul_ps(v1, w1));
-    v = _mm256_add_ps(v, _mm256_mul_ps(v2, w2));
-    v = _mm256_add_ps(v, _mm256_mul_ps(v3, w3));
-    _mm256_storeu_ps(d, v);
+    _mm256_storeu_ps(d, bilinear8(X, Y, v0, v1, v2, v3));
 }
 
 /* Eight pixels per step: two 16-byte loads (pixels 0-3 and 4-7 at the start of each 128-bit
@@ -169,9 +177,8 @@ AVX2_FN void fa_remap_bgr_grey_avx2(const fa_image *img, int x0, int y0, int w, 
     const int gather_ok = dw >= 8 && w >= 2 && h >= 2 && (int64_t)img->stride * (int64_t)h < INT_MAX - 16;
     const uint8_t *base = img->bgr + (size_t)y0 * st + 3 * (size_t)x0;
     const __m256i lo = _mm256_set1_epi32(-32768), hi = _mm256_set1_epi32(32767);
-    const __m256i m31 = _mm256_set1_epi32(INTER_TAB - 1), neg1 = _mm256_set1_epi32(-1);
-    const __m256 tab = _mm256_set1_ps((float)INTER_TAB), inv = _mm256_set1_ps(1.f / INTER_TAB);
-    const __m256 one = _mm256_set1_ps(1.f);
+    const __m256i neg1 = _mm256_set1_epi32(-1);
+    const __m256 tab = _mm256_set1_ps((float)INTER_TAB);
     for (int y = 0; y < dh; y++) {
         const float *mx = map_x + (size_t)y * (size_t)map_stride;
         const float *my = map_y + (size_t)y * (size_t)map_stride;
@@ -211,15 +218,7 @@ AVX2_FN void fa_remap_bgr_grey_avx2(const fa_image *img, int x0, int y0, int w, 
             const __m256 v1 = grey8(_mm256_i32gather_epi32(r0b, idx, 1), 8);
             const __m256 v2 = grey8(_mm256_i32gather_epi32(r1, idx, 1), 0);
             const __m256 v3 = grey8(_mm256_i32gather_epi32(r1b, idx, 1), 8);
-            const __m256 ax = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(X, m31)), inv);
-            const __m256 ay = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(Y, m31)), inv);
-            const __m256 wx0 = _mm256_sub_ps(one, ax), wy0 = _mm256_sub_ps(one, ay);
-            const __m256 w0 = _mm256_mul_ps(wy0, wx0), w1 = _mm256_mul_ps(wy0, ax);
-            const __m256 w2 = _mm256_mul_ps(ay, wx0), w3 = _mm256_mul_ps(ay, ax);
-            __m256 v = _mm256_add_ps(_mm256_mul_ps(v0, w0), _mm256_mul_ps(v1, w1));
-            v = _mm256_add_ps(v, _mm256_mul_ps(v2, w2));
-            v = _mm256_add_ps(v, _mm256_mul_ps(v3, w3));
-            _mm256_storeu_ps(d + xs, v);
+            _mm256_storeu_ps(d + xs, bilinear8(X, Y, v0, v1, v2, v3));
             if (inside != 0xff)
                 for (int l = 0; l < 8; l++)
                     if (!(inside >> l & 1))
