@@ -849,10 +849,6 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
     faceau_au_reset(au);
     if (opt->dual_static)
         faceau_au_reset(opt->dual_static);
-    /* the AU columns are rewritten from faceau_au_finish's values (postprocess) unless the CSV
-     * has none: the frames finish predicts again need no prediction as they come */
-    fa_analyser_defer_repredicted(au, !r->image_mode &&
-                                          !(opt->outputs && !(opt->outputs & FACEAU_OUT_AUS)));
     faceau_status st = FACEAU_OK;
     if (r->image_mode && !fa_analyser_static(au))
         st = fa_fail(&r->err, FACEAU_ERR_INVALID_ARG,
@@ -876,7 +872,6 @@ faceau_status faceau_run(faceau_au *au, const faceau_run_options *opt)
                      faceau_source_last_error(r->src), r->frames);
     if (st)
         fa_analyser_set_error(au, st, r->err.msg);
-    fa_analyser_defer_repredicted(au, 0); /* the caller's analyser as it was */
     cleanup(r);
     free(r);
     return st;
