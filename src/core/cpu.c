@@ -1,15 +1,18 @@
-/* cpu.c - which SIMD kernels may run: the build's, the CPU's and the FACEAU_NO_AVX2 switch. */
+/* cpu.c - which SIMD kernels may run: the build's, the CPU's and the FACEAU_NO_AVX2 and
+ * FACEAU_NO_AVX512 switches. */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core/core.h"
 
+#if FA_BUILD_AVX2
 /* Whether the environment sets name to anything but "" or "0". */
 static int env_set(const char *name)
 {
     const char *v = getenv(name);
     return v && *v && !(v[0] == '0' && v[1] == '\0');
 }
+#endif
 
 unsigned fa_cpu_features(void)
 {
